@@ -1,0 +1,210 @@
+//! Command-line surface: the clap definitions of every subcommand and nothing else.
+//!
+//! Raw flags live here; each subcommand's module turns them once into the options its
+//! work needs, so no hot loop ever looks at a flag again.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "golat",
+    version,
+    about = "Why is my Go toolchain, or my Go program, slow to start?",
+    long_about = "golat traces go commands under ptrace, parses Go execution traces, \
+                  audits $PATH and checks the Go environment, and tells you what to change.",
+    after_help = "Examples:\n  \
+        golat profile go build ./...\n  \
+        golat profile --json report.json -- go test -run TestX ./pkg\n  \
+        golat trace trace.out\n  \
+        golat path-audit\n  \
+        golat env-check --dir ."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a command (usually a go command) under ptrace and report where its time went.
+    Profile(ProfileArgs),
+    /// Re-render a saved `golat profile --json` report.
+    Report(ReportArgs),
+    /// Compare two saved profile reports.
+    Diff(DiffArgs),
+    /// Summarize what blocked startup in a Go execution trace (runtime/trace, go test -trace).
+    Trace(TraceArgs),
+    /// Audit $PATH: duplicates, missing and unsafe entries, slow mounts, shadowed binaries, cost.
+    #[command(name = "path-audit")]
+    PathAudit(PathAuditArgs),
+    /// Check the Go environment: which go runs, GOROOT, versions, caches, settings, modules.
+    #[command(name = "env-check")]
+    EnvCheck(EnvCheckArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    golat profile go version\n  \
+    golat profile go run ./cmd/server\n  \
+    golat profile --json out.json --events calls.jsonl -- go build ./...\n  \
+    golat profile -o report.txt go test ./...\n\n\
+    The command's stdin, stdout, stderr, exit code and signals are its own; the report goes to \
+    stderr (or -o FILE). golat exits with the command's exit code (128+N if signal N killed it).")]
+pub struct ProfileArgs {
+    /// Write the full report as JSON (schema golat.profile/v1).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+
+    /// Write every recorded call as JSON Lines.
+    #[arg(long, value_name = "FILE")]
+    pub events: Option<PathBuf>,
+
+    /// Write a Chrome/Perfetto trace-event timeline.
+    #[arg(long, value_name = "FILE")]
+    pub timeline: Option<PathBuf>,
+
+    /// Write the table report to FILE instead of stderr.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Rows per table.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub top: usize,
+
+    /// Do not print the table report (useful with --json).
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// Report stalls when nothing progresses for this many seconds (0 = never).
+    #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
+    pub stall: f64,
+
+    /// Run the command N times and report median/min/max.
+    #[arg(short = 'n', long = "runs", default_value_t = 1, value_name = "N")]
+    pub runs: usize,
+
+    /// Give each run a fresh temporary GOCACHE (removed afterwards).
+    #[arg(long)]
+    pub cold: bool,
+
+    /// Exit with code 97 when the median wall time exceeds this (e.g. 2s, 500ms).
+    #[arg(long, value_name = "DURATION")]
+    pub budget: Option<String>,
+
+    /// Do not collect GODEBUG=inittrace for Go processes.
+    #[arg(long)]
+    pub no_inittrace: bool,
+
+    /// Do not pass -debug-trace to the go command.
+    #[arg(long)]
+    pub no_debug_trace: bool,
+
+    /// Capture a runtime/trace of the built program's startup.
+    #[arg(long)]
+    pub runtime_trace: bool,
+
+    /// How long the runtime trace window lasts.
+    #[arg(long, default_value = "1s", value_name = "DURATION")]
+    pub runtime_trace_window: String,
+
+    /// The command to run, e.g. `go build ./...`.
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  golat report out.json\n  golat report out.json --timeline out.trace.json")]
+pub struct ReportArgs {
+    /// A report written by `golat profile --json`.
+    pub file: PathBuf,
+    /// Write a Chrome/Perfetto trace-event timeline instead of the table.
+    #[arg(long, value_name = "FILE")]
+    pub timeline: Option<PathBuf>,
+    /// Print the report as JSON (re-analysed) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Rows per table.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub top: usize,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Example:\n  golat diff before.json after.json")]
+pub struct DiffArgs {
+    pub before: PathBuf,
+    pub after: PathBuf,
+    /// Print the comparison as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Rows per table.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub top: usize,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    go test -trace trace.out ./pkg && golat trace trace.out\n  \
+    golat trace --json trace.out > summary.json")]
+pub struct TraceArgs {
+    /// A Go execution trace (Go 1.22 or newer).
+    pub file: PathBuf,
+    /// Print the summary as JSON (schema golat.trace/v1).
+    #[arg(long)]
+    pub json: bool,
+    /// Rows per table.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub top: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warn,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    golat path-audit\n  \
+    golat path-audit --path \"$HOME/bin:/usr/local/go/bin:/usr/bin\" --json\n  \
+    golat path-audit --fail-on warn --shell fish")]
+pub struct PathAuditArgs {
+    /// Audit this PATH string instead of $PATH.
+    #[arg(long, value_name = "STRING")]
+    pub path: Option<String>,
+    /// Print JSON (schema golat.path-audit/v1).
+    #[arg(long)]
+    pub json: bool,
+    /// Exit non-zero when a finding is at least this severe.
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+    /// Shell syntax for the suggested PATH line.
+    #[arg(long, value_enum, default_value_t = Shell::Bash)]
+    pub shell: Shell,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    golat env-check\n  \
+    golat env-check --dir ./myservice --json\n  \
+    golat env-check --fail-on warn")]
+pub struct EnvCheckArgs {
+    /// The module or workspace directory to check.
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Print JSON (schema golat.env-check/v1).
+    #[arg(long)]
+    pub json: bool,
+    /// Exit non-zero when a check is at least this severe.
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+}

@@ -1,0 +1,3 @@
+//! Pure parsers of what Go writes: build info in binaries, inittrace lines, -debug-trace JSON.
+
+pub mod buildinfo;

@@ -1,0 +1,36 @@
+//! golat as a library: every subcommand's work lives here; `main.rs` only parses and exits.
+//!
+//! Data flows one way: options → tracer events → model → analysis → render.
+
+pub mod audit;
+pub mod cli;
+pub mod exectrace;
+pub mod fsinfo;
+pub mod gosrc;
+
+use cli::{Cli, Command};
+
+/// Exit code when golat itself fails (as `env`, `nice` and `timeout` use 125), so it cannot
+/// be mistaken for an exit code of the profiled command.
+pub const EXIT_GOLAT_FAILED: u8 = 125;
+
+/// Runs one subcommand and returns the process exit code.
+pub fn run(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Profile(_) | Command::Report(_) | Command::Diff(_) => {
+            anyhow::bail!("not built yet")
+        }
+        Command::Trace(args) => exectrace::run(&args),
+        Command::PathAudit(args) => audit::path::run(&args),
+        Command::EnvCheck(args) => audit::env::run(&args),
+    }
+}
+
+/// True when the error chain ends in EPIPE: the reader of our stdout went away.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

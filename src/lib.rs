@@ -4,9 +4,14 @@
 
 pub mod audit;
 pub mod cli;
+pub mod event;
 pub mod exectrace;
 pub mod fsinfo;
 pub mod gosrc;
+pub mod model;
+pub mod profile;
+pub mod render;
+pub mod tracer;
 
 use cli::{Cli, Command};
 
@@ -17,9 +22,8 @@ pub const EXIT_GOLAT_FAILED: u8 = 125;
 /// Runs one subcommand and returns the process exit code.
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
-        Command::Profile(_) | Command::Report(_) | Command::Diff(_) => {
-            anyhow::bail!("not built yet")
-        }
+        Command::Profile(args) => profile::run(&args),
+        Command::Report(_) | Command::Diff(_) => anyhow::bail!("not built yet"),
         Command::Trace(args) => exectrace::run(&args),
         Command::PathAudit(args) => audit::path::run(&args),
         Command::EnvCheck(args) => audit::env::run(&args),

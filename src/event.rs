@@ -1,0 +1,46 @@
+//! What the tracer emits, in the order it saw it: processes appearing, exec'ing and
+//! exiting, finished calls, captured runtime output, and notes about lost data.
+
+use crate::model::Call;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// A new process (not a thread). `t_ns` since the run started.
+    ProcessStarted {
+        pid: i32,
+        ppid: i32,
+        t_ns: u64,
+        cwd: String,
+    },
+    /// A new thread of an existing process.
+    ThreadStarted { pid: i32, tid: i32 },
+    /// A successful exec. `old_tid` differs from `pid` when a non-leader thread exec'd.
+    Exec {
+        pid: i32,
+        old_tid: i32,
+        t_ns: u64,
+        exe: String,
+        argv: Vec<String>,
+        path_env: Option<String>,
+        godebug: Option<String>,
+    },
+    /// A finished (or entry-only) call.
+    Call(Call),
+    /// One complete `GODEBUG=inittrace=1` line a Go process wrote to fd 2, without its
+    /// newline. `hidden` when golat kept it from reaching the user's stderr.
+    InitTrace {
+        pid: i32,
+        t_ns: u64,
+        line: String,
+        hidden: bool,
+    },
+    /// The process's exit was reported (the leader reaped by the tracer).
+    ProcessExited {
+        pid: i32,
+        t_ns: u64,
+        exit_code: Option<i32>,
+        signal: Option<i32>,
+    },
+    /// Something the report must mention (a read that failed, a process golat had to kill).
+    Warning { kind: String, message: String },
+}

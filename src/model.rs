@@ -1,0 +1,430 @@
+//! The model of one profiled run: process tree, exec spans, filesystem calls, and the
+//! saved report (`golat.profile/v1`) that analyzers and renderers read.
+//!
+//! The tracer fills a [`Run`]; [`Report`] is its serializable form. A report read back from
+//! JSON is all that analysis and rendering need, so `golat report saved.json` exercises
+//! everything after the tracer without tracing.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The schema of `golat profile --json`. Change only by adding fields, or bump the version.
+pub const PROFILE_SCHEMA: &str = "golat.profile/v1";
+
+/// How a call's duration was obtained. Every time golat prints says which kind it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Timing {
+    /// golat repeated the side-effect-free call itself at the entry stop (stat, access,
+    /// readlink, a non-creating open resolved with O_PATH): the duration is the kernel time
+    /// of that repetition, free of the ptrace round trip.
+    Replayed,
+    /// Measured from the entry stop to the exit stop, minus the calibrated cost of one
+    /// ptrace round trip (never below zero).
+    Corrected,
+    /// The call never returned while traced (exec success, the process died in it) or was
+    /// only counted.
+    None,
+}
+
+/// One recorded system call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Call {
+    pub pid: i32,
+    pub tid: i32,
+    /// Syscall name as strace spells it (`openat`, `newfstatat`, `execve`, ...).
+    pub name: String,
+    /// The main path argument, absolute (resolved at entry through the dirfd or the cwd).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// The second path (rename targets, symlink targets, link names).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path2: Option<String>,
+    /// Decoded flags or mode, e.g. `O_RDONLY|O_CLOEXEC`, `X_OK`, `AT_SYMLINK_NOFOLLOW`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flags: Option<String>,
+    /// Address for `connect` (`127.0.0.1:443`, `/run/socket`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addr: Option<String>,
+    /// Return value when it succeeded (fd, byte count, 0); `None` when unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ret: Option<i64>,
+    /// Error name when it failed (`ENOENT`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errno: Option<String>,
+    /// Entry time, ms since the command started (monotonic clock).
+    pub t_ms: f64,
+    /// Duration in microseconds, of the kind `timing` says.
+    pub dur_us: f64,
+    /// What the tracer observed, round trips included: entry stop to exit stop, or for a
+    /// replayed call the time the tracee was held at its stop.
+    pub dur_us_inclusive: f64,
+    pub timing: Timing,
+}
+
+impl Call {
+    pub fn failed(&self) -> bool {
+        self.errno.is_some()
+    }
+}
+
+/// One process (a thread group); threads are folded into it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Process {
+    pub pid: i32,
+    pub ppid: i32,
+    /// Short tool name for grouping: go, compile, link, asm, cgo, vet, cc, gcc, cc1, ...
+    /// or the basename of the executable.
+    pub tool: String,
+    /// The executable after the last successful exec (from /proc/PID/exe).
+    pub exe: String,
+    pub argv: Vec<String>,
+    pub cwd: String,
+    /// When the process was created (fork/vfork/clone), ms since start.
+    pub start_ms: f64,
+    /// Every successful exec of this process.
+    pub execs: Vec<ExecSpan>,
+    /// When its exit was reported, ms since start; `None` if it was still running when
+    /// golat stopped tracing.
+    pub end_ms: Option<f64>,
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+    /// Threads seen (the leader included).
+    pub threads: u32,
+    /// The PATH in its environment at its last exec (for PATH-scan analysis).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_env: Option<String>,
+    /// GODEBUG at its last exec, if set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub godebug: Option<String>,
+}
+
+impl Process {
+    /// Time from the last exec (or creation) to the end.
+    pub fn exec_wall_ms(&self) -> Option<f64> {
+        let begin = self.execs.last().map_or(self.start_ms, |e| e.t_ms);
+        self.end_ms.map(|end| end - begin)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExecSpan {
+    /// When the exec completed (PTRACE_EVENT_EXEC), ms since start.
+    pub t_ms: f64,
+    pub exe: String,
+    pub argv: Vec<String>,
+}
+
+/// Per-syscall totals. `total_ms` sums the corrected or replayed durations;
+/// `total_ms_inclusive` what the tracer saw, round trips included.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyscallSummary {
+    pub name: String,
+    pub count: u64,
+    pub errors: u64,
+    pub total_ms: f64,
+    pub total_ms_inclusive: f64,
+}
+
+/// How durations were measured in this run, so nobody mistakes tracer cost for I/O.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct TimingInfo {
+    /// Calibrated cost of one ptrace stop round trip (entry stop → exit stop of a no-op
+    /// syscall), median, microseconds. Subtracted from `corrected` durations.
+    pub stop_cost_us: f64,
+    /// Stops the tracer handled (seccomp, syscall-exit, signal, event stops).
+    pub stops: u64,
+    /// Calls resolved at the entry stop only (replayed or counted).
+    pub entry_only_calls: u64,
+    /// Calls that also took a syscall-exit stop.
+    pub exit_stop_calls: u64,
+    /// One line explaining the above, printed with the report.
+    pub note: String,
+}
+
+/// The Go-relevant environment of the run, used to categorise paths.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct RunEnv {
+    /// golat's own PATH at start (what the root command inherited).
+    pub path: String,
+    #[serde(default)]
+    pub goroot: Option<String>,
+    #[serde(default)]
+    pub gocache: Option<String>,
+    #[serde(default)]
+    pub gomodcache: Option<String>,
+    #[serde(default)]
+    pub gopath: Option<String>,
+    #[serde(default)]
+    pub tmpdir: Option<String>,
+    #[serde(default)]
+    pub home: Option<String>,
+}
+
+/// A mount as seen at the start of the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MountRecord {
+    pub mount_point: String,
+    pub fs_type: String,
+    pub source: String,
+}
+
+/// A note about the run that is not an error: lost events, a straggler process, ptrace
+/// denied. Printed with the report and kept in JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Warning {
+    pub kind: String,
+    pub message: String,
+}
+
+/// `golat.profile/v1`: everything one run recorded. Analyzers add `hotspots`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub schema: String,
+    pub golat_version: String,
+    pub command: Vec<String>,
+    pub cwd: String,
+    /// Exit code golat reported for the command (128+N when signal N killed it).
+    pub exit_code: i32,
+    /// The signal that killed the command, if any.
+    #[serde(default)]
+    pub signal: Option<i32>,
+    /// Wall time of the command, from just before its exec to its exit being reported, ms.
+    pub wall_ms: f64,
+    /// False when ptrace was not permitted and the command ran untraced.
+    pub traced: bool,
+    #[serde(default)]
+    pub untraced_reason: Option<String>,
+    pub timing: TimingInfo,
+    pub env: RunEnv,
+    pub processes: Vec<Process>,
+    pub syscalls: Vec<SyscallSummary>,
+    /// Every recorded call, in entry order.
+    pub calls: Vec<Call>,
+    #[serde(default)]
+    pub mounts: Vec<MountRecord>,
+    #[serde(default)]
+    pub warnings: Vec<Warning>,
+    /// Raw `GODEBUG=inittrace=1` lines captured per process.
+    #[serde(default)]
+    pub init_lines: Vec<InitLine>,
+    /// Analysis results, keyed by analysis (`path_scan`, `fs_blocking`, `exec`,
+    /// `init_chain`, ...). Filled by the analyzers; kept opaque here so the model does not
+    /// depend on them.
+    #[serde(default)]
+    pub hotspots: BTreeMap<String, serde_json::Value>,
+    /// Go-side data merged into the run (inittrace, -debug-trace phases, runtime trace),
+    /// keyed by source.
+    #[serde(default)]
+    pub go: BTreeMap<String, serde_json::Value>,
+}
+
+impl Report {
+    /// Per-syscall totals computed from `calls`, sorted by name.
+    pub fn summarize_syscalls(calls: &[Call]) -> Vec<SyscallSummary> {
+        let mut by_name: BTreeMap<&str, SyscallSummary> = BTreeMap::new();
+        for call in calls {
+            let entry = by_name
+                .entry(call.name.as_str())
+                .or_insert_with(|| SyscallSummary {
+                    name: call.name.clone(),
+                    count: 0,
+                    errors: 0,
+                    total_ms: 0.0,
+                    total_ms_inclusive: 0.0,
+                });
+            entry.count += 1;
+            entry.errors += u64::from(call.failed());
+            entry.total_ms += call.dur_us / 1000.0;
+            entry.total_ms_inclusive += call.dur_us_inclusive / 1000.0;
+        }
+        by_name.into_values().collect()
+    }
+}
+
+/// Tool name for grouping processes: Go's tools by name, the C toolchain, else basename.
+pub fn tool_name(exe: &str, argv: &[String]) -> String {
+    let base = exe.rsplit('/').next().unwrap_or(exe);
+    let base = if base.is_empty() {
+        argv.first()
+            .map(|a| a.rsplit('/').next().unwrap_or(a))
+            .unwrap_or("?")
+    } else {
+        base
+    };
+    base.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(name: &str, errno: Option<&str>, dur: f64) -> Call {
+        Call {
+            pid: 1,
+            tid: 1,
+            name: name.into(),
+            path: Some("/x".into()),
+            path2: None,
+            flags: None,
+            addr: None,
+            ret: errno.is_none().then_some(0),
+            errno: errno.map(Into::into),
+            t_ms: 0.0,
+            dur_us: dur,
+            dur_us_inclusive: dur * 10.0,
+            timing: Timing::Replayed,
+        }
+    }
+
+    #[test]
+    fn summaries_count_errors_and_sum_both_times() {
+        let calls = [
+            call("openat", None, 3.0),
+            call("openat", Some("ENOENT"), 1.0),
+            call("newfstatat", None, 2.0),
+        ];
+        let sums = Report::summarize_syscalls(&calls);
+        assert_eq!(sums.len(), 2);
+        assert_eq!(sums[0].name, "newfstatat");
+        let open = &sums[1];
+        assert_eq!((open.count, open.errors), (2, 1));
+        assert!((open.total_ms - 0.004).abs() < 1e-12);
+        assert!((open.total_ms_inclusive - 0.04).abs() < 1e-12);
+    }
+}
+
+/// Folds tracer events into processes, calls and captured inittrace lines.
+#[derive(Debug, Default)]
+pub struct RunBuilder {
+    pub processes: Vec<Process>,
+    index: std::collections::HashMap<i32, usize>,
+    pub calls: Vec<Call>,
+    /// (pid, t_ms, line, hidden)
+    pub init_lines: Vec<InitLine>,
+    pub warnings: Vec<Warning>,
+}
+
+/// One `GODEBUG=inittrace=1` line captured from a process, raw.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InitLine {
+    pub pid: i32,
+    pub t_ms: f64,
+    pub line: String,
+    /// golat kept it from the user's stderr.
+    pub hidden: bool,
+}
+
+fn ns_to_ms(ns: u64) -> f64 {
+    ns as f64 / 1e6
+}
+
+impl RunBuilder {
+    pub fn add(&mut self, event: crate::event::Event) {
+        use crate::event::Event;
+        match event {
+            Event::ProcessStarted {
+                pid,
+                ppid,
+                t_ns,
+                cwd,
+            } => {
+                // A pid can be reused within one run: the newest process owns it.
+                self.index.insert(pid, self.processes.len());
+                self.processes.push(Process {
+                    pid,
+                    ppid,
+                    tool: String::new(),
+                    exe: String::new(),
+                    argv: Vec::new(),
+                    cwd,
+                    start_ms: ns_to_ms(t_ns),
+                    execs: Vec::new(),
+                    end_ms: None,
+                    exit_code: None,
+                    signal: None,
+                    threads: 1,
+                    path_env: None,
+                    godebug: None,
+                });
+            }
+            Event::ThreadStarted { pid, .. } => {
+                if let Some(p) = self.get(pid) {
+                    p.threads += 1;
+                }
+            }
+            Event::Exec {
+                pid,
+                t_ns,
+                exe,
+                argv,
+                path_env,
+                godebug,
+                ..
+            } => {
+                if let Some(p) = self.get(pid) {
+                    p.tool = tool_name(&exe, &argv);
+                    p.execs.push(ExecSpan {
+                        t_ms: ns_to_ms(t_ns),
+                        exe: exe.clone(),
+                        argv: argv.clone(),
+                    });
+                    p.exe = exe;
+                    p.argv = argv;
+                    p.path_env = path_env;
+                    p.godebug = godebug;
+                }
+            }
+            Event::Call(call) => self.calls.push(call),
+            Event::InitTrace {
+                pid,
+                t_ns,
+                line,
+                hidden,
+            } => self.init_lines.push(InitLine {
+                pid,
+                t_ms: ns_to_ms(t_ns),
+                line,
+                hidden,
+            }),
+            Event::ProcessExited {
+                pid,
+                t_ns,
+                exit_code,
+                signal,
+            } => {
+                if let Some(p) = self.get(pid) {
+                    p.end_ms = Some(ns_to_ms(t_ns));
+                    p.exit_code = exit_code;
+                    p.signal = signal;
+                }
+            }
+            Event::Warning { kind, message } => self.warnings.push(Warning { kind, message }),
+        }
+    }
+
+    fn get(&mut self, pid: i32) -> Option<&mut Process> {
+        let i = *self.index.get(&pid)?;
+        self.processes.get_mut(i)
+    }
+
+    /// Processes that never exec'd are named after their parent's tool (a fork of `go`
+    /// that died before exec is still the go command's work).
+    pub fn finish_processes(&mut self) {
+        let tools: std::collections::HashMap<i32, String> = self
+            .processes
+            .iter()
+            .map(|p| (p.pid, p.tool.clone()))
+            .collect();
+        for p in &mut self.processes {
+            if p.tool.is_empty() {
+                p.tool = tools
+                    .get(&p.ppid)
+                    .filter(|t| !t.is_empty())
+                    .map(|t| format!("{t} (fork)"))
+                    .unwrap_or_else(|| "?".into());
+            }
+        }
+    }
+}

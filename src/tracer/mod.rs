@@ -1,0 +1,1044 @@
+//! The ptrace engine: spawns the command under a seccomp-bpf filter, follows every
+//! process and thread it starts, and turns stops into [`Event`]s. All ptrace and `unsafe`
+//! code of golat lives in this module tree; one thread (the caller's) owns the tracer.
+//!
+//! Cost model: a tracee stops only at filtered calls (seccomp) and at signals. Side-effect
+//! free calls are answered at that one stop by repeating them (see `replay`); calls that
+//! change something, and those whose result cannot be had another way, also take an exit
+//! stop, and their duration is corrected by the calibrated round-trip cost.
+
+mod decode;
+mod replay;
+mod seccomp;
+mod stderr;
+mod sys;
+pub mod syscalls;
+
+use std::collections::HashMap;
+use std::ffi::CString;
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::time::Instant;
+
+use crate::event::Event;
+use crate::model::{Call, Timing};
+use syscalls::{Kind, Sys};
+
+pub use sys::errno_name;
+
+/// How inittrace lines on fd 2 are handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InitCapture {
+    /// Writes to fd 2 are not traced.
+    Off,
+    /// golat added `inittrace=1`: capture the lines and keep them from the user's stderr.
+    Hide,
+    /// The user asked for inittrace themselves: capture, and let them through.
+    Observe,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Calibrated round trip of one stop, ns; subtracted from exit-stop durations.
+    pub stop_cost_ns: u64,
+    /// Take an exit stop for every call (exact return values, e.g. fds) instead of
+    /// repeating side-effect-free calls. Slower.
+    pub exit_stops_all: bool,
+    pub init: InitCapture,
+}
+
+/// What to run: a resolved executable, its argv and its full environment.
+pub struct Command {
+    pub program: CString,
+    pub argv: Vec<CString>,
+    pub envp: Vec<CString>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RootStatus {
+    Exited(i32),
+    Signaled(i32),
+}
+
+impl RootStatus {
+    /// The exit code a shell reports: the code, or 128+N for death by signal N.
+    pub fn shell_code(self) -> i32 {
+        match self {
+            RootStatus::Exited(c) => c,
+            RootStatus::Signaled(s) => 128 + s,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub root: RootStatus,
+    /// From just before the fork of the command to its exit being reported.
+    pub wall_ns: u64,
+    /// Set when the command could not be executed at all (errno of its execve).
+    pub exec_error: Option<i32>,
+    pub stops: u64,
+    pub entry_only_calls: u64,
+    pub exit_stop_calls: u64,
+}
+
+/// Why tracing could not start; `Denied` lets the caller fall back to an untraced run.
+#[derive(Debug)]
+pub enum StartError {
+    Denied(String),
+    Other(anyhow::Error),
+}
+
+// Signal forwarding: the handler runs on golat's thread and only calls kill(2).
+static ROOT_PID: AtomicI32 = AtomicI32::new(0);
+static FORWARDED: AtomicI32 = AtomicI32::new(0);
+/// ns since start of the last stop handled; read by the stall watchdog.
+pub static LAST_PROGRESS_NS: AtomicU64 = AtomicU64::new(0);
+
+extern "C" fn forward_signal(sig: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
+    // SAFETY: the kernel passes a valid siginfo to SA_SIGINFO handlers.
+    let code = unsafe { (*info).si_code };
+    // A signal the terminal sent (SI_KERNEL) already reached the whole foreground process
+    // group, the command included: forwarding it would deliver it twice.
+    if code == libc::SI_KERNEL {
+        return;
+    }
+    let root = ROOT_PID.load(Ordering::Relaxed);
+    if root > 0 {
+        FORWARDED.store(sig, Ordering::Relaxed);
+        sys::kill(root, sig);
+    }
+}
+
+/// Installs handlers so golat survives SIGINT/SIGQUIT (the command decides what they mean)
+/// and forwards SIGTERM/SIGHUP (and kill(1)'d SIGINT/SIGQUIT) to the command. Handlers, unlike
+/// SIG_IGN, are reset by exec, so the command starts with default dispositions.
+fn install_forwarding() {
+    for sig in [libc::SIGINT, libc::SIGQUIT, libc::SIGTERM, libc::SIGHUP] {
+        // SAFETY: a zeroed sigaction with our handler, SA_SIGINFO and SA_RESTART.
+        unsafe {
+            let mut act: libc::sigaction = std::mem::zeroed();
+            act.sa_sigaction = forward_signal as *const () as usize;
+            act.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART;
+            libc::sigemptyset(&mut act.sa_mask);
+            libc::sigaction(sig, &act, std::ptr::null_mut());
+        }
+    }
+}
+
+/// Forks a child that waits until the parent has seized it, installs `filter` (if any) and
+/// execs. Returns the pid, the write end of the go-ahead pipe, and the read end of the
+/// exec-error pipe.
+fn fork_child(cmd: &Command, filter: &[libc::sock_filter]) -> anyhow::Result<(i32, i32, i32)> {
+    let mut go_pipe = [0i32; 2];
+    let mut err_pipe = [0i32; 2];
+    // SAFETY: pipe2 writes two fds into the arrays.
+    unsafe {
+        if libc::pipe2(go_pipe.as_mut_ptr(), libc::O_CLOEXEC) != 0
+            || libc::pipe2(err_pipe.as_mut_ptr(), libc::O_CLOEXEC) != 0
+        {
+            anyhow::bail!("pipe2: {}", std::io::Error::last_os_error());
+        }
+    }
+    let argv: Vec<*const libc::c_char> = cmd
+        .argv
+        .iter()
+        .map(|a| a.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect();
+    let envp: Vec<*const libc::c_char> = cmd
+        .envp
+        .iter()
+        .map(|a| a.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect();
+    let prog = libc::sock_fprog {
+        len: filter.len() as u16,
+        filter: filter.as_ptr() as *mut libc::sock_filter,
+    };
+    // SAFETY: after fork the child calls only async-signal-safe functions (read, prctl,
+    // syscall, execve, write, _exit) on memory prepared before the fork.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        anyhow::bail!("fork: {}", std::io::Error::last_os_error());
+    }
+    if pid == 0 {
+        unsafe {
+            let mut go = [0u8; 1];
+            let n = libc::read(go_pipe[0], go.as_mut_ptr().cast(), 1);
+            if n != 1 {
+                libc::_exit(127);
+            }
+            if go[0] == b'T' && !filter.is_empty() {
+                // Root may install a filter without no_new_privs; others need it, and it
+                // only stops setuid binaries from gaining privileges under golat.
+                let mut rc =
+                    libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, 0, &prog);
+                if rc != 0 {
+                    libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+                    rc = libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, 0, &prog);
+                }
+                if rc != 0 {
+                    let errno: i32 = -1;
+                    libc::write(err_pipe[1], (&errno as *const i32).cast(), 4);
+                    libc::_exit(127);
+                }
+            }
+            libc::execve(cmd.program.as_ptr(), argv.as_ptr(), envp.as_ptr());
+            let errno = *libc::__errno_location();
+            libc::write(err_pipe[1], (&errno as *const i32).cast(), 4);
+            libc::_exit(127);
+        }
+    }
+    // SAFETY: closing the child's ends in the parent.
+    unsafe {
+        libc::close(go_pipe[0]);
+        libc::close(err_pipe[1]);
+    }
+    Ok((pid, go_pipe[1], err_pipe[0]))
+}
+
+fn send_go_ahead(fd: i32, byte: u8) {
+    // SAFETY: one byte from our stack to a pipe we own; then close it.
+    unsafe {
+        libc::write(fd, (&byte as *const u8).cast(), 1);
+        libc::close(fd);
+    }
+}
+
+/// Reads the child's exec errno, if it wrote one (the pipe closes on a successful exec).
+fn read_exec_error(fd: i32) -> Option<i32> {
+    let mut errno = 0i32;
+    // SAFETY: reads at most 4 bytes into our i32; then closes our fd.
+    let n = unsafe { libc::read(fd, (&mut errno as *mut i32).cast(), 4) };
+    unsafe { libc::close(fd) };
+    (n == 4).then_some(errno)
+}
+
+/// Runs `cmd` untraced (ptrace denied) and returns its status and wall time.
+pub fn run_untraced(cmd: &Command) -> anyhow::Result<Outcome> {
+    install_forwarding();
+    let start = Instant::now();
+    let (pid, go, err) = fork_child(cmd, &[])?;
+    ROOT_PID.store(pid, Ordering::Relaxed);
+    send_go_ahead(go, b'U');
+    let mut status = 0;
+    loop {
+        // SAFETY: waits for our own child.
+        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+        if r == pid {
+            break;
+        }
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EINTR) {
+            anyhow::bail!("waitpid: {e}");
+        }
+    }
+    let wall_ns = start.elapsed().as_nanos() as u64;
+    let root = match sys::decode(status) {
+        sys::Status::Signaled(s) => RootStatus::Signaled(s),
+        sys::Status::Exited(c) => RootStatus::Exited(c),
+        sys::Status::Stopped { .. } => RootStatus::Exited(0),
+    };
+    Ok(Outcome {
+        root,
+        wall_ns,
+        exec_error: read_exec_error(err),
+        stops: 0,
+        entry_only_calls: 0,
+        exit_stop_calls: 0,
+    })
+}
+
+/// Measures the round trip of one traced call: a child makes `getppid` calls that stop at
+/// entry (seccomp) and exit; the median entry→exit time is what the tracer itself adds to
+/// every exit-stop duration (getppid's own kernel time is ~0.1 µs).
+pub fn calibrate(rounds: usize) -> Result<u64, StartError> {
+    let getppid = [Sys {
+        nr: libc::SYS_getppid as u32,
+        name: "getppid",
+        kind: Kind::PathOnly,
+    }];
+    let filter = seccomp::build(&getppid, &[], false);
+    // The child loops in a tiny static program: /bin/sh would add its own calls, so the
+    // child is golat itself, re-entered through a hidden argv[1].
+    let exe = CString::new("/proc/self/exe").expect("no NUL");
+    let cmd = Command {
+        program: exe.clone(),
+        argv: vec![
+            exe,
+            CString::new("__golat_calibrate").expect("no NUL"),
+            CString::new(rounds.to_string()).expect("no NUL"),
+        ],
+        envp: vec![],
+    };
+    let (pid, go, err) = fork_child(&cmd, &filter).map_err(StartError::Other)?;
+    if let Err(errno) = sys::seize(pid, sys::PTRACE_OPTIONS) {
+        sys::kill(pid, libc::SIGKILL);
+        // SAFETY: reap the child we just killed.
+        unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
+        return Err(StartError::Denied(denied_reason(errno)));
+    }
+    send_go_ahead(go, b'T');
+    let _ = read_exec_error(err);
+    let mut samples = Vec::with_capacity(rounds);
+    let mut entry: Option<Instant> = None;
+    while let Ok(Some((tid, status))) = sys::wait_any() {
+        match sys::decode(status) {
+            sys::Status::Stopped { sig, event } => {
+                if sig == libc::SIGTRAP && event == libc::PTRACE_EVENT_SECCOMP {
+                    let info = sys::syscall_info(tid).ok();
+                    if info.is_some_and(|i| i.nr_or_rval == libc::SYS_getppid as u64) {
+                        entry = Some(Instant::now());
+                        let _ = sys::resume(tid, true, 0);
+                        continue;
+                    }
+                    let _ = sys::resume(tid, false, 0);
+                } else if sig == libc::SIGTRAP | 0x80 {
+                    if let Some(at) = entry.take() {
+                        samples.push(at.elapsed().as_nanos() as u64);
+                    }
+                    let _ = sys::resume(tid, false, 0);
+                } else if sig == libc::SIGTRAP || event != 0 {
+                    let _ = sys::resume(tid, false, 0);
+                } else {
+                    let _ = sys::resume(tid, false, sig);
+                }
+            }
+            _ => {
+                if tid == pid {
+                    break;
+                }
+            }
+        }
+    }
+    if samples.is_empty() {
+        return Err(StartError::Other(anyhow::anyhow!(
+            "calibration child made no traced calls"
+        )));
+    }
+    samples.sort_unstable();
+    Ok(samples[samples.len() / 2])
+}
+
+/// The body of the calibration child (`golat __golat_calibrate N`).
+pub fn calibration_child(rounds: usize) -> ! {
+    for _ in 0..rounds {
+        // SAFETY: getppid has no arguments.
+        unsafe { libc::syscall(libc::SYS_getppid) };
+    }
+    // SAFETY: exit without running destructors or atexit handlers.
+    unsafe { libc::_exit(0) }
+}
+
+fn denied_reason(errno: i32) -> String {
+    let why = match errno {
+        libc::EPERM => {
+            "ptrace is not permitted here (a container seccomp profile, yama ptrace_scope=3, \
+             or golat itself is being traced)"
+        }
+        libc::ENOSYS => "this kernel has no ptrace",
+        _ => "ptrace failed",
+    };
+    format!("{why}: PTRACE_SEIZE returned {}", errno_name(errno))
+}
+
+struct Thread {
+    pid: i32,
+    pending: Option<Pending>,
+}
+
+struct Pending {
+    sys: &'static Sys,
+    call: Call,
+    /// When the tracee was resumed into the call, ns since start.
+    resumed_ns: u64,
+}
+
+struct Proc {
+    cwd: String,
+    init: stderr::LineParser,
+}
+
+struct Tracer<'a> {
+    cfg: Config,
+    start: Instant,
+    threads: HashMap<i32, Thread>,
+    procs: HashMap<i32, Proc>,
+    root: i32,
+    root_status: Option<(RootStatus, u64)>,
+    sink: &'a mut dyn FnMut(Event),
+    stops: u64,
+    entry_only: u64,
+    exit_stops: u64,
+}
+
+/// Traces `cmd` to the end of its whole process tree, sending every event to `sink`.
+pub fn trace(
+    cmd: &Command,
+    cfg: Config,
+    sink: &mut dyn FnMut(Event),
+) -> Result<Outcome, StartError> {
+    install_forwarding();
+    let filter = seccomp::build(
+        syscalls::X86_64,
+        syscalls::I386,
+        cfg.init != InitCapture::Off,
+    );
+    let cwd = std::env::current_dir()
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| "/".into());
+    let start = Instant::now();
+    let (pid, go, err) = fork_child(cmd, &filter).map_err(StartError::Other)?;
+    if let Err(errno) = sys::seize(pid, sys::PTRACE_OPTIONS) {
+        sys::kill(pid, libc::SIGKILL);
+        // SAFETY: reap the child we just killed.
+        unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
+        return Err(StartError::Denied(denied_reason(errno)));
+    }
+    ROOT_PID.store(pid, Ordering::Relaxed);
+    let mut tracer = Tracer {
+        cfg,
+        start,
+        threads: HashMap::new(),
+        procs: HashMap::new(),
+        root: pid,
+        root_status: None,
+        sink,
+        stops: 0,
+        entry_only: 0,
+        exit_stops: 0,
+    };
+    tracer.add_process(pid, std::process::id() as i32, cwd);
+    send_go_ahead(go, b'T');
+    tracer.run().map_err(StartError::Other)?;
+    let exec_error = read_exec_error(err);
+    let (root, wall_ns) = tracer
+        .root_status
+        .unwrap_or((RootStatus::Exited(127), start.elapsed().as_nanos() as u64));
+    Ok(Outcome {
+        root,
+        wall_ns,
+        exec_error,
+        stops: tracer.stops,
+        entry_only_calls: tracer.entry_only,
+        exit_stop_calls: tracer.exit_stops,
+    })
+}
+
+impl Tracer<'_> {
+    fn now_ns(&self) -> u64 {
+        self.start.elapsed().as_nanos() as u64
+    }
+
+    fn emit(&mut self, event: Event) {
+        (self.sink)(event);
+    }
+
+    fn add_process(&mut self, pid: i32, ppid: i32, cwd: String) {
+        self.threads.insert(pid, Thread { pid, pending: None });
+        self.procs.insert(
+            pid,
+            Proc {
+                cwd: cwd.clone(),
+                init: stderr::LineParser::default(),
+            },
+        );
+        let t_ns = self.now_ns();
+        self.emit(Event::ProcessStarted {
+            pid,
+            ppid,
+            t_ns,
+            cwd,
+        });
+    }
+
+    fn add_thread(&mut self, pid: i32, tid: i32) {
+        self.threads.insert(tid, Thread { pid, pending: None });
+        self.emit(Event::ThreadStarted { pid, tid });
+    }
+
+    /// A stop from a tid golat has not been told about yet (a new child's first stop can
+    /// arrive before its parent's fork event): learn its process from /proc.
+    fn adopt(&mut self, tid: i32) -> i32 {
+        let status = std::fs::read_to_string(format!("/proc/{tid}/status")).unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.trim().parse::<i32>().ok())
+        };
+        let tgid = field("Tgid:").unwrap_or(tid);
+        let ppid = field("PPid:").unwrap_or(0);
+        if tgid != tid {
+            if !self.procs.contains_key(&tgid) {
+                let cwd =
+                    sys::readlink(&format!("/proc/{tgid}/cwd")).unwrap_or_else(|_| "/".into());
+                self.add_process(tgid, ppid, cwd);
+            }
+            self.add_thread(tgid, tid);
+        } else {
+            let cwd = sys::readlink(&format!("/proc/{tid}/cwd")).unwrap_or_else(|_| "/".into());
+            self.add_process(tid, ppid, cwd);
+        }
+        tgid
+    }
+
+    fn pid_of(&mut self, tid: i32) -> i32 {
+        match self.threads.get(&tid) {
+            Some(t) => t.pid,
+            None => self.adopt(tid),
+        }
+    }
+
+    /// Resumes a tracee; a thread with a call in flight keeps its exit stop.
+    fn resume(&self, tid: i32, sig: i32) {
+        let want_exit = self.threads.get(&tid).is_some_and(|t| t.pending.is_some());
+        // ESRCH: the thread died meanwhile; its exit is reported by wait.
+        let _ = sys::resume(tid, want_exit, sig);
+    }
+
+    fn run(&mut self) -> anyhow::Result<()> {
+        loop {
+            let Some((tid, status)) =
+                sys::wait_any().map_err(|e| anyhow::anyhow!("waitpid: {}", errno_name(e)))?
+            else {
+                return Ok(());
+            };
+            self.stops += 1;
+            LAST_PROGRESS_NS.store(self.now_ns(), Ordering::Relaxed);
+            match sys::decode(status) {
+                sys::Status::Exited(code) => self.on_death(tid, RootStatus::Exited(code)),
+                sys::Status::Signaled(sig) => self.on_death(tid, RootStatus::Signaled(sig)),
+                sys::Status::Stopped { sig, event } => self.on_stop(tid, sig, event),
+            }
+        }
+    }
+
+    fn on_stop(&mut self, tid: i32, sig: i32, event: i32) {
+        if sig == libc::SIGTRAP | 0x80 {
+            return self.on_syscall_exit(tid);
+        }
+        if sig == libc::SIGTRAP && event != 0 {
+            match event {
+                libc::PTRACE_EVENT_SECCOMP => self.on_seccomp(tid),
+                libc::PTRACE_EVENT_FORK | libc::PTRACE_EVENT_VFORK | libc::PTRACE_EVENT_CLONE => {
+                    self.on_clone(tid, event)
+                }
+                libc::PTRACE_EVENT_EXEC => self.on_exec(tid),
+                _ => {
+                    // PTRACE_EVENT_EXIT, PTRACE_EVENT_STOP (a new tracee's first stop),
+                    // PTRACE_EVENT_VFORK_DONE.
+                    self.pid_of(tid);
+                    self.resume(tid, 0);
+                }
+            }
+            return;
+        }
+        if event == libc::PTRACE_EVENT_STOP {
+            self.pid_of(tid);
+            // "If the tracee was attached using PTRACE_SEIZE, group-stop is indicated by
+            // PTRACE_EVENT_STOP: status>>16 == PTRACE_EVENT_STOP." Only the four stop
+            // signals make group-stops; PTRACE_LISTEN keeps it stopped until SIGCONT.
+            if matches!(
+                sig,
+                libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU
+            ) {
+                let _ = sys::listen(tid);
+            } else {
+                self.resume(tid, 0);
+            }
+            return;
+        }
+        // Signal-delivery stop: re-inject unchanged (Go preempts with SIGURG all the time).
+        self.pid_of(tid);
+        self.resume(tid, sig);
+    }
+
+    fn on_clone(&mut self, tid: i32, event: i32) {
+        let parent_pid = self.pid_of(tid);
+        let Ok(new) = sys::event_msg(tid) else {
+            return self.resume(tid, 0);
+        };
+        let new = new as i32;
+        let is_thread = event == libc::PTRACE_EVENT_CLONE && clone_is_thread(tid, new);
+        if !self.threads.contains_key(&new) {
+            if is_thread {
+                self.add_thread(parent_pid, new);
+            } else {
+                let cwd = self
+                    .procs
+                    .get(&parent_pid)
+                    .map(|p| p.cwd.clone())
+                    .unwrap_or_else(|| "/".into());
+                self.add_process(new, parent_pid, cwd);
+            }
+        }
+        self.resume(tid, 0);
+    }
+
+    fn on_exec(&mut self, tid: i32) {
+        let pid = tid;
+        let old_tid = sys::event_msg(tid).map(|m| m as i32).unwrap_or(tid);
+        // "execve from a non-leader thread: later stops come under the leader's pid";
+        // the old tid vanishes without a death report, so move its state.
+        if old_tid != pid {
+            if let Some(old) = self.threads.remove(&old_tid) {
+                self.threads.insert(
+                    pid,
+                    Thread {
+                        pid,
+                        pending: old.pending,
+                    },
+                );
+            }
+        }
+        if !self.procs.contains_key(&pid) {
+            self.adopt(pid);
+        }
+        let now = self.now_ns();
+        // The exec succeeded: finish its call here instead of taking the exit stop.
+        if let Some(mut pending) = self.threads.get_mut(&pid).and_then(|t| t.pending.take()) {
+            pending.call.ret = Some(0);
+            self.finish(&mut pending, now);
+            pending.call.pid = pid;
+            self.emit(Event::Call(pending.call));
+        }
+        if let Some(proc) = self.procs.get_mut(&pid) {
+            proc.init = stderr::LineParser::default();
+        }
+        let exe = sys::readlink(&format!("/proc/{pid}/exe")).unwrap_or_default();
+        let argv = read_nul_list(&format!("/proc/{pid}/cmdline"));
+        let (mut path_env, mut godebug) = (None, None);
+        for var in read_nul_list(&format!("/proc/{pid}/environ")) {
+            if let Some(v) = var.strip_prefix("PATH=") {
+                path_env = Some(v.to_string());
+            } else if let Some(v) = var.strip_prefix("GODEBUG=") {
+                godebug = Some(v.to_string());
+            }
+        }
+        self.emit(Event::Exec {
+            pid,
+            old_tid,
+            t_ns: now,
+            exe,
+            argv,
+            path_env,
+            godebug,
+        });
+        self.resume(pid, 0);
+    }
+
+    fn on_death(&mut self, tid: i32, status: RootStatus) {
+        let now = self.now_ns();
+        if let Some(thread) = self.threads.remove(&tid) {
+            if let Some(mut pending) = thread.pending {
+                // Died inside the call: it has no result.
+                pending.call.timing = Timing::None;
+                self.finish(&mut pending, now);
+                pending.call.timing = Timing::None;
+                pending.call.dur_us = 0.0;
+                self.emit(Event::Call(pending.call));
+            }
+        }
+        if self.procs.remove(&tid).is_some() {
+            let (exit_code, signal) = match status {
+                RootStatus::Exited(c) => (Some(c), None),
+                RootStatus::Signaled(s) => (None, Some(s)),
+            };
+            self.emit(Event::ProcessExited {
+                pid: tid,
+                t_ns: now,
+                exit_code,
+                signal,
+            });
+        }
+        if tid == self.root {
+            self.root_status = Some((status, now));
+            if FORWARDED.load(Ordering::Relaxed) != 0 {
+                // golat was told to stop: nothing of the tree may outlive the command.
+                for pid in self.procs.keys() {
+                    sys::kill(*pid, libc::SIGKILL);
+                }
+            }
+        }
+    }
+
+    /// Fills the timing of a call that took an exit stop (or ended otherwise) at `now`.
+    fn finish(&self, pending: &mut Pending, now: u64) {
+        let inclusive = now.saturating_sub(pending.resumed_ns);
+        pending.call.dur_us_inclusive = inclusive as f64 / 1000.0;
+        pending.call.dur_us = inclusive.saturating_sub(self.cfg.stop_cost_ns) as f64 / 1000.0;
+        pending.call.timing = Timing::Corrected;
+    }
+
+    fn on_syscall_exit(&mut self, tid: i32) {
+        let now = self.now_ns();
+        let pending = self.threads.get_mut(&tid).and_then(|t| t.pending.take());
+        let Some(mut pending) = pending else {
+            return self.resume(tid, 0);
+        };
+        if let Ok(info) = sys::syscall_info(tid)
+            && info.op == sys::OP_EXIT
+        {
+            if info.is_error() {
+                pending.call.errno = Some(errno_name(-info.rval() as i32));
+            } else {
+                pending.call.ret = Some(info.rval());
+                if matches!(pending.sys.kind, Kind::Chdir | Kind::Fchdir) {
+                    let pid = pending.call.pid;
+                    if let Ok(cwd) = sys::readlink(&format!("/proc/{tid}/cwd"))
+                        && let Some(proc) = self.procs.get_mut(&pid)
+                    {
+                        proc.cwd = cwd;
+                    }
+                }
+            }
+        }
+        self.finish(&mut pending, now);
+        self.emit(Event::Call(pending.call));
+        self.resume(tid, 0);
+    }
+
+    fn on_seccomp(&mut self, tid: i32) {
+        let stopped_ns = self.now_ns();
+        let pid = self.pid_of(tid);
+        let info = match sys::syscall_info(tid) {
+            Ok(info) if info.op == sys::OP_SECCOMP => info,
+            _ => return self.resume(tid, 0),
+        };
+        let Some(sys) = syscalls::lookup(info.arch, info.nr_or_rval) else {
+            return self.resume(tid, 0);
+        };
+        let compat = info.arch == syscalls::AUDIT_ARCH_I386;
+        let a = info.args;
+        if sys.kind == Kind::WriteStderr {
+            return self.on_stderr_write(tid, pid, &info, compat);
+        }
+        let mut call = Call {
+            pid,
+            tid,
+            name: sys.name.to_string(),
+            path: None,
+            path2: None,
+            flags: None,
+            addr: None,
+            ret: None,
+            errno: None,
+            t_ms: stopped_ns as f64 / 1e6,
+            dur_us: 0.0,
+            dur_us_inclusive: 0.0,
+            timing: Timing::None,
+        };
+        // (path for the record, path to replay on)
+        let mut target: Option<(String, String)> = None;
+        let mut replayable = false;
+        let mut open_flags = 0i32;
+        let as_fd = |v: u64| v as i32;
+        match sys.kind {
+            Kind::Open | Kind::OpenAt | Kind::OpenAt2 => {
+                let (dirfd, path_arg, flags) = match sys.kind {
+                    Kind::Open => (libc::AT_FDCWD, a[0], a[1] as i64),
+                    Kind::OpenAt => (as_fd(a[0]), a[1], a[2] as i64),
+                    _ => {
+                        let mut how = [0u8; 8];
+                        let flags = sys::read_mem(tid, a[2], &mut how)
+                            .map(|_| u64::from_ne_bytes(how) as i64)
+                            .unwrap_or(0);
+                        (as_fd(a[0]), a[1], flags)
+                    }
+                };
+                let flags = if compat { flags & 0xffff_ffff } else { flags };
+                open_flags = flags as i32;
+                call.flags = Some(decode::open_flags(flags));
+                target = self.resolve(tid, pid, dirfd, path_arg, false);
+                let creates = flags & i64::from(libc::O_CREAT) != 0
+                    || flags & i64::from(libc::O_TMPFILE) == i64::from(libc::O_TMPFILE);
+                replayable = !creates;
+            }
+            Kind::Creat => {
+                call.flags = Some("O_CREAT|O_WRONLY|O_TRUNC".into());
+                target = self.resolve(tid, pid, libc::AT_FDCWD, a[0], false);
+            }
+            Kind::Stat { nofollow } => {
+                if nofollow {
+                    call.flags = Some("AT_SYMLINK_NOFOLLOW".into());
+                }
+                target = self.resolve(tid, pid, libc::AT_FDCWD, a[0], false);
+                replayable = true;
+            }
+            Kind::StatAt => {
+                call.flags = decode::at_flags(a[3] as i64);
+                let empty_ok = a[3] as i32 & libc::AT_EMPTY_PATH != 0;
+                target = self.resolve(tid, pid, as_fd(a[0]), a[1], empty_ok);
+                replayable = true;
+            }
+            Kind::Statx => {
+                call.flags = decode::at_flags(a[2] as i64 & 0xffff);
+                let empty_ok = a[2] as i32 & libc::AT_EMPTY_PATH != 0;
+                target = self.resolve(tid, pid, as_fd(a[0]), a[1], empty_ok);
+                replayable = true;
+            }
+            Kind::Readlink => {
+                target = self.resolve(tid, pid, libc::AT_FDCWD, a[0], false);
+                replayable = true;
+            }
+            Kind::ReadlinkAt => {
+                target = self.resolve(tid, pid, as_fd(a[0]), a[1], false);
+                replayable = true;
+            }
+            Kind::Access => {
+                call.flags = Some(decode::access_mode(a[1] as i64));
+                target = self.resolve(tid, pid, libc::AT_FDCWD, a[0], false);
+                replayable = true;
+            }
+            Kind::AccessAt { has_flags } => {
+                call.flags = Some(decode::access_mode(a[2] as i64));
+                if has_flags && let Some(f) = decode::at_flags(a[3] as i64) {
+                    call.flags = Some(format!("{}, {f}", decode::access_mode(a[2] as i64)));
+                }
+                let empty_ok = has_flags && a[3] as i32 & libc::AT_EMPTY_PATH != 0;
+                target = self.resolve(tid, pid, as_fd(a[0]), a[1], empty_ok);
+                replayable = true;
+            }
+            Kind::Getdents | Kind::Fchdir => {
+                target = self.fd_path(tid, as_fd(a[0])).map(|p| (p.clone(), p));
+            }
+            Kind::PathOnly | Kind::Chdir | Kind::Execve => {
+                target = self.resolve(tid, pid, libc::AT_FDCWD, a[0], false);
+            }
+            Kind::PathAt => {
+                target = self.resolve(tid, pid, as_fd(a[0]), a[1], false);
+                call.flags = decode::at_flags(a[2] as i64);
+            }
+            Kind::ExecveAt => {
+                let empty_ok = a[4] as i32 & libc::AT_EMPTY_PATH != 0;
+                target = self.resolve(tid, pid, as_fd(a[0]), a[1], empty_ok);
+                call.flags = decode::at_flags(a[4] as i64);
+            }
+            Kind::Rename => {
+                target = self.resolve(tid, pid, libc::AT_FDCWD, a[0], false);
+                call.path2 = self
+                    .resolve(tid, pid, libc::AT_FDCWD, a[1], false)
+                    .map(|p| p.0);
+            }
+            Kind::RenameAt => {
+                target = self.resolve(tid, pid, as_fd(a[0]), a[1], false);
+                call.path2 = self
+                    .resolve(tid, pid, as_fd(a[2]), a[3], false)
+                    .map(|p| p.0);
+            }
+            Kind::Connect => {
+                let len = (a[2] as usize).min(128);
+                let mut buf = vec![0u8; len];
+                if sys::read_mem(tid, a[1], &mut buf).is_ok() {
+                    call.addr = decode::sockaddr(&buf);
+                }
+            }
+            Kind::WriteStderr => unreachable!("handled above"),
+        }
+        let replay_path = target.as_ref().map(|(_, r)| r.clone());
+        call.path = target.map(|(p, _)| p);
+
+        if replayable
+            && !self.cfg.exit_stops_all
+            && let Some(replay_path) = replay_path
+            && let Ok(c) = CString::new(replay_path)
+        {
+            let r = match sys.kind {
+                Kind::Open | Kind::OpenAt | Kind::OpenAt2 => replay::open(&c, open_flags),
+                Kind::Stat { nofollow } => replay::stat(
+                    &c,
+                    if nofollow {
+                        libc::AT_SYMLINK_NOFOLLOW
+                    } else {
+                        0
+                    },
+                ),
+                Kind::StatAt => replay::stat(&c, a[3] as i32),
+                Kind::Statx => replay::statx(&c, a[2] as i32, a[3] as u32),
+                Kind::Readlink | Kind::ReadlinkAt => replay::readlink(&c),
+                Kind::Access => replay::access(&c, a[1] as i32, 0),
+                Kind::AccessAt { has_flags } => {
+                    replay::access(&c, a[2] as i32, if has_flags { a[3] as i32 } else { 0 })
+                }
+                _ => unreachable!("only side-effect-free kinds are replayable"),
+            };
+            match r.result {
+                Ok(v) => {
+                    // An O_PATH open has no meaningful fd number for the tracee.
+                    if !matches!(sys.kind, Kind::Open | Kind::OpenAt | Kind::OpenAt2) {
+                        call.ret = Some(v);
+                    }
+                }
+                Err(e) => call.errno = Some(errno_name(e)),
+            }
+            call.dur_us = r.dur_ns as f64 / 1000.0;
+            call.timing = Timing::Replayed;
+            self.entry_only += 1;
+            self.resume(tid, 0);
+            call.dur_us_inclusive = self.now_ns().saturating_sub(stopped_ns) as f64 / 1000.0;
+            self.emit(Event::Call(call));
+            return;
+        }
+        self.exit_stops += 1;
+        let resumed_ns = self.now_ns();
+        if let Some(thread) = self.threads.get_mut(&tid) {
+            thread.pending = Some(Pending {
+                sys,
+                call,
+                resumed_ns,
+            });
+        }
+        self.resume(tid, 0);
+    }
+
+    fn on_stderr_write(&mut self, tid: i32, pid: i32, info: &sys::SyscallInfo, compat: bool) {
+        let (addr, count) = (info.args[1], info.args[2] as usize);
+        let Some(proc) = self.procs.get_mut(&pid) else {
+            return self.resume(tid, 0);
+        };
+        // Runtime pieces are short; a long write is never one.
+        let was_in_line = proc.init.in_line();
+        let piece = if count == 0 || count > 512 {
+            stderr::Piece::Other
+        } else {
+            let mut buf = vec![0u8; count];
+            match sys::read_mem(tid, addr, &mut buf) {
+                Ok(n) if n == count => proc.init.feed(&buf),
+                _ => stderr::Piece::Other,
+            }
+        };
+        let hide = self.cfg.init == InitCapture::Hide;
+        if was_in_line && piece == stderr::Piece::Other && hide {
+            self.emit(Event::Warning {
+                kind: "inittrace".into(),
+                message: format!(
+                    "pid {pid}: a write to stderr interrupted an inittrace line;                      the pieces golat had already hidden are lost"
+                ),
+            });
+        }
+        match piece {
+            stderr::Piece::Other => {}
+            stderr::Piece::Partial | stderr::Piece::Line(_) if hide => {
+                // Point the write at fd -1: it fails with EBADF, which the runtime's
+                // print ignores, and nothing reaches the user's stderr. One stop, no exit.
+                let (offset, value) = if compat {
+                    (sys::USER_REGS_RBX, 0xffff_ffff)
+                } else {
+                    (sys::USER_REGS_RDI, u64::MAX)
+                };
+                let _ = sys::poke_user(tid, offset, value);
+            }
+            _ => {}
+        }
+        if let stderr::Piece::Line(line) = piece {
+            let t_ns = self.now_ns();
+            self.emit(Event::InitTrace {
+                pid,
+                t_ns,
+                line,
+                hidden: hide,
+            });
+        }
+        self.resume(tid, 0);
+    }
+
+    /// Reads a path argument and makes it absolute: (path to record, path to replay on).
+    /// The recorded path is lexically clean; the replay path keeps `..` so the kernel
+    /// resolves it as the tracee's call will, and maps /proc/self to the tracee.
+    fn resolve(
+        &self,
+        tid: i32,
+        pid: i32,
+        dirfd: i32,
+        addr: u64,
+        empty_means_fd: bool,
+    ) -> Option<(String, String)> {
+        let raw = match sys::read_cstr(tid, addr, 4096) {
+            Ok(raw) => raw,
+            Err(_) if addr == 0 && empty_means_fd => Vec::new(),
+            Err(e) => {
+                let s = format!("<unreadable: {}>", errno_name(e));
+                return Some((s.clone(), s));
+            }
+        };
+        if raw.is_empty() {
+            if empty_means_fd {
+                let shown = self.fd_path(tid, dirfd)?;
+                return Some((shown, format!("/proc/{tid}/fd/{dirfd}")));
+            }
+            return Some((String::new(), String::new()));
+        }
+        let rel = String::from_utf8_lossy(&raw);
+        let joined = if rel.starts_with('/') {
+            rel.into_owned()
+        } else {
+            let base = if dirfd == libc::AT_FDCWD {
+                self.procs.get(&pid).map(|p| p.cwd.clone())?
+            } else {
+                self.fd_path(tid, dirfd)?
+            };
+            if base.ends_with('/') {
+                format!("{base}{rel}")
+            } else {
+                format!("{base}/{rel}")
+            }
+        };
+        let replay = proc_self_to(&joined, pid, tid).unwrap_or_else(|| joined.clone());
+        Some((decode::clean(joined), replay))
+    }
+
+    fn fd_path(&self, tid: i32, fd: i32) -> Option<String> {
+        sys::readlink(&format!("/proc/{tid}/fd/{fd}")).ok()
+    }
+}
+
+/// `/proc/self/...` and `/proc/thread-self/...` name the tracee, not golat.
+fn proc_self_to(path: &str, pid: i32, tid: i32) -> Option<String> {
+    if let Some(rest) = path.strip_prefix("/proc/self") {
+        if rest.is_empty() || rest.starts_with('/') {
+            return Some(format!("/proc/{pid}{rest}"));
+        }
+    }
+    if let Some(rest) = path.strip_prefix("/proc/thread-self") {
+        if rest.is_empty() || rest.starts_with('/') {
+            return Some(format!("/proc/{pid}/task/{tid}{rest}"));
+        }
+    }
+    None
+}
+
+/// Whether a PTRACE_EVENT_CLONE made a thread: CLONE_THREAD in the flags of the clone
+/// call, else /proc/NEW/status Tgid.
+fn clone_is_thread(parent_tid: i32, new: i32) -> bool {
+    if let Ok(regs) = sys::get_regs(parent_tid) {
+        let flags = match regs.orig_rax as i64 {
+            libc::SYS_clone => Some(regs.rdi),
+            libc::SYS_clone3 => {
+                let mut buf = [0u8; 8];
+                sys::read_mem(parent_tid, regs.rdi, &mut buf)
+                    .ok()
+                    .map(|_| u64::from_ne_bytes(buf))
+            }
+            _ => None,
+        };
+        if let Some(flags) = flags {
+            return flags & libc::CLONE_THREAD as u64 != 0;
+        }
+    }
+    let status = std::fs::read_to_string(format!("/proc/{new}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Tgid:"))
+        .and_then(|v| v.trim().parse::<i32>().ok())
+        .is_some_and(|tgid| tgid != new)
+}
+
+fn read_nul_list(path: &str) -> Vec<String> {
+    std::fs::read(path)
+        .unwrap_or_default()
+        .split(|&b| b == 0)
+        .filter(|s| !s.is_empty())
+        .map(|s| String::from_utf8_lossy(s).into_owned())
+        .collect()
+}

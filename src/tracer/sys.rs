@@ -1,0 +1,299 @@
+//! Thin, checked wrappers over the raw ptrace, wait and memory calls the tracer makes.
+//! Every `unsafe` block of golat lives under `src/tracer/`.
+
+use std::ffi::CString;
+use std::io;
+
+/// A raw errno value (`libc::ESRCH`, ...). ESRCH from any ptrace request means "that thread
+/// is gone": callers treat it as data, not as a failure.
+pub type Errno = i32;
+
+fn last_errno() -> Errno {
+    io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO)
+}
+
+fn check(ret: libc::c_long) -> Result<libc::c_long, Errno> {
+    if ret == -1 {
+        Err(last_errno())
+    } else {
+        Ok(ret)
+    }
+}
+
+pub const PTRACE_OPTIONS: libc::c_int = libc::PTRACE_O_TRACESYSGOOD
+    | libc::PTRACE_O_TRACEFORK
+    | libc::PTRACE_O_TRACEVFORK
+    | libc::PTRACE_O_TRACECLONE
+    | libc::PTRACE_O_TRACEEXEC
+    | libc::PTRACE_O_TRACEEXIT
+    | libc::PTRACE_O_TRACESECCOMP
+    | libc::PTRACE_O_EXITKILL;
+
+pub fn seize(pid: i32, options: libc::c_int) -> Result<(), Errno> {
+    // SAFETY: PTRACE_SEIZE takes the options in `data`; no memory is passed.
+    check(unsafe { libc::ptrace(libc::PTRACE_SEIZE, pid, 0usize, options as usize) }).map(|_| ())
+}
+
+/// Resume: PTRACE_CONT (run to the next filtered call) or PTRACE_SYSCALL (also stop at the
+/// exit of the current call), delivering `sig` (0 for none).
+pub fn resume(tid: i32, stop_at_exit: bool, sig: i32) -> Result<(), Errno> {
+    let request = if stop_at_exit {
+        libc::PTRACE_SYSCALL
+    } else {
+        libc::PTRACE_CONT
+    };
+    // SAFETY: resume requests pass the signal number in `data`.
+    check(unsafe { libc::ptrace(request, tid, 0usize, sig as usize) }).map(|_| ())
+}
+
+/// PTRACE_LISTEN: leave a group-stopped tracee stopped but let it be woken by SIGCONT.
+pub fn listen(tid: i32) -> Result<(), Errno> {
+    // SAFETY: no memory is passed.
+    check(unsafe { libc::ptrace(libc::PTRACE_LISTEN, tid, 0usize, 0usize) }).map(|_| ())
+}
+
+pub fn event_msg(tid: i32) -> Result<u64, Errno> {
+    let mut msg: libc::c_ulong = 0;
+    // SAFETY: PTRACE_GETEVENTMSG writes one unsigned long to `data`.
+    check(unsafe {
+        libc::ptrace(
+            libc::PTRACE_GETEVENTMSG,
+            tid,
+            0usize,
+            &mut msg as *mut libc::c_ulong,
+        )
+    })?;
+    Ok(msg as u64)
+}
+
+/// `struct ptrace_syscall_info` (linux/ptrace.h), seccomp variant of the union (the largest).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SyscallInfo {
+    pub op: u8,
+    pad: [u8; 3],
+    pub arch: u32,
+    pub instruction_pointer: u64,
+    pub stack_pointer: u64,
+    /// entry/seccomp: nr; exit: rval (as i64)
+    pub nr_or_rval: u64,
+    /// entry/seccomp: args; exit: args[0] low byte is `is_error`
+    pub args: [u64; 6],
+    pub ret_data: u32,
+    pad2: u32,
+}
+
+pub const OP_EXIT: u8 = 2;
+pub const OP_SECCOMP: u8 = 3;
+
+impl SyscallInfo {
+    pub fn rval(&self) -> i64 {
+        self.nr_or_rval as i64
+    }
+    pub fn is_error(&self) -> bool {
+        self.args[0] & 0xff != 0
+    }
+}
+
+/// PTRACE_GET_SYSCALL_INFO: tells entry, exit and seccomp stops apart without keeping a
+/// flag that a lost stop would flip the wrong way (Linux 5.3+).
+pub fn syscall_info(tid: i32) -> Result<SyscallInfo, Errno> {
+    let mut info = SyscallInfo::default();
+    // SAFETY: the kernel writes at most `addr` bytes into `data`.
+    check(unsafe {
+        libc::ptrace(
+            libc::PTRACE_GET_SYSCALL_INFO,
+            tid,
+            std::mem::size_of::<SyscallInfo>(),
+            &mut info as *mut SyscallInfo,
+        )
+    })?;
+    Ok(info)
+}
+
+/// Offsets into `struct user_regs_struct` (x86_64) of the first argument register of each ABI.
+pub const USER_REGS_RDI: usize = 14 * 8;
+pub const USER_REGS_RBX: usize = 5 * 8;
+
+/// PTRACE_POKEUSER: change one register of a stopped tracee.
+pub fn poke_user(tid: i32, offset: usize, value: u64) -> Result<(), Errno> {
+    // SAFETY: POKEUSER writes `data` to the user area at `addr`; no memory of ours is passed.
+    check(unsafe { libc::ptrace(libc::PTRACE_POKEUSER, tid, offset, value as usize) }).map(|_| ())
+}
+
+/// Registers at a stop (used only to read clone flags at a clone event).
+pub fn get_regs(tid: i32) -> Result<libc::user_regs_struct, Errno> {
+    // SAFETY: zeroed is a valid user_regs_struct (plain integers).
+    let mut regs: libc::user_regs_struct = unsafe { std::mem::zeroed() };
+    // SAFETY: PTRACE_GETREGS fills one user_regs_struct at `data`.
+    check(unsafe {
+        libc::ptrace(
+            libc::PTRACE_GETREGS,
+            tid,
+            0usize,
+            &mut regs as *mut libc::user_regs_struct,
+        )
+    })?;
+    Ok(regs)
+}
+
+/// A decoded wait status; realtime signals and ptrace events keep their raw numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Exited(i32),
+    Signaled(i32),
+    /// Stopped with `sig` (WSTOPSIG) and `event` (status >> 16).
+    Stopped {
+        sig: i32,
+        event: i32,
+    },
+}
+
+pub fn decode(status: i32) -> Status {
+    if libc::WIFEXITED(status) {
+        Status::Exited(libc::WEXITSTATUS(status))
+    } else if libc::WIFSIGNALED(status) {
+        Status::Signaled(libc::WTERMSIG(status))
+    } else {
+        Status::Stopped {
+            sig: libc::WSTOPSIG(status),
+            event: (status >> 16) & 0xff,
+        }
+    }
+}
+
+/// waitpid(-1, __WALL). `None` when no tracee is left (ECHILD).
+pub fn wait_any() -> Result<Option<(i32, i32)>, Errno> {
+    loop {
+        let mut status = 0;
+        // SAFETY: waitpid writes the status into our local.
+        let tid = unsafe { libc::waitpid(-1, &mut status, libc::__WALL) };
+        if tid >= 0 {
+            return Ok(Some((tid, status)));
+        }
+        match last_errno() {
+            libc::EINTR => continue,
+            libc::ECHILD => return Ok(None),
+            other => return Err(other),
+        }
+    }
+}
+
+/// Reads tracee memory with process_vm_readv (one syscall for a page-sized read).
+pub fn read_mem(pid: i32, addr: u64, buf: &mut [u8]) -> Result<usize, Errno> {
+    let local = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    let remote = libc::iovec {
+        iov_base: addr as *mut libc::c_void,
+        iov_len: buf.len(),
+    };
+    // SAFETY: the local iovec covers exactly `buf`; the remote side is the tracee's.
+    let n = unsafe { libc::process_vm_readv(pid, &local, 1, &remote, 1, 0) };
+    if n < 0 {
+        Err(last_errno())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+/// Reads a NUL-terminated string (at most `max` bytes) page by page, so a string that ends
+/// just before an unmapped page is still read.
+pub fn read_cstr(pid: i32, mut addr: u64, max: usize) -> Result<Vec<u8>, Errno> {
+    let mut out = Vec::new();
+    let mut page = [0u8; 4096];
+    while out.len() < max {
+        let room = 4096 - (addr % 4096) as usize;
+        let want = room.min(max - out.len());
+        let n = read_mem(pid, addr, &mut page[..want])?;
+        if n == 0 {
+            return Err(libc::EFAULT);
+        }
+        if let Some(end) = page[..n].iter().position(|&b| b == 0) {
+            out.extend_from_slice(&page[..end]);
+            return Ok(out);
+        }
+        out.extend_from_slice(&page[..n]);
+        addr += n as u64;
+    }
+    Ok(out)
+}
+
+pub fn kill(pid: i32, sig: i32) {
+    // SAFETY: kill has no memory arguments; a dead pid just yields ESRCH.
+    unsafe { libc::kill(pid, sig) };
+}
+
+/// readlink(2) into a String (lossy); used on /proc links.
+pub fn readlink(path: &str) -> Result<String, Errno> {
+    let c = CString::new(path).map_err(|_| libc::EINVAL)?;
+    let mut buf = [0u8; 4096];
+    // SAFETY: the buffer is ours and its length is passed.
+    let n = unsafe { libc::readlink(c.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    if n < 0 {
+        return Err(last_errno());
+    }
+    Ok(String::from_utf8_lossy(&buf[..n as usize]).into_owned())
+}
+
+/// The errno name strace would print (`ENOENT`), or `E<number>` for rare ones.
+pub fn errno_name(errno: i32) -> String {
+    let name = match errno {
+        libc::EPERM => "EPERM",
+        libc::ENOENT => "ENOENT",
+        libc::ESRCH => "ESRCH",
+        libc::EINTR => "EINTR",
+        libc::EIO => "EIO",
+        libc::ENXIO => "ENXIO",
+        libc::E2BIG => "E2BIG",
+        libc::ENOEXEC => "ENOEXEC",
+        libc::EBADF => "EBADF",
+        libc::ECHILD => "ECHILD",
+        libc::EAGAIN => "EAGAIN",
+        libc::ENOMEM => "ENOMEM",
+        libc::EACCES => "EACCES",
+        libc::EFAULT => "EFAULT",
+        libc::EBUSY => "EBUSY",
+        libc::EEXIST => "EEXIST",
+        libc::EXDEV => "EXDEV",
+        libc::ENODEV => "ENODEV",
+        libc::ENOTDIR => "ENOTDIR",
+        libc::EISDIR => "EISDIR",
+        libc::EINVAL => "EINVAL",
+        libc::ENFILE => "ENFILE",
+        libc::EMFILE => "EMFILE",
+        libc::ETXTBSY => "ETXTBSY",
+        libc::EFBIG => "EFBIG",
+        libc::ENOSPC => "ENOSPC",
+        libc::EROFS => "EROFS",
+        libc::EMLINK => "EMLINK",
+        libc::ENAMETOOLONG => "ENAMETOOLONG",
+        libc::ENOSYS => "ENOSYS",
+        libc::ENOTEMPTY => "ENOTEMPTY",
+        libc::ELOOP => "ELOOP",
+        libc::ENODATA => "ENODATA",
+        libc::EOVERFLOW => "EOVERFLOW",
+        libc::ENOTSOCK => "ENOTSOCK",
+        libc::EAFNOSUPPORT => "EAFNOSUPPORT",
+        libc::EADDRINUSE => "EADDRINUSE",
+        libc::EADDRNOTAVAIL => "EADDRNOTAVAIL",
+        libc::ENETUNREACH => "ENETUNREACH",
+        libc::ECONNREFUSED => "ECONNREFUSED",
+        libc::ETIMEDOUT => "ETIMEDOUT",
+        libc::EHOSTUNREACH => "EHOSTUNREACH",
+        libc::EINPROGRESS => "EINPROGRESS",
+        libc::EALREADY => "EALREADY",
+        libc::EISCONN => "EISCONN",
+        libc::ESTALE => "ESTALE",
+        libc::EOPNOTSUPP => "EOPNOTSUPP",
+        libc::ENOLCK => "ENOLCK",
+        libc::EDQUOT => "EDQUOT",
+        libc::ECONNRESET => "ECONNRESET",
+        libc::ENETDOWN => "ENETDOWN",
+        _ => return format!("E{errno}"),
+    };
+    name.to_string()
+}

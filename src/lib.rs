@@ -2,6 +2,7 @@
 //!
 //! Data flows one way: options → tracer events → model → analysis → render.
 
+pub mod analyze;
 pub mod audit;
 pub mod cli;
 pub mod event;

@@ -142,7 +142,7 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<u8> {
             .collect::<anyhow::Result<_>>()?,
         envp: command_env(opts.init),
     };
-    let (report, exec_error) = record(&opts, &cmd)?;
+    let (mut report, exec_error) = record(&opts, &cmd)?;
     if let Some(errno) = exec_error {
         let err = std::io::Error::from_raw_os_error(errno);
         eprintln!("golat: cannot execute {}: {err}", opts.program.display());
@@ -152,6 +152,7 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<u8> {
             EXIT_CANNOT_EXECUTE
         });
     }
+    crate::analyze::analyze(&mut report);
     emit(&opts, &report)?;
     Ok(exit_byte(report.exit_code))
 }

@@ -1,0 +1,7 @@
+//! Hotspot analysis `fs_blocking` (not built yet).
+
+use crate::model::Report;
+
+pub fn analyze(_report: &Report) -> Option<serde_json::Value> {
+    None
+}

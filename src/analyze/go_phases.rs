@@ -1,0 +1,7 @@
+//! Hotspot analysis `go_phases` (not built yet).
+
+use crate::model::Report;
+
+pub fn analyze(_report: &Report) -> Option<serde_json::Value> {
+    None
+}

@@ -62,7 +62,7 @@ pub fn render(report: &Report, top: usize) -> String {
         "name", "count", "errors", "total ms", "inclusive ms"
     );
     let mut sums = report.syscalls.clone();
-    sums.sort_by(|a, b| b.count.cmp(&a.count));
+    sums.sort_by_key(|s| std::cmp::Reverse(s.count));
     for s in sums.iter().take(top) {
         let _ = writeln!(
             out,

@@ -97,9 +97,10 @@ pub static LAST_PROGRESS_NS: AtomicU64 = AtomicU64::new(0);
 extern "C" fn forward_signal(sig: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
     // SAFETY: the kernel passes a valid siginfo to SA_SIGINFO handlers.
     let code = unsafe { (*info).si_code };
-    // A signal the terminal sent (SI_KERNEL) already reached the whole foreground process
-    // group, the command included: forwarding it would deliver it twice.
-    if code == libc::SI_KERNEL {
+    // SIGINT and SIGQUIT come from the terminal to the whole foreground process group, the
+    // command included; like time(1), golat only survives them. A hangup the kernel sends
+    // (SI_KERNEL) reaches the command the same way. Forwarding either would deliver twice.
+    if sig == libc::SIGINT || sig == libc::SIGQUIT || code == libc::SI_KERNEL {
         return;
     }
     let root = ROOT_PID.load(Ordering::Relaxed);
@@ -110,8 +111,8 @@ extern "C" fn forward_signal(sig: libc::c_int, info: *mut libc::siginfo_t, _: *m
 }
 
 /// Installs handlers so golat survives SIGINT/SIGQUIT (the command decides what they mean)
-/// and forwards SIGTERM/SIGHUP (and kill(1)'d SIGINT/SIGQUIT) to the command. Handlers, unlike
-/// SIG_IGN, are reset by exec, so the command starts with default dispositions.
+/// and forwards SIGTERM/SIGHUP to the command. Handlers, unlike SIG_IGN, are reset by exec,
+/// so the command starts with default dispositions.
 fn install_forwarding() {
     for sig in [libc::SIGINT, libc::SIGQUIT, libc::SIGTERM, libc::SIGHUP] {
         // SAFETY: a zeroed sigaction with our handler, SA_SIGINFO and SA_RESTART.
@@ -364,6 +365,9 @@ struct Tracer<'a> {
     start: Instant,
     threads: HashMap<i32, Thread>,
     procs: HashMap<i32, Proc>,
+    /// Tids whose first stop came before their parent's fork/clone event: that event must
+    /// not announce them a second time (they may even have exited by then).
+    adopted_early: std::collections::HashSet<i32>,
     root: i32,
     root_status: Option<(RootStatus, u64)>,
     sink: &'a mut dyn FnMut(Event),
@@ -401,6 +405,7 @@ pub fn trace(
         start,
         threads: HashMap::new(),
         procs: HashMap::new(),
+        adopted_early: Default::default(),
         root: pid,
         root_status: None,
         sink,
@@ -460,6 +465,7 @@ impl Tracer<'_> {
     /// A stop from a tid golat has not been told about yet (a new child's first stop can
     /// arrive before its parent's fork event): learn its process from /proc.
     fn adopt(&mut self, tid: i32) -> i32 {
+        self.adopted_early.insert(tid);
         let status = std::fs::read_to_string(format!("/proc/{tid}/status")).unwrap_or_default();
         let field = |name: &str| {
             status
@@ -561,7 +567,8 @@ impl Tracer<'_> {
         };
         let new = new as i32;
         let is_thread = event == libc::PTRACE_EVENT_CLONE && clone_is_thread(tid, new);
-        if !self.threads.contains_key(&new) {
+        let announced = self.adopted_early.remove(&new) || self.threads.contains_key(&new);
+        if !announced {
             if is_thread {
                 self.add_thread(parent_pid, new);
             } else {
@@ -581,16 +588,14 @@ impl Tracer<'_> {
         let old_tid = sys::event_msg(tid).map(|m| m as i32).unwrap_or(tid);
         // "execve from a non-leader thread: later stops come under the leader's pid";
         // the old tid vanishes without a death report, so move its state.
-        if old_tid != pid {
-            if let Some(old) = self.threads.remove(&old_tid) {
-                self.threads.insert(
-                    pid,
-                    Thread {
-                        pid,
-                        pending: old.pending,
-                    },
-                );
-            }
+        if old_tid != pid
+            && let Some(old) = self.threads.remove(&old_tid)
+        {
+            let moved = Thread {
+                pid,
+                pending: old.pending,
+            };
+            self.threads.insert(pid, moved);
         }
         if !self.procs.contains_key(&pid) {
             self.adopt(pid);
@@ -630,15 +635,14 @@ impl Tracer<'_> {
 
     fn on_death(&mut self, tid: i32, status: RootStatus) {
         let now = self.now_ns();
-        if let Some(thread) = self.threads.remove(&tid) {
-            if let Some(mut pending) = thread.pending {
-                // Died inside the call: it has no result.
-                pending.call.timing = Timing::None;
-                self.finish(&mut pending, now);
-                pending.call.timing = Timing::None;
-                pending.call.dur_us = 0.0;
-                self.emit(Event::Call(pending.call));
-            }
+        if let Some(thread) = self.threads.remove(&tid)
+            && let Some(mut pending) = thread.pending
+        {
+            // Died inside the call: it has no result and no corrected duration.
+            self.finish(&mut pending, now);
+            pending.call.timing = Timing::None;
+            pending.call.dur_us = 0.0;
+            self.emit(Event::Call(pending.call));
         }
         if self.procs.remove(&tid).is_some() {
             let (exit_code, signal) = match status {
@@ -995,15 +999,15 @@ impl Tracer<'_> {
 
 /// `/proc/self/...` and `/proc/thread-self/...` name the tracee, not golat.
 fn proc_self_to(path: &str, pid: i32, tid: i32) -> Option<String> {
-    if let Some(rest) = path.strip_prefix("/proc/self") {
-        if rest.is_empty() || rest.starts_with('/') {
-            return Some(format!("/proc/{pid}{rest}"));
-        }
+    if let Some(rest) = path.strip_prefix("/proc/self")
+        && (rest.is_empty() || rest.starts_with('/'))
+    {
+        return Some(format!("/proc/{pid}{rest}"));
     }
-    if let Some(rest) = path.strip_prefix("/proc/thread-self") {
-        if rest.is_empty() || rest.starts_with('/') {
-            return Some(format!("/proc/{pid}/task/{tid}{rest}"));
-        }
+    if let Some(rest) = path.strip_prefix("/proc/thread-self")
+        && (rest.is_empty() || rest.starts_with('/'))
+    {
+        return Some(format!("/proc/{pid}/task/{tid}{rest}"));
     }
     None
 }

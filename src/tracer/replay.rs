@@ -25,7 +25,7 @@ fn timed(f: impl FnOnce() -> libc::c_long) -> Replay {
             .raw_os_error()
             .unwrap_or(libc::EIO))
     } else {
-        Ok(ret as i64)
+        Ok(ret)
     };
     Replay { result, dur_ns }
 }

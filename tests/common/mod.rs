@@ -1,0 +1,164 @@
+//! Shared helpers for integration tests: locating go, strace and cc, building fixtures
+//! once, and running the real golat binary with a timeout.
+//!
+//! In CI (CI=true) a missing tool is a failure, never a quiet skip.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn golat() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_golat"))
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// Finds `tool` on PATH. Without it: in CI the test fails; elsewhere it is skipped with a
+/// message (returns None).
+pub fn require(tool: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let found = std::env::split_paths(&path)
+        .map(|d| d.join(tool))
+        .find(|p| p.is_file());
+    if found.is_none() {
+        assert!(!in_ci(), "{tool} is required in CI but is not on PATH");
+        eprintln!("SKIP: {tool} not found on PATH");
+    }
+    found
+}
+
+/// A per-test-binary scratch directory for built fixtures.
+pub fn scratch() -> &'static Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().expect("tempdir"))
+        .path()
+}
+
+/// Builds `./fixtures/NAME` (a package of the repository's fixture module) once.
+pub fn go_fixture(name: &str) -> Option<PathBuf> {
+    require("go")?;
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let out = scratch().join(name);
+    if !out.exists() {
+        let status = Command::new("go")
+            .args(["build", "-o"])
+            .arg(&out)
+            .arg(format!("./fixtures/{name}"))
+            .current_dir(repo())
+            .env("GOTOOLCHAIN", "local")
+            .status()
+            .expect("run go build");
+        assert!(status.success(), "go build ./fixtures/{name} failed");
+    }
+    Some(out)
+}
+
+/// Compiles `fixtures/hostile/NAME.c` once with the machine's C compiler.
+pub fn c_fixture(name: &str, extra: &[&str]) -> Option<PathBuf> {
+    require("cc")?;
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let out = scratch().join(name);
+    if !out.exists() {
+        let status = Command::new("cc")
+            .args(["-O1", "-pthread", "-o"])
+            .arg(&out)
+            .arg(repo().join(format!("fixtures/hostile/{name}.c")))
+            .args(extra)
+            .status()
+            .expect("run cc");
+        assert!(status.success(), "cc {name}.c failed");
+    }
+    Some(out)
+}
+
+/// Waits for a child, killing it (and failing) after `secs`.
+pub fn wait_timeout(child: &mut Child, secs: u64) -> ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("timed out after {secs} s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Runs a command to completion with a timeout, capturing stdout and stderr.
+pub fn output_timeout(cmd: &mut Command, secs: u64) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out_reader = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        std::io::Read::read_to_end(&mut stdout, &mut v).ok();
+        v
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        std::io::Read::read_to_end(&mut stderr, &mut v).ok();
+        v
+    });
+    let status = wait_timeout(&mut child, secs);
+    Output {
+        status,
+        stdout: out_reader.join().unwrap(),
+        stderr: err_reader.join().unwrap(),
+    }
+}
+
+/// The exit code a shell reports for a status: the code, or 128+N for signal N.
+pub fn shell_code(status: &ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status
+        .code()
+        .unwrap_or_else(|| 128 + status.signal().expect("code or signal"))
+}
+
+/// Runs `golat profile --json FILE -q <args>` and returns (output, parsed report).
+pub fn profile(args: &[&str], secs: u64) -> (Output, serde_json::Value) {
+    let json = tempfile::NamedTempFile::new().unwrap();
+    let out = output_timeout(
+        Command::new(golat())
+            .arg("profile")
+            .arg("-q")
+            .arg("--json")
+            .arg(json.path())
+            .arg("--")
+            .args(args)
+            .current_dir(repo()),
+        secs,
+    );
+    let text = std::fs::read_to_string(json.path()).unwrap_or_default();
+    let report = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+    (out, report)
+}
+
+/// Count of a syscall in a report's summaries (0 when absent).
+pub fn syscall_count(report: &serde_json::Value, name: &str) -> u64 {
+    report["syscalls"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|s| s["name"] == name)
+        .and_then(|s| s["count"].as_u64())
+        .unwrap_or(0)
+}

@@ -1,0 +1,393 @@
+//! The tracer on real processes: counts against strace, exit codes and signals against the
+//! native run, output identity, and hostile tracees (vfork storms, exec from a thread,
+//! i386 calls, death by signal).
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+
+/// strace -f -c's call counts for the given syscalls.
+fn strace_counts(args: &[&str], set: &str) -> Option<std::collections::HashMap<String, u64>> {
+    require("strace")?;
+    let out = tempfile::NamedTempFile::new().unwrap();
+    let status = Command::new("strace")
+        .args(["-f", "-c", "-o"])
+        .arg(out.path())
+        .arg("-e")
+        .arg(format!("trace={set}"))
+        .args(args)
+        .current_dir(repo())
+        .stdout(Stdio::null())
+        .status()
+        .expect("strace");
+    assert!(status.success());
+    let text = std::fs::read_to_string(out.path()).unwrap();
+    let mut counts = std::collections::HashMap::new();
+    for line in text.lines() {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        // % time  seconds  usecs/call  calls  [errors]  syscall
+        if cols.len() >= 5 && cols[0].parse::<f64>().is_ok() {
+            let name = cols[cols.len() - 1];
+            if let Ok(calls) = cols[3].parse::<u64>() {
+                counts.insert(name.to_string(), calls);
+            }
+        }
+    }
+    Some(counts)
+}
+
+fn within_one_percent(a: u64, b: u64) -> bool {
+    a.abs_diff(b) as f64 <= (a.max(b) as f64 * 0.01).max(1.0)
+}
+
+#[test]
+fn counts_agree_with_strace_on_a_noop_build() {
+    let Some(_) = require("go") else { return };
+    let build = ["go", "build", "-o", "/dev/null", "./fixtures/hello"];
+    // Warm the cache so both runs are the same no-op build.
+    let warm = output_timeout(
+        Command::new("go").args(&build[1..]).current_dir(repo()),
+        120,
+    );
+    assert!(
+        warm.status.success(),
+        "{}",
+        String::from_utf8_lossy(&warm.stderr)
+    );
+    let Some(strace) = strace_counts(&build, "openat,newfstatat,execve") else {
+        return;
+    };
+    let (out, report) = profile(&build, 120);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for name in ["openat", "newfstatat", "execve"] {
+        let ours = syscall_count(&report, name);
+        let theirs = strace.get(name).copied().unwrap_or(0);
+        assert!(ours > 0, "golat recorded no {name}");
+        assert!(
+            within_one_percent(ours, theirs),
+            "{name}: golat {ours} vs strace {theirs}"
+        );
+    }
+}
+
+#[test]
+fn exit_codes_match_the_native_run() {
+    let Some(bin) = go_fixture("exitcode") else {
+        return;
+    };
+    let bin = bin.to_str().unwrap();
+    for arg in ["0", "3", "panic", "sigkill"] {
+        let native = output_timeout(Command::new(bin).arg(arg), 30);
+        let (traced, report) = profile(&[bin, arg], 30);
+        let want = shell_code(&native.status);
+        assert_eq!(traced.status.code(), Some(want), "exitcode {arg}");
+        assert_eq!(report["exit_code"], want, "exitcode {arg} in JSON");
+    }
+    // Through `go run`, which maps the program's failure to its own exit code.
+    let native = output_timeout(
+        Command::new("go")
+            .args(["run", "./fixtures/exitcode", "3"])
+            .current_dir(repo()),
+        120,
+    );
+    let (traced, _) = profile(&["go", "run", "./fixtures/exitcode", "3"], 120);
+    assert_eq!(traced.status.code(), native.status.code());
+}
+
+#[test]
+fn stdout_and_stderr_are_the_commands_own() {
+    let Some(_) = require("go") else { return };
+    let native = output_timeout(
+        Command::new("go")
+            .args(["run", "./fixtures/hello"])
+            .current_dir(repo()),
+        120,
+    );
+    let report = tempfile::NamedTempFile::new().unwrap();
+    let traced = output_timeout(
+        Command::new(golat())
+            .args(["profile", "-o"])
+            .arg(report.path())
+            .args(["go", "run", "./fixtures/hello"])
+            .current_dir(repo()),
+        120,
+    );
+    assert!(traced.status.success());
+    assert_eq!(traced.stdout, native.stdout, "stdout differs");
+    assert_eq!(traced.stdout, b"hello from golat's fixture\n");
+    // The inittrace lines golat collected must not leak onto the user's stderr.
+    assert_eq!(
+        String::from_utf8_lossy(&traced.stderr),
+        String::from_utf8_lossy(&native.stderr)
+    );
+    let text = std::fs::read_to_string(report.path()).unwrap();
+    assert!(text.contains("go run ./fixtures/hello"), "{text}");
+}
+
+#[test]
+fn stdin_reaches_the_command() {
+    let mut child = Command::new(golat())
+        .args(["profile", "-q", "cat"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"through golat\n")
+        .unwrap();
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut out).unwrap();
+    assert!(wait_timeout(&mut child, 30).success());
+    assert_eq!(out, "through golat\n");
+}
+
+#[test]
+fn sigint_to_the_process_group_ends_command_and_golat_as_natively() {
+    let Some(bin) = go_fixture("exitcode") else {
+        return;
+    };
+    use std::os::unix::process::CommandExt;
+    let run = |cmd: &mut Command| {
+        let mut child = cmd
+            .arg("sleep")
+            .process_group(0)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line, "ready\n");
+        // As the terminal does for Ctrl-C: the whole foreground process group.
+        unsafe { libc::kill(-(child.id() as i32), libc::SIGINT) };
+        shell_code(&wait_timeout(&mut child, 30))
+    };
+    let native = run(&mut Command::new(&bin));
+    let traced = run(Command::new(golat()).args(["profile", "-q"]).arg(&bin));
+    assert_eq!(traced, native);
+    assert_eq!(native, 130, "a Go program dies of SIGINT by default");
+}
+
+fn alive(pid: i32) -> bool {
+    // A zombie waiting for init to reap it is not running anything.
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+#[test]
+fn sigterm_to_golat_leaves_nothing_behind() {
+    let Some(bin) = go_fixture("forkmany") else {
+        return;
+    };
+    let pids_file = tempfile::NamedTempFile::new().unwrap();
+    let mut child = Command::new(golat())
+        .args(["profile", "-q"])
+        .arg(&bin)
+        .args(["4", "sleep"])
+        .env("FORKMANY_PIDS", pids_file.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let read_pids = || -> Vec<i32> {
+        std::fs::read_to_string(pids_file.path())
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.parse().ok())
+            .collect()
+    };
+    let mut pids = Vec::new();
+    for _ in 0..500 {
+        pids = read_pids();
+        if pids.len() == 5 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(pids.len(), 5, "fixture did not start: {pids:?}");
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = wait_timeout(&mut child, 30);
+    assert_eq!(shell_code(&status), 128 + libc::SIGTERM);
+    std::thread::sleep(Duration::from_millis(200));
+    let survivors: Vec<i32> = pids.into_iter().filter(|&p| alive(p)).collect();
+    assert!(survivors.is_empty(), "still running: {survivors:?}");
+}
+
+#[test]
+fn vfork_storm_from_threads_is_followed_exactly() {
+    let Some(bin) = c_fixture("vfork_storm", &[]) else {
+        return;
+    };
+    let (out, report) = profile(&[bin.to_str().unwrap(), "25"], 60);
+    assert!(out.status.success());
+    // 4 threads × 25 vforks, each exec'ing /bin/true, plus the storm's own exec.
+    assert_eq!(syscall_count(&report, "execve"), 101);
+    let procs = report["processes"].as_array().unwrap();
+    assert_eq!(procs.len(), 101);
+    assert!(
+        procs.iter().all(|p| p["exit_code"] == 0),
+        "every child exited 0"
+    );
+    assert_eq!(
+        procs.iter().filter(|p| p["tool"] == "true").count(),
+        100,
+        "children are named after what they exec'd"
+    );
+}
+
+#[test]
+fn exec_from_a_non_leader_thread_keeps_one_process() {
+    let Some(bin) = c_fixture("exec_thread", &[]) else {
+        return;
+    };
+    let (out, report) = profile(&[bin.to_str().unwrap()], 30);
+    assert!(out.status.success());
+    assert_eq!(out.stdout, b"exec from a C thread\n");
+    let procs = report["processes"].as_array().unwrap();
+    assert_eq!(procs.len(), 1, "{procs:?}");
+    let execs = procs[0]["execs"].as_array().unwrap();
+    assert_eq!(execs.len(), 2);
+    assert_eq!(execs[1]["exe"], "/usr/bin/echo");
+    assert_eq!(procs[0]["exit_code"], 0);
+}
+
+#[test]
+fn exec_from_a_locked_goroutine_thread() {
+    let Some(bin) = go_fixture("execthread") else {
+        return;
+    };
+    let (out, report) = profile(&[bin.to_str().unwrap()], 30);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout, b"exec from thread\n");
+    let procs = report["processes"].as_array().unwrap();
+    assert_eq!(procs.len(), 1);
+    assert_eq!(procs[0]["tool"], "echo");
+}
+
+#[test]
+fn i386_compat_calls_are_traced_under_their_own_numbers() {
+    let Some(bin) = c_fixture("int80", &["-static", "-no-pie"]) else {
+        return;
+    };
+    let (out, report) = profile(&[bin.to_str().unwrap()], 30);
+    assert!(out.status.success());
+    let calls = report["calls"].as_array().unwrap();
+    let ours: Vec<_> = calls
+        .iter()
+        .filter(|c| c["path"] == "/nonexistent/golat-int80")
+        .map(|c| (c["name"].as_str().unwrap(), c["errno"].as_str().unwrap()))
+        .collect();
+    assert_eq!(ours, [("open", "ENOENT"), ("access", "ENOENT")]);
+}
+
+#[test]
+fn a_tracee_killed_by_a_signal() {
+    let Some(bin) = c_fixture("sigself", &[]) else {
+        return;
+    };
+    for sig in [libc::SIGKILL, libc::SIGSEGV] {
+        let (out, report) = profile(&[bin.to_str().unwrap(), &sig.to_string()], 30);
+        assert_eq!(out.status.code(), Some(128 + sig));
+        assert_eq!(report["signal"], sig);
+        let proc = &report["processes"][0];
+        assert_eq!(proc["signal"], sig);
+        let calls = report["calls"].as_array().unwrap();
+        assert!(
+            calls
+                .iter()
+                .any(|c| c["path"] == "/nonexistent/before-signal" && c["errno"] == "ENOENT")
+        );
+    }
+}
+
+#[test]
+fn paths_are_absolute_through_cwd_and_dirfd() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("present"), "x").unwrap();
+    // `cd` then relative opens: AT_FDCWD must resolve through the new cwd.
+    let script = format!(
+        "cd {} && cat present missing 2>/dev/null; exit 0",
+        dir.path().display()
+    );
+    let (out, report) = profile(&["sh", "-c", &script], 30);
+    assert!(out.status.success());
+    let calls = report["calls"].as_array().unwrap();
+    let base = dir.path().canonicalize().unwrap();
+    let opened = |name: &str, errno: Option<&str>| {
+        calls.iter().any(|c| {
+            c["name"] == "openat"
+                && c["path"] == base.join(name).to_str().unwrap()
+                && c["errno"].as_str() == errno
+        })
+    };
+    assert!(opened("present", None), "present not found");
+    assert!(opened("missing", Some("ENOENT")), "missing not found");
+    let relative: Vec<_> = calls
+        .iter()
+        // fstat through newfstatat(fd, "", AT_EMPTY_PATH) names what the fd is: `pipe:[N]`.
+        .filter(|c| {
+            !c["path"]
+                .as_str()
+                .is_none_or(|p| p.starts_with('/') || p.contains(":["))
+        })
+        .collect();
+    assert!(relative.is_empty(), "relative paths: {relative:?}");
+}
+
+#[test]
+fn missing_and_unexecutable_commands_exit_like_a_shell() {
+    let out = output_timeout(
+        Command::new(golat()).args(["profile", "golat-no-such-command-xyz"]),
+        30,
+    );
+    assert_eq!(out.status.code(), Some(127));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("command not found"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("not-executable");
+    std::fs::write(&script, "#!/bin/sh\n").unwrap();
+    let out = output_timeout(Command::new(golat()).arg("profile").arg(&script), 30);
+    assert_eq!(out.status.code(), Some(126));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot execute"));
+}
+
+#[test]
+fn ptrace_denied_runs_the_command_untraced() {
+    // Under strace -f, golat's child is already traced, so PTRACE_SEIZE fails with EPERM:
+    // the same error a container's seccomp profile gives.
+    let Some(_) = require("strace") else { return };
+    let out = output_timeout(
+        Command::new("strace")
+            .args(["-f", "-o", "/dev/null"])
+            .arg(golat())
+            .args(["profile", "sh", "-c", "echo untraced; exit 7"]),
+        60,
+    );
+    assert_eq!(out.status.code(), Some(7));
+    assert_eq!(out.stdout, b"untraced\n");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("ptrace is not permitted"), "{err}");
+    assert!(err.contains("untraced"), "{err}");
+}

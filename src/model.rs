@@ -141,6 +141,12 @@ pub struct TimingInfo {
     pub exit_stop_calls: u64,
     /// One line explaining the above, printed with the report.
     pub note: String,
+    /// golat's own peak RSS, KiB (getrusage RUSAGE_SELF at the end of tracing).
+    #[serde(default)]
+    pub tracer_max_rss_kb: u64,
+    /// golat's own CPU time while tracing, ms (user + system).
+    #[serde(default)]
+    pub tracer_cpu_ms: f64,
 }
 
 /// The Go-relevant environment of the run, used to categorise paths.

@@ -192,6 +192,7 @@ fn record(opts: &Options, cmd: &tracer::Command) -> anyhow::Result<(Report, Opti
         }
         Err(StartError::Other(e)) => return Err(e.context("calibrating the tracer")),
     };
+    let (tracer_max_rss_kb, tracer_cpu_ms) = tracer::self_usage();
     builder.finish_processes();
     let syscalls = Report::summarize_syscalls(&builder.calls);
     let (signal, exit_code) = match outcome.root {
@@ -229,6 +230,8 @@ fn record(opts: &Options, cmd: &tracer::Command) -> anyhow::Result<(Report, Opti
             entry_only_calls: outcome.entry_only_calls,
             exit_stop_calls: outcome.exit_stop_calls,
             note,
+            tracer_max_rss_kb,
+            tracer_cpu_ms,
         },
         env: run_env(),
         processes: builder.processes,

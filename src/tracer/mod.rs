@@ -23,7 +23,7 @@ use crate::event::Event;
 use crate::model::{Call, Timing};
 use syscalls::{Kind, Sys};
 
-pub use sys::errno_name;
+pub use sys::{errno_name, self_usage};
 
 /// How inittrace lines on fd 2 are handled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

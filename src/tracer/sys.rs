@@ -297,3 +297,13 @@ pub fn errno_name(errno: i32) -> String {
     };
     name.to_string()
 }
+
+/// golat's own peak RSS (KiB) and CPU time (ms, user+system), from getrusage(RUSAGE_SELF):
+/// the tracer's cost, without the command's.
+pub fn self_usage() -> (u64, f64) {
+    // SAFETY: zeroed rusage is valid; getrusage fills it.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+    let ms = |tv: libc::timeval| tv.tv_sec as f64 * 1e3 + tv.tv_usec as f64 / 1e3;
+    (ru.ru_maxrss as u64, ms(ru.ru_utime) + ms(ru.ru_stime))
+}

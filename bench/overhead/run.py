@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""bench/overhead: what golat profile costs, against native and strace, in one run.
+
+Workloads (issue 2):
+  a  no-op `go build` of fixtures/hello with a warm cache
+  b  `go build` of fixtures/hello with a fresh temporary GOCACHE (compiles the runtime)
+  c  `go run ./fixtures/hello`
+Variants, alternated within each round so machine noise hits all alike:
+  native, golat (default: inittrace on), golat --no-inittrace,
+  strace -f --seccomp-bpf -T -o /dev/null -e trace=<golat's set>.
+Prints per workload the median wall time of each variant, its ratio to native, and
+golat's own peak RSS and CPU (from the report it writes). Usage:
+
+  bench/overhead/run.py [--rounds N] [--cold-rounds N] [--workloads abc]
+"""
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+GOLAT = os.path.join(REPO, "target", "release", "golat")
+# Same set golat traces (src/tracer/syscalls.rs, native ABI, without write).
+STRACE_SET = ("open,stat,lstat,access,connect,execve,getdents,chdir,fchdir,rename,mkdir,rmdir,"
+              "creat,unlink,readlink,getdents64,openat,mkdirat,newfstatat,unlinkat,renameat,"
+              "readlinkat,faccessat,renameat2,execveat,statx,openat2,faccessat2")
+
+
+def timed(argv, env):
+    start = time.perf_counter()
+    proc = subprocess.run(argv, cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.exit(f"failed ({proc.returncode}): {' '.join(argv)}\n{proc.stderr.decode()[-2000:]}")
+    return wall
+
+
+def variants(workload_argv, report_path):
+    return {
+        "native": workload_argv,
+        "golat": [GOLAT, "profile", "-q", "--json", report_path, "--"] + workload_argv,
+        "golat --no-inittrace": [GOLAT, "profile", "-q", "--no-inittrace", "--"] + workload_argv,
+        "strace --seccomp-bpf -T": ["strace", "-f", "--seccomp-bpf", "-T", "-o", "/dev/null",
+                                    "-e", "trace=" + STRACE_SET] + workload_argv,
+    }
+
+
+def run_workload(name, argv, rounds, fresh_cache):
+    base_env = dict(os.environ, GOTOOLCHAIN="local", GOFLAGS="-buildvcs=false")
+    report_path = os.path.join(tempfile.gettempdir(), f"golat-bench-{os.getpid()}.json")
+    times = {}
+    rss, cpu, stops = [], [], []
+    # One warm-up round of everything, not counted.
+    for round_no in range(rounds + 1):
+        for label, cmd in variants(argv, report_path).items():
+            env = dict(base_env)
+            cache = None
+            if fresh_cache:
+                cache = tempfile.mkdtemp(prefix="golat-bench-cache-")
+                env["GOCACHE"] = cache
+            wall = timed(cmd, env)
+            if cache:
+                shutil.rmtree(cache, ignore_errors=True)
+            if round_no == 0:
+                continue
+            times.setdefault(label, []).append(wall)
+            if label == "golat":
+                with open(report_path) as f:
+                    t = json.load(f)["timing"]
+                rss.append(t["tracer_max_rss_kb"] / 1024)
+                cpu.append(t["tracer_cpu_ms"])
+                stops.append(t["stops"])
+    native = statistics.median(times["native"])
+    print(f"\n({name}) {' '.join(argv)}{'  [fresh GOCACHE per run]' if fresh_cache else ''}"
+          f"  n={rounds}")
+    print(f"  {'variant':<26} {'median s':>9} {'min s':>8} {'max s':>8} {'ratio':>7}")
+    for label, ts in times.items():
+        med = statistics.median(ts)
+        print(f"  {label:<26} {med:>9.3f} {min(ts):>8.3f} {max(ts):>8.3f} {med / native:>6.2f}x")
+    print(f"  golat itself: peak RSS {statistics.median(rss):.1f} MB (max {max(rss):.1f}), "
+          f"CPU {statistics.median(cpu):.0f} ms, {statistics.median(stops):.0f} stops")
+    if os.path.exists(report_path):
+        os.remove(report_path)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--rounds", type=int, default=7, help="counted rounds for a and c")
+    ap.add_argument("--cold-rounds", type=int, default=3, help="counted rounds for b")
+    ap.add_argument("--workloads", default="abc")
+    args = ap.parse_args()
+    if not os.path.exists(GOLAT):
+        subprocess.run(["cargo", "build", "--release"], cwd=REPO, check=True)
+    for tool in ("go", "strace"):
+        if not shutil.which(tool):
+            sys.exit(f"bench/overhead needs {tool} on PATH")
+    print(f"machine: {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}; golat {GOLAT}")
+    build = ["go", "build", "-o", "/dev/null", "./fixtures/hello"]
+    if "a" in args.workloads:
+        subprocess.run(build, cwd=REPO, check=True)  # warm the cache
+        run_workload("a", build, args.rounds, fresh_cache=False)
+    if "b" in args.workloads:
+        run_workload("b", build, args.cold_rounds, fresh_cache=True)
+    if "c" in args.workloads:
+        run_workload("c", ["go", "run", "./fixtures/hello"], args.rounds, fresh_cache=False)
+
+
+if __name__ == "__main__":
+    main()

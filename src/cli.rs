@@ -110,12 +110,19 @@ pub struct ProfileArgs {
     pub runtime_trace_window: String,
 
     /// The command to run, e.g. `go build ./...`.
-    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "COMMAND")]
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
     pub command: Vec<String>,
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  golat report out.json\n  golat report out.json --timeline out.trace.json")]
+#[command(
+    after_help = "Examples:\n  golat report out.json\n  golat report out.json --timeline out.trace.json"
+)]
 pub struct ReportArgs {
     /// A report written by `golat profile --json`.
     pub file: PathBuf,
@@ -190,6 +197,10 @@ pub struct PathAuditArgs {
     /// Shell syntax for the suggested PATH line.
     #[arg(long, value_enum, default_value_t = Shell::Bash)]
     pub shell: Shell,
+    /// Milliseconds an entry's first stat may take before it is reported unresponsive
+    /// [default: 500].
+    #[arg(long, value_name = "MS")]
+    pub timeout: Option<u64>,
 }
 
 #[derive(Debug, Args)]

@@ -107,6 +107,13 @@ pub fn estimate(model: &CommandModel, entries: &[EntryCost], timeout_us: f64) ->
                 }
             }
             if (e.has)(name) {
+                // A hit adds the execute-permission check (faccessat2 in os/exec's
+                // findExecutable) on the winning entry: exact for the go process's own
+                // lookups, an approximation for the gcc driver's access()-based search.
+                probes += per_entry as u64;
+                if let Some(l) = e.lookup_us {
+                    us += l * per_entry as f64;
+                }
                 break;
             }
         }
@@ -136,10 +143,10 @@ mod tests {
                 has: &no,
             },
         ];
-        // go version: gcc found in entry 1 (walks 0,1), gccgo misses (walks 0,1,2)
+        // go version: gcc found in entry 1 (stats 0,1 + access on 1), gccgo misses (0,1,2)
         let (p, ms, lower) = estimate(&COMMANDS[0], &entries, 500_000.0);
-        assert_eq!(p, 2 + 3);
-        assert!((ms - (1.010 + 3.010)).abs() < 1e-9, "{ms}");
+        assert_eq!(p, 3 + 3);
+        assert!((ms - (1.020 + 3.010)).abs() < 1e-9, "{ms}");
         assert!(!lower);
         let dead = [EntryCost {
             lookup_us: None,

@@ -368,6 +368,7 @@ fn go_version_probes_match_strace() {
         .env("GOENV", "off")
         .env_remove("CC")
         .env_remove("GCCGO")
+        .stdout(std::process::Stdio::null())
         .status()
         .unwrap();
     assert!(st.success());
@@ -436,4 +437,23 @@ fn closed_stdout_is_not_a_failure() {
     drop(child.stdout.take());
     let st = child.wait().unwrap();
     assert_eq!(st.code(), Some(0));
+}
+
+#[test]
+fn tilde_entry_is_expanded_in_the_suggestion() {
+    let home = tempfile::tempdir().unwrap();
+    let bin = mkdir(&home.path().join("bin"), 0o755);
+    let out = golat()
+        .args(["path-audit", "--json", "--path", "~/bin:/usr/bin:~/bin"])
+        .env("HOME", home.path())
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        findings_for(&v, 1),
+        vec![("unexpanded".into(), "error".into(), "PATH003".into())]
+    );
+    assert!(v["findings"][0]["fix"].as_str().unwrap().contains(&bin));
+    // Expanded once, in place; the second copy is a duplicate of the first expansion.
+    assert_eq!(v["suggested_path"], format!("{bin}:/usr/bin").as_str());
 }

@@ -53,7 +53,10 @@ impl Drop for Mounted {
             // SAFETY: valid C string; MNT_DETACH never blocks.
             unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
         }
-        let _ = Command::new("fusermount3").arg("-uz").arg(&self.mnt).output();
+        let _ = Command::new("fusermount3")
+            .arg("-uz")
+            .arg(&self.mnt)
+            .output();
     }
 }
 
@@ -91,7 +94,9 @@ fn mount_or_report(bin: &Path, mnt: &Path, mode: &str) -> Option<Mounted> {
         Ok(m) => Some(m),
         Err(why) if why.contains("/dev/fuse is absent") => {
             // Loud on purpose: this machine cannot run FUSE at all.
-            eprintln!("\n*** FUSE TEST NOT RUN: {why}; path-audit's FUSE/slow-mount behaviour is untested here ***\n");
+            eprintln!(
+                "\n*** FUSE TEST NOT RUN: {why}; path-audit's FUSE/slow-mount behaviour is untested here ***\n"
+            );
             None
         }
         Err(why) => {
@@ -109,9 +114,8 @@ fn audit(path: &str, extra: &[&str]) -> (Value, i32) {
         .args(extra)
         .output()
         .unwrap();
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("bad JSON ({e}): {}", String::from_utf8_lossy(&out.stderr))
-    });
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("bad JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
     (v, out.status.code().unwrap())
 }
 
@@ -147,15 +151,24 @@ fn fuse_slow_and_hung_mounts() {
     assert_eq!(row["fs_type"], "fuse.slowfs");
     assert_eq!(row["mount_point"], mnt.display().to_string().as_str());
     let lookup = row["lookup_us"].as_f64().unwrap();
-    assert!(lookup >= 3000.0, "each miss waits for the 3 ms server: {lookup} µs");
+    assert!(
+        lookup >= 3000.0,
+        "each miss waits for the 3 ms server: {lookup} µs"
+    );
     let k = kinds(&v, 1);
-    assert!(k.contains(&("network_fs".into(), "error".into())), "ahead of /usr/bin: {k:?}");
+    assert!(
+        k.contains(&("network_fs".into(), "error".into())),
+        "ahead of /usr/bin: {k:?}"
+    );
     assert!(k.contains(&("slow_lookup".into(), "warn".into())), "{k:?}");
     assert_eq!(code, 2);
     // The model charges this entry's latency: go version walks it for gcc and gccgo.
     let gv = &v["cost"]["commands"][0];
     assert!(gv["ms"].as_f64().unwrap() >= 2.0 * 3.0, "{gv}");
-    assert!(gv["suggested_ms"].as_f64().unwrap() >= 2.0 * 3.0, "network entries are kept, only flagged: {gv}");
+    assert!(
+        gv["suggested_ms"].as_f64().unwrap() >= 2.0 * 3.0,
+        "network entries are kept, only flagged: {gv}"
+    );
     // After /usr/bin a network entry is a warning, not an error.
     let (v, _) = audit(&format!("/usr/bin:{entry}"), &[]);
     assert!(kinds(&v, 2).contains(&("network_fs".into(), "warn".into())));
@@ -172,7 +185,10 @@ fn fuse_slow_and_hung_mounts() {
     let took = start.elapsed();
     assert!(took < Duration::from_secs(20), "audit hung for {took:?}");
     assert_eq!(v["entries"][1]["status"], "unresponsive");
-    assert_eq!(v["entries"][1]["fs_type"], "fuse.slowfs", "from mountinfo, without touching it");
+    assert_eq!(
+        v["entries"][1]["fs_type"], "fuse.slowfs",
+        "from mountinfo, without touching it"
+    );
     assert!(kinds(&v, 2).contains(&("unresponsive".into(), "error".into())));
     assert_eq!(code, 2);
     assert_eq!(v["suggested_path"], "/usr/bin");

@@ -307,7 +307,10 @@ pub fn audit(opts: &Options) -> anyhow::Result<Report> {
             ),
             Form::Absolute => {}
         }
-        if forms[i] == Form::Empty {
+        // An unexpanded entry is judged by that alone: its literal directory almost never
+        // exists, and the suggested PATH uses the expansion instead.
+        if matches!(forms[i], Form::Empty | Form::Unexpanded) {
+            dropped[i] = true;
             continue;
         }
 
@@ -553,7 +556,7 @@ pub fn audit(opts: &Options) -> anyhow::Result<Report> {
     // Suggested PATH: problem entries dropped, `~` expanded, order kept.
     let mut suggested: Vec<(String, usize)> = Vec::new(); // (text, scan slot)
     for i in 0..raw.len() {
-        if dropped[i] {
+        if dropped[i] && forms[i] != Form::Unexpanded {
             continue;
         }
         match (forms[i], expansion_slot[i]) {
@@ -564,12 +567,8 @@ pub fn audit(opts: &Options) -> anyhow::Result<Report> {
                     suggested.push((expansions[i].clone().unwrap_or_default(), slot));
                 }
             }
-            (Form::Unexpanded, None) => {
-                // A literal that exists (odd, but then it works) stays; otherwise drop.
-                if entries[i].status == Status::Ok {
-                    suggested.push((raw[i].to_string(), i));
-                }
-            }
+            // Without a `~` to expand there is no safe rewrite: leave it out.
+            (Form::Unexpanded, None) => {}
             _ => suggested.push((raw[i].to_string(), i)),
         }
     }
@@ -654,8 +653,7 @@ fn run_model(
         .iter()
         .map(|(_, sc)| {
             let sc = *sc;
-            Box::new(move |name: &str| sc.is_some_and(|s| s.exes.contains_key(name)))
-                as HasFn
+            Box::new(move |name: &str| sc.is_some_and(|s| s.exes.contains_key(name))) as HasFn
         })
         .collect();
     let entries: Vec<cost::EntryCost> = inputs

@@ -450,10 +450,10 @@ pub fn audit(opts: &Options) -> anyhow::Result<Report> {
                 "world_writable",
                 Severity::Error,
                 format!(
-                    "entry #{n} {} is world-writable{} (mode {:04o}): anyone can drop a go, gcc or git there that you will run",
+                    "entry #{n} {} is world-writable{}, mode {:04o}: anyone can drop a go, gcc or git there that you will run",
                     e.resolved,
                     if sticky {
-                        " with the sticky bit, like /tmp"
+                        " (sticky: others cannot delete your files, but can add theirs)"
                     } else {
                         ""
                     },

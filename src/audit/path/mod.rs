@@ -601,9 +601,9 @@ pub fn audit(opts: &Options) -> anyhow::Result<Report> {
             cost::CommandCost {
                 command: m.command.to_string(),
                 probes,
-                ms,
+                ms: (ms * 1000.0).round() / 1000.0,
                 suggested_probes: sp,
-                suggested_ms: sms,
+                suggested_ms: (sms * 1000.0).round() / 1000.0,
                 lower_bound: lower,
             }
         })
@@ -616,7 +616,7 @@ pub fn audit(opts: &Options) -> anyhow::Result<Report> {
         path: opts.path.clone(),
         euid,
         timeout_ms: opts.timeout.as_millis() as u64,
-        elapsed_ms: start.elapsed().as_secs_f64() * 1000.0,
+        elapsed_ms: round2(start.elapsed().as_secs_f64() * 1000.0),
         entries,
         findings,
         shadowed,

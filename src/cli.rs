@@ -183,7 +183,8 @@ pub enum Shell {
 #[command(after_help = "Examples:\n  \
     golat path-audit\n  \
     golat path-audit --path \"$HOME/bin:/usr/local/go/bin:/usr/bin\" --json\n  \
-    golat path-audit --fail-on warn --shell fish")]
+    golat path-audit --fail-on warn --shell fish\n  \
+    golat path-audit --timeout 200   # entries slower than 200 ms to stat are unresponsive")]
 pub struct PathAuditArgs {
     /// Audit this PATH string instead of $PATH.
     #[arg(long, value_name = "STRING")]

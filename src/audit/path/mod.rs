@@ -584,7 +584,7 @@ pub fn audit(opts: &Options) -> anyhow::Result<Report> {
         .collect::<Vec<_>>()
         .join(":");
 
-    let shadowed = shadowed(&raw, &outcomes, &lexical, &dropped);
+    let shadowed = shadowed(&raw, &outcomes, &lexical, &dropped, opts.timeout);
 
     let costs_now: Vec<(Option<f64>, Option<&Scan>)> =
         (0..raw.len()).map(|i| cost_input(&outcomes[i])).collect();
@@ -747,6 +747,7 @@ fn shadowed(
     outcomes: &[Outcome],
     lexical: &[PathBuf],
     dropped: &[bool],
+    timeout: Duration,
 ) -> Vec<Shadowed> {
     // name -> entries holding it, in PATH order, skipping duplicate entries.
     let mut holders: std::collections::BTreeMap<&str, Vec<usize>> = Default::default();
@@ -766,9 +767,13 @@ fn shadowed(
         };
         let exe = &sc.exes[name];
         let path = lexical[i].join(name);
-        // Build info is read only from ELF files big enough to be Go programs; a shell
-        // script shadowing `go` is common (wrappers) and simply has no version.
-        let go_version = buildinfo::read(&path).ok().map(|b| b.go_version);
+        // A shell script shadowing `go` is common (wrappers) and simply has no version. The
+        // read runs under the timeout too: the mount may have died since the scan.
+        let p = path.clone();
+        let go_version = fsinfo::with_timeout(timeout, move || buildinfo::read(&p).ok())
+            .ok()
+            .flatten()
+            .map(|b| b.go_version);
         Location {
             entry: i + 1,
             path: path.display().to_string(),

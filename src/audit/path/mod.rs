@@ -209,7 +209,12 @@ fn form(s: &str) -> Form {
 /// Runs the audit: scans every entry (in parallel, under the timeout) and builds the report.
 pub fn audit(opts: &Options) -> anyhow::Result<Report> {
     let start = Instant::now();
-    let raw: Vec<&str> = opts.path.split(':').collect();
+    // Like Go's filepath.SplitList, an empty PATH has no entries (not one empty entry).
+    let raw: Vec<&str> = if opts.path.is_empty() {
+        Vec::new()
+    } else {
+        opts.path.split(':').collect()
+    };
     let forms: Vec<Form> = raw.iter().map(|s| form(s)).collect();
     // What a lookup actually stats: "" means ".", relative means cwd-relative.
     let mut probe_dirs: Vec<PathBuf> = raw

@@ -5,9 +5,9 @@ use std::io::{self, IsTerminal, Write};
 use super::{Report, Status};
 use crate::audit::Severity;
 
-/// Colour only on a terminal, and never when NO_COLOR is set (no-color.org: non-empty).
+/// Colour only on a terminal, and never when NO_COLOR is set (even to "").
 pub fn use_colour() -> bool {
-    io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
 fn paint(colour: bool, code: &str, s: &str) -> String {
@@ -68,7 +68,7 @@ pub fn text(out: &mut impl Write, r: &Report, colour: bool) -> io::Result<()> {
         .clamp(5, 48);
     writeln!(
         out,
-        "{:>3}  {:<w$}  {:<14}  {:<10}  {:<8}  {:<4}  {:>9}  {:>5}",
+        "{:>3}  {:<w$}  {:<14}  {:<12}  {:<8}  {:<4}  {:>9}  {:>5}",
         "#", "entry", "status", "fs", "owner", "mode", "lookup", "exes"
     )?;
     for e in &r.entries {
@@ -88,7 +88,7 @@ pub fn text(out: &mut impl Write, r: &Report, colour: bool) -> io::Result<()> {
         );
         writeln!(
             out,
-            "{:>3}  {:<w$}  {}  {:<10}  {:<8}  {:<4}  {:>9}  {:>5}",
+            "{:>3}  {:<w$}  {}  {:<12}  {:<8}  {:<4}  {:>9}  {:>5}",
             e.index,
             shown,
             status,

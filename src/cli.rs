@@ -188,7 +188,8 @@ pub enum Shell {
 #[command(after_help = "Examples:\n  \
     golat path-audit\n  \
     golat path-audit --path \"$HOME/bin:/usr/local/go/bin:/usr/bin\" --json\n  \
-    golat path-audit --fail-on warn --shell fish")]
+    golat path-audit --fail-on warn --shell fish\n  \
+    golat path-audit --timeout 200   # entries slower than 200 ms to stat are unresponsive")]
 pub struct PathAuditArgs {
     /// Audit this PATH string instead of $PATH.
     #[arg(long, value_name = "STRING")]
@@ -202,6 +203,10 @@ pub struct PathAuditArgs {
     /// Shell syntax for the suggested PATH line.
     #[arg(long, value_enum, default_value_t = Shell::Bash)]
     pub shell: Shell,
+    /// Milliseconds an entry's first stat may take before it is reported unresponsive
+    /// [default: 500].
+    #[arg(long, value_name = "MS")]
+    pub timeout: Option<u64>,
 }
 
 #[derive(Debug, Args)]

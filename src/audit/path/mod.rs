@@ -1,0 +1,894 @@
+//! `golat path-audit`: findings about $PATH entries, shadowed executables and lookup cost.
+//!
+//! `scan` touches the filesystem (under deadlines), `cost` holds the probe model, this file
+//! turns scans into rows, findings and a suggested PATH, and `render` prints them.
+
+pub mod cost;
+pub mod render;
+pub mod scan;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::{Severity, exit_code};
+use crate::cli::{PathAuditArgs, Shell};
+use crate::fsinfo::{self, FsClass, MountTable};
+use crate::gosrc::buildinfo;
+use scan::{Kind, Outcome, Scan};
+
+pub const SCHEMA: &str = "golat.path-audit/v1";
+
+/// Names always reported under "shadowed executables", found or not.
+pub const KEY_NAMES: &[&str] = &["go", "gofmt", "gcc", "cc", "git", "pkg-config"];
+
+/// Lookups slower than this (median, microseconds) are `slow_lookup`.
+const SLOW_LOOKUP_US: f64 = 1000.0;
+
+/// How long the first stat of an entry may take before the entry is `unresponsive`.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(500);
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub schema: &'static str,
+    /// The PATH string audited.
+    pub path: String,
+    pub euid: u32,
+    pub timeout_ms: u64,
+    /// Wall time of the audit itself.
+    pub elapsed_ms: f64,
+    pub entries: Vec<Entry>,
+    pub findings: Vec<Finding>,
+    pub shadowed: Vec<Shadowed>,
+    pub cost: Cost,
+    pub suggested_path: String,
+    pub shell: &'static str,
+    /// `suggested_path` as a line for `shell`.
+    pub suggested_line: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Ok,
+    Missing,
+    NotDirectory,
+    NotSearchable,
+    Unresponsive,
+    Error,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Missing => "missing",
+            Status::NotDirectory => "not_directory",
+            Status::NotSearchable => "not_searchable",
+            Status::Unresponsive => "unresponsive",
+            Status::Error => "error",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Entry {
+    /// 1-based position in PATH, as in the findings' "entry #N".
+    pub index: usize,
+    pub as_written: String,
+    /// Symlinks resolved when the directory exists, else the lexically cleaned absolute path.
+    pub resolved: String,
+    pub status: Status,
+    pub fs_type: Option<String>,
+    pub mount_point: Option<String>,
+    pub owner_uid: Option<u32>,
+    pub owner: Option<String>,
+    /// Octal permission bits, e.g. `0755`.
+    pub mode: Option<String>,
+    /// Median time to stat a missing name here (what a PATH miss costs), microseconds.
+    pub lookup_us: Option<f64>,
+    pub lookup_max_us: Option<f64>,
+    pub executables: Option<usize>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// The check's id in the research catalogue (PATH0xx); several findings may share it.
+    pub id: &'static str,
+    pub kind: &'static str,
+    pub severity: Severity,
+    /// 1-based entry index, or null for a finding about PATH as a whole.
+    pub entry: Option<usize>,
+    pub message: String,
+    pub fix: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Location {
+    pub entry: usize,
+    pub path: String,
+    /// Go version from the binary's build info (never by running it); null for non-Go files.
+    pub go_version: Option<String>,
+    pub link_target: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Shadowed {
+    pub name: String,
+    /// One of the names always reported (go, gofmt, gcc, cc, git, pkg-config).
+    pub key: bool,
+    /// The one a lookup finds; null when the name is on no entry.
+    pub winner: Option<Location>,
+    pub losers: Vec<Location>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Cost {
+    /// Where the probe counts come from.
+    pub source: &'static str,
+    pub commands: Vec<cost::CommandCost>,
+}
+
+const COST_SOURCE: &str = "probes per walked PATH entry measured with strace on go1.26.8 \
+    (bench/path-audit/probe-counts.sh); lookups per cmd/go/internal/cfg (gcc), work/gccgo.go \
+    (gccgo), os/exec.LookPath (stops at first hit, no de-duplication); ms = probes x each \
+    entry's measured miss latency";
+
+/// Options after the flags are interpreted once.
+pub struct Options {
+    pub path: String,
+    pub timeout: Duration,
+    pub shell: Shell,
+    pub cwd: PathBuf,
+    pub home: Option<String>,
+}
+
+pub fn run(args: &PathAuditArgs) -> anyhow::Result<u8> {
+    let path = match &args.path {
+        Some(p) => p.clone(),
+        None => std::env::var_os("PATH")
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    };
+    let opts = Options {
+        path,
+        timeout: args
+            .timeout
+            .map(Duration::from_millis)
+            .unwrap_or(DEFAULT_TIMEOUT),
+        shell: args.shell,
+        cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")),
+        home: std::env::var("HOME").ok().filter(|h| h.starts_with('/')),
+    };
+    let report = audit(&opts)?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &report)?;
+        std::io::Write::write_all(&mut out, b"\n")?;
+    } else {
+        render::text(&mut out, &report, render::use_colour())?;
+    }
+    std::io::Write::flush(&mut out)?;
+    let worst = report
+        .findings
+        .iter()
+        .map(|f| f.severity)
+        .max()
+        .unwrap_or(Severity::Ok);
+    Ok(exit_code(worst, args.fail_on))
+}
+
+/// How an entry is written, before touching the filesystem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Form {
+    Absolute,
+    Empty,
+    Relative,
+    Unexpanded,
+}
+
+fn form(s: &str) -> Form {
+    if s.is_empty() {
+        Form::Empty
+    } else if s.starts_with('~')
+        || s.contains(['$', '"', '\'', '\\', '`'])
+        || s.trim() != s
+        || s.contains("/~/")
+    {
+        Form::Unexpanded
+    } else if s.starts_with('/') {
+        Form::Absolute
+    } else {
+        Form::Relative
+    }
+}
+
+/// Runs the audit: scans every entry (in parallel, under the timeout) and builds the report.
+pub fn audit(opts: &Options) -> anyhow::Result<Report> {
+    let start = Instant::now();
+    // Like Go's filepath.SplitList, an empty PATH has no entries (not one empty entry).
+    let raw: Vec<&str> = if opts.path.is_empty() {
+        Vec::new()
+    } else {
+        opts.path.split(':').collect()
+    };
+    let forms: Vec<Form> = raw.iter().map(|s| form(s)).collect();
+    // What a lookup actually stats: "" means ".", relative means cwd-relative.
+    let mut probe_dirs: Vec<PathBuf> = raw
+        .iter()
+        .map(|s| opts.cwd.join(if s.is_empty() { "." } else { s }))
+        .collect();
+    // `~/x` expansions, scanned too so the suggested PATH's cost is measured, not guessed.
+    let expansions: Vec<Option<String>> = raw
+        .iter()
+        .zip(&forms)
+        .map(|(s, f)| match (f, &opts.home) {
+            (Form::Unexpanded, Some(h)) if s == &"~" || s.starts_with("~/") => {
+                Some(format!("{h}{}", &s[1..]))
+            }
+            _ => None,
+        })
+        .collect();
+    let mut expansion_slot = vec![None; raw.len()];
+    for (i, e) in expansions.iter().enumerate() {
+        if let Some(e) = e {
+            expansion_slot[i] = Some(probe_dirs.len());
+            probe_dirs.push(PathBuf::from(e));
+        }
+    }
+    let outcomes = scan::scan_all(&probe_dirs, opts.timeout);
+    let mounts = MountTable::load().unwrap_or_default();
+    let euid = unsafe { libc::geteuid() };
+    let users = Users::load();
+
+    let lexical: Vec<PathBuf> = probe_dirs
+        .iter()
+        .map(|p| fsinfo::lexical_clean(p, &opts.cwd))
+        .collect();
+
+    let mut entries = Vec::with_capacity(raw.len());
+    for (i, s) in raw.iter().enumerate() {
+        entries.push(entry_row(i, s, &outcomes[i], &lexical[i], &mounts, &users));
+    }
+    let usr_bin = entries
+        .iter()
+        .position(|e| e.resolved == "/usr/bin" && e.status == Status::Ok);
+
+    let mut findings = Vec::new();
+    let mut dropped = vec![false; raw.len()];
+    let mut seen_str: HashMap<&Path, usize> = HashMap::new();
+    let mut seen_ino: HashMap<(u64, u64), usize> = HashMap::new();
+    for i in 0..raw.len() {
+        let n = i + 1;
+        let s = raw[i];
+        let mut add = |id, kind, severity, message: String, fix: String| {
+            findings.push(Finding {
+                id,
+                kind,
+                severity,
+                entry: Some(n),
+                message,
+                fix,
+            })
+        };
+        match forms[i] {
+            Form::Empty => {
+                add(
+                    "PATH001",
+                    "empty",
+                    Severity::Error,
+                    format!(
+                        "entry #{n} is empty (a leading, trailing or doubled ':'): shells search the current directory there; Go refuses what it finds (exec.ErrDot)"
+                    ),
+                    "remove the empty element from PATH (look for 'PATH=$PATH:' with an empty variable in your shell rc)".into(),
+                );
+                dropped[i] = true;
+            }
+            Form::Unexpanded => add(
+                "PATH003",
+                "unexpanded",
+                Severity::Error,
+                format!(
+                    "entry #{n} {s:?} contains shell syntax that PATH never expands (~, $, quotes, backslashes or surrounding spaces): Go looks for a directory literally named that"
+                ),
+                match &expansions[i] {
+                    Some(e) => {
+                        format!("write the directory out: {e} (use $HOME, not ~, inside quotes)")
+                    }
+                    None => "write the directory as a plain absolute path in your shell rc".into(),
+                },
+            ),
+            Form::Relative => add(
+                "PATH002",
+                "relative",
+                Severity::Error,
+                format!(
+                    "entry #{n} {s:?} is relative: what runs depends on the current directory, and Go refuses executables found through it (exec.ErrDot)"
+                ),
+                format!("use an absolute path, e.g. {}", lexical[i].display()),
+            ),
+            Form::Absolute => {}
+        }
+        // An unexpanded entry is judged by that alone: its literal directory almost never
+        // exists, and the suggested PATH uses the expansion instead.
+        if matches!(forms[i], Form::Empty | Form::Unexpanded) {
+            dropped[i] = true;
+            continue;
+        }
+
+        // Duplicates: the same directory after cleaning, or the same inode via a symlink.
+        if let Some(&j) = seen_str.get(lexical[i].as_path()) {
+            let how = if raw[j] == s {
+                String::new()
+            } else {
+                format!(" (written {:?} there)", raw[j])
+            };
+            add(
+                "PATH010",
+                "duplicate",
+                Severity::Warn,
+                format!(
+                    "entry #{n} {s:?} duplicates entry #{}{how}: every lookup that misses stats it twice (Go does not de-duplicate PATH)",
+                    j + 1
+                ),
+                format!("remove entry #{n}"),
+            );
+            dropped[i] = true;
+            continue;
+        }
+        seen_str.insert(lexical[i].as_path(), i);
+        if let Outcome::Done(sc) = &outcomes[i]
+            && sc.kind == Kind::Dir
+        {
+            if let Some(&j) = seen_ino.get(&(sc.dev, sc.ino)) {
+                let usrmerge = is_usrmerge_pair(&lexical[j], &lexical[i]);
+                add(
+                    "PATH015",
+                    "duplicate",
+                    if usrmerge {
+                        Severity::Info
+                    } else {
+                        Severity::Warn
+                    },
+                    format!(
+                        "entry #{n} {s:?} is the same directory as entry #{} {:?} (through a symlink{}): every miss stats it twice",
+                        j + 1,
+                        raw[j],
+                        if usrmerge {
+                            ", the usrmerge layout"
+                        } else {
+                            ""
+                        }
+                    ),
+                    format!("remove entry #{n}"),
+                );
+                dropped[i] = true;
+                continue;
+            }
+            seen_ino.insert((sc.dev, sc.ino), i);
+        }
+
+        let e = &entries[i];
+        match (&outcomes[i], e.status) {
+            (Outcome::Unresponsive, _) => {
+                add(
+                    "PATH022",
+                    "unresponsive",
+                    Severity::Error,
+                    format!(
+                        "entry #{n} {s:?} did not answer a stat within {} ms{}: every go command will wait here (a hung or very slow mount)",
+                        opts.timeout.as_millis(),
+                        e.fs_type
+                            .as_deref()
+                            .map(|t| format!(" (fs {t})"))
+                            .unwrap_or_default()
+                    ),
+                    format!("remove entry #{n} from PATH; check the mount (findmnt -T {s})"),
+                );
+                dropped[i] = true;
+                continue;
+            }
+            (Outcome::Done(sc), Status::Missing) => {
+                let why = match &sc.kind {
+                    Kind::Error(err) => format!("cannot be used ({err})"),
+                    _ => "does not exist".into(),
+                };
+                add(
+                    "PATH011",
+                    "missing",
+                    Severity::Warn,
+                    format!(
+                        "entry #{n} {s:?} {why}: it still costs a failed stat on every miss, and whoever creates it later controls what runs"
+                    ),
+                    format!("remove entry #{n}"),
+                );
+                dropped[i] = true;
+                continue;
+            }
+            (_, Status::Error) => {
+                add(
+                    "PATH011",
+                    "missing",
+                    Severity::Warn,
+                    format!("entry #{n} {s:?} cannot be used"),
+                    format!("remove entry #{n}"),
+                );
+                dropped[i] = true;
+                continue;
+            }
+            (_, Status::NotDirectory) => {
+                add(
+                    "PATH012",
+                    "not_directory",
+                    Severity::Warn,
+                    format!("entry #{n} {s:?} is not a directory: lookups there always fail"),
+                    format!("remove entry #{n} (PATH lists directories, not programs)"),
+                );
+                dropped[i] = true;
+                continue;
+            }
+            (_, Status::NotSearchable) => {
+                add(
+                    "PATH013",
+                    "not_searchable",
+                    Severity::Warn,
+                    format!(
+                        "entry #{n} {s:?} is not searchable by you (uid {euid}): nothing in it can be found"
+                    ),
+                    format!("remove entry #{n}, or chmod a+x {}", e.resolved),
+                );
+                dropped[i] = true;
+                continue;
+            }
+            _ => {}
+        }
+        let Outcome::Done(sc) = &outcomes[i] else {
+            continue;
+        };
+        if sc.mode & 0o002 != 0 {
+            let sticky = sc.mode & 0o1000 != 0;
+            add(
+                if sticky { "PATH031" } else { "PATH030" },
+                "world_writable",
+                Severity::Error,
+                format!(
+                    "entry #{n} {} is world-writable{}, mode {:04o}: anyone can drop a go, gcc or git there that you will run",
+                    e.resolved,
+                    if sticky {
+                        " (sticky: others cannot delete your files, but can add theirs)"
+                    } else {
+                        ""
+                    },
+                    sc.mode
+                ),
+                if sticky {
+                    format!("remove entry #{n}: a shared scratch directory does not belong in PATH")
+                } else {
+                    format!("chmod o-w {}", e.resolved)
+                },
+            );
+        } else if let Some((anc, mode)) = &sc.writable_ancestor {
+            add(
+                "PATH034",
+                "world_writable",
+                Severity::Error,
+                format!(
+                    "entry #{n} {}: its parent {} is world-writable (mode {mode:04o}), so anyone can replace the whole directory",
+                    e.resolved,
+                    anc.display()
+                ),
+                format!("chmod o-w {}", anc.display()),
+            );
+        }
+        if sc.uid != 0 && sc.uid != euid {
+            let before_system = euid == 0 && usr_bin.is_some_and(|u| i < u);
+            add(
+                if before_system { "PATH035" } else { "PATH033" },
+                "foreign_owner",
+                if euid == 0 {
+                    Severity::Error
+                } else {
+                    Severity::Warn
+                },
+                format!(
+                    "entry #{n} {} is owned by {} (uid {}), not by you or root{}",
+                    e.resolved,
+                    e.owner.as_deref().unwrap_or("?"),
+                    sc.uid,
+                    if before_system {
+                        ": root's PATH prefers a user-controlled directory over /usr/bin"
+                    } else {
+                        ": that user decides what runs when you type its commands"
+                    }
+                ),
+                format!(
+                    "chown {} {}, or remove entry #{n}",
+                    users.name(euid).unwrap_or("root"),
+                    e.resolved
+                ),
+            );
+        }
+        if let Some(m) = mount_of(e, &mounts) {
+            let class = m.class();
+            if class != FsClass::Local {
+                let before = usr_bin.is_some_and(|u| i < u);
+                let sev = match class {
+                    FsClass::Automount => Severity::Info,
+                    _ if before => Severity::Error,
+                    _ => Severity::Warn,
+                };
+                let what = match class {
+                    FsClass::Fuse => "a FUSE filesystem",
+                    FsClass::Network => "a network filesystem",
+                    _ => "an automount point (a lookup can trigger a mount)",
+                };
+                add(
+                    "PATH020",
+                    "network_fs",
+                    sev,
+                    format!(
+                        "entry #{n} {} is on {what} ({} from {}){}: every go command looks here at least twice, a cgo build {} times",
+                        e.resolved,
+                        m.fs_type,
+                        m.source,
+                        if before { ", ahead of /usr/bin" } else { "" },
+                        cost::COMMANDS[4].lookups.iter().map(|l| l.1).sum::<u32>()
+                    ),
+                    format!("move entry #{n} to the end of PATH, or remove it"),
+                );
+            }
+        }
+        if let Some((med, _)) = sc.lookup_us
+            && med > SLOW_LOOKUP_US
+        {
+            add(
+                "PATH040",
+                "slow_lookup",
+                Severity::Warn,
+                format!(
+                    "entry #{n} {}: a lookup that misses takes {:.2} ms here (local disks: a few µs)",
+                    e.resolved,
+                    med / 1000.0
+                ),
+                format!("move entry #{n} to the end of PATH, or remove it"),
+            );
+        }
+    }
+
+    // Suggested PATH: problem entries dropped, `~` expanded, order kept.
+    let mut suggested: Vec<(String, usize)> = Vec::new(); // (text, scan slot)
+    for i in 0..raw.len() {
+        if dropped[i] && forms[i] != Form::Unexpanded {
+            continue;
+        }
+        match (forms[i], expansion_slot[i]) {
+            (Form::Unexpanded, Some(slot)) => {
+                if let Outcome::Done(sc) = &outcomes[slot]
+                    && sc.kind == Kind::Dir
+                {
+                    suggested.push((expansions[i].clone().unwrap_or_default(), slot));
+                }
+            }
+            // Without a `~` to expand there is no safe rewrite: leave it out.
+            (Form::Unexpanded, None) => {}
+            _ => suggested.push((raw[i].to_string(), i)),
+        }
+    }
+    // An expansion may duplicate an entry that is already there.
+    let mut seen = std::collections::HashSet::new();
+    suggested.retain(|(_, slot)| match &outcomes[*slot] {
+        Outcome::Done(sc) if sc.kind == Kind::Dir => seen.insert((sc.dev, sc.ino)),
+        _ => true,
+    });
+    let suggested_path = suggested
+        .iter()
+        .map(|(t, _)| t.as_str())
+        .collect::<Vec<_>>()
+        .join(":");
+
+    let shadowed = shadowed(&raw, &outcomes, &lexical, &dropped, opts.timeout);
+
+    let costs_now: Vec<(Option<f64>, Option<&Scan>)> =
+        (0..raw.len()).map(|i| cost_input(&outcomes[i])).collect();
+    let costs_sug: Vec<(Option<f64>, Option<&Scan>)> = suggested
+        .iter()
+        .map(|(_, slot)| cost_input(&outcomes[*slot]))
+        .collect();
+    let timeout_us = opts.timeout.as_secs_f64() * 1e6;
+    let commands = cost::COMMANDS
+        .iter()
+        .map(|m| {
+            let (probes, ms, lower) = run_model(m, &costs_now, timeout_us);
+            let (sp, sms, _) = run_model(m, &costs_sug, timeout_us);
+            cost::CommandCost {
+                command: m.command.to_string(),
+                probes,
+                ms: (ms * 1000.0).round() / 1000.0,
+                suggested_probes: sp,
+                suggested_ms: (sms * 1000.0).round() / 1000.0,
+                lower_bound: lower,
+            }
+        })
+        .collect();
+
+    findings.sort_by_key(|f| (std::cmp::Reverse(f.severity), f.entry));
+    let shell = opts.shell;
+    Ok(Report {
+        schema: SCHEMA,
+        path: opts.path.clone(),
+        euid,
+        timeout_ms: opts.timeout.as_millis() as u64,
+        elapsed_ms: round2(start.elapsed().as_secs_f64() * 1000.0),
+        entries,
+        findings,
+        shadowed,
+        cost: Cost {
+            source: COST_SOURCE,
+            commands,
+        },
+        suggested_line: shell_line(shell, &suggested_path),
+        suggested_path,
+        shell: match shell {
+            Shell::Bash => "bash",
+            Shell::Zsh => "zsh",
+            Shell::Fish => "fish",
+        },
+    })
+}
+
+fn cost_input(o: &Outcome) -> (Option<f64>, Option<&Scan>) {
+    match o {
+        Outcome::Done(sc) => (sc.lookup_us.map(|l| l.0), Some(sc)),
+        Outcome::Unresponsive => (None, None),
+    }
+}
+
+/// Whether an entry holds an executable of a given name.
+type HasFn<'a> = Box<dyn Fn(&str) -> bool + 'a>;
+
+fn run_model(
+    m: &cost::CommandModel,
+    inputs: &[(Option<f64>, Option<&Scan>)],
+    timeout_us: f64,
+) -> (u64, f64, bool) {
+    let has_fns: Vec<HasFn> = inputs
+        .iter()
+        .map(|(_, sc)| {
+            let sc = *sc;
+            Box::new(move |name: &str| sc.is_some_and(|s| s.exes.contains_key(name))) as HasFn
+        })
+        .collect();
+    let entries: Vec<cost::EntryCost> = inputs
+        .iter()
+        .zip(&has_fns)
+        .map(|((lat, sc), has)| cost::EntryCost {
+            lookup_us: if sc.is_none() {
+                None
+            } else {
+                Some(lat.unwrap_or(0.0))
+            },
+            has: has.as_ref(),
+        })
+        .collect();
+    cost::estimate(m, &entries, timeout_us)
+}
+
+fn entry_row(
+    i: usize,
+    s: &str,
+    o: &Outcome,
+    lexical: &Path,
+    mounts: &MountTable,
+    users: &Users,
+) -> Entry {
+    let mut e = Entry {
+        index: i + 1,
+        as_written: s.to_string(),
+        resolved: lexical.display().to_string(),
+        status: Status::Unresponsive,
+        fs_type: None,
+        mount_point: None,
+        owner_uid: None,
+        owner: None,
+        mode: None,
+        lookup_us: None,
+        lookup_max_us: None,
+        executables: None,
+    };
+    if let Outcome::Done(sc) = o {
+        e.status = match &sc.kind {
+            Kind::Missing => Status::Missing,
+            Kind::NotDirectory => Status::NotDirectory,
+            Kind::Error(err) if err.contains("ermission denied") => Status::NotSearchable,
+            Kind::Error(_) => Status::Error,
+            Kind::Dir if !sc.searchable => Status::NotSearchable,
+            Kind::Dir => Status::Ok,
+        };
+        if let Some(c) = &sc.canonical {
+            e.resolved = c.display().to_string();
+        }
+        if sc.kind == Kind::Dir || sc.kind == Kind::NotDirectory {
+            e.owner_uid = Some(sc.uid);
+            e.owner = users.name(sc.uid).map(str::to_string);
+            e.mode = Some(format!("{:04o}", sc.mode));
+        }
+        if let Some((med, max)) = sc.lookup_us {
+            e.lookup_us = Some(round2(med));
+            e.lookup_max_us = Some(round2(max));
+        }
+        if sc.kind == Kind::Dir && sc.searchable {
+            e.executables = Some(sc.exes.len());
+        }
+    }
+    // The mount comes from the table alone (no syscall on the path): safe for dead mounts.
+    if let Some(m) = mounts.lookup(Path::new(&e.resolved)) {
+        e.fs_type = Some(m.fs_type.clone());
+        e.mount_point = Some(m.mount_point.clone());
+    }
+    e
+}
+
+fn mount_of<'a>(e: &Entry, mounts: &'a MountTable) -> Option<&'a fsinfo::Mount> {
+    mounts.lookup(Path::new(&e.resolved))
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// usrmerge makes /bin, /sbin, /lib* symlinks to their /usr counterparts; listing both is
+/// the distribution's default PATH, not a mistake.
+fn is_usrmerge_pair(a: &Path, b: &Path) -> bool {
+    let strip = |p: &Path| p.strip_prefix("/usr").map(Path::to_path_buf).ok();
+    strip(a).is_some_and(|x| Path::new("/").join(&x) == b)
+        || strip(b).is_some_and(|x| Path::new("/").join(&x) == a)
+}
+
+fn shadowed(
+    raw: &[&str],
+    outcomes: &[Outcome],
+    lexical: &[PathBuf],
+    dropped: &[bool],
+    timeout: Duration,
+) -> Vec<Shadowed> {
+    // name -> entries holding it, in PATH order, skipping duplicate entries.
+    let mut holders: std::collections::BTreeMap<&str, Vec<usize>> = Default::default();
+    for i in 0..raw.len() {
+        if dropped[i] {
+            continue;
+        }
+        if let Outcome::Done(sc) = &outcomes[i] {
+            for name in sc.exes.keys() {
+                holders.entry(name.as_str()).or_default().push(i);
+            }
+        }
+    }
+    let loc = |name: &str, i: usize| -> Location {
+        let Outcome::Done(sc) = &outcomes[i] else {
+            unreachable!("holders only come from scanned entries")
+        };
+        let exe = &sc.exes[name];
+        let path = lexical[i].join(name);
+        // A shell script shadowing `go` is common (wrappers) and simply has no version. The
+        // read runs under the timeout too: the mount may have died since the scan.
+        let p = path.clone();
+        let go_version = fsinfo::with_timeout(timeout, move || buildinfo::read(&p).ok())
+            .ok()
+            .flatten()
+            .map(|b| b.go_version);
+        Location {
+            entry: i + 1,
+            path: path.display().to_string(),
+            go_version,
+            link_target: exe.link_target.clone(),
+        }
+    };
+    let mut out = Vec::new();
+    for &k in KEY_NAMES {
+        let hs = holders.get(k).cloned().unwrap_or_default();
+        out.push(Shadowed {
+            name: k.to_string(),
+            key: true,
+            winner: hs.first().map(|&i| loc(k, i)),
+            losers: hs.iter().skip(1).map(|&i| loc(k, i)).collect(),
+        });
+    }
+    for (name, hs) in &holders {
+        if hs.len() < 2 || KEY_NAMES.contains(name) {
+            continue;
+        }
+        out.push(Shadowed {
+            name: name.to_string(),
+            key: false,
+            winner: Some(loc(name, hs[0])),
+            losers: hs.iter().skip(1).map(|&i| loc(name, i)).collect(),
+        });
+    }
+    out
+}
+
+/// `suggested` as a line that sets PATH in `shell`.
+pub fn shell_line(shell: Shell, path: &str) -> String {
+    match shell {
+        Shell::Bash | Shell::Zsh => format!("export PATH={}", sh_quote(path)),
+        Shell::Fish => {
+            let parts: Vec<String> = path
+                .split(':')
+                .filter(|p| !p.is_empty())
+                .map(fish_quote)
+                .collect();
+            format!("set -gx PATH {}", parts.join(" "))
+        }
+    }
+}
+
+fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+fn fish_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\\', r"\\").replace('\'', r"\'"))
+}
+
+/// uid → user name, from /etc/passwd (no NSS: a hung LDAP server must not hang the audit).
+struct Users(HashMap<u32, String>);
+
+impl Users {
+    fn load() -> Users {
+        let text = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+        Users(
+            text.lines()
+                .filter_map(|l| {
+                    let mut f = l.split(':');
+                    let name = f.next()?;
+                    let uid = f.nth(1)?.parse().ok()?;
+                    Some((uid, name.to_string()))
+                })
+                .collect(),
+        )
+    }
+    fn name(&self, uid: u32) -> Option<&str> {
+        self.0.get(&uid).map(String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forms() {
+        assert_eq!(form(""), Form::Empty);
+        assert_eq!(form("."), Form::Relative);
+        assert_eq!(form("node_modules/.bin"), Form::Relative);
+        assert_eq!(form("~/go/bin"), Form::Unexpanded);
+        assert_eq!(form("$HOME/bin"), Form::Unexpanded);
+        assert_eq!(form("\"/opt/x\""), Form::Unexpanded);
+        assert_eq!(form(" /usr/bin"), Form::Unexpanded);
+        assert_eq!(form("/usr/bin"), Form::Absolute);
+        assert_eq!(form("/a b/bin"), Form::Absolute);
+    }
+
+    #[test]
+    fn usrmerge() {
+        assert!(is_usrmerge_pair(Path::new("/usr/bin"), Path::new("/bin")));
+        assert!(is_usrmerge_pair(Path::new("/sbin"), Path::new("/usr/sbin")));
+        assert!(!is_usrmerge_pair(
+            Path::new("/usr/bin"),
+            Path::new("/opt/bin")
+        ));
+    }
+
+    #[test]
+    fn shell_lines() {
+        assert_eq!(shell_line(Shell::Bash, "/a:/b c"), "export PATH='/a:/b c'");
+        assert_eq!(shell_line(Shell::Zsh, "/it's"), r"export PATH='/it'\''s'");
+        assert_eq!(
+            shell_line(Shell::Fish, "/a:/b'c"),
+            r"set -gx PATH '/a' '/b\'c'"
+        );
+    }
+}

@@ -1,0 +1,306 @@
+//! Touches the filesystem for one PATH entry (stat, search permission, lookup latency, listing,
+//! ancestors) on worker threads under a deadline, so an entry on a dead mount becomes an
+//! `unresponsive` row instead of a hung audit.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::fsinfo;
+
+/// Missing-name stats per entry; the median of these is the entry's lookup latency.
+pub const LATENCY_PROBES: usize = 5;
+
+/// What stat said about the entry's directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    Dir,
+    Missing,
+    NotDirectory,
+    /// stat failed for another reason (EACCES on a parent, ELOOP, ...): the text of the error
+    Error(String),
+}
+
+/// An executable regular file found in an entry.
+#[derive(Debug, Clone)]
+pub struct Exe {
+    /// Where a symlink points (as stored in the link), for `gcc -> gcc-12`-style display.
+    pub link_target: Option<String>,
+    pub size: u64,
+}
+
+/// Everything learned about one entry. Fields after `kind` are empty unless `kind == Dir`.
+#[derive(Debug, Clone)]
+pub struct Scan {
+    pub kind: Kind,
+    pub uid: u32,
+    pub mode: u32,
+    pub dev: u64,
+    pub ino: u64,
+    pub canonical: Option<PathBuf>,
+    pub searchable: bool,
+    /// Median and max of the missing-name stats, in microseconds.
+    pub lookup_us: Option<(f64, f64)>,
+    pub exes: BTreeMap<String, Exe>,
+    /// The nearest ancestor others can write to without the sticky bit, with its mode.
+    pub writable_ancestor: Option<(PathBuf, u32)>,
+    /// True when another entry listed this same directory and `exes` must be copied from it.
+    pub listing_copied: bool,
+}
+
+impl Scan {
+    fn new(kind: Kind) -> Scan {
+        Scan {
+            kind,
+            uid: 0,
+            mode: 0,
+            dev: 0,
+            ino: 0,
+            canonical: None,
+            searchable: false,
+            lookup_us: None,
+            exes: BTreeMap::new(),
+            writable_ancestor: None,
+            listing_copied: false,
+        }
+    }
+}
+
+/// Result of scanning one entry within the deadlines.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Done(Box<Scan>),
+    /// The first stat of the directory did not return within the timeout.
+    Unresponsive,
+}
+
+enum Msg {
+    /// The directory's stat returned (phase 1 finished).
+    Stated(usize),
+    Finished(usize, Box<Scan>),
+}
+
+/// Scans every directory in `dirs` in parallel. The first stat of each must answer within
+/// `timeout` (else `Unresponsive`); the rest of the work (latency probes, listing, ancestors)
+/// gets a further `timeout.max(2 s)`, after which whatever has not finished is reported as
+/// unresponsive too. Worker threads stuck in the kernel are left behind, never joined.
+pub fn scan_all(dirs: &[PathBuf], timeout: Duration) -> Vec<Outcome> {
+    let (tx, rx) = mpsc::channel();
+    // The first worker to reach a directory lists it; aliases of it (duplicates, symlinks)
+    // copy that listing instead of stat-ing a thousand files again.
+    let claimed: Arc<Mutex<HashSet<(u64, u64)>>> = Arc::default();
+    let start = Instant::now();
+    let mut spawned = vec![false; dirs.len()];
+    for (i, dir) in dirs.iter().enumerate() {
+        let tx = tx.clone();
+        let dir = dir.clone();
+        let claimed = Arc::clone(&claimed);
+        let ok = std::thread::Builder::new()
+            .name(format!("golat-path-{i}"))
+            .stack_size(256 * 1024)
+            .spawn(move || {
+                let scan = scan_one(&dir, &claimed, || {
+                    let _ = tx.send(Msg::Stated(i));
+                });
+                let _ = tx.send(Msg::Finished(i, Box::new(scan)));
+            })
+            .is_ok();
+        spawned[i] = ok;
+    }
+    drop(tx);
+    let mut stated = vec![false; dirs.len()];
+    let mut done: Vec<Option<Box<Scan>>> = vec![None; dirs.len()];
+    let stat_deadline = start + timeout;
+    let full_deadline = stat_deadline + timeout.max(Duration::from_secs(2));
+    let mut pending: Vec<bool> = spawned.clone();
+    while pending.iter().any(|p| *p) {
+        let now = Instant::now();
+        if now >= stat_deadline {
+            // Entries whose stat never answered are unresponsive; stop as soon as only
+            // those are left.
+            let waiting_on_stated = (0..dirs.len()).any(|i| pending[i] && stated[i]);
+            if !waiting_on_stated || now >= full_deadline {
+                break;
+            }
+        }
+        let deadline = if now < stat_deadline {
+            stat_deadline
+        } else {
+            full_deadline
+        };
+        match rx.recv_timeout(deadline.saturating_duration_since(now)) {
+            Ok(Msg::Stated(i)) => stated[i] = Instant::now() <= stat_deadline,
+            Ok(Msg::Finished(i, s)) => {
+                pending[i] = false;
+                if stated[i] {
+                    done[i] = Some(s);
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    // Fill in listings skipped because another entry is the same directory.
+    let listings: HashMap<(u64, u64), BTreeMap<String, Exe>> = done
+        .iter()
+        .flatten()
+        .filter(|s| s.kind == Kind::Dir && s.searchable && !s.listing_copied)
+        .map(|s| ((s.dev, s.ino), s.exes.clone()))
+        .collect();
+    for s in done.iter_mut().flatten() {
+        if s.listing_copied
+            && let Some(l) = listings.get(&(s.dev, s.ino))
+        {
+            s.exes = l.clone();
+        }
+    }
+    // Latency is measured afterwards, one entry at a time: probes racing the parallel
+    // listings above (or each other on 2 cores) measured lock contention, not lookups.
+    // Missing entries and files are measured too: their failed stat is their cost.
+    done.into_iter()
+        .zip(dirs)
+        .map(|(d, dir)| match d {
+            Some(mut s) => {
+                let dir = dir.clone();
+                match fsinfo::with_timeout(timeout, move || measure_lookup(&dir)) {
+                    Ok(l) => {
+                        s.lookup_us = Some(l);
+                        Outcome::Done(s)
+                    }
+                    Err(_) => Outcome::Unresponsive,
+                }
+            }
+            None => Outcome::Unresponsive,
+        })
+        .collect()
+}
+
+fn scan_one(dir: &Path, claimed: &Mutex<HashSet<(u64, u64)>>, stated: impl FnOnce()) -> Scan {
+    let meta = std::fs::metadata(dir);
+    stated();
+    let mut s = match meta {
+        Ok(m) => {
+            let mut s = Scan::new(if m.is_dir() {
+                Kind::Dir
+            } else {
+                Kind::NotDirectory
+            });
+            s.uid = m.uid();
+            s.mode = m.permissions().mode() & 0o7777;
+            s.dev = m.dev();
+            s.ino = m.ino();
+            s
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Scan::new(Kind::Missing),
+        // A component of the path is a file.
+        Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => Scan::new(Kind::NotDirectory),
+        Err(e) => Scan::new(Kind::Error(e.to_string())),
+    };
+    if s.kind != Kind::Dir {
+        return s;
+    }
+    s.canonical = std::fs::canonicalize(dir).ok();
+    s.searchable = eaccess(dir, libc::X_OK);
+    let first = claimed
+        .lock()
+        .map(|mut c| c.insert((s.dev, s.ino)))
+        .unwrap_or(true);
+    if s.searchable && first {
+        list_executables(dir, &mut s.exes);
+    } else if s.searchable {
+        s.listing_copied = true;
+    }
+    s.writable_ancestor = writable_ancestor(s.canonical.as_deref().unwrap_or(dir));
+    s
+}
+
+/// faccessat(AT_EACCESS): what the effective uid may do, as Go's LookPath asks it.
+fn eaccess(path: &Path, mode: libc::c_int) -> bool {
+    let Ok(c) = CString::new(path.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: c is a valid NUL-terminated string for the duration of the call.
+    unsafe { libc::faccessat(libc::AT_FDCWD, c.as_ptr(), mode, libc::AT_EACCESS) == 0 }
+}
+
+/// Times stats of names that cannot exist in `dir` (fresh each time, so no negative dentry
+/// cache helps): what a PATH miss costs there. Median and max in microseconds.
+fn measure_lookup(dir: &Path) -> (f64, f64) {
+    let pid = std::process::id();
+    let mut times: Vec<f64> = (0..LATENCY_PROBES)
+        .map(|i| {
+            let p = dir.join(format!(".golat-probe-{pid}-{i}"));
+            let t = Instant::now();
+            let _ = std::fs::metadata(&p);
+            t.elapsed().as_secs_f64() * 1e6
+        })
+        .collect();
+    times.sort_by(|a, b| a.total_cmp(b));
+    (times[times.len() / 2], times[times.len() - 1])
+}
+
+/// Regular files (after following symlinks) with any execute bit, as Go's findExecutable
+/// would accept them (it uses eaccess, which mode bits approximate without a syscall each).
+fn list_executables(dir: &Path, out: &mut BTreeMap<String, Exe>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for ent in rd.flatten() {
+        let ft = match ent.file_type() {
+            Ok(ft) => ft,
+            Err(_) => continue,
+        };
+        if ft.is_dir() {
+            continue;
+        }
+        let path = ent.path();
+        // DirEntry::metadata is an fstatat on the open directory (no path walk); only
+        // symlinks need the full, following stat.
+        let m = if ft.is_symlink() {
+            std::fs::metadata(&path)
+        } else {
+            ent.metadata()
+        };
+        let Ok(m) = m else {
+            continue; // dangling symlink, or removed while listing
+        };
+        if !m.is_file() || m.permissions().mode() & 0o111 == 0 {
+            continue;
+        }
+        let link_target = if ft.is_symlink() {
+            std::fs::read_link(&path)
+                .ok()
+                .map(|t| t.to_string_lossy().into_owned())
+        } else {
+            None
+        };
+        out.insert(
+            ent.file_name().to_string_lossy().into_owned(),
+            Exe {
+                link_target,
+                size: m.len(),
+            },
+        );
+    }
+}
+
+/// The nearest proper ancestor of `dir` that others can write to and that lacks the sticky
+/// bit: whoever can write there can rename `dir` away and put their own in its place.
+fn writable_ancestor(dir: &Path) -> Option<(PathBuf, u32)> {
+    let mut cur = dir.parent();
+    while let Some(p) = cur {
+        if let Ok(m) = std::fs::metadata(p) {
+            let mode = m.permissions().mode() & 0o7777;
+            if mode & 0o002 != 0 && mode & 0o1000 == 0 {
+                return Some((p.to_path_buf(), mode));
+            }
+        }
+        cur = p.parent();
+    }
+    None
+}

@@ -184,6 +184,53 @@ pub struct Warning {
     pub message: String,
 }
 
+/// How the figures of repeated runs (`--runs N`) spread.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunsSummary {
+    pub n: usize,
+    /// Which run (0-based) this report's details come from: the one with the median wall.
+    pub representative: usize,
+    /// Set with `--cold`: every run had a fresh temporary GOCACHE.
+    pub cold: bool,
+    pub figures: Vec<Figure>,
+}
+
+/// One figure across runs. `unstable` when (max-min)/median exceeds 20%.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Figure {
+    pub name: String,
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+    pub unstable: bool,
+}
+
+impl Figure {
+    pub fn from_values(name: impl Into<String>, values: &[f64]) -> Figure {
+        let mut v = values.to_vec();
+        v.sort_by(f64::total_cmp);
+        let median = if v.is_empty() {
+            0.0
+        } else if v.len() % 2 == 1 {
+            v[v.len() / 2]
+        } else {
+            (v[v.len() / 2 - 1] + v[v.len() / 2]) / 2.0
+        };
+        let (min, max) = (
+            v.first().copied().unwrap_or(0.0),
+            v.last().copied().unwrap_or(0.0),
+        );
+        let unstable = median > 0.0 && (max - min) / median > 0.20;
+        Figure {
+            name: name.into(),
+            median,
+            min,
+            max,
+            unstable,
+        }
+    }
+}
+
 /// `golat.profile/v1`: everything one run recorded. Analyzers add `hotspots`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -212,6 +259,10 @@ pub struct Report {
     pub mounts: Vec<MountRecord>,
     #[serde(default)]
     pub warnings: Vec<Warning>,
+    /// With `--runs N`: how each figure varied across the runs. This report's own figures
+    /// are those of the run with the median wall time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runs: Option<RunsSummary>,
     /// Raw `GODEBUG=inittrace=1` lines captured per process.
     #[serde(default)]
     pub init_lines: Vec<InitLine>,

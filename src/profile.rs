@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use crate::cli::ProfileArgs;
-use crate::model::{self, Report, RunBuilder};
+use crate::model::{self, Figure, Report, RunBuilder, RunsSummary};
 use crate::tracer::{self, InitCapture, StartError};
 
 /// Exit code when the command was found but could not be executed (as shells use it).
@@ -30,6 +30,10 @@ pub struct Options {
     pub output: Option<PathBuf>,
     pub quiet: bool,
     pub top: usize,
+    pub runs: usize,
+    pub cold: bool,
+    pub stall: Option<std::time::Duration>,
+    pub budget_ms: Option<f64>,
 }
 
 impl Options {
@@ -41,6 +45,14 @@ impl Options {
                 command[0].to_string_lossy()
             );
             return Err(EXIT_NOT_FOUND);
+        };
+        let budget_ms = match args.budget.as_deref().map(parse_duration_ms) {
+            Some(Err(e)) => {
+                eprintln!("golat: --budget: {e}");
+                return Err(2);
+            }
+            Some(Ok(ms)) => Some(ms),
+            None => None,
         };
         let user_godebug = std::env::var("GODEBUG").unwrap_or_default();
         let init = if args.no_inittrace {
@@ -60,6 +72,11 @@ impl Options {
             output: args.output.clone(),
             quiet: args.quiet,
             top: args.top,
+            runs: args.runs.max(1),
+            stall: (args.stall > 0.0 && args.stall.is_finite())
+                .then(|| std::time::Duration::from_secs_f64(args.stall)),
+            cold: args.cold,
+            budget_ms,
         })
     }
 }
@@ -75,10 +92,18 @@ pub fn godebug_has_inittrace(godebug: &str) -> bool {
 
 /// The environment for the command: the user's, with `inittrace=1` appended to GODEBUG
 /// when golat captures init chains (theirs is kept; a later key wins in GODEBUG).
-fn command_env(init: InitCapture) -> Vec<CString> {
+fn command_env(init: InitCapture, gocache: Option<&Path>) -> Vec<CString> {
     let mut env: Vec<CString> = Vec::new();
     let mut saw_godebug = false;
+    if let Some(dir) = gocache {
+        let mut kv = b"GOCACHE=".to_vec();
+        kv.extend_from_slice(dir.as_os_str().as_bytes());
+        env.push(CString::new(kv).expect("temp dir path has no NUL"));
+    }
     for (k, v) in std::env::vars_os() {
+        if gocache.is_some() && k == "GOCACHE" {
+            continue;
+        }
         let mut kv = k.clone().into_vec();
         kv.push(b'=');
         if k == "GODEBUG" && init == InitCapture::Hide {
@@ -140,21 +165,138 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<u8> {
             .iter()
             .map(|a| cstring(a))
             .collect::<anyhow::Result<_>>()?,
-        envp: command_env(opts.init),
+        envp: Vec::new(),
     };
-    let (mut report, exec_error) = record(&opts, &cmd)?;
-    if let Some(errno) = exec_error {
-        let err = std::io::Error::from_raw_os_error(errno);
-        eprintln!("golat: cannot execute {}: {err}", opts.program.display());
-        return Ok(if errno == libc::ENOENT {
-            EXIT_NOT_FOUND
+    let mut reports = Vec::new();
+    for _ in 0..opts.runs {
+        // --cold: a fresh GOCACHE per run, removed when the run is done.
+        let cache = if opts.cold {
+            Some(
+                tempfile::Builder::new()
+                    .prefix("golat-gocache-")
+                    .tempdir()?,
+            )
         } else {
-            EXIT_CANNOT_EXECUTE
-        });
+            None
+        };
+        let cmd = tracer::Command {
+            envp: command_env(opts.init, cache.as_ref().map(|d| d.path())),
+            ..cmd.clone()
+        };
+        let (report, exec_error) = record(&opts, &cmd)?;
+        if let Some(errno) = exec_error {
+            let err = std::io::Error::from_raw_os_error(errno);
+            eprintln!("golat: cannot execute {}: {err}", opts.program.display());
+            return Ok(if errno == libc::ENOENT {
+                EXIT_NOT_FOUND
+            } else {
+                EXIT_CANNOT_EXECUTE
+            });
+        }
+        let failed = report.exit_code != 0;
+        reports.push(report);
+        if failed {
+            // A failing run ends the series: its report is the one that matters.
+            break;
+        }
     }
+    let mut report = summarize_runs(reports, opts.cold);
     crate::analyze::analyze(&mut report);
     emit(&opts, &report)?;
-    Ok(exit_byte(report.exit_code))
+    if report.exit_code != 0 {
+        return Ok(exit_byte(report.exit_code));
+    }
+    if let Some(budget_ms) = opts.budget_ms {
+        let median = report
+            .runs
+            .as_ref()
+            .and_then(|r| r.figures.iter().find(|f| f.name == "wall_ms"))
+            .map_or(report.wall_ms, |f| f.median);
+        if median > budget_ms {
+            eprintln!("golat: over budget: median wall {median:.1} ms > budget {budget_ms:.1} ms");
+            return Ok(EXIT_OVER_BUDGET);
+        }
+    }
+    Ok(0)
+}
+
+/// Picks the run with the median wall time as the report and records how figures spread.
+fn summarize_runs(mut reports: Vec<Report>, cold: bool) -> Report {
+    let n = reports.len();
+    if n == 1 && !cold {
+        return reports.pop().expect("one report");
+    }
+    let last_failed = reports.last().is_some_and(|r| r.exit_code != 0);
+    let mut figures = vec![Figure::from_values(
+        "wall_ms",
+        &reports.iter().map(|r| r.wall_ms).collect::<Vec<_>>(),
+    )];
+    figures.push(Figure::from_values(
+        "calls",
+        &reports
+            .iter()
+            .map(|r| r.calls.len() as f64)
+            .collect::<Vec<_>>(),
+    ));
+    let mut names: Vec<String> = reports
+        .iter()
+        .flat_map(|r| r.syscalls.iter().map(|s| s.name.clone()))
+        .collect();
+    names.sort();
+    names.dedup();
+    for name in &names {
+        let of = |r: &Report, f: &dyn Fn(&model::SyscallSummary) -> f64| {
+            r.syscalls.iter().find(|s| &s.name == name).map_or(0.0, f)
+        };
+        let counts: Vec<f64> = reports.iter().map(|r| of(r, &|s| s.count as f64)).collect();
+        let times: Vec<f64> = reports.iter().map(|r| of(r, &|s| s.total_ms)).collect();
+        figures.push(Figure::from_values(format!("{name}.count"), &counts));
+        figures.push(Figure::from_values(format!("{name}.total_ms"), &times));
+    }
+    // The report's details come from the median run; a failed run is reported as itself.
+    let representative = if last_failed {
+        n - 1
+    } else {
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by(|&a, &b| reports[a].wall_ms.total_cmp(&reports[b].wall_ms));
+        order[(n - 1) / 2]
+    };
+    let mut report = reports.swap_remove(representative);
+    report.runs = Some(RunsSummary {
+        n,
+        representative,
+        cold,
+        figures,
+    });
+    report
+}
+
+/// Exit code when `--budget` is exceeded (documented in README).
+pub const EXIT_OVER_BUDGET: u8 = 97;
+
+/// Parses `2s`, `500ms`, `1.5s`, `1m`, `250us` into milliseconds.
+pub fn parse_duration_ms(text: &str) -> Result<f64, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let value: f64 = num
+        .parse()
+        .map_err(|_| format!("invalid duration {text:?}: expected e.g. 2s, 500ms, 1m"))?;
+    let scale = match unit.trim() {
+        "ms" => 1.0,
+        "s" | "" => 1000.0,
+        "m" | "min" => 60_000.0,
+        "h" => 3_600_000.0,
+        "us" | "µs" => 0.001,
+        other => {
+            return Err(format!(
+                "invalid duration unit {other:?} in {text:?}: use us, ms, s, m or h"
+            ));
+        }
+    };
+    Ok(value * scale)
 }
 
 fn exit_byte(code: i32) -> u8 {
@@ -166,6 +308,18 @@ fn record(opts: &Options, cmd: &tracer::Command) -> anyhow::Result<(Report, Opti
     let cwd = std::env::current_dir()
         .map(|p| p.to_string_lossy().into_owned())
         .unwrap_or_default();
+    let mounts = crate::fsinfo::MountTable::load()
+        .map(|t| {
+            t.mounts
+                .into_iter()
+                .map(|m| model::MountRecord {
+                    mount_point: m.mount_point,
+                    fs_type: m.fs_type,
+                    source: m.source,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     let mut builder = RunBuilder::default();
     let mut untraced_reason = None;
     let calibrated = tracer::calibrate(200);
@@ -175,6 +329,7 @@ fn record(opts: &Options, cmd: &tracer::Command) -> anyhow::Result<(Report, Opti
                 stop_cost_ns,
                 exit_stops_all: opts.exit_stops_all,
                 init: opts.init,
+                stall: opts.stall,
             };
             match tracer::trace(cmd, cfg, &mut |e| builder.add(e)) {
                 Ok(o) => (o, stop_cost_ns),
@@ -237,8 +392,9 @@ fn record(opts: &Options, cmd: &tracer::Command) -> anyhow::Result<(Report, Opti
         processes: builder.processes,
         syscalls,
         calls: builder.calls,
-        mounts: Vec::new(),
+        mounts,
         warnings: builder.warnings,
+        runs: None,
         init_lines: builder.init_lines,
         hotspots: Default::default(),
         go: Default::default(),

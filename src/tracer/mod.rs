@@ -10,6 +10,7 @@
 mod decode;
 mod replay;
 mod seccomp;
+mod stall;
 mod stderr;
 mod sys;
 pub mod syscalls;
@@ -44,9 +45,12 @@ pub struct Config {
     /// repeating side-effect-free calls. Slower.
     pub exit_stops_all: bool,
     pub init: InitCapture,
+    /// Report threads blocked in one call longer than this, while it happens.
+    pub stall: Option<std::time::Duration>,
 }
 
 /// What to run: a resolved executable, its argv and its full environment.
+#[derive(Debug, Clone)]
 pub struct Command {
     pub program: CString,
     pub argv: Vec<CString>,
@@ -414,8 +418,16 @@ pub fn trace(
         exit_stops: 0,
     };
     tracer.add_process(pid, std::process::id() as i32, cwd);
+    let watchdog = tracer.cfg.stall.map(stall::Watchdog::start);
     send_go_ahead(go, b'T');
-    tracer.run().map_err(StartError::Other)?;
+    let traced = tracer.run();
+    for text in watchdog.map(stall::Watchdog::stop).unwrap_or_default() {
+        tracer.emit(Event::Warning {
+            kind: "stall".into(),
+            message: text,
+        });
+    }
+    traced.map_err(StartError::Other)?;
     let exec_error = read_exec_error(err);
     let (root, wall_ns) = tracer
         .root_status

@@ -1,0 +1,148 @@
+//! `golat profile` options on real runs: --stall, --runs, --budget, --cold, --events.
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+
+#[test]
+fn stall_names_the_blocked_call_and_path_while_it_hangs() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    // Opening a FIFO for reading blocks until a writer comes: a stand-in for a hung mount.
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(1500));
+            std::fs::write(&fifo, "late\n").unwrap();
+        })
+    };
+    let json = dir.path().join("r.json");
+    let out = output_timeout(
+        Command::new(golat())
+            .args(["profile", "-q", "--stall", "0.4", "--json"])
+            .arg(&json)
+            .arg("cat")
+            .arg(&fifo),
+        30,
+    );
+    writer.join().unwrap();
+    assert!(out.status.success());
+    assert_eq!(out.stdout, b"late\n");
+    let err = String::from_utf8_lossy(&out.stderr);
+    let want = format!("in openat({:?})", fifo.to_str().unwrap());
+    assert!(
+        err.contains("golat: stall:") && err.contains(&want),
+        "{err}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let stalls: Vec<_> = report["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["kind"] == "stall")
+        .collect();
+    assert_eq!(stalls.len(), 1, "{stalls:?}");
+}
+
+#[test]
+fn runs_report_the_spread_of_each_figure() {
+    let json = tempfile::NamedTempFile::new().unwrap();
+    let out = output_timeout(
+        Command::new(golat())
+            .args(["profile", "-q", "--runs", "3", "--json"])
+            .arg(json.path())
+            .args(["sh", "-c", "ls / > /dev/null"]),
+        60,
+    );
+    assert!(out.status.success());
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(json.path()).unwrap()).unwrap();
+    let runs = &report["runs"];
+    assert_eq!(runs["n"], 3);
+    let wall = runs["figures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "wall_ms")
+        .expect("wall_ms figure");
+    let (min, med, max) = (
+        wall["min"].as_f64().unwrap(),
+        wall["median"].as_f64().unwrap(),
+        wall["max"].as_f64().unwrap(),
+    );
+    assert!(min <= med && med <= max && min > 0.0);
+    // The report's own details are those of the median run.
+    assert_eq!(report["wall_ms"].as_f64().unwrap(), med);
+}
+
+#[test]
+fn budget_is_a_ci_gate_and_a_failure_still_wins() {
+    let code = |budget: &str, script: &str| {
+        let out = output_timeout(
+            Command::new(golat()).args(["profile", "-q", "--budget", budget, "sh", "-c", script]),
+            30,
+        );
+        out.status.code()
+    };
+    assert_eq!(code("1us", "exit 0"), Some(97));
+    assert_eq!(code("1h", "exit 0"), Some(0));
+    assert_eq!(code("1us", "exit 3"), Some(3));
+    assert_eq!(code("12parsecs", "exit 0"), Some(2));
+}
+
+#[test]
+fn cold_runs_get_a_fresh_gocache_that_is_removed() {
+    let Some(_) = require("go") else { return };
+    let out = output_timeout(
+        Command::new(golat())
+            .args(["profile", "-q", "--cold", "go", "env", "GOCACHE"])
+            .env("GOTOOLCHAIN", "local"),
+        60,
+    );
+    assert!(out.status.success());
+    let cache = String::from_utf8(out.stdout).unwrap();
+    let cache = cache.trim();
+    assert!(cache.contains("golat-gocache-"), "{cache}");
+    assert!(
+        !std::path::Path::new(cache).exists(),
+        "{cache} was left behind"
+    );
+}
+
+#[test]
+fn events_file_holds_every_recorded_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let (json, events) = (dir.path().join("r.json"), dir.path().join("e.jsonl"));
+    let out = output_timeout(
+        Command::new(golat())
+            .args(["profile", "-q", "--json"])
+            .arg(&json)
+            .arg("--events")
+            .arg(&events)
+            .args(["ls", "/nonexistent-golat", "/"]),
+        30,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "ls exits 2 on a missing operand"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&events)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), report["calls"].as_array().unwrap().len());
+    assert!(
+        lines
+            .iter()
+            .any(|c| c["path"] == "/nonexistent-golat" && c["errno"] == "ENOENT")
+    );
+}

@@ -205,9 +205,16 @@ fn fuse_slow_and_hung_mounts() {
     let start = Instant::now();
     let (v, code) = audit(&format!("{entry}:/usr/bin"), &["--timeout", "300"]);
     assert!(start.elapsed() < Duration::from_secs(20), "audit hung");
-    assert_eq!(v["entries"][0]["status"], "unresponsive", "{}", v["entries"][0]);
+    assert_eq!(
+        v["entries"][0]["status"], "unresponsive",
+        "{}",
+        v["entries"][0]
+    );
     assert!(kinds(&v, 1).contains(&("unresponsive".into(), "error".into())));
-    assert_eq!(v["entries"][1]["status"], "ok", "later entries are still measured");
+    assert_eq!(
+        v["entries"][1]["status"], "ok",
+        "later entries are still measured"
+    );
     assert!(v["entries"][1]["lookup_us"].as_f64().is_some());
     assert_eq!(code, 2);
     drop(inside);

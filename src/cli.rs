@@ -203,8 +203,8 @@ pub struct PathAuditArgs {
     /// Shell syntax for the suggested PATH line.
     #[arg(long, value_enum, default_value_t = Shell::Bash)]
     pub shell: Shell,
-    /// Milliseconds an entry's first stat may take before it is reported unresponsive
-    /// [default: 500].
+    /// Milliseconds an entry's stat (or its lookup probes) may take before it is reported
+    /// unresponsive [default: 500].
     #[arg(long, value_name = "MS")]
     pub timeout: Option<u64>,
 }

@@ -1,6 +1,7 @@
 //! `golat path-audit` against a real FUSE mount (fixtures/pathaudit/slowfs, a go-fuse server
 //! built here with the machine's Go): a mount whose lookups take 3 ms is `network_fs` and
-//! `slow_lookup`; a mount that never answers is `unresponsive` and does not hang the audit.
+//! `slow_lookup`; a mount that never answers (at all, or only for names inside the PATH
+//! directory) is `unresponsive` and does not hang the audit.
 //!
 //! Needs /dev/fuse and either root (slowfs mounts with mount(2) directly) or fusermount3
 //! (Debian fuse3, installed by .ci/run). Under CI=true a failure to mount fails the test.
@@ -194,4 +195,27 @@ fn fuse_slow_and_hung_mounts() {
     assert_eq!(v["suggested_path"], "/usr/bin");
     assert_eq!(v["cost"]["commands"][0]["lower_bound"], true);
     drop(hung);
+
+    // The directory answers, lookups inside it never do: caught by the latency probes.
+    let mnt = t.path().join("inside");
+    let Some(inside) = mount_or_report(&bin, &mnt, "hang-inside") else {
+        return;
+    };
+    let entry = format!("{}/bin", mnt.display());
+    let start = Instant::now();
+    let (v, code) = audit(&format!("{entry}:/usr/bin"), &["--timeout", "300"]);
+    assert!(start.elapsed() < Duration::from_secs(20), "audit hung");
+    assert_eq!(
+        v["entries"][0]["status"], "unresponsive",
+        "{}",
+        v["entries"][0]
+    );
+    assert!(kinds(&v, 1).contains(&("unresponsive".into(), "error".into())));
+    assert_eq!(
+        v["entries"][1]["status"], "ok",
+        "later entries are still measured"
+    );
+    assert!(v["entries"][1]["lookup_us"].as_f64().is_some());
+    assert_eq!(code, 2);
+    drop(inside);
 }

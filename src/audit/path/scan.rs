@@ -11,8 +11,6 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::fsinfo;
-
 /// Missing-name stats per entry; the median of these is the entry's lookup latency.
 pub const LATENCY_PROBES: usize = 5;
 
@@ -80,65 +78,92 @@ pub enum Outcome {
 }
 
 enum Msg {
+    /// The worker is about to stat the directory (it got a CPU; the clock starts now).
+    Started(usize),
     /// The directory's stat returned (phase 1 finished).
     Stated(usize),
     Finished(usize, Box<Scan>),
 }
 
-/// Scans every directory in `dirs` in parallel. The first stat of each must answer within
-/// `timeout` (else `Unresponsive`); the rest of the work (latency probes, listing, ancestors)
-/// gets a further `timeout.max(2 s)`, after which whatever has not finished is reported as
-/// unresponsive too. Worker threads stuck in the kernel are left behind, never joined.
+/// Per-entry progress as the collecting thread saw it.
+#[derive(Clone, Copy)]
+enum Progress {
+    Waiting,
+    Started(Instant),
+    Stated(Instant),
+    Finished,
+    /// Gave up on it: unresponsive.
+    Abandoned,
+}
+
+/// Scans every directory in `dirs` in parallel, then measures each one's lookup latency in
+/// turn. An entry is `Unresponsive` when its first stat takes longer than `timeout` from the
+/// moment its worker started it, or its latency probes do; a directory that answered its stat
+/// gets `max(4 x timeout, 5 s)` for listing. Clocks start when a worker actually runs, so a
+/// starved CPU (2 busy cores) does not turn slow scheduling into a false `unresponsive`.
+/// Worker threads stuck in the kernel are left behind, never joined.
 pub fn scan_all(dirs: &[PathBuf], timeout: Duration) -> Vec<Outcome> {
     let (tx, rx) = mpsc::channel();
     // The first worker to reach a directory lists it; aliases of it (duplicates, symlinks)
     // copy that listing instead of stat-ing a thousand files again.
     let claimed: Arc<Mutex<HashSet<(u64, u64)>>> = Arc::default();
     let start = Instant::now();
-    let mut spawned = vec![false; dirs.len()];
+    let mut progress = vec![Progress::Abandoned; dirs.len()];
     for (i, dir) in dirs.iter().enumerate() {
         let tx = tx.clone();
         let dir = dir.clone();
         let claimed = Arc::clone(&claimed);
-        let ok = std::thread::Builder::new()
+        let spawned = std::thread::Builder::new()
             .name(format!("golat-path-{i}"))
             .stack_size(256 * 1024)
             .spawn(move || {
+                let _ = tx.send(Msg::Started(i));
                 let scan = scan_one(&dir, &claimed, || {
                     let _ = tx.send(Msg::Stated(i));
                 });
                 let _ = tx.send(Msg::Finished(i, Box::new(scan)));
-            })
-            .is_ok();
-        spawned[i] = ok;
+            });
+        if spawned.is_ok() {
+            progress[i] = Progress::Waiting;
+        }
     }
     drop(tx);
-    let mut stated = vec![false; dirs.len()];
+    let listing_time = (timeout * 4).max(Duration::from_secs(5));
+    // A thread that never gets to run at all is given this long before it is abandoned.
+    let never_ran = start + (timeout * 10).max(Duration::from_secs(5));
     let mut done: Vec<Option<Box<Scan>>> = vec![None; dirs.len()];
-    let stat_deadline = start + timeout;
-    let full_deadline = stat_deadline + timeout.max(Duration::from_secs(2));
-    let mut pending: Vec<bool> = spawned.clone();
-    while pending.iter().any(|p| *p) {
+    loop {
         let now = Instant::now();
-        if now >= stat_deadline {
-            // Entries whose stat never answered are unresponsive; stop as soon as only
-            // those are left.
-            let waiting_on_stated = (0..dirs.len()).any(|i| pending[i] && stated[i]);
-            if !waiting_on_stated || now >= full_deadline {
-                break;
+        let mut next: Option<Instant> = None;
+        for p in progress.iter_mut() {
+            let deadline = match *p {
+                Progress::Waiting => never_ran,
+                Progress::Started(t) => t + timeout,
+                Progress::Stated(t) => t + listing_time,
+                Progress::Finished | Progress::Abandoned => continue,
+            };
+            if now >= deadline {
+                *p = Progress::Abandoned;
+            } else {
+                next = Some(next.map_or(deadline, |n: Instant| n.min(deadline)));
             }
         }
-        let deadline = if now < stat_deadline {
-            stat_deadline
-        } else {
-            full_deadline
-        };
-        match rx.recv_timeout(deadline.saturating_duration_since(now)) {
-            Ok(Msg::Stated(i)) => stated[i] = Instant::now() <= stat_deadline,
-            Ok(Msg::Finished(i, s)) => {
-                pending[i] = false;
-                if stated[i] {
-                    done[i] = Some(s);
+        let Some(next) = next else { break };
+        match rx.recv_timeout(next.saturating_duration_since(now)) {
+            Ok(Msg::Started(i)) => {
+                if let Progress::Waiting = progress[i] {
+                    progress[i] = Progress::Started(Instant::now());
+                }
+            }
+            Ok(Msg::Stated(i)) => {
+                if let Progress::Started(_) = progress[i] {
+                    progress[i] = Progress::Stated(Instant::now());
+                }
+            }
+            Ok(Msg::Finished(i, scan)) => {
+                if let Progress::Stated(_) = progress[i] {
+                    progress[i] = Progress::Finished;
+                    done[i] = Some(scan);
                 }
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
@@ -162,22 +187,80 @@ pub fn scan_all(dirs: &[PathBuf], timeout: Duration) -> Vec<Outcome> {
     // Latency is measured afterwards, one entry at a time: probes racing the parallel
     // listings above (or each other on 2 cores) measured lock contention, not lookups.
     // Missing entries and files are measured too: their failed stat is their cost.
+    let todo: Vec<(usize, PathBuf)> = (0..dirs.len())
+        .filter(|&i| done[i].is_some())
+        .map(|i| (i, dirs[i].clone()))
+        .collect();
+    for (i, lat) in measure_all(todo, timeout) {
+        match (lat, done[i].as_mut()) {
+            (Some(l), Some(s)) => s.lookup_us = Some(l),
+            _ => done[i] = None,
+        }
+    }
     done.into_iter()
-        .zip(dirs)
-        .map(|(d, dir)| match d {
-            Some(mut s) => {
-                let dir = dir.clone();
-                match fsinfo::with_timeout(timeout, move || measure_lookup(&dir)) {
-                    Ok(l) => {
-                        s.lookup_us = Some(l);
-                        Outcome::Done(s)
-                    }
-                    Err(_) => Outcome::Unresponsive,
-                }
-            }
+        .map(|d| match d {
+            Some(s) => Outcome::Done(s),
             None => Outcome::Unresponsive,
         })
         .collect()
+}
+
+/// Measures entries one after another on a single worker thread; an entry whose probes do
+/// not finish within `timeout` of the worker starting them gets `None`, and a fresh worker
+/// carries on with the rest (the stuck one is left behind).
+fn measure_all(
+    mut todo: Vec<(usize, PathBuf)>,
+    timeout: Duration,
+) -> Vec<(usize, Option<(f64, f64)>)> {
+    let mut out = Vec::with_capacity(todo.len());
+    todo.reverse(); // pop from the front in PATH order
+    while !todo.is_empty() {
+        let batch: Vec<(usize, PathBuf)> = todo.iter().rev().cloned().collect();
+        let (tx, rx) = mpsc::channel::<(usize, Option<(f64, f64)>)>();
+        let spawned = std::thread::Builder::new()
+            .name("golat-path-latency".into())
+            .stack_size(64 * 1024)
+            .spawn(move || {
+                for (i, dir) in batch {
+                    let _ = tx.send((i, None)); // starting i
+                    let l = measure_lookup(&dir);
+                    let _ = tx.send((i, Some(l)));
+                }
+            });
+        if spawned.is_err() {
+            out.extend(todo.drain(..).map(|(i, _)| (i, None)));
+            break;
+        }
+        let mut current: Option<usize> = None;
+        loop {
+            // Before the worker has announced anything, allow it time to be scheduled.
+            let wait = if current.is_some() {
+                timeout
+            } else {
+                timeout.max(Duration::from_secs(5))
+            };
+            match rx.recv_timeout(wait) {
+                Ok((i, None)) => current = Some(i),
+                Ok((i, Some(l))) => {
+                    out.push((i, Some(l)));
+                    todo.pop();
+                    current = None;
+                }
+                Err(_) => {
+                    // The entry being probed is stuck (or the worker never ran): give up on
+                    // it and restart with the rest.
+                    if let Some((i, _)) = todo.pop() {
+                        out.push((i, None));
+                    }
+                    break;
+                }
+            }
+            if todo.is_empty() {
+                break;
+            }
+        }
+    }
+    out
 }
 
 fn scan_one(dir: &Path, claimed: &Mutex<HashSet<(u64, u64)>>, stated: impl FnOnce()) -> Scan {

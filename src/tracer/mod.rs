@@ -357,6 +357,8 @@ struct Pending {
     call: Call,
     /// When the tracee was resumed into the call, ns since start.
     resumed_ns: u64,
+    /// The thread's (on-CPU ns, run-queue ns, slices) when it was resumed into the call.
+    sched: Option<(u64, u64, u64)>,
 }
 
 struct Proc {
@@ -680,10 +682,23 @@ impl Tracer<'_> {
     }
 
     /// Fills the timing of a call that took an exit stop (or ended otherwise) at `now`.
+    ///
+    /// Entry-to-exit as golat sees it also holds the time the exit stop waited for golat
+    /// while it served other tracees, which the calibrated round trip cannot remove. So
+    /// when the thread ran the whole call in one go (scheduled in exactly once between
+    /// resume and exit stop: it neither blocked nor was preempted), its own on-CPU time is
+    /// the call's duration; otherwise entry-to-exit minus the calibrated round trip.
     fn finish(&self, pending: &mut Pending, now: u64) {
         let inclusive = now.saturating_sub(pending.resumed_ns);
         pending.call.dur_us_inclusive = inclusive as f64 / 1000.0;
-        pending.call.dur_us = inclusive.saturating_sub(self.cfg.stop_cost_ns) as f64 / 1000.0;
+        let round_trip_corrected = inclusive.saturating_sub(self.cfg.stop_cost_ns);
+        let on_cpu = pending
+            .sched
+            .zip(sys::schedstat(pending.call.tid))
+            .filter(|(before, after)| after.2.saturating_sub(before.2) <= 1)
+            .map(|(before, after)| after.0.saturating_sub(before.0));
+        let dur = on_cpu.map_or(round_trip_corrected, |cpu| cpu.min(round_trip_corrected));
+        pending.call.dur_us = dur as f64 / 1000.0;
         pending.call.timing = Timing::Corrected;
     }
 
@@ -897,12 +912,14 @@ impl Tracer<'_> {
             return;
         }
         self.exit_stops += 1;
+        let sched = sys::schedstat(tid);
         let resumed_ns = self.now_ns();
         if let Some(thread) = self.threads.get_mut(&tid) {
             thread.pending = Some(Pending {
                 sys,
                 call,
                 resumed_ns,
+                sched,
             });
         }
         self.resume(tid, 0);

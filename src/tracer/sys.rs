@@ -307,3 +307,25 @@ pub fn self_usage() -> (u64, f64) {
     let ms = |tv: libc::timeval| tv.tv_sec as f64 * 1e3 + tv.tv_usec as f64 / 1e3;
     (ru.ru_maxrss as u64, ms(ru.ru_utime) + ms(ru.ru_stime))
 }
+
+/// A thread's scheduler accounting from /proc/TID/schedstat: (ns on CPU, ns waiting on a
+/// run queue, times scheduled in).
+pub fn schedstat(tid: i32) -> Option<(u64, u64, u64)> {
+    let mut path = [0u8; 48];
+    let text = format!("/proc/{tid}/schedstat\0");
+    path.get_mut(..text.len())?.copy_from_slice(text.as_bytes());
+    let mut buf = [0u8; 96];
+    // SAFETY: NUL-terminated path in our buffer; read into our buffer; fd closed.
+    let n = unsafe {
+        let fd = libc::open(path.as_ptr().cast(), libc::O_RDONLY | libc::O_CLOEXEC);
+        if fd < 0 {
+            return None;
+        }
+        let n = libc::read(fd, buf.as_mut_ptr().cast(), buf.len());
+        libc::close(fd);
+        n
+    };
+    let text = std::str::from_utf8(buf.get(..usize::try_from(n).ok()?)?).ok()?;
+    let mut fields = text.split_whitespace().map(|f| f.parse::<u64>().ok());
+    Some((fields.next()??, fields.next()??, fields.next()??))
+}

@@ -726,7 +726,6 @@ pub fn select_toolchain(gt: &Gotoolchain, raw: &str, local: &str, file: Option<&
                         name.push_str(".0");
                     }
                     reason = format!("go line in {short} requires go {go}");
-                    min_vers = go.to_string();
                 } else {
                     unmet = Some(go.to_string());
                 }

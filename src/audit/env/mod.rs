@@ -142,8 +142,9 @@ pub fn run(args: &EnvCheckArgs) -> anyhow::Result<u8> {
                 .map(|(name, value, source)| SettingJson { name, value, source })
                 .collect(),
         };
-        serde_json::to_writer_pretty(&mut out, &report)?;
-        writeln!(out)?;
+        // Serialize first: an io error inside serde_json would hide a broken pipe from main.
+        let text = serde_json::to_string_pretty(&report)?;
+        writeln!(out, "{text}")?;
     } else {
         let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
         render_text(&mut out, &facts, &checks, colour)?;

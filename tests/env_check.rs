@@ -384,3 +384,147 @@ fn bad_dir_is_a_golat_failure() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("not a directory") && stderr.lines().count() == 1, "{stderr}");
 }
+
+/// A GOROOT-shaped copy: bin/go copied, pkg/tool and src symlinked to the real tree, and a
+/// VERSION file saying `version`.
+fn fake_goroot(sb: &Sandbox, name: &str, version: &str) -> PathBuf {
+    let root = sb.p(name);
+    std::fs::create_dir_all(root.join("bin")).unwrap();
+    std::fs::create_dir_all(root.join("pkg")).unwrap();
+    std::fs::copy(&sb.go, root.join("bin/go")).unwrap();
+    std::os::unix::fs::symlink(sb.goroot.join("pkg/tool"), root.join("pkg/tool")).unwrap();
+    std::os::unix::fs::symlink(sb.goroot.join("src"), root.join("src")).unwrap();
+    std::fs::write(root.join("VERSION"), format!("{version}\ntime 2026-01-01T00:00:00Z\n")).unwrap();
+    root
+}
+
+/// The machine's Go version (`go1.26.8`) and a different one of the same length.
+fn versions(sb: &Sandbox) -> (String, String) {
+    let v = format!("go{}", go_version_of(sb));
+    let mut other = v.clone().into_bytes();
+    let last = other.last_mut().unwrap();
+    *last = if *last == b'9' { b'0' } else { *last + 1 };
+    (v, String::from_utf8(other).unwrap())
+}
+
+#[test]
+fn stomped_goroot_with_mismatched_version_file() {
+    let Some(sb) = Sandbox::new() else { return };
+    let (_, other) = versions(&sb);
+    let root = fake_goroot(&sb, "stomped", &other);
+    let path = format!("{}:/usr/bin:/bin", root.join("bin").display());
+    let (code, v) = run_json(sb.golat_path(&[], &[], &path));
+    assert_eq!(v["go"]["goroot"], root.display().to_string());
+    let c = check(&v, "GO006");
+    assert_eq!(c["status"], "error");
+    assert!(c["message"].as_str().unwrap().contains(&format!("VERSION is {other}")), "{c}");
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn goroot_env_disagrees_with_binary() {
+    let Some(sb) = Sandbox::new() else { return };
+    let (_, other) = versions(&sb);
+    let root = fake_goroot(&sb, "othergo", &other);
+    let r = root.to_str().unwrap();
+    let (code, v) = run_json(sb.golat(&[], &[("GOROOT", r)]));
+    let c = check(&v, "GO005");
+    assert_eq!(c["status"], "error", "{c}");
+    assert!(c["message"].as_str().unwrap().contains(r));
+    assert!(c["fix"].as_str().unwrap().contains("unset GOROOT"));
+    assert_eq!(code, 2);
+    // GOROOT set to the binary's own root is fine.
+    let (_, v) = run_json(sb.golat(&[], &[("GOROOT", sb.goroot.to_str().unwrap())]));
+    assert_eq!(check(&v, "GO005")["status"], "ok");
+}
+
+#[test]
+fn several_go_binaries_on_path() {
+    let Some(sb) = Sandbox::new() else { return };
+    let (v0, _) = versions(&sb);
+    let root = fake_goroot(&sb, "second", &v0);
+    let path = format!("{}:{}:/usr/bin:/bin", sb.p("bin").display(), root.join("bin").display());
+    let (code, v) = run_json(sb.golat_path(&[], &[], &path));
+    let c = check(&v, "GO002");
+    assert_eq!(c["status"], "warn");
+    assert!(c["message"].as_str().unwrap().contains(&root.join("bin/go").display().to_string()), "{c}");
+    assert_eq!(code, 0);
+    // The same binary twice (symlink and real path) is one go.
+    let path = format!("{}:{}:/usr/bin:/bin", sb.p("bin").display(), sb.goroot.join("bin").display());
+    let (_, v) = run_json(sb.golat_path(&[], &[], &path));
+    assert_eq!(check(&v, "GO002")["status"], "ok");
+}
+
+#[test]
+fn gofmt_from_another_release() {
+    let Some(sb) = Sandbox::new() else { return };
+    let (v0, other) = versions(&sb);
+    // A gofmt whose build info says another release: patch the version bytes of a real copy,
+    // then let `go version -m` confirm what the binary now claims.
+    let data = std::fs::read(sb.goroot.join("bin/gofmt")).unwrap();
+    let (from, to) = (v0.as_bytes(), other.as_bytes());
+    let mut patched = data.clone();
+    let mut n = 0;
+    let mut i = 0;
+    while i + from.len() <= patched.len() {
+        if &patched[i..i + from.len()] == from {
+            patched[i..i + from.len()].copy_from_slice(to);
+            n += 1;
+            i += from.len();
+        } else {
+            i += 1;
+        }
+    }
+    assert!(n > 0);
+    let dir = sb.p("oldfmt");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("gofmt"), &patched).unwrap();
+    std::fs::set_permissions(dir.join("gofmt"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let out = sb.go_cmd(&sb.go, &["version", dir.join("gofmt").to_str().unwrap()], &[], sb.tmp.path());
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&other), "{:?}", out);
+    let path = format!("{}:{}:/usr/bin:/bin", sb.p("bin").display(), dir.display());
+    let (_, v) = run_json(sb.golat_path(&[], &[], &path));
+    let c = check(&v, "GO009");
+    assert_eq!(c["status"], "warn");
+    assert!(c["message"].as_str().unwrap().contains(&other), "{c}");
+    // gofmt from go's own bin dir matches.
+    let path = format!("{}:/usr/bin:/bin", sb.goroot.join("bin").display());
+    let (_, v) = run_json(sb.golat_path(&[], &[], &path));
+    assert_eq!(check(&v, "GO009")["status"], "ok");
+}
+
+#[test]
+fn goenv_file_that_never_answers_does_not_hang() {
+    let Some(sb) = Sandbox::new() else { return };
+    // Opening a FIFO with no writer blocks forever, like a file on a dead mount.
+    let fifo = sb.p("fifo-env");
+    let ok = Command::new("mkfifo").arg(&fifo).status().unwrap().success();
+    assert!(ok, "mkfifo failed");
+    let start = std::time::Instant::now();
+    let (code, v) = run_json(sb.golat(&[], &[("GOENV", fifo.to_str().unwrap())]));
+    assert!(start.elapsed() < std::time::Duration::from_secs(5), "took {:?}", start.elapsed());
+    let c = check(&v, "GO037");
+    assert_eq!(c["status"], "error");
+    assert!(c["message"].as_str().unwrap().contains("did not answer"), "{c}");
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn invalid_settings_use_go_own_words() {
+    let Some(sb) = Sandbox::new() else { return };
+    for (k, val, id) in [
+        ("GO111MODULE", "bogus", "GO028"),
+        ("GOTOOLCHAIN", "bogus", "GO032"),
+        ("GOPATH", "~/go", "GO021"),
+    ] {
+        let out = sb.go_cmd(&sb.go, &["list", "std"], &[(k, val)], sb.tmp.path());
+        let go_err = String::from_utf8_lossy(&out.stderr);
+        let first = go_err.lines().next().unwrap_or_default().trim().to_string();
+        assert!(!out.status.success(), "{k}={val} should break go");
+        let (code, v) = run_json(sb.golat(&[], &[(k, val)]));
+        let c = check(&v, id);
+        assert_eq!(c["status"], "error", "{k}={val}: {c}");
+        assert!(c["message"].as_str().unwrap().contains(&first), "{k}={val}: go said {first:?}, golat {c}");
+        assert_eq!(code, 2);
+    }
+}

@@ -343,6 +343,12 @@ fn settings(f: &Facts, o: &mut Out) {
             Some("unset GOENV before using `go env -w`"),
         ),
         (_, Some(e), _) => o.warn("GO037", S_SET, format!("no go/env file location: {e}"), "set HOME (or XDG_CONFIG_HOME)"),
+        (Some(p), _, Some(e)) if f.user_file_hung => o.error(
+            "GO037",
+            S_SET,
+            format!("{e}: go reads {} at every start and will hang the same way", p.display()),
+            format!("replace {} with a regular file, or point GOENV elsewhere", p.display()),
+        ),
         (Some(p), _, Some(e)) => o.warn(
             "GO037",
             S_SET,
@@ -715,7 +721,9 @@ fn modules(f: &Facts, o: &mut Out) {
         .ok()
         .and_then(|scan| scan.first(target).filter(|h| !h.relative).map(|h| h.path.clone()));
     let (mc, _) = s.gomodcache();
-    let cached = (!mc.is_empty()).then(|| goenv::toolchain_module_dir(Path::new(&mc), target, &f.host.0, &f.host.1)).filter(|d| d.join("bin/go").is_file());
+    let cached = (!mc.is_empty())
+        .then(|| goenv::toolchain_module_dir(Path::new(&mc), target, &f.host.0, &f.host.1))
+        .and_then(|d| guarded("looking in the module cache", move || d.join("bin/go").is_file().then_some(d)).ok().flatten());
     let proxy = s.val("GOPROXY");
     let first_proxy = proxy.split([',', '|']).map(str::trim).find(|e| !e.is_empty()).unwrap_or("");
     if let Some(p) = on_path {
@@ -783,7 +791,8 @@ fn caches(f: &Facts, o: &mut Out) {
 
     // GO058: telemetry mode (in the config dir, under $HOME).
     if let Ok(cfg) = goenv::user_config_dir(&s.env) {
-        let mode = std::fs::read_to_string(cfg.join("go/telemetry/mode")).ok();
+        let file = cfg.join("go/telemetry/mode");
+        let mode = guarded("reading the telemetry mode", move || std::fs::read_to_string(file).ok()).ok().flatten();
         let mode = mode.as_deref().and_then(|m| m.split_whitespace().next()).unwrap_or("local").to_string();
         match mode.as_str() {
             "off" => o.ok("GO058", S_CACHE, "telemetry off"),
@@ -853,7 +862,8 @@ fn cgo(f: &Facts, o: &mut Out) {
     let native = s.or_default("GOOS", &f.host.0).0 == f.host.0 && s.or_default("GOARCH", &f.host.1).0 == f.host.1;
     // Where is the compiler?
     let (found, relative_hit) = if cc.starts_with('/') {
-        (facts::is_executable(Path::new(&cc)).then(|| PathBuf::from(&cc)), None)
+        let p = PathBuf::from(&cc);
+        (guarded("looking at CC", move || facts::is_executable(&p).then_some(p)).ok().flatten(), None)
     } else {
         match f.scan.as_ref().ok().and_then(|sc| sc.first(&cc)) {
             Some(h) if h.relative => (None, Some(h.clone())),

@@ -298,6 +298,8 @@ pub struct Facts {
     /// `go env -json` answers, when we had to ask (`GOROOT` of a non-trimmed binary).
     pub go_env_asked: Option<Result<BTreeMap<String, String>, String>>,
     pub host: (String, String),
+    /// Reading the go/env file did not finish in time (a FIFO, a dead mount): go hangs too.
+    pub user_file_hung: bool,
 }
 
 /// Go's names for the host (GOHOSTOS/GOHOSTARCH) when build info does not say.
@@ -320,13 +322,19 @@ pub fn gather(env: BTreeMap<String, String>, dir: PathBuf) -> Facts {
     let path_list: Vec<String> = env.get("PATH").map(|p| p.split(':').map(String::from).collect()).unwrap_or_default();
     let mut settings = Settings { env: env.clone(), ..Settings::default() };
 
-    // The user go/env file lives under $HOME (or $GOENV, which the user chose): read directly.
+    let mut user_file_hung = false;
+    // $GOENV may name any file (a FIFO, a dead mount): read it under the deadline.
     match goenv::user_env_file(&env) {
         Ok((file, _)) => {
-            match std::fs::read(&file) {
-                Ok(data) => settings.user_file = goenv::parse_env_file(&data),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => settings.user_file_read_error = Some(e.to_string()),
+            let f2 = file.clone();
+            match guarded("reading the go/env file", move || std::fs::read(f2)) {
+                Ok(Ok(data)) => settings.user_file = goenv::parse_env_file(&data),
+                Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Ok(Err(e)) => settings.user_file_read_error = Some(e.to_string()),
+                Err(e) => {
+                    settings.user_file_read_error = Some(e);
+                    user_file_hung = true;
+                }
             }
             settings.user_file_path = Some(file);
         }
@@ -345,14 +353,19 @@ pub fn gather(env: BTreeMap<String, String>, dir: PathBuf) -> Facts {
     let go = scan.as_ref().ok().and_then(|s| s.first("go").cloned());
 
     // GOROOT as findGOROOT does it, plus the binary's own root for comparison.
-    let exe_goroot = go.as_ref().and_then(|g| goenv::find_goroot(None, Some(&g.path)).0);
+    // The go binary may sit on any mount: resolve it under the deadline.
+    let exe = go.as_ref().map(|g| g.path.clone());
+    let exe_goroot = guarded("resolving the go binary", move || goenv::find_goroot(None, exe.as_deref()).0).ok().flatten();
     let env_goroot = env.get("GOROOT").filter(|v| !v.is_empty()).cloned();
     let file_goroot = settings.user_file.values.get("GOROOT").filter(|v| !v.is_empty()).cloned();
     let explicit = env_goroot
         .as_deref()
         .map(|v| (v, GorootHow::Env))
         .or(file_goroot.as_deref().map(|v| (v, GorootHow::UserFile)));
-    let (mut goroot, mut how) = goenv::find_goroot(explicit, go.as_ref().map(|g| g.path.as_path()));
+    let (mut goroot, mut how) = match explicit {
+        Some(_) => goenv::find_goroot(explicit, None),
+        None => (exe_goroot.clone(), if exe_goroot.is_some() { GorootHow::Executable } else { GorootHow::NotFound }),
+    };
     // go.env is read from the root findGOROOT(file value) gives, before $GOROOT is applied.
     let goenv_root = match (&file_goroot, &env_goroot) {
         (Some(f), Some(_)) => Some(goenv::clean(Path::new(f))),
@@ -423,6 +436,7 @@ pub fn gather(env: BTreeMap<String, String>, dir: PathBuf) -> Facts {
         modules,
         go_env_asked,
         host,
+        user_file_hung,
     }
 }
 

@@ -111,7 +111,9 @@ pub fn run(args: &EnvCheckArgs) -> anyhow::Result<u8> {
         .collect();
     let cwd = std::env::current_dir().map_err(|e| anyhow::anyhow!("cannot read the current directory: {e}"))?;
     let dir = crate::fsinfo::lexical_clean(&args.dir, &cwd);
-    anyhow::ensure!(dir.is_dir(), "--dir {}: not a directory", args.dir.display());
+    let d2 = dir.clone();
+    let is_dir = facts::guarded("--dir", move || d2.is_dir()).map_err(|e| anyhow::anyhow!(e))?;
+    anyhow::ensure!(is_dir, "--dir {}: not a directory", args.dir.display());
 
     let facts = facts::gather(env, dir);
     let checks = checks::run_all(&facts);

@@ -360,10 +360,18 @@ const TEST_FLAGS: &[&str] = &[
     "trace",
 ];
 
+/// passFlagToTest (cmd/go/internal/test/flagdefs.go): these also exist as `-test.X`.
+const PASSED_TO_TEST: &[&str] = &[
+    "artifacts", "bench", "benchmem", "benchtime", "blockprofile", "blockprofilerate", "count",
+    "coverprofile", "cpu", "cpuprofile", "failfast", "fullpath", "fuzz", "fuzzminimizetime",
+    "fuzztime", "list", "memprofile", "memprofilerate", "mutexprofile", "mutexprofilefraction",
+    "outputdir", "parallel", "run", "short", "shuffle", "skip", "timeout", "trace", "v",
+];
+
 /// Flags of other go subcommands (`go env -w`, `go get -u`, `go mod edit -droprequire`, ...):
 /// base.hasFlag accepts them in GOFLAGS, but build commands ignore them.
 const OTHER_FLAGS: &[&str] = &[
-    "b", "cache", "changed", "compat", "compiled", "d", "deps", "diff", "dropexclude", "dropgodebug",
+    "cache", "changed", "compat", "compiled", "d", "deps", "diff", "dropexclude", "dropgodebug",
     "dropignore", "dropreplace", "droprequire", "dropretract", "droptool", "dropuse", "e", "exclude",
     "export", "f", "find", "fix", "fmt", "fuzzcache", "go", "godebug", "i", "ignore", "insecure", "m",
     "modcache", "module", "print", "r", "replace", "require", "retract", "retracted", "reuse", "t",
@@ -383,7 +391,7 @@ pub fn flag_reach(name: &str) -> FlagReach {
     if BUILD_FLAGS.contains(&name) {
         FlagReach::Build
     } else if TEST_FLAGS.contains(&name)
-        || name.strip_prefix("test.").is_some_and(|n| TEST_FLAGS.contains(&n) || n == "v" || n == "coverprofile")
+        || name.strip_prefix("test.").is_some_and(|n| PASSED_TO_TEST.contains(&n))
     {
         FlagReach::TestOnly
     } else if OTHER_FLAGS.contains(&name) {
@@ -910,14 +918,23 @@ mod tests {
     #[test]
     fn flag_tables_agree_with_real_go() {
         let Some(go) = crate::gosrc::goenv::tests::machine_go() else { return };
+        let passed: Vec<String> = PASSED_TO_TEST.iter().map(|n| format!("test.{n}")).collect();
         let names: Vec<&str> = BUILD_FLAGS
             .iter()
             .chain(TEST_FLAGS)
             .chain(OTHER_FLAGS)
             .copied()
+            .chain(passed.iter().map(String::as_str))
+            // -C is registered but refused anywhere but first on the command line.
             .filter(|n| *n != "C")
             .collect();
-        for n in names.iter().chain(["golat-bogus"].iter()) {
+        for n in &names {
+            assert_ne!(flag_reach(n), FlagReach::Unknown, "{n}");
+        }
+        for bogus in ["golat-bogus", "test.c", "b", "l"] {
+            assert_eq!(flag_reach(bogus), FlagReach::Unknown, "{bogus}");
+        }
+        for n in names.iter().chain(["golat-bogus", "test.c", "b", "l"].iter()) {
             let out = std::process::Command::new(&go)
                 .arg("version")
                 .env("GOFLAGS", format!("-{n}"))
@@ -925,7 +942,8 @@ mod tests {
                 .output()
                 .unwrap();
             let unknown = String::from_utf8_lossy(&out.stderr).contains("unknown flag");
-            assert_eq!(unknown, *n == "golat-bogus", "GOFLAGS=-{n}: {}", String::from_utf8_lossy(&out.stderr));
+            let expect_unknown = flag_reach(n) == FlagReach::Unknown;
+            assert_eq!(unknown, expect_unknown, "GOFLAGS=-{n}: {}", String::from_utf8_lossy(&out.stderr));
         }
     }
 

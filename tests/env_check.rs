@@ -11,7 +11,9 @@ use serde_json::Value;
 /// The machine's go (resolved) and its GOROOT; None means skip, which CI forbids.
 fn machine_go() -> Option<(PathBuf, PathBuf)> {
     let path = std::env::var_os("PATH").unwrap_or_default();
-    let found = std::env::split_paths(&path).map(|d| d.join("go")).find(|p| p.is_file());
+    let found = std::env::split_paths(&path)
+        .map(|d| d.join("go"))
+        .find(|p| p.is_file());
     let Some(go) = found else {
         if std::env::var("CI").as_deref() == Ok("true") {
             panic!("go is not on PATH (CI=true: env-check tests must not skip)");
@@ -21,7 +23,11 @@ fn machine_go() -> Option<(PathBuf, PathBuf)> {
     };
     let real = std::fs::canonicalize(&go).unwrap();
     let root = real.parent().unwrap().parent().unwrap().to_path_buf();
-    assert!(root.join("pkg/tool").is_dir(), "{} is not a GOROOT", root.display());
+    assert!(
+        root.join("pkg/tool").is_dir(),
+        "{} is not a GOROOT",
+        root.display()
+    );
     Some((real, root))
 }
 
@@ -73,7 +79,13 @@ impl Sandbox {
     }
 
     /// The real go with the same controlled environment (GOTOOLCHAIN=local: never download).
-    fn go_cmd(&self, go: &Path, args: &[&str], extra: &[(&str, &str)], dir: &Path) -> std::process::Output {
+    fn go_cmd(
+        &self,
+        go: &Path,
+        args: &[&str],
+        extra: &[(&str, &str)],
+        dir: &Path,
+    ) -> std::process::Output {
         let mut cmd = Command::new(go);
         cmd.args(args).current_dir(dir);
         self.env(&mut cmd, &self.path());
@@ -90,14 +102,23 @@ fn run_json(mut cmd: Command) -> (i32, Value) {
     cmd.arg("--json");
     let out = cmd.output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let v: Value = serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("bad JSON ({e}): {stdout}\nstderr: {}", String::from_utf8_lossy(&out.stderr)));
+    let v: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "bad JSON ({e}): {stdout}\nstderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
     assert_eq!(v["schema"], "golat.env-check/v1");
     (out.status.code().unwrap(), v)
 }
 
 fn checks<'a>(v: &'a Value, id: &str) -> Vec<&'a Value> {
-    v["checks"].as_array().unwrap().iter().filter(|c| c["id"] == id).collect()
+    v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["id"] == id)
+        .collect()
 }
 
 /// The single most severe check with this id.
@@ -112,11 +133,21 @@ fn check<'a>(v: &'a Value, id: &str) -> &'a Value {
     checks(v, id)
         .into_iter()
         .max_by_key(|c| rank(c))
-        .unwrap_or_else(|| panic!("no {id} in {}", serde_json::to_string_pretty(&v["checks"]).unwrap()))
+        .unwrap_or_else(|| {
+            panic!(
+                "no {id} in {}",
+                serde_json::to_string_pretty(&v["checks"]).unwrap()
+            )
+        })
 }
 
 fn errors(v: &Value) -> Vec<&Value> {
-    v["checks"].as_array().unwrap().iter().filter(|c| c["status"] == "error").collect()
+    v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == "error")
+        .collect()
 }
 
 fn write(path: &Path, text: &str) {
@@ -131,16 +162,29 @@ fn healthy_machine_has_no_error() {
     let mut cmd = Command::cargo_bin("golat").unwrap();
     cmd.arg("env-check");
     let (code, v) = run_json(cmd);
-    assert!(errors(&v).is_empty(), "errors on the healthy machine: {:#?}", errors(&v));
+    assert!(
+        errors(&v).is_empty(),
+        "errors on the healthy machine: {:#?}",
+        errors(&v)
+    );
     assert_eq!(code, 0);
     assert!(v["go"]["version"].as_str().unwrap().starts_with("go1."));
     for c in v["checks"].as_array().unwrap() {
         assert!(c["id"].as_str().unwrap().starts_with("GO"));
         assert!(["ok", "info", "warn", "error", "skip"].contains(&c["status"].as_str().unwrap()));
-        assert!(c["message"].as_str().is_some_and(|m| !m.is_empty() && !m.contains('\n')));
+        assert!(
+            c["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty() && !m.contains('\n'))
+        );
     }
     // Text output: sections with marks and a final count.
-    let out = Command::cargo_bin("golat").unwrap().arg("env-check").env("NO_COLOR", "1").output().unwrap();
+    let out = Command::cargo_bin("golat")
+        .unwrap()
+        .arg("env-check")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("[✓] Which go runs"), "{text}");
     assert!(text.lines().last().unwrap().contains("0 errors"), "{text}");
@@ -151,7 +195,10 @@ fn healthy_machine_has_no_error() {
 fn healthy_sandbox_module_has_no_error() {
     let Some(sb) = Sandbox::new() else { return };
     let v = go_version_of(&sb);
-    write(&sb.p("mod/go.mod"), &format!("module example.com/m\n\ngo {v}\n"));
+    write(
+        &sb.p("mod/go.mod"),
+        &format!("module example.com/m\n\ngo {v}\n"),
+    );
     let (code, r) = run_json(sb.golat(&["--dir", sb.p("mod").to_str().unwrap()], &[]));
     assert!(errors(&r).is_empty(), "{:#?}", errors(&r));
     assert_eq!(code, 0);
@@ -161,7 +208,11 @@ fn healthy_sandbox_module_has_no_error() {
 
 fn go_version_of(sb: &Sandbox) -> String {
     let out = sb.go_cmd(&sb.go, &["env", "GOVERSION"], &[], sb.tmp.path());
-    String::from_utf8(out.stdout).unwrap().trim().trim_start_matches("go").to_string()
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .trim()
+        .trim_start_matches("go")
+        .to_string()
 }
 
 #[test]
@@ -179,7 +230,13 @@ fn copied_go_binary_without_goroot() {
     let (code, v) = run_json(sb.golat_path(&[], &[], &path));
     let c = check(&v, "GO003");
     assert_eq!(c["status"], "error");
-    assert!(c["message"].as_str().unwrap().contains("'go' binary is trimmed"), "{c}");
+    assert!(
+        c["message"]
+            .as_str()
+            .unwrap()
+            .contains("'go' binary is trimmed"),
+        "{c}"
+    );
     assert!(c["fix"].as_str().unwrap().contains("symlink"));
     assert_eq!(code, 2);
     // The symlink next to it is fine.
@@ -194,7 +251,10 @@ fn goroot_pointing_at_missing_dir() {
     let missing = sb.p("no-such-goroot");
     let m = missing.to_str().unwrap();
     let out = sb.go_cmd(&sb.go, &["version"], &[("GOROOT", m)], sb.tmp.path());
-    assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("cannot find GOROOT directory: {m}")));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains(&format!("cannot find GOROOT directory: {m}"))
+    );
     let (code, v) = run_json(sb.golat(&[], &[("GOROOT", m)]));
     let c = check(&v, "GO004");
     assert_eq!(c["status"], "error");
@@ -208,10 +268,24 @@ fn legacy_goroot_line_in_goenv_file() {
     let Some(sb) = Sandbox::new() else { return };
     let envfile = sb.p("goenv/env");
     let old = sb.p("old-go");
-    write(&envfile, &format!("GOPROXY=https://proxy.golang.org,direct\nGOROOT={}\n", old.display()));
+    write(
+        &envfile,
+        &format!(
+            "GOPROXY=https://proxy.golang.org,direct\nGOROOT={}\n",
+            old.display()
+        ),
+    );
     let e = envfile.to_str().unwrap();
-    let out = sb.go_cmd(&sb.go, &["env", "-u", "GOROOT"], &[("GOENV", e)], sb.tmp.path());
-    assert!(!out.status.success(), "go env -u GOROOT should not be able to repair it");
+    let out = sb.go_cmd(
+        &sb.go,
+        &["env", "-u", "GOROOT"],
+        &[("GOENV", e)],
+        sb.tmp.path(),
+    );
+    assert!(
+        !out.status.success(),
+        "go env -u GOROOT should not be able to repair it"
+    );
     let (code, v) = run_json(sb.golat(&[], &[("GOENV", e)]));
     let c = check(&v, "GO008");
     assert_eq!(c["status"], "error");
@@ -230,8 +304,15 @@ fn legacy_goroot_line_in_goenv_file() {
 fn gopath_equal_to_goroot() {
     let Some(sb) = Sandbox::new() else { return };
     let root = sb.goroot.to_str().unwrap();
-    let out = sb.go_cmd(&sb.go, &["env", "GOPATH"], &[("GOPATH", root)], sb.tmp.path());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("GOPATH and GOROOT are the same directory"));
+    let out = sb.go_cmd(
+        &sb.go,
+        &["env", "GOPATH"],
+        &[("GOPATH", root)],
+        sb.tmp.path(),
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("GOPATH and GOROOT are the same directory")
+    );
     let (code, v) = run_json(sb.golat(&[], &[("GOPATH", root)]));
     let c = check(&v, "GO020");
     assert_eq!(c["status"], "warn");
@@ -261,7 +342,10 @@ fn goflags_with_unquoted_ldflags() {
     let (code, v) = run_json(sb.golat(&[], &[("GOFLAGS", bad)]));
     let c = check(&v, "GO025");
     assert_eq!(c["status"], "error");
-    assert!(c["message"].as_str().unwrap().contains(&go_err), "go said {go_err:?}, golat {c}");
+    assert!(
+        c["message"].as_str().unwrap().contains(&go_err),
+        "go said {go_err:?}, golat {c}"
+    );
     assert_eq!(code, 2);
 }
 
@@ -273,10 +357,19 @@ fn gotoolchain_local_with_newer_go_mod() {
     let out = sb.go_cmd(&sb.go, &["list", "."], &[], &sb.p("mod"));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("requires go >= 1.99.0"), "{stderr}");
-    let (code, v) = run_json(sb.golat(&["--dir", sb.p("mod").to_str().unwrap()], &[("GOTOOLCHAIN", "local")]));
+    let (code, v) = run_json(sb.golat(
+        &["--dir", sb.p("mod").to_str().unwrap()],
+        &[("GOTOOLCHAIN", "local")],
+    ));
     let c = check(&v, "GO033");
     assert_eq!(c["status"], "error");
-    assert!(c["message"].as_str().unwrap().contains("requires go >= 1.99.0"), "{c}");
+    assert!(
+        c["message"]
+            .as_str()
+            .unwrap()
+            .contains("requires go >= 1.99.0"),
+        "{c}"
+    );
     assert!(c["message"].as_str().unwrap().contains("GOTOOLCHAIN=local"));
     assert_eq!(code, 2);
     // With auto and no proxy, the switch cannot succeed either (and even `go version` fails).
@@ -285,6 +378,33 @@ fn gotoolchain_local_with_newer_go_mod() {
         &[("GOTOOLCHAIN", "auto"), ("GOPROXY", "off")],
     ));
     assert_eq!(check(&v, "GO034")["status"], "error");
+    // A pinned GOTOOLCHAIN switches even outside a module; go itself fails the same way.
+    for gt in ["go1.99.0", "go1.99.0+path"] {
+        let out = sb.go_cmd(
+            &sb.go,
+            &["version"],
+            &[("GOTOOLCHAIN", gt), ("GOPROXY", "off")],
+            sb.tmp.path(),
+        );
+        assert!(!out.status.success(), "go version with GOTOOLCHAIN={gt}");
+        let (code, v) = run_json(sb.golat(&[], &[("GOTOOLCHAIN", gt), ("GOPROXY", "off")]));
+        assert_eq!(check(&v, "GO034")["status"], "error", "{gt}");
+        assert_eq!(code, 2);
+    }
+    // With go1.99.0 on PATH the switch works: every go command re-executes it (info).
+    std::os::unix::fs::symlink(&sb.go, sb.p("bin/go1.99.0")).unwrap();
+    let (code, v) = run_json(sb.golat(
+        &["--dir", sb.p("mod").to_str().unwrap()],
+        &[("GOTOOLCHAIN", "auto")],
+    ));
+    let c = check(&v, "GO010");
+    assert_eq!(c["status"], "info");
+    assert!(
+        c["message"].as_str().unwrap().contains("re-executes"),
+        "{c}"
+    );
+    assert!(checks(&v, "GO034").is_empty());
+    assert_eq!(code, 0);
 }
 
 #[test]
@@ -296,7 +416,10 @@ fn read_only_gocache() {
     let golat = assert_cmd::cargo::cargo_bin("golat");
     // Root ignores permission bits, so make the cache really read-only: a read-only tmpfs mounted
     // in a private mount namespace (nothing leaks to the host). Fallback: an immutable directory.
-    let script = format!("mount -t tmpfs -o ro,size=64k golat-ro {c} && exec {} env-check --json", golat.display());
+    let script = format!(
+        "mount -t tmpfs -o ro,size=64k golat-ro {c} && exec {} env-check --json",
+        golat.display()
+    );
     let mut cmd = Command::new("unshare");
     cmd.args(["-m", "sh", "-c", &script]);
     sb.env(&mut cmd, &format!("{}:/usr/sbin:/sbin", sb.path()));
@@ -305,11 +428,20 @@ fn read_only_gocache() {
     let (out, how) = if out.status.code() == Some(2) || out.status.code() == Some(0) {
         (out, "ro tmpfs")
     } else {
-        eprintln!("unshare/mount not possible ({}); trying chattr +i", String::from_utf8_lossy(&out.stderr).trim());
-        let ok = Command::new("chattr").arg("+i").arg(&cache).status().is_ok_and(|s| s.success());
+        eprintln!(
+            "unshare/mount not possible ({}); trying chattr +i",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+        let ok = Command::new("chattr")
+            .arg("+i")
+            .arg(&cache)
+            .status()
+            .is_ok_and(|s| s.success());
         if !ok {
             if std::env::var("CI").as_deref() == Ok("true") {
-                panic!("cannot make a directory read-only for root (no mount namespace, no chattr)");
+                panic!(
+                    "cannot make a directory read-only for root (no mount namespace, no chattr)"
+                );
             }
             eprintln!("skipping: cannot make a read-only directory here");
             return;
@@ -322,7 +454,10 @@ fn read_only_gocache() {
     let ch = check(&v, "GO050");
     assert_eq!(ch["status"], "error", "{how}: {ch}");
     let msg = ch["message"].as_str().unwrap();
-    assert!(msg.contains("read-only file system") || msg.contains("not permitted"), "{how}: {msg}");
+    assert!(
+        msg.contains("read-only file system") || msg.contains("not permitted"),
+        "{how}: {msg}"
+    );
     assert_eq!(out.status.code(), Some(2));
 }
 
@@ -331,11 +466,20 @@ fn stray_go_work_in_parent() {
     let Some(sb) = Sandbox::new() else { return };
     let v = go_version_of(&sb);
     write(&sb.p("ws/go.work"), &format!("go {v}\n\nuse ./other\n"));
-    write(&sb.p("ws/other/go.mod"), &format!("module example.com/other\n\ngo {v}\n"));
-    write(&sb.p("ws/mod/go.mod"), &format!("module example.com/m\n\ngo {v}\n"));
+    write(
+        &sb.p("ws/other/go.mod"),
+        &format!("module example.com/other\n\ngo {v}\n"),
+    );
+    write(
+        &sb.p("ws/mod/go.mod"),
+        &format!("module example.com/m\n\ngo {v}\n"),
+    );
     write(&sb.p("ws/mod/main.go"), "package main\n\nfunc main() {}\n");
     let out = sb.go_cmd(&sb.go, &["list", "."], &[], &sb.p("ws/mod"));
-    assert!(!out.status.success(), "go should refuse the module outside the workspace");
+    assert!(
+        !out.status.success(),
+        "go should refuse the module outside the workspace"
+    );
     let (code, r) = run_json(sb.golat(&["--dir", sb.p("ws/mod").to_str().unwrap()], &[]));
     let c = check(&r, "GO041");
     assert_eq!(c["status"], "error");
@@ -343,12 +487,23 @@ fn stray_go_work_in_parent() {
     assert!(c["fix"].as_str().unwrap().contains("GOWORK=off"));
     assert_eq!(code, 2);
     // GOWORK=off makes it go away; `go list` then works.
-    let out = sb.go_cmd(&sb.go, &["list", "."], &[("GOWORK", "off")], &sb.p("ws/mod"));
+    let out = sb.go_cmd(
+        &sb.go,
+        &["list", "."],
+        &[("GOWORK", "off")],
+        &sb.p("ws/mod"),
+    );
     assert!(out.status.success());
-    let (_, r) = run_json(sb.golat(&["--dir", sb.p("ws/mod").to_str().unwrap()], &[("GOWORK", "off")]));
+    let (_, r) = run_json(sb.golat(
+        &["--dir", sb.p("ws/mod").to_str().unwrap()],
+        &[("GOWORK", "off")],
+    ));
     assert_eq!(check(&r, "GO041")["status"], "ok");
     // A go.work that lists the module is a workspace, not a stray.
-    write(&sb.p("ws/go.work"), &format!("go {v}\n\nuse (\n\t./other\n\t./mod\n)\n"));
+    write(
+        &sb.p("ws/go.work"),
+        &format!("go {v}\n\nuse (\n\t./other\n\t./mod\n)\n"),
+    );
     let (_, r) = run_json(sb.golat(&["--dir", sb.p("ws/mod").to_str().unwrap()], &[]));
     assert_eq!(check(&r, "GO041")["status"], "info");
 }
@@ -361,7 +516,13 @@ fn cgo_enabled_without_c_compiler() {
     let (code, v) = run_json(sb.golat_path(&[], &[("CGO_ENABLED", "1")], &path));
     let c = check(&v, "GO060");
     assert_eq!(c["status"], "error");
-    assert!(c["message"].as_str().unwrap().contains("C compiler \"gcc\" not found"), "{c}");
+    assert!(
+        c["message"]
+            .as_str()
+            .unwrap()
+            .contains("C compiler \"gcc\" not found"),
+        "{c}"
+    );
     assert_eq!(code, 2);
     // Unset: cgo is silently off, which is a warning.
     let (_, v) = run_json(sb.golat_path(&[], &[], &path));
@@ -379,10 +540,16 @@ fn cgo_enabled_without_c_compiler() {
 #[test]
 fn bad_dir_is_a_golat_failure() {
     let Some(sb) = Sandbox::new() else { return };
-    let out = sb.golat(&["--dir", "/nonexistent/golat"], &[]).output().unwrap();
+    let out = sb
+        .golat(&["--dir", "/nonexistent/golat"], &[])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(125));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("not a directory") && stderr.lines().count() == 1, "{stderr}");
+    assert!(
+        stderr.contains("not a directory") && stderr.lines().count() == 1,
+        "{stderr}"
+    );
 }
 
 /// A GOROOT-shaped copy: bin/go copied, pkg/tool and src symlinked to the real tree, and a
@@ -394,7 +561,11 @@ fn fake_goroot(sb: &Sandbox, name: &str, version: &str) -> PathBuf {
     std::fs::copy(&sb.go, root.join("bin/go")).unwrap();
     std::os::unix::fs::symlink(sb.goroot.join("pkg/tool"), root.join("pkg/tool")).unwrap();
     std::os::unix::fs::symlink(sb.goroot.join("src"), root.join("src")).unwrap();
-    std::fs::write(root.join("VERSION"), format!("{version}\ntime 2026-01-01T00:00:00Z\n")).unwrap();
+    std::fs::write(
+        root.join("VERSION"),
+        format!("{version}\ntime 2026-01-01T00:00:00Z\n"),
+    )
+    .unwrap();
     root
 }
 
@@ -417,7 +588,13 @@ fn stomped_goroot_with_mismatched_version_file() {
     assert_eq!(v["go"]["goroot"], root.display().to_string());
     let c = check(&v, "GO006");
     assert_eq!(c["status"], "error");
-    assert!(c["message"].as_str().unwrap().contains(&format!("VERSION is {other}")), "{c}");
+    assert!(
+        c["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("VERSION is {other}")),
+        "{c}"
+    );
     assert_eq!(code, 2);
 }
 
@@ -443,14 +620,28 @@ fn several_go_binaries_on_path() {
     let Some(sb) = Sandbox::new() else { return };
     let (v0, _) = versions(&sb);
     let root = fake_goroot(&sb, "second", &v0);
-    let path = format!("{}:{}:/usr/bin:/bin", sb.p("bin").display(), root.join("bin").display());
+    let path = format!(
+        "{}:{}:/usr/bin:/bin",
+        sb.p("bin").display(),
+        root.join("bin").display()
+    );
     let (code, v) = run_json(sb.golat_path(&[], &[], &path));
     let c = check(&v, "GO002");
     assert_eq!(c["status"], "warn");
-    assert!(c["message"].as_str().unwrap().contains(&root.join("bin/go").display().to_string()), "{c}");
+    assert!(
+        c["message"]
+            .as_str()
+            .unwrap()
+            .contains(&root.join("bin/go").display().to_string()),
+        "{c}"
+    );
     assert_eq!(code, 0);
     // The same binary twice (symlink and real path) is one go.
-    let path = format!("{}:{}:/usr/bin:/bin", sb.p("bin").display(), sb.goroot.join("bin").display());
+    let path = format!(
+        "{}:{}:/usr/bin:/bin",
+        sb.p("bin").display(),
+        sb.goroot.join("bin").display()
+    );
     let (_, v) = run_json(sb.golat_path(&[], &[], &path));
     assert_eq!(check(&v, "GO002")["status"], "ok");
 }
@@ -479,9 +670,22 @@ fn gofmt_from_another_release() {
     let dir = sb.p("oldfmt");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("gofmt"), &patched).unwrap();
-    std::fs::set_permissions(dir.join("gofmt"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let out = sb.go_cmd(&sb.go, &["version", dir.join("gofmt").to_str().unwrap()], &[], sb.tmp.path());
-    assert!(String::from_utf8_lossy(&out.stdout).contains(&other), "{:?}", out);
+    std::fs::set_permissions(
+        dir.join("gofmt"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let out = sb.go_cmd(
+        &sb.go,
+        &["version", dir.join("gofmt").to_str().unwrap()],
+        &[],
+        sb.tmp.path(),
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&other),
+        "{:?}",
+        out
+    );
     let path = format!("{}:{}:/usr/bin:/bin", sb.p("bin").display(), dir.display());
     let (_, v) = run_json(sb.golat_path(&[], &[], &path));
     let c = check(&v, "GO009");
@@ -498,14 +702,25 @@ fn goenv_file_that_never_answers_does_not_hang() {
     let Some(sb) = Sandbox::new() else { return };
     // Opening a FIFO with no writer blocks forever, like a file on a dead mount.
     let fifo = sb.p("fifo-env");
-    let ok = Command::new("mkfifo").arg(&fifo).status().unwrap().success();
+    let ok = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success();
     assert!(ok, "mkfifo failed");
     let start = std::time::Instant::now();
     let (code, v) = run_json(sb.golat(&[], &[("GOENV", fifo.to_str().unwrap())]));
-    assert!(start.elapsed() < std::time::Duration::from_secs(5), "took {:?}", start.elapsed());
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(5),
+        "took {:?}",
+        start.elapsed()
+    );
     let c = check(&v, "GO037");
     assert_eq!(c["status"], "error");
-    assert!(c["message"].as_str().unwrap().contains("did not answer"), "{c}");
+    assert!(
+        c["message"].as_str().unwrap().contains("did not answer"),
+        "{c}"
+    );
     assert_eq!(code, 2);
 }
 
@@ -524,7 +739,10 @@ fn invalid_settings_use_go_own_words() {
         let (code, v) = run_json(sb.golat(&[], &[(k, val)]));
         let c = check(&v, id);
         assert_eq!(c["status"], "error", "{k}={val}: {c}");
-        assert!(c["message"].as_str().unwrap().contains(&first), "{k}={val}: go said {first:?}, golat {c}");
+        assert!(
+            c["message"].as_str().unwrap().contains(&first),
+            "{k}={val}: go said {first:?}, golat {c}"
+        );
         assert_eq!(code, 2);
     }
 }

@@ -70,11 +70,10 @@ proptest! {
 
     #[test]
     fn valid_gotoolchain_has_a_valid_minimum(s in "(go1\\.[0-9]{1,2}(\\.[0-9])?|local|auto|path|bogus)(\\+(auto|path|x))?") {
-        if let Ok(t) = goenv::parse_gotoolchain(&s) {
-            if let Some(min) = t.min {
+        if let Ok(t) = goenv::parse_gotoolchain(&s)
+            && let Some(min) = t.min {
                 prop_assert!(goenv::from_toolchain(&min).is_some());
             }
-        }
     }
 }
 
@@ -84,7 +83,11 @@ fn path_patterns_agree_with_go() {
     let go_on_path = std::env::var_os("PATH")
         .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("go").is_file()));
     if !go_on_path {
-        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "go is not on PATH (CI=true: must not skip)");
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "go is not on PATH (CI=true: must not skip)"
+        );
         eprintln!("skipping: no go on PATH");
         return;
     }
@@ -93,7 +96,9 @@ fn path_patterns_agree_with_go() {
     let mut x: u64 = 0x9e3779b97f4a7c15;
     let mut patterns = Vec::new();
     for _ in 0..3000 {
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let len = (x >> 60) as usize % 7;
         let mut p = String::new();
         for i in 0..len {
@@ -124,8 +129,15 @@ fn path_patterns_agree_with_go() {
     assert_eq!(verdicts.len(), patterns.len());
     let mut bad_seen = 0;
     for (p, v) in patterns.iter().zip(verdicts) {
-        assert_eq!(goenv::valid_path_pattern(p), v == "ok", "pattern {p:?}: go says {v}");
+        assert_eq!(
+            goenv::valid_path_pattern(p),
+            v == "ok",
+            "pattern {p:?}: go says {v}"
+        );
         bad_seen += usize::from(v == "bad");
     }
-    assert!(bad_seen > 100, "the generator should produce many malformed patterns ({bad_seen})");
+    assert!(
+        bad_seen > 100,
+        "the generator should produce many malformed patterns ({bad_seen})"
+    );
 }

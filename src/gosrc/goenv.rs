@@ -132,7 +132,10 @@ pub enum GorootHow {
 
 /// `findGOROOT` for a go binary at `exe` (as found on PATH; symlinks are resolved like
 /// /proc/self/exe does). `explicit` is the env or go/env-file value, already chosen by the caller.
-pub fn find_goroot(explicit: Option<(&str, GorootHow)>, exe: Option<&Path>) -> (Option<PathBuf>, GorootHow) {
+pub fn find_goroot(
+    explicit: Option<(&str, GorootHow)>,
+    exe: Option<&Path>,
+) -> (Option<PathBuf>, GorootHow) {
     if let Some((value, how)) = explicit {
         return (Some(clean(Path::new(value))), how);
     }
@@ -211,7 +214,10 @@ impl Settings {
         if let Some(v) = self.user_file.values.get(key) {
             return Some((v, Source::UserFile));
         }
-        self.goroot_file.values.get(key).map(|v| (v.as_str(), Source::GorootFile))
+        self.goroot_file
+            .values
+            .get(key)
+            .map(|v| (v.as_str(), Source::GorootFile))
     }
 
     /// The value or "" (Go's convention for unset).
@@ -255,7 +261,7 @@ impl Settings {
     /// GOCACHE as cache.DefaultDir resolves it: Ok(dir) or Err(the go command's message).
     pub fn gocache(&self) -> (Result<PathBuf, String>, Source) {
         match self.get("GOCACHE") {
-            Some((v, s)) if v == "off" => (
+            Some(("off", s)) => (
                 Err("build cache is disabled by GOCACHE=off, but required as of Go 1.12".into()),
                 s,
             ),
@@ -276,7 +282,10 @@ impl Settings {
 
     /// GOMODCACHE (default GOPATH[0]/pkg/mod).
     pub fn gomodcache(&self) -> (String, Source) {
-        let def = self.gopath_dir("pkg/mod").map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+        let def = self
+            .gopath_dir("pkg/mod")
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
         self.or_default("GOMODCACHE", &def)
     }
 }
@@ -290,15 +299,67 @@ pub const UPSTREAM_GO_ENV: &[(&str, &str)] = &[
 
 /// `internal/cfg.KnownEnv`: the variables `go env -w` accepts and go commands read.
 pub const KNOWN_ENV: &[&str] = &[
-    "AR", "CC", "CGO_CFLAGS", "CGO_CFLAGS_ALLOW", "CGO_CFLAGS_DISALLOW", "CGO_CPPFLAGS",
-    "CGO_CPPFLAGS_ALLOW", "CGO_CPPFLAGS_DISALLOW", "CGO_CXXFLAGS", "CGO_CXXFLAGS_ALLOW",
-    "CGO_CXXFLAGS_DISALLOW", "CGO_ENABLED", "CGO_FFLAGS", "CGO_FFLAGS_ALLOW", "CGO_FFLAGS_DISALLOW",
-    "CGO_LDFLAGS", "CGO_LDFLAGS_ALLOW", "CGO_LDFLAGS_DISALLOW", "CXX", "FC", "GCCGO", "GO111MODULE",
-    "GO386", "GOAMD64", "GOARCH", "GOARM", "GOARM64", "GOAUTH", "GOBIN", "GOCACHE", "GOCACHEPROG",
-    "GOENV", "GOEXE", "GOEXPERIMENT", "GOFIPS140", "GOFLAGS", "GOGCCFLAGS", "GOHOSTARCH", "GOHOSTOS",
-    "GOINSECURE", "GOMIPS", "GOMIPS64", "GOMODCACHE", "GONOPROXY", "GONOSUMDB", "GOOS", "GOPATH",
-    "GOPPC64", "GOPRIVATE", "GOPROXY", "GORISCV64", "GOROOT", "GOSUMDB", "GOTMPDIR", "GOTOOLCHAIN",
-    "GOTOOLDIR", "GOVCS", "GOWASM", "GOWORK", "GO_EXTLINK_ENABLED", "PKG_CONFIG",
+    "AR",
+    "CC",
+    "CGO_CFLAGS",
+    "CGO_CFLAGS_ALLOW",
+    "CGO_CFLAGS_DISALLOW",
+    "CGO_CPPFLAGS",
+    "CGO_CPPFLAGS_ALLOW",
+    "CGO_CPPFLAGS_DISALLOW",
+    "CGO_CXXFLAGS",
+    "CGO_CXXFLAGS_ALLOW",
+    "CGO_CXXFLAGS_DISALLOW",
+    "CGO_ENABLED",
+    "CGO_FFLAGS",
+    "CGO_FFLAGS_ALLOW",
+    "CGO_FFLAGS_DISALLOW",
+    "CGO_LDFLAGS",
+    "CGO_LDFLAGS_ALLOW",
+    "CGO_LDFLAGS_DISALLOW",
+    "CXX",
+    "FC",
+    "GCCGO",
+    "GO111MODULE",
+    "GO386",
+    "GOAMD64",
+    "GOARCH",
+    "GOARM",
+    "GOARM64",
+    "GOAUTH",
+    "GOBIN",
+    "GOCACHE",
+    "GOCACHEPROG",
+    "GOENV",
+    "GOEXE",
+    "GOEXPERIMENT",
+    "GOFIPS140",
+    "GOFLAGS",
+    "GOGCCFLAGS",
+    "GOHOSTARCH",
+    "GOHOSTOS",
+    "GOINSECURE",
+    "GOMIPS",
+    "GOMIPS64",
+    "GOMODCACHE",
+    "GONOPROXY",
+    "GONOSUMDB",
+    "GOOS",
+    "GOPATH",
+    "GOPPC64",
+    "GOPRIVATE",
+    "GOPROXY",
+    "GORISCV64",
+    "GOROOT",
+    "GOSUMDB",
+    "GOTMPDIR",
+    "GOTOOLCHAIN",
+    "GOTOOLDIR",
+    "GOVCS",
+    "GOWASM",
+    "GOWORK",
+    "GO_EXTLINK_ENABLED",
+    "PKG_CONFIG",
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -339,43 +400,180 @@ pub fn quoted_split(s: &str) -> Result<Vec<String>, String> {
 
 /// Flags of `go build` (work.AddBuildFlags + `-o` + cover flags), Go 1.26.
 pub const BUILD_FLAGS: &[&str] = &[
-    "n", "x", "C", "a", "p", "v", "asan", "asmflags", "compiler", "buildmode", "buildvcs", "gcflags",
-    "gccgoflags", "mod", "modcacherw", "modfile", "overlay", "installsuffix", "json", "ldflags",
-    "linkshared", "msan", "pgo", "pkgdir", "race", "tags", "toolexec", "trimpath", "work",
-    "debug-actiongraph", "debug-runtime-trace", "debug-trace", "o", "cover", "covermode", "coverpkg",
+    "n",
+    "x",
+    "C",
+    "a",
+    "p",
+    "v",
+    "asan",
+    "asmflags",
+    "compiler",
+    "buildmode",
+    "buildvcs",
+    "gcflags",
+    "gccgoflags",
+    "mod",
+    "modcacherw",
+    "modfile",
+    "overlay",
+    "installsuffix",
+    "json",
+    "ldflags",
+    "linkshared",
+    "msan",
+    "pgo",
+    "pkgdir",
+    "race",
+    "tags",
+    "toolexec",
+    "trimpath",
+    "work",
+    "debug-actiongraph",
+    "debug-runtime-trace",
+    "debug-trace",
+    "o",
+    "cover",
+    "covermode",
+    "coverpkg",
 ];
 
 /// Boolean build flags (a bare `-x` means true; `-x=value` must parse as a Go bool).
 const BOOL_BUILD_FLAGS: &[&str] = &[
-    "n", "x", "a", "v", "asan", "json", "linkshared", "msan", "race", "trimpath", "work", "modcacherw",
+    "n",
+    "x",
+    "a",
+    "v",
+    "asan",
+    "json",
+    "linkshared",
+    "msan",
+    "race",
+    "trimpath",
+    "work",
+    "modcacherw",
     "cover",
 ];
 
 /// Flags only `go test` has (cmd/go/internal/test/testflag.go); `test.X` forms for those it passes on.
 const TEST_FLAGS: &[&str] = &[
-    "c", "exec", "vet", "artifacts", "bench", "benchmem", "benchtime", "blockprofile",
-    "blockprofilerate", "count", "coverprofile", "cpu", "cpuprofile", "failfast", "fullpath", "fuzz",
-    "fuzzminimizetime", "fuzztime", "list", "memprofile", "memprofilerate", "mutexprofile",
-    "mutexprofilefraction", "outputdir", "parallel", "run", "short", "shuffle", "skip", "timeout",
+    "c",
+    "exec",
+    "vet",
+    "artifacts",
+    "bench",
+    "benchmem",
+    "benchtime",
+    "blockprofile",
+    "blockprofilerate",
+    "count",
+    "coverprofile",
+    "cpu",
+    "cpuprofile",
+    "failfast",
+    "fullpath",
+    "fuzz",
+    "fuzzminimizetime",
+    "fuzztime",
+    "list",
+    "memprofile",
+    "memprofilerate",
+    "mutexprofile",
+    "mutexprofilefraction",
+    "outputdir",
+    "parallel",
+    "run",
+    "short",
+    "shuffle",
+    "skip",
+    "timeout",
     "trace",
 ];
 
 /// passFlagToTest (cmd/go/internal/test/flagdefs.go): these also exist as `-test.X`.
 const PASSED_TO_TEST: &[&str] = &[
-    "artifacts", "bench", "benchmem", "benchtime", "blockprofile", "blockprofilerate", "count",
-    "coverprofile", "cpu", "cpuprofile", "failfast", "fullpath", "fuzz", "fuzzminimizetime",
-    "fuzztime", "list", "memprofile", "memprofilerate", "mutexprofile", "mutexprofilefraction",
-    "outputdir", "parallel", "run", "short", "shuffle", "skip", "timeout", "trace", "v",
+    "artifacts",
+    "bench",
+    "benchmem",
+    "benchtime",
+    "blockprofile",
+    "blockprofilerate",
+    "count",
+    "coverprofile",
+    "cpu",
+    "cpuprofile",
+    "failfast",
+    "fullpath",
+    "fuzz",
+    "fuzzminimizetime",
+    "fuzztime",
+    "list",
+    "memprofile",
+    "memprofilerate",
+    "mutexprofile",
+    "mutexprofilefraction",
+    "outputdir",
+    "parallel",
+    "run",
+    "short",
+    "shuffle",
+    "skip",
+    "timeout",
+    "trace",
+    "v",
 ];
 
 /// Flags of other go subcommands (`go env -w`, `go get -u`, `go mod edit -droprequire`, ...):
 /// base.hasFlag accepts them in GOFLAGS, but build commands ignore them.
 const OTHER_FLAGS: &[&str] = &[
-    "cache", "changed", "compat", "compiled", "d", "deps", "diff", "dropexclude", "dropgodebug",
-    "dropignore", "dropreplace", "droprequire", "dropretract", "droptool", "dropuse", "e", "exclude",
-    "export", "f", "find", "fix", "fmt", "fuzzcache", "go", "godebug", "i", "ignore", "insecure", "m",
-    "modcache", "module", "print", "r", "replace", "require", "retract", "retracted", "reuse", "t",
-    "test", "testcache", "tool", "toolchain", "u", "use", "vendor", "versions", "w",
+    "cache",
+    "changed",
+    "compat",
+    "compiled",
+    "d",
+    "deps",
+    "diff",
+    "dropexclude",
+    "dropgodebug",
+    "dropignore",
+    "dropreplace",
+    "droprequire",
+    "dropretract",
+    "droptool",
+    "dropuse",
+    "e",
+    "exclude",
+    "export",
+    "f",
+    "find",
+    "fix",
+    "fmt",
+    "fuzzcache",
+    "go",
+    "godebug",
+    "i",
+    "ignore",
+    "insecure",
+    "m",
+    "modcache",
+    "module",
+    "print",
+    "r",
+    "replace",
+    "require",
+    "retract",
+    "retracted",
+    "reuse",
+    "t",
+    "test",
+    "testcache",
+    "tool",
+    "toolchain",
+    "u",
+    "use",
+    "vendor",
+    "versions",
+    "w",
 ];
 
 /// Which commands a GOFLAGS flag name reaches.
@@ -391,7 +589,9 @@ pub fn flag_reach(name: &str) -> FlagReach {
     if BUILD_FLAGS.contains(&name) {
         FlagReach::Build
     } else if TEST_FLAGS.contains(&name)
-        || name.strip_prefix("test.").is_some_and(|n| PASSED_TO_TEST.contains(&n))
+        || name
+            .strip_prefix("test.")
+            .is_some_and(|n| PASSED_TO_TEST.contains(&n))
     {
         FlagReach::TestOnly
     } else if OTHER_FLAGS.contains(&name) {
@@ -438,7 +638,8 @@ pub fn analyze_goflags(s: &str) -> GoflagsAnalysis {
             || w.starts_with("-=")
             || w.starts_with("--=");
         if bad {
-            out.fatal.get_or_insert_with(|| format!("go: parsing $GOFLAGS: non-flag {}", go_quote(&w)));
+            out.fatal
+                .get_or_insert_with(|| format!("go: parsing $GOFLAGS: non-flag {}", go_quote(&w)));
             continue;
         }
         let body = w.strip_prefix("--").unwrap_or(&w[1..]);
@@ -448,20 +649,28 @@ pub fn analyze_goflags(s: &str) -> GoflagsAnalysis {
         };
         let reach = flag_reach(&name);
         if reach == FlagReach::Unknown {
-            out.fatal.get_or_insert_with(|| format!("go: parsing $GOFLAGS: unknown flag -{name}"));
+            out.fatal
+                .get_or_insert_with(|| format!("go: parsing $GOFLAGS: unknown flag -{name}"));
         }
-        if reach == FlagReach::Build {
-            if let Some(e) = build_flag_value_error(&name, value.as_deref()) {
-                out.build_errors.push(e);
-            }
+        if reach == FlagReach::Build
+            && let Some(e) = build_flag_value_error(&name, value.as_deref())
+        {
+            out.build_errors.push(e);
         }
-        out.flags.push(GoFlag { word: w, name, value, reach });
+        out.flags.push(GoFlag {
+            word: w,
+            name,
+            value,
+            reach,
+        });
     }
     out
 }
 
 fn build_flag_value_error(name: &str, value: Option<&str>) -> Option<String> {
-    const BOOLS: &[&str] = &["1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False"];
+    const BOOLS: &[&str] = &[
+        "1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False",
+    ];
     if BOOL_BUILD_FLAGS.contains(&name) {
         return match value {
             Some(v) if !BOOLS.contains(&v) => Some(format!(
@@ -481,7 +690,9 @@ fn build_flag_value_error(name: &str, value: Option<&str>) -> Option<String> {
         };
     }
     let Some(v) = value else {
-        return Some(format!("go: flag needs an argument: -{name} (from $GOFLAGS)"));
+        return Some(format!(
+            "go: flag needs an argument: -{name} (from $GOFLAGS)"
+        ));
     };
     match name {
         "mod" if !matches!(v, "" | "mod" | "readonly" | "vendor") => Some(format!(
@@ -600,7 +811,9 @@ pub fn gomod_lookup(data: &[u8], key: &str) -> Option<String> {
     for line in data.split(|&b| b == b'\n') {
         let line = String::from_utf8_lossy(line);
         let line = line.trim();
-        let Some(rest) = line.strip_prefix(key) else { continue };
+        let Some(rest) = line.strip_prefix(key) else {
+            continue;
+        };
         if !rest.starts_with([' ', '\t']) {
             continue;
         }
@@ -637,9 +850,24 @@ pub struct Gotoolchain {
 /// An empty value disables toolchain selection entirely (Select returns early).
 pub fn parse_gotoolchain(s: &str) -> Result<Gotoolchain, String> {
     match s {
-        "auto" => return Ok(Gotoolchain { min: None, mode: SwitchMode::Auto }),
-        "path" => return Ok(Gotoolchain { min: None, mode: SwitchMode::Path }),
-        "" | "local" => return Ok(Gotoolchain { min: None, mode: SwitchMode::None }),
+        "auto" => {
+            return Ok(Gotoolchain {
+                min: None,
+                mode: SwitchMode::Auto,
+            });
+        }
+        "path" => {
+            return Ok(Gotoolchain {
+                min: None,
+                mode: SwitchMode::Path,
+            });
+        }
+        "" | "local" => {
+            return Ok(Gotoolchain {
+                min: None,
+                mode: SwitchMode::None,
+            });
+        }
         _ => {}
     }
     let (min, suffix) = match s.split_once('+') {
@@ -651,7 +879,11 @@ pub fn parse_gotoolchain(s: &str) -> Result<Gotoolchain, String> {
     } else {
         if from_toolchain(min).is_none() {
             return Err(match suffix {
-                Some(_) => format!("go: invalid GOTOOLCHAIN {}: invalid minimum toolchain {}", go_quote(s), go_quote(min)),
+                Some(_) => format!(
+                    "go: invalid GOTOOLCHAIN {}: invalid minimum toolchain {}",
+                    go_quote(s),
+                    go_quote(min)
+                ),
                 None => format!("go: invalid GOTOOLCHAIN {}", go_quote(s)),
             });
         }
@@ -681,7 +913,11 @@ pub struct ModFile {
 
 impl ModFile {
     pub fn parse(path: PathBuf, data: &[u8]) -> ModFile {
-        ModFile { go: gomod_lookup(data, "go"), toolchain: gomod_lookup(data, "toolchain"), path }
+        ModFile {
+            go: gomod_lookup(data, "go"),
+            toolchain: gomod_lookup(data, "toolchain"),
+            path,
+        }
     }
 }
 
@@ -698,14 +934,32 @@ pub struct Selection {
 
 /// toolchain.Select for the local toolchain `local` (`1.26.8`). `modules_on` is false for
 /// GO111MODULE=off (and auto outside a module), where selection is skipped.
-pub fn select_toolchain(gt: &Gotoolchain, raw: &str, local: &str, file: Option<&ModFile>, modules_on: bool) -> Result<Selection, String> {
+pub fn select_toolchain(
+    gt: &Gotoolchain,
+    raw: &str,
+    local: &str,
+    file: Option<&ModFile>,
+    modules_on: bool,
+) -> Result<Selection, String> {
     let local_name = format!("go{local}");
     if !modules_on || raw.is_empty() {
-        let why = if raw.is_empty() { "GOTOOLCHAIN is empty: no selection" } else { "modules are off: no selection" };
-        return Ok(Selection { target: None, unmet: None, reason: why.into() });
+        let why = if raw.is_empty() {
+            "GOTOOLCHAIN is empty: no selection"
+        } else {
+            "modules are off: no selection"
+        };
+        return Ok(Selection {
+            target: None,
+            unmet: None,
+            reason: why.into(),
+        });
     }
     let mut name = gt.min.clone().unwrap_or_else(|| local_name.clone());
-    let mut min_vers = gt.min.as_deref().and_then(from_toolchain).unwrap_or_else(|| local.to_string());
+    let mut min_vers = gt
+        .min
+        .as_deref()
+        .and_then(from_toolchain)
+        .unwrap_or_else(|| local.to_string());
     let mut reason = match &gt.min {
         Some(m) => format!("GOTOOLCHAIN={raw} sets the default toolchain {m}"),
         None => "the local toolchain".to_string(),
@@ -718,40 +972,45 @@ pub fn select_toolchain(gt: &Gotoolchain, raw: &str, local: &str, file: Option<&
             let Some(tv) = tv.filter(|_| tc.starts_with("go") || tc.contains("-go")) else {
                 return Err(format!("go: invalid toolchain {} in {short}", go_quote(tc)));
             };
-            if compare_versions(&tv, &min_vers).is_gt() {
-                if gt.mode != SwitchMode::None {
-                    name = tc.to_string();
-                    reason = format!("toolchain line in {short} asks for {tc}");
-                    min_vers = tv;
-                }
+            if compare_versions(&tv, &min_vers).is_gt() && gt.mode != SwitchMode::None {
+                name = tc.to_string();
+                reason = format!("toolchain line in {short} asks for {tc}");
+                min_vers = tv;
             }
         }
-        if let Some(go) = f.go.as_deref().filter(|g| !g.is_empty()) {
-            if compare_versions(go, &min_vers).is_gt() {
-                if gt.mode != SwitchMode::None {
-                    name = format!("go{go}");
-                    if is_lang(go) && compare_versions(go, "1.21").is_ge() {
-                        name.push_str(".0");
-                    }
-                    reason = format!("go line in {short} requires go {go}");
-                } else {
-                    unmet = Some(go.to_string());
+        if let Some(go) = f.go.as_deref().filter(|g| !g.is_empty())
+            && compare_versions(go, &min_vers).is_gt()
+        {
+            if gt.mode != SwitchMode::None {
+                name = format!("go{go}");
+                if is_lang(go) && compare_versions(go, "1.21").is_ge() {
+                    name.push_str(".0");
                 }
+                reason = format!("go line in {short} requires go {go}");
+            } else {
+                unmet = Some(go.to_string());
             }
         }
     }
     let target = (name != "local" && name != local_name).then_some(name);
-    if let Some(t) = &target {
-        if !t.starts_with("go1") && !t.contains("-go1") {
-            return Err(format!("go: invalid GOTOOLCHAIN {}", go_quote(t)));
-        }
+    if let Some(t) = &target
+        && !t.starts_with("go1")
+        && !t.contains("-go1")
+    {
+        return Err(format!("go: invalid GOTOOLCHAIN {}", go_quote(t)));
     }
-    Ok(Selection { target, unmet, reason })
+    Ok(Selection {
+        target,
+        unmet,
+        reason,
+    })
 }
 
 /// Module path of a downloaded toolchain in the module cache.
 pub fn toolchain_module_dir(modcache: &Path, toolchain: &str, goos: &str, goarch: &str) -> PathBuf {
-    modcache.join(format!("golang.org/toolchain@v0.0.1-{toolchain}.{goos}-{goarch}"))
+    modcache.join(format!(
+        "golang.org/toolchain@v0.0.1-{toolchain}.{goos}-{goarch}"
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -824,8 +1083,13 @@ mod tests {
 
     #[test]
     fn env_file_rules_match_read_env_file() {
-        let f = parse_env_file(b"# comment\nGOFLAGS=-mod=mod\nlower=x\nGOPROXY=a\nGOPROXY=b\n\nnoequals\nCC=gcc\r\n");
-        assert_eq!(f.values.get("GOFLAGS").map(String::as_str), Some("-mod=mod"));
+        let f = parse_env_file(
+            b"# comment\nGOFLAGS=-mod=mod\nlower=x\nGOPROXY=a\nGOPROXY=b\n\nnoequals\nCC=gcc\r\n",
+        );
+        assert_eq!(
+            f.values.get("GOFLAGS").map(String::as_str),
+            Some("-mod=mod")
+        );
         assert_eq!(f.values.get("GOPROXY").map(String::as_str), Some("b"));
         assert_eq!(f.values.get("CC").map(String::as_str), Some("gcc\r"));
         assert!(!f.values.contains_key("lower"));
@@ -836,10 +1100,19 @@ mod tests {
 
     #[test]
     fn quoted_split_matches_go() {
-        assert_eq!(quoted_split("-ldflags=-s -w").unwrap(), vec!["-ldflags=-s", "-w"]);
-        assert_eq!(quoted_split("'-ldflags=-s -w'  -v").unwrap(), vec!["-ldflags=-s -w", "-v"]);
+        assert_eq!(
+            quoted_split("-ldflags=-s -w").unwrap(),
+            vec!["-ldflags=-s", "-w"]
+        );
+        assert_eq!(
+            quoted_split("'-ldflags=-s -w'  -v").unwrap(),
+            vec!["-ldflags=-s -w", "-v"]
+        );
         // a quote in the middle of a field is an ordinary byte
-        assert_eq!(quoted_split("-ldflags='-s -w'").unwrap(), vec!["-ldflags='-s", "-w'"]);
+        assert_eq!(
+            quoted_split("-ldflags='-s -w'").unwrap(),
+            vec!["-ldflags='-s", "-w'"]
+        );
         assert!(quoted_split("'abc").is_err());
         assert_eq!(quoted_split(" \t\n").unwrap(), Vec::<String>::new());
     }
@@ -850,9 +1123,15 @@ mod tests {
         assert_eq!(a.fatal, None);
         assert_eq!(a.flags[1].reach, FlagReach::OtherOnly);
         let a = analyze_goflags("-ldflags='-s -w'");
-        assert_eq!(a.fatal.as_deref(), Some("go: parsing $GOFLAGS: unknown flag -w'"));
+        assert_eq!(
+            a.fatal.as_deref(),
+            Some("go: parsing $GOFLAGS: unknown flag -w'")
+        );
         let a = analyze_goflags("ldflags=-s");
-        assert_eq!(a.fatal.as_deref(), Some("go: parsing $GOFLAGS: non-flag \"ldflags=-s\""));
+        assert_eq!(
+            a.fatal.as_deref(),
+            Some("go: parsing $GOFLAGS: non-flag \"ldflags=-s\"")
+        );
         let a = analyze_goflags("-mod=bogus -count=1 -ldflags");
         assert_eq!(a.fatal, None);
         assert_eq!(a.build_errors.len(), 2);
@@ -869,20 +1148,35 @@ mod tests {
         assert!(parse_version("1.02").is_none());
         assert!(is_lang("1.22"));
         assert!(!is_lang("1.22.0"));
-        assert_eq!(from_toolchain("go1.22.3-bigcorp").as_deref(), Some("1.22.3"));
+        assert_eq!(
+            from_toolchain("go1.22.3-bigcorp").as_deref(),
+            Some("1.22.3")
+        );
         assert_eq!(from_toolchain("bogus"), None);
     }
 
     #[test]
     fn gotoolchain_parsing_and_selection() {
         assert!(parse_gotoolchain("bogus").is_err());
-        assert!(parse_gotoolchain("go1.22.0+x").unwrap_err().contains("only version suffixes"));
+        assert!(
+            parse_gotoolchain("go1.22.0+x")
+                .unwrap_err()
+                .contains("only version suffixes")
+        );
         let gt = parse_gotoolchain("local").unwrap();
-        let f = ModFile { path: "go.mod".into(), go: Some("1.99.0".into()), toolchain: None };
+        let f = ModFile {
+            path: "go.mod".into(),
+            go: Some("1.99.0".into()),
+            toolchain: None,
+        };
         let s = select_toolchain(&gt, "local", "1.26.8", Some(&f), true).unwrap();
         assert_eq!((s.target, s.unmet.as_deref()), (None, Some("1.99.0")));
         let gt = parse_gotoolchain("auto").unwrap();
-        let f = ModFile { path: "go.mod".into(), go: Some("1.99".into()), toolchain: None };
+        let f = ModFile {
+            path: "go.mod".into(),
+            go: Some("1.99".into()),
+            toolchain: None,
+        };
         let s = select_toolchain(&gt, "auto", "1.26.8", Some(&f), true).unwrap();
         assert_eq!(s.target.as_deref(), Some("go1.99.0"));
         let s = select_toolchain(&gt, "auto", "1.26.8", None, true).unwrap();
@@ -917,7 +1211,9 @@ mod tests {
     /// in GOFLAGS, and a made-up one refused.
     #[test]
     fn flag_tables_agree_with_real_go() {
-        let Some(go) = crate::gosrc::goenv::tests::machine_go() else { return };
+        let Some(go) = crate::gosrc::goenv::tests::machine_go() else {
+            return;
+        };
         let passed: Vec<String> = PASSED_TO_TEST.iter().map(|n| format!("test.{n}")).collect();
         let names: Vec<&str> = BUILD_FLAGS
             .iter()
@@ -934,7 +1230,10 @@ mod tests {
         for bogus in ["golat-bogus", "test.c", "b", "l"] {
             assert_eq!(flag_reach(bogus), FlagReach::Unknown, "{bogus}");
         }
-        for n in names.iter().chain(["golat-bogus", "test.c", "b", "l"].iter()) {
+        for n in names
+            .iter()
+            .chain(["golat-bogus", "test.c", "b", "l"].iter())
+        {
             let out = std::process::Command::new(&go)
                 .arg("version")
                 .env("GOFLAGS", format!("-{n}"))
@@ -943,13 +1242,20 @@ mod tests {
                 .unwrap();
             let unknown = String::from_utf8_lossy(&out.stderr).contains("unknown flag");
             let expect_unknown = flag_reach(n) == FlagReach::Unknown;
-            assert_eq!(unknown, expect_unknown, "GOFLAGS=-{n}: {}", String::from_utf8_lossy(&out.stderr));
+            assert_eq!(
+                unknown,
+                expect_unknown,
+                "GOFLAGS=-{n}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
     }
 
     pub(crate) fn machine_go() -> Option<PathBuf> {
         let path = std::env::var_os("PATH")?;
-        let found = std::env::split_paths(&path).map(|d| d.join("go")).find(|p| p.is_file());
+        let found = std::env::split_paths(&path)
+            .map(|d| d.join("go"))
+            .find(|p| p.is_file());
         if found.is_none() && std::env::var("CI").as_deref() == Ok("true") {
             panic!("go is not on PATH (CI=true: this test must not skip)");
         }

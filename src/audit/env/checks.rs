@@ -10,19 +10,50 @@ use crate::gosrc::goenv::{self, FlagReach, GorootHow, Source, SwitchMode};
 struct Out(Vec<Check>);
 
 impl Out {
-    fn push(&mut self, id: &'static str, section: &'static str, status: Status, message: impl Into<String>, fix: Option<String>) {
-        self.0.push(Check { id, section, status, message: message.into(), fix });
+    fn push(
+        &mut self,
+        id: &'static str,
+        section: &'static str,
+        status: Status,
+        message: impl Into<String>,
+        fix: Option<String>,
+    ) {
+        self.0.push(Check {
+            id,
+            section,
+            status,
+            message: message.into(),
+            fix,
+        });
     }
     fn ok(&mut self, id: &'static str, section: &'static str, message: impl Into<String>) {
         self.push(id, section, Status::Ok, message, None);
     }
-    fn info(&mut self, id: &'static str, section: &'static str, message: impl Into<String>, fix: Option<&str>) {
+    fn info(
+        &mut self,
+        id: &'static str,
+        section: &'static str,
+        message: impl Into<String>,
+        fix: Option<&str>,
+    ) {
         self.push(id, section, Status::Info, message, fix.map(String::from));
     }
-    fn warn(&mut self, id: &'static str, section: &'static str, message: impl Into<String>, fix: impl Into<String>) {
+    fn warn(
+        &mut self,
+        id: &'static str,
+        section: &'static str,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) {
         self.push(id, section, Status::Warn, message, Some(fix.into()));
     }
-    fn error(&mut self, id: &'static str, section: &'static str, message: impl Into<String>, fix: impl Into<String>) {
+    fn error(
+        &mut self,
+        id: &'static str,
+        section: &'static str,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) {
         self.push(id, section, Status::Error, message, Some(fix.into()));
     }
     fn skip(&mut self, id: &'static str, section: &'static str, message: impl Into<String>) {
@@ -46,7 +77,10 @@ fn from_where(f: &Facts, key: &str) -> String {
     match f.source_of(key) {
         Some(Source::UserFile) => format!(
             " (from {})",
-            f.settings.user_file_path.as_deref().map_or("go/env file".into(), |p| p.display().to_string())
+            f.settings
+                .user_file_path
+                .as_deref()
+                .map_or("go/env file".into(), |p| p.display().to_string())
         ),
         Some(Source::GorootFile) => " (from $GOROOT/go.env)".into(),
         _ => String::new(),
@@ -57,7 +91,9 @@ fn from_where(f: &Facts, key: &str) -> String {
 fn unset_fix(f: &Facts, key: &str) -> String {
     match f.source_of(key) {
         Some(Source::UserFile) => format!("go env -u {key}"),
-        Some(Source::GorootFile) => format!("override it: go env -w {key}=<value> (the distribution's $GOROOT/go.env sets it)"),
+        Some(Source::GorootFile) => format!(
+            "override it: go env -w {key}=<value> (the distribution's $GOROOT/go.env sets it)"
+        ),
         _ => format!("unset {key} (and remove its export from your shell rc)"),
     }
 }
@@ -70,12 +106,22 @@ fn which_go(f: &Facts, o: &mut Out) {
     let scan = match &f.scan {
         Ok(s) => s,
         Err(e) => {
-            o.error("GO001", S_GO, format!("could not scan PATH: {e}"), "run `golat path-audit` to find the slow or hung entry");
+            o.error(
+                "GO001",
+                S_GO,
+                format!("could not scan PATH: {e}"),
+                "run `golat path-audit` to find the slow or hung entry",
+            );
             return;
         }
     };
     let Some(go) = &f.go else {
-        o.error("GO001", S_GO, "`go` not found in PATH: no go command runs", "add <GOROOT>/bin to PATH, e.g. export PATH=\"$PATH:/usr/local/go/bin\"");
+        o.error(
+            "GO001",
+            S_GO,
+            "`go` not found in PATH: no go command runs",
+            "add <GOROOT>/bin to PATH, e.g. export PATH=\"$PATH:/usr/local/go/bin\"",
+        );
         return;
     };
     if go.relative {
@@ -87,20 +133,38 @@ fn which_go(f: &Facts, o: &mut Out) {
         );
     } else {
         let v = go.version.as_deref().unwrap_or("version unknown");
-        o.ok("GO001", S_GO, format!("go is {} ({v}), PATH entry #{}", go.path.display(), go.entry));
+        o.ok(
+            "GO001",
+            S_GO,
+            format!(
+                "go is {} ({v}), PATH entry #{}",
+                go.path.display(),
+                go.entry
+            ),
+        );
     }
 
     // GO002: several distinct go binaries.
     let mut distinct: Vec<&facts::Hit> = Vec::new();
     for h in scan.all("go") {
-        if !distinct.iter().any(|d| d.real.is_some() && d.real == h.real) {
+        if !distinct
+            .iter()
+            .any(|d| d.real.is_some() && d.real == h.real)
+        {
             distinct.push(h);
         }
     }
     if distinct.len() > 1 {
         let others: Vec<String> = distinct[1..]
             .iter()
-            .map(|h| format!("{} ({}, entry #{})", h.path.display(), h.version.as_deref().unwrap_or("?"), h.entry))
+            .map(|h| {
+                format!(
+                    "{} ({}, entry #{})",
+                    h.path.display(),
+                    h.version.as_deref().unwrap_or("?"),
+                    h.entry
+                )
+            })
             .collect();
         let first_v = go.version.as_deref().ok();
         let newer_hidden = distinct[1..].iter().any(|h| {
@@ -112,7 +176,11 @@ fn which_go(f: &Facts, o: &mut Out) {
             go.path.display(),
             first_v.unwrap_or("?"),
             others.join(", "),
-            if newer_hidden { "; a newer go is shadowed" } else { "" }
+            if newer_hidden {
+                "; a newer go is shadowed"
+            } else {
+                ""
+            }
         );
         o.warn("GO002", S_GO, msg, "reorder PATH so the go you want comes first, or remove the other install (e.g. apt remove golang-go)");
     } else {
@@ -121,24 +189,41 @@ fn which_go(f: &Facts, o: &mut Out) {
 
     // GO009: gofmt from the same release.
     match scan.first("gofmt") {
-        None => o.info("GO009", S_GO, "no gofmt on PATH (go fmt still works through $GOROOT/bin/gofmt)", None),
+        None => o.info(
+            "GO009",
+            S_GO,
+            "no gofmt on PATH (go fmt still works through $GOROOT/bin/gofmt)",
+            None,
+        ),
         Some(g) => {
-            let same_dir = g.real.as_deref().and_then(Path::parent) == go.real.as_deref().and_then(Path::parent);
+            let same_dir = g.real.as_deref().and_then(Path::parent)
+                == go.real.as_deref().and_then(Path::parent);
             match (g.version.as_deref(), go.version.as_deref()) {
                 (Ok(a), Ok(b)) if a != b => o.warn(
                     "GO009",
                     S_GO,
-                    format!("gofmt on PATH is {} from {}; go is {b}: formatting can differ from CI", a, g.path.display()),
+                    format!(
+                        "gofmt on PATH is {} from {}; go is {b}: formatting can differ from CI",
+                        a,
+                        g.path.display()
+                    ),
                     "put $GOROOT/bin first in PATH, or use `go fmt`",
                 ),
                 (Ok(a), Ok(_)) if !same_dir => o.info(
                     "GO009",
                     S_GO,
-                    format!("gofmt ({a}) comes from {}, not from go's own bin directory", g.path.display()),
+                    format!(
+                        "gofmt ({a}) comes from {}, not from go's own bin directory",
+                        g.path.display()
+                    ),
                     None,
                 ),
                 (Ok(a), Ok(_)) => o.ok("GO009", S_GO, format!("gofmt matches go ({a})")),
-                (Err(e), _) | (_, Err(e)) => o.skip("GO009", S_GO, format!("cannot compare gofmt and go versions: {e}")),
+                (Err(e), _) | (_, Err(e)) => o.skip(
+                    "GO009",
+                    S_GO,
+                    format!("cannot compare gofmt and go versions: {e}"),
+                ),
             }
         }
     }
@@ -152,14 +237,21 @@ fn goroot(f: &Facts, o: &mut Out) {
     let s = &f.settings;
     let how = s.goroot_how.clone().unwrap_or(GorootHow::NotFound);
     let file_root = s.user_file.values.get("GOROOT").filter(|v| !v.is_empty());
-    let env_file = s.user_file_path.as_ref().map_or("go/env file".into(), |p| p.display().to_string());
+    let env_file = s
+        .user_file_path
+        .as_ref()
+        .map_or("go/env file".into(), |p| p.display().to_string());
 
     // GO008: legacy GOROOT= line in go/env (go env -w refuses it now; old files keep it).
     if let Some(v) = file_root {
         let exists = Path::new(v).is_dir();
         let msg = format!(
             "{env_file} sets GOROOT={v}{}; `go env -w` can no longer write or remove it",
-            if exists { "" } else { " which does not exist: every go command fails, even `go env -u GOROOT`" }
+            if exists {
+                ""
+            } else {
+                " which does not exist: every go command fails, even `go env -u GOROOT`"
+            }
         );
         let fix = format!("delete the GOROOT= line from {env_file} by hand");
         if exists {
@@ -173,16 +265,22 @@ fn goroot(f: &Facts, o: &mut Out) {
 
     // GO003 / GO004
     match (&s.goroot, &how) {
-        (None, _) if f.go.is_none() => o.skip("GO003", S_ROOT, "no go binary, so no GOROOT to find"),
+        (None, _) if f.go.is_none() => {
+            o.skip("GO003", S_ROOT, "no go binary, so no GOROOT to find")
+        }
         (None, _) => {
-            let go = f.go.as_ref().map(|g| g.path.display().to_string()).unwrap_or_default();
+            let go =
+                f.go.as_ref()
+                    .map(|g| g.path.display().to_string())
+                    .unwrap_or_default();
             let trimmed = f.go_info.as_ref().and_then(|b| b.setting("-trimpath")) == Some("true");
             let asked = match &f.go_env_asked {
                 Some(Err(e)) => format!(" (go env says: {e})"),
                 _ => String::new(),
             };
             let why = if trimmed {
-                "go: cannot find GOROOT directory: 'go' binary is trimmed and GOROOT is not set".to_string()
+                "go: cannot find GOROOT directory: 'go' binary is trimmed and GOROOT is not set"
+                    .to_string()
             } else {
                 format!("go cannot locate its GOROOT{asked}")
             };
@@ -213,7 +311,11 @@ fn goroot(f: &Facts, o: &mut Out) {
                     GorootHow::BuiltIn => "built into the go binary (go env)",
                     GorootHow::NotFound => "",
                 };
-                o.ok("GO004", S_ROOT, format!("GOROOT {} ({how_s})", root.display()));
+                o.ok(
+                    "GO004",
+                    S_ROOT,
+                    format!("GOROOT {} ({how_s})", root.display()),
+                );
                 if !goenv::is_goroot(root) {
                     o.error(
                         "GO004",
@@ -227,26 +329,38 @@ fn goroot(f: &Facts, o: &mut Out) {
     }
 
     // GO005: explicit GOROOT vs the binary's own root.
-    if matches!(how, GorootHow::Env | GorootHow::UserFile) {
-        if let (Some(root), Some(own)) = (&s.goroot, &f.exe_goroot) {
-            let same = std::fs::canonicalize(root).ok().as_ref() == Some(own);
-            if !same && root.is_dir() {
-                let theirs = read_version(root);
-                let mine = f.go_version.clone();
-                let differ = theirs.is_some() && mine.is_some() && theirs != mine;
-                let msg = format!(
-                    "GOROOT={} ({}) but the go on PATH lives in {} ({}){}",
-                    root.display(),
-                    theirs.as_deref().unwrap_or("?"),
-                    own.display(),
-                    mine.as_deref().unwrap_or("?"),
-                    if differ { ": expect `compile: version ... does not match go tool version ...`" } else { "" }
-                );
-                let fix = unset_fix(f, "GOROOT");
-                if differ { o.error("GO005", S_ROOT, msg, fix) } else { o.warn("GO005", S_ROOT, msg, fix) }
-            } else if same {
-                o.ok("GO005", S_ROOT, "GOROOT setting agrees with the go binary's location");
+    if matches!(how, GorootHow::Env | GorootHow::UserFile)
+        && let (Some(root), Some(own)) = (&s.goroot, &f.exe_goroot)
+    {
+        let same = std::fs::canonicalize(root).ok().as_ref() == Some(own);
+        if !same && root.is_dir() {
+            let theirs = read_version(root);
+            let mine = f.go_version.clone();
+            let differ = theirs.is_some() && mine.is_some() && theirs != mine;
+            let msg = format!(
+                "GOROOT={} ({}) but the go on PATH lives in {} ({}){}",
+                root.display(),
+                theirs.as_deref().unwrap_or("?"),
+                own.display(),
+                mine.as_deref().unwrap_or("?"),
+                if differ {
+                    ": expect `compile: version ... does not match go tool version ...`"
+                } else {
+                    ""
+                }
+            );
+            let fix = unset_fix(f, "GOROOT");
+            if differ {
+                o.error("GO005", S_ROOT, msg, fix)
+            } else {
+                o.warn("GO005", S_ROOT, msg, fix)
             }
+        } else if same {
+            o.ok(
+                "GO005",
+                S_ROOT,
+                "GOROOT setting agrees with the go binary's location",
+            );
         }
     }
 
@@ -267,12 +381,20 @@ fn goroot(f: &Facts, o: &mut Out) {
             }
         }
         let first = parts.first().map(|p| p.1.clone());
-        let mismatched: Vec<String> = parts.iter().filter(|p| Some(&p.1) != first.as_ref()).map(|p| format!("{} is {}", p.0, p.1)).collect();
+        let mismatched: Vec<String> = parts
+            .iter()
+            .filter(|p| Some(&p.1) != first.as_ref())
+            .map(|p| format!("{} is {}", p.0, p.1))
+            .collect();
         if !missing.is_empty() {
             o.error(
                 "GO006",
                 S_ROOT,
-                format!("toolchain files missing or unreadable in {}: {}", root.display(), missing.join("; ")),
+                format!(
+                    "toolchain files missing or unreadable in {}: {}",
+                    root.display(),
+                    missing.join("; ")
+                ),
                 "reinstall Go into an empty directory",
             );
         } else if !mismatched.is_empty() {
@@ -287,7 +409,14 @@ fn goroot(f: &Facts, o: &mut Out) {
                 format!("rm -rf {} and unpack one Go release into the empty directory", root.display()),
             );
         } else {
-            o.ok("GO006", S_ROOT, format!("go, VERSION, compile and link are all {}", first.unwrap_or_default()));
+            o.ok(
+                "GO006",
+                S_ROOT,
+                format!(
+                    "go, VERSION, compile and link are all {}",
+                    first.unwrap_or_default()
+                ),
+            );
         }
     }
 
@@ -313,18 +442,33 @@ fn goroot(f: &Facts, o: &mut Out) {
                 format!(
                     "{} downloaded toolchain(s) in {mc}/golang.org{}",
                     l.len(),
-                    if in_cache { "; the current GOROOT is one of them" } else { "" }
+                    if in_cache {
+                        "; the current GOROOT is one of them"
+                    } else {
+                        ""
+                    }
                 ),
                 Some("go clean -modcache removes them"),
             ),
-            Ok(_) => o.ok("GO011", S_ROOT, "no downloaded toolchains in the module cache"),
-            Err(e) => o.warn("GO011", S_ROOT, e, "check the filesystem that holds GOMODCACHE"),
+            Ok(_) => o.ok(
+                "GO011",
+                S_ROOT,
+                "no downloaded toolchains in the module cache",
+            ),
+            Err(e) => o.warn(
+                "GO011",
+                S_ROOT,
+                e,
+                "check the filesystem that holds GOMODCACHE",
+            ),
         }
     }
 }
 
 fn read_version(root: &Path) -> Option<String> {
-    std::fs::read_to_string(root.join("VERSION")).ok().and_then(|s| s.lines().next().map(str::to_string))
+    std::fs::read_to_string(root.join("VERSION"))
+        .ok()
+        .and_then(|s| s.lines().next().map(str::to_string))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -335,46 +479,90 @@ fn settings(f: &Facts, o: &mut Out) {
     let s = &f.settings;
 
     // GO037 / GO035: the user file itself.
-    match (&s.user_file_path, &s.user_file_error, &s.user_file_read_error) {
+    match (
+        &s.user_file_path,
+        &s.user_file_error,
+        &s.user_file_read_error,
+    ) {
         (_, Some(e), _) if e == "GOENV=off" => o.info(
             "GO035",
             S_SET,
             "GOENV=off: no go/env file is read (but `go env -w` still writes the default one)",
             Some("unset GOENV before using `go env -w`"),
         ),
-        (_, Some(e), _) => o.warn("GO037", S_SET, format!("no go/env file location: {e}"), "set HOME (or XDG_CONFIG_HOME)"),
+        (_, Some(e), _) => o.warn(
+            "GO037",
+            S_SET,
+            format!("no go/env file location: {e}"),
+            "set HOME (or XDG_CONFIG_HOME)",
+        ),
         (Some(p), _, Some(e)) if f.user_file_hung => o.error(
             "GO037",
             S_SET,
-            format!("{e}: go reads {} at every start and will hang the same way", p.display()),
-            format!("replace {} with a regular file, or point GOENV elsewhere", p.display()),
+            format!(
+                "{e}: go reads {} at every start and will hang the same way",
+                p.display()
+            ),
+            format!(
+                "replace {} with a regular file, or point GOENV elsewhere",
+                p.display()
+            ),
         ),
         (Some(p), _, Some(e)) => o.warn(
             "GO037",
             S_SET,
-            format!("cannot read {}: {e} (the go command silently ignores it)", p.display()),
+            format!(
+                "cannot read {}: {e} (the go command silently ignores it)",
+                p.display()
+            ),
             format!("fix or delete {}", p.display()),
         ),
         (Some(p), _, None) => {
             let uf = &s.user_file;
-            let unknown: Vec<&String> = uf.values.keys().filter(|k| !goenv::KNOWN_ENV.contains(&k.as_str())).collect();
+            let unknown: Vec<&String> = uf
+                .values
+                .keys()
+                .filter(|k| !goenv::KNOWN_ENV.contains(&k.as_str()))
+                .collect();
             let mut problems = Vec::new();
             if !unknown.is_empty() {
                 problems.push(format!("unknown keys {}", join(&unknown)));
             }
             if !uf.duplicates.is_empty() {
-                problems.push(format!("duplicate keys {} (the last wins)", uf.duplicates.join(", ")));
+                problems.push(format!(
+                    "duplicate keys {} (the last wins)",
+                    uf.duplicates.join(", ")
+                ));
             }
             if !uf.ignored_lines.is_empty() {
-                problems.push(format!("lines {:?} are ignored (not KEY=VALUE)", uf.ignored_lines));
+                problems.push(format!(
+                    "lines {:?} are ignored (not KEY=VALUE)",
+                    uf.ignored_lines
+                ));
             }
             if !uf.carriage_returns.is_empty() {
-                problems.push(format!("values of {} end in a carriage return", uf.carriage_returns.join(", ")));
+                problems.push(format!(
+                    "values of {} end in a carriage return",
+                    uf.carriage_returns.join(", ")
+                ));
             }
             if problems.is_empty() {
-                o.ok("GO037", S_SET, format!("go/env file {} is well-formed ({} settings)", p.display(), uf.values.len()));
+                o.ok(
+                    "GO037",
+                    S_SET,
+                    format!(
+                        "go/env file {} is well-formed ({} settings)",
+                        p.display(),
+                        uf.values.len()
+                    ),
+                );
             } else {
-                o.warn("GO037", S_SET, format!("{}: {}", p.display(), problems.join("; ")), format!("edit {} (or go env -u KEY)", p.display()));
+                o.warn(
+                    "GO037",
+                    S_SET,
+                    format!("{}: {}", p.display(), problems.join("; ")),
+                    format!("edit {} (or go env -u KEY)", p.display()),
+                );
             }
         }
         (None, None, _) => {}
@@ -385,10 +573,23 @@ fn settings(f: &Facts, o: &mut Out) {
         .user_file
         .values
         .iter()
-        .filter_map(|(k, v)| s.env.get(k).filter(|e| !e.is_empty() && *e != v).map(|e| format!("{k} (file {v:?}, env {e:?})")))
+        .filter_map(|(k, v)| {
+            s.env
+                .get(k)
+                .filter(|e| !e.is_empty() && *e != v)
+                .map(|e| format!("{k} (file {v:?}, env {e:?})"))
+        })
         .collect();
     if !overridden.is_empty() {
-        o.info("GO036", S_SET, format!("the environment overrides the go/env file for {}", overridden.join(", ")), Some("remove one of the two"));
+        o.info(
+            "GO036",
+            S_SET,
+            format!(
+                "the environment overrides the go/env file for {}",
+                overridden.join(", ")
+            ),
+            Some("remove one of the two"),
+        );
     }
 
     // GO020 / GO021: GOPATH.
@@ -401,24 +602,47 @@ fn settings(f: &Facts, o: &mut Out) {
             format!("warning: both GOPATH and GOROOT are the same directory ({gopath}){}: GOPATH is ignored and tools that parse go's output break", from_where(f, "GOPATH")),
             "set GOPATH elsewhere (e.g. $HOME/go), or unset it",
         );
-    } else if gopath.is_empty() && gp_src == Source::Default && s.env.get("HOME").is_some_and(|h| !h.is_empty()) {
-        o.warn("GO020", S_SET, "GOPATH is empty because $HOME/go is GOROOT: cannot set GOROOT as GOPATH", "move Go elsewhere (e.g. /usr/local/go) or set GOPATH");
+    } else if gopath.is_empty()
+        && gp_src == Source::Default
+        && s.env.get("HOME").is_some_and(|h| !h.is_empty())
+    {
+        o.warn(
+            "GO020",
+            S_SET,
+            "GOPATH is empty because $HOME/go is GOROOT: cannot set GOROOT as GOPATH",
+            "move Go elsewhere (e.g. /usr/local/go) or set GOPATH",
+        );
+    } else if gopath.is_empty() {
+        o.warn("GO020", S_SET, "GOPATH is not set and $HOME is not defined: go install and module downloads have nowhere to go", "set HOME, or GOPATH to an absolute directory");
     } else {
-        o.ok("GO020", S_SET, format!("GOPATH {gopath} differs from GOROOT"));
+        o.ok(
+            "GO020",
+            S_SET,
+            format!("GOPATH {gopath} differs from GOROOT"),
+        );
     }
     let mut bad = None;
     for p in gopath.split(':').filter(|p| !p.is_empty()) {
         if p.starts_with('~') {
-            bad = Some(format!("go: GOPATH entry cannot start with shell metacharacter '~': {p:?}"));
+            bad = Some(format!(
+                "go: GOPATH entry cannot start with shell metacharacter '~': {p:?}"
+            ));
             break;
         }
         if !p.starts_with('/') && gp_src != Source::Default {
-            bad = Some(format!("go: GOPATH entry is relative; must be absolute path: {p:?}."));
+            bad = Some(format!(
+                "go: GOPATH entry is relative; must be absolute path: {p:?}."
+            ));
             break;
         }
     }
     match bad {
-        Some(m) => o.error("GO021", S_SET, format!("{m}{} (every go command fails)", from_where(f, "GOPATH")), "use an absolute path such as $HOME/go"),
+        Some(m) => o.error(
+            "GO021",
+            S_SET,
+            format!("{m}{} (every go command fails)", from_where(f, "GOPATH")),
+            "use an absolute path such as $HOME/go",
+        ),
         None => o.ok("GO021", S_SET, "GOPATH entries are absolute"),
     }
 
@@ -432,12 +656,30 @@ fn settings(f: &Facts, o: &mut Out) {
         if let Some(fatal) = &a.fatal {
             o.error("GO025", S_SET, format!("GOFLAGS={gf:?}{w}: every go command fails with `{fatal}`"), "quote a whole flag: GOFLAGS=\"'-ldflags=-s -w'\" (quotes only count at the start of a word)");
         } else if !a.build_errors.is_empty() {
-            o.error("GO025", S_SET, format!("GOFLAGS={gf:?}{w}: go build fails with `{}`", a.build_errors.join("`; `")), "fix the flag value");
+            o.error(
+                "GO025",
+                S_SET,
+                format!(
+                    "GOFLAGS={gf:?}{w}: go build fails with `{}`",
+                    a.build_errors.join("`; `")
+                ),
+                "fix the flag value",
+            );
         } else {
             o.ok("GO025", S_SET, format!("GOFLAGS={gf:?} parses"));
         }
-        let dropped: Vec<&str> = a.flags.iter().filter(|fl| fl.reach == FlagReach::OtherOnly).map(|fl| fl.word.as_str()).collect();
-        let test_only: Vec<&str> = a.flags.iter().filter(|fl| fl.reach == FlagReach::TestOnly).map(|fl| fl.word.as_str()).collect();
+        let dropped: Vec<&str> = a
+            .flags
+            .iter()
+            .filter(|fl| fl.reach == FlagReach::OtherOnly)
+            .map(|fl| fl.word.as_str())
+            .collect();
+        let test_only: Vec<&str> = a
+            .flags
+            .iter()
+            .filter(|fl| fl.reach == FlagReach::TestOnly)
+            .map(|fl| fl.word.as_str())
+            .collect();
         if !dropped.is_empty() {
             o.warn(
                 "GO026",
@@ -449,19 +691,32 @@ fn settings(f: &Facts, o: &mut Out) {
             o.ok("GO026", S_SET, "every GOFLAGS word reaches go build");
         }
         if !test_only.is_empty() {
-            o.info("GO026", S_SET, format!("GOFLAGS {} only affect go test", test_only.join(" ")), None);
+            o.info(
+                "GO026",
+                S_SET,
+                format!("GOFLAGS {} only affect go test", test_only.join(" ")),
+                None,
+            );
         }
         let sticky: Vec<&str> = a
             .flags
             .iter()
-            .filter(|fl| matches!(fl.name.as_str(), "mod" | "modcacherw" | "buildvcs" | "trimpath"))
+            .filter(|fl| {
+                matches!(
+                    fl.name.as_str(),
+                    "mod" | "modcacherw" | "buildvcs" | "trimpath"
+                )
+            })
             .map(|fl| fl.word.as_str())
             .collect();
         if !sticky.is_empty() && f.source_of("GOFLAGS") != Some(Source::Default) {
             o.info(
                 "GO027",
                 S_SET,
-                format!("GOFLAGS {}{w} applies to every build of every module", sticky.join(" ")),
+                format!(
+                    "GOFLAGS {}{w} applies to every build of every module",
+                    sticky.join(" ")
+                ),
                 Some("set such flags per project (or per command) rather than globally"),
             );
         }
@@ -482,15 +737,34 @@ fn settings(f: &Facts, o: &mut Out) {
 
     // GO029: GOPROXY.
     let proxy = s.val("GOPROXY");
-    let entries: Vec<&str> = proxy.split([',', '|']).map(str::trim).filter(|e| !e.is_empty()).collect();
+    let entries: Vec<&str> = proxy
+        .split([',', '|'])
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .collect();
     if proxy.is_empty() || entries.is_empty() {
         o.warn("GO029", S_SET, "GOPROXY is empty: module downloads fail (\"GOPROXY list is not the empty string, but contains no entries\" for stray separators)", "go env -w GOPROXY=https://proxy.golang.org,direct");
     } else if entries[0] == "off" {
         o.warn("GO029", S_SET, format!("GOPROXY=off{}: `module lookup disabled by GOPROXY=off` for anything not in the module cache, and no toolchain downloads", from_where(f, "GOPROXY")), "go env -w GOPROXY=https://proxy.golang.org,direct");
-    } else if let Some(bad) = entries.iter().find(|e| !matches!(**e, "off" | "direct") && !e.contains(":/") && !e.contains(['.', ':', '/'])) {
-        o.error("GO029", S_SET, format!("GOPROXY entry {bad:?}: invalid proxy URL missing scheme: {bad}"), "use full URLs, e.g. https://proxy.golang.org,direct");
+    } else if let Some(bad) = entries.iter().find(|e| {
+        !matches!(**e, "off" | "direct") && !e.contains(":/") && !e.contains(['.', ':', '/'])
+    }) {
+        o.error(
+            "GO029",
+            S_SET,
+            format!("GOPROXY entry {bad:?}: invalid proxy URL missing scheme: {bad}"),
+            "use full URLs, e.g. https://proxy.golang.org,direct",
+        );
     } else if entries == ["direct"] {
-        o.info("GO029", S_SET, format!("GOPROXY=direct{}: every module is fetched from its VCS (slower; needs git etc.)", from_where(f, "GOPROXY")), Some("go env -w GOPROXY=https://proxy.golang.org,direct"));
+        o.info(
+            "GO029",
+            S_SET,
+            format!(
+                "GOPROXY=direct{}: every module is fetched from its VCS (slower; needs git etc.)",
+                from_where(f, "GOPROXY")
+            ),
+            Some("go env -w GOPROXY=https://proxy.golang.org,direct"),
+        );
     } else {
         o.ok("GO029", S_SET, format!("GOPROXY={proxy}"));
     }
@@ -506,26 +780,53 @@ fn settings(f: &Facts, o: &mut Out) {
     if !s.val("GOINSECURE").is_empty() {
         posture.push(format!("GOINSECURE={}", s.val("GOINSECURE")));
     }
-    if s.env.get("GODEBUG").is_some_and(|g| g.contains("execerrdot=0")) {
-        posture.push("GODEBUG execerrdot=0 (runs binaries found through relative PATH entries)".into());
+    if s.env
+        .get("GODEBUG")
+        .is_some_and(|g| g.contains("execerrdot=0"))
+    {
+        posture.push(
+            "GODEBUG execerrdot=0 (runs binaries found through relative PATH entries)".into(),
+        );
     }
     if posture.is_empty() {
         o.ok("GO030", S_SET, "checksum verification is on");
     } else {
-        o.warn("GO030", S_SET, format!("security checks weakened: {}", posture.join("; ")), "limit exceptions to your private modules with GOPRIVATE=example.com/org/*");
+        o.warn(
+            "GO030",
+            S_SET,
+            format!("security checks weakened: {}", posture.join("; ")),
+            "limit exceptions to your private modules with GOPRIVATE=example.com/org/*",
+        );
     }
     let mut bad_patterns = Vec::new();
     for key in ["GOPRIVATE", "GONOPROXY", "GONOSUMDB", "GOINSECURE"] {
-        for p in s.val(key).split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        for p in s
+            .val(key)
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
             if !goenv::valid_path_pattern(p) {
                 bad_patterns.push(format!("{key} element {p:?}"));
             }
         }
     }
     if bad_patterns.is_empty() {
-        o.ok("GO031", S_SET, "GOPRIVATE/GONOPROXY/GONOSUMDB/GOINSECURE patterns are valid");
+        o.ok(
+            "GO031",
+            S_SET,
+            "GOPRIVATE/GONOPROXY/GONOSUMDB/GOINSECURE patterns are valid",
+        );
     } else {
-        o.warn("GO031", S_SET, format!("{} is not a valid path.Match pattern: it never matches (go accepts it silently)", bad_patterns.join(", ")), "fix the glob (e.g. example.com/org/*)");
+        o.warn(
+            "GO031",
+            S_SET,
+            format!(
+                "{} is not a valid path.Match pattern: it never matches (go accepts it silently)",
+                bad_patterns.join(", ")
+            ),
+            "fix the glob (e.g. example.com/org/*)",
+        );
     }
 
     // GO032: GOTOOLCHAIN syntax.
@@ -554,7 +855,12 @@ fn settings(f: &Facts, o: &mut Out) {
 
     // GO039: GODEBUG.
     if let Some(g) = s.env.get("GODEBUG").filter(|g| !g.is_empty()) {
-        o.info("GO039", S_SET, format!("GODEBUG={g} applies to every Go program you run, including go itself"), Some("set it per command instead of exporting it"));
+        o.info(
+            "GO039",
+            S_SET,
+            format!("GODEBUG={g} applies to every Go program you run, including go itself"),
+            Some("set it per command instead of exporting it"),
+        );
     }
 
     // GO040: changed-from-default summary (like `go env -changed`).
@@ -565,17 +871,35 @@ fn settings(f: &Facts, o: &mut Out) {
         .map(|(k, v, src)| format!("{k}={v} ({})", src.describe()))
         .collect();
     if !shown.is_empty() {
-        o.info("GO040", S_SET, format!("non-default settings: {}", shown.join(", ")), None);
+        o.info(
+            "GO040",
+            S_SET,
+            format!("non-default settings: {}", shown.join(", ")),
+            None,
+        );
     }
     let distro: Vec<String> = goenv::UPSTREAM_GO_ENV
         .iter()
         .filter_map(|(k, up)| {
             let v = s.goroot_file.values.get(*k);
-            (v.map(String::as_str) != Some(*up)).then(|| format!("{k}={} (upstream {up})", v.map_or("<missing>", String::as_str)))
+            (v.map(String::as_str) != Some(*up)).then(|| {
+                format!(
+                    "{k}={} (upstream {up})",
+                    v.map_or("<missing>", String::as_str)
+                )
+            })
         })
         .collect();
     if !distro.is_empty() && !s.goroot_file.values.is_empty() {
-        o.info("GO040", S_SET, format!("$GOROOT/go.env differs from upstream: {}", distro.join(", ")), None);
+        o.info(
+            "GO040",
+            S_SET,
+            format!(
+                "$GOROOT/go.env differs from upstream: {}",
+                distro.join(", ")
+            ),
+            None,
+        );
     }
 }
 
@@ -590,7 +914,10 @@ pub fn changed_settings(f: &Facts) -> Vec<(String, String, Source)> {
     let mut out = Vec::new();
     for key in goenv::KNOWN_ENV {
         if let Some((v, src)) = s.get(key) {
-            let upstream = goenv::UPSTREAM_GO_ENV.iter().find(|(k, _)| k == key).map(|(_, v)| *v);
+            let upstream = goenv::UPSTREAM_GO_ENV
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| *v);
             if src == Source::GorootFile && upstream == Some(v) {
                 continue;
             }
@@ -607,7 +934,11 @@ fn arch_checks(f: &Facts, o: &mut Out) {
     let mut problems = Vec::new();
     if !s.val("GOOS").is_empty() || !s.val("GOARCH").is_empty() {
         // internal/platform/zosarch.go is the go command's own list.
-        if let Some(list) = s.goroot.as_ref().and_then(|r| std::fs::read_to_string(r.join("src/internal/platform/zosarch.go")).ok()) {
+        if let Some(list) = s
+            .goroot
+            .as_ref()
+            .and_then(|r| std::fs::read_to_string(r.join("src/internal/platform/zosarch.go")).ok())
+        {
             let pair = format!("{{{goos:?}, {goarch:?}}}");
             if list.contains("var List") && !list.contains(&pair) {
                 problems.push(format!("go: unsupported GOOS/GOARCH pair {goos}/{goarch}"));
@@ -617,13 +948,20 @@ fn arch_checks(f: &Facts, o: &mut Out) {
     if goarch == "amd64" {
         let v = s.val("GOAMD64");
         if !v.is_empty() && !matches!(v, "v1" | "v2" | "v3" | "v4") {
-            problems.push(format!("invalid GOAMD64={v}: must be v1, v2, v3, v4 (go 1.26 may accept it silently)"));
+            problems.push(format!(
+                "invalid GOAMD64={v}: must be v1, v2, v3, v4 (go 1.26 may accept it silently)"
+            ));
         }
     }
     if problems.is_empty() {
         o.ok("GO038", S_SET, format!("target {goos}/{goarch}"));
     } else {
-        o.error("GO038", S_SET, problems.join("; "), "fix or unset the variable");
+        o.error(
+            "GO038",
+            S_SET,
+            problems.join("; "),
+            "fix or unset the variable",
+        );
     }
 }
 
@@ -636,19 +974,45 @@ fn modules(f: &Facts, o: &mut Out) {
     let m = match &f.modules {
         Ok(m) => m,
         Err(e) => {
-            o.warn("GO010", S_MOD, e.clone(), "check the filesystem holding --dir");
+            o.warn(
+                "GO010",
+                S_MOD,
+                e.clone(),
+                "check the filesystem holding --dir",
+            );
             return;
         }
     };
 
     // GO041: go.work.
     let gowork_setting = s.val("GOWORK");
-    if !gowork_setting.is_empty() && gowork_setting != "off" && gowork_setting != "auto" && !gowork_setting.starts_with('/') {
-        o.error("GO041", S_MOD, format!("go: invalid GOWORK: not an absolute path ({gowork_setting})"), "set GOWORK to an absolute path or off");
+    if !gowork_setting.is_empty()
+        && gowork_setting != "off"
+        && gowork_setting != "auto"
+        && !gowork_setting.starts_with('/')
+    {
+        o.error(
+            "GO041",
+            S_MOD,
+            format!("go: invalid GOWORK: not an absolute path ({gowork_setting})"),
+            "set GOWORK to an absolute path or off",
+        );
     } else if let Some(p) = &m.gowork_missing {
-        o.error("GO041", S_MOD, format!("go: reading go.work: open {}: no such file or directory (GOWORK)", p.display()), "unset GOWORK or set GOWORK=off");
+        o.error(
+            "GO041",
+            S_MOD,
+            format!(
+                "go: reading go.work: open {}: no such file or directory (GOWORK)",
+                p.display()
+            ),
+            "unset GOWORK or set GOWORK=off",
+        );
     } else if let Some((work, uses)) = &m.gowork {
-        let root = m.gomod.as_ref().and_then(|g| g.path.parent()).map(Path::to_path_buf);
+        let root = m
+            .gomod
+            .as_ref()
+            .and_then(|g| g.path.parent())
+            .map(Path::to_path_buf);
         let listed = root.as_ref().is_none_or(|r| uses.iter().any(|u| u == r));
         let wdir = work.path.parent().unwrap_or(Path::new("/"));
         let outside_repo = m.repo_root.as_ref().is_some_and(|r| !wdir.starts_with(r));
@@ -667,15 +1031,36 @@ fn modules(f: &Facts, o: &mut Out) {
         } else if outside_repo {
             o.warn("GO041", S_MOD, format!("{} (outside the repository {}) applies to this module: builds here differ from a clean checkout", work.path.display(), m.repo_root.as_ref().unwrap().display()), "GOWORK=off for builds meant to match CI, or remove the stray go.work");
         } else {
-            o.info("GO041", S_MOD, format!("workspace mode: {} ({} modules)", work.path.display(), uses.len()), None);
+            o.info(
+                "GO041",
+                S_MOD,
+                format!(
+                    "workspace mode: {} ({} modules)",
+                    work.path.display(),
+                    uses.len()
+                ),
+                None,
+            );
         }
     } else {
-        o.ok("GO041", S_MOD, if gowork_setting == "off" { "GOWORK=off".to_string() } else { "no go.work in effect".to_string() });
+        o.ok(
+            "GO041",
+            S_MOD,
+            if gowork_setting == "off" {
+                "GOWORK=off".to_string()
+            } else {
+                "no go.work in effect".to_string()
+            },
+        );
     }
 
     // GO010 / GO033 / GO034: toolchain selection for this module.
     let Some(local) = f.local_version() else {
-        o.skip("GO010", S_MOD, "local Go version unknown: toolchain selection not judged");
+        o.skip(
+            "GO010",
+            S_MOD,
+            "local Go version unknown: toolchain selection not judged",
+        );
         return;
     };
     let file = m.gowork.as_ref().map(|w| &w.0).or(m.gomod.as_ref());
@@ -692,58 +1077,141 @@ fn modules(f: &Facts, o: &mut Out) {
     let sel = match goenv::select_toolchain(&gt, gt_raw, &local, file, modules_on) {
         Ok(sel) => sel,
         Err(e) => {
-            o.error("GO010", S_MOD, format!("{e}: every go command here fails"), "fix the toolchain line");
+            o.error(
+                "GO010",
+                S_MOD,
+                format!("{e}: every go command here fails"),
+                "fix the toolchain line",
+            );
             return;
         }
     };
-    let Some(file) = file else {
-        o.ok("GO010", S_MOD, format!("no go.mod/go.work above {}; go{local} runs", f.dir.display()));
-        return;
-    };
-    let fname = file.path.display();
+    let fname = file.map_or(String::new(), |m| m.path.display().to_string());
+    // The version that will actually run: the switch target, else the local one.
+    let running = sel
+        .target
+        .as_deref()
+        .and_then(goenv::from_toolchain)
+        .unwrap_or_else(|| local.clone());
+    if let Some(target) = &sel.target {
+        toolchain_availability(f, o, &gt, gt_raw, &sel.reason, target);
+    } else {
+        match file {
+            Some(m) => o.ok(
+                "GO010",
+                S_MOD,
+                format!(
+                    "{fname} (go {}) runs with the local go{local}",
+                    m.go.as_deref().unwrap_or("?")
+                ),
+            ),
+            None => o.ok(
+                "GO010",
+                S_MOD,
+                format!(
+                    "no go.mod/go.work above {}; go{local} runs",
+                    f.dir.display()
+                ),
+            ),
+        }
+    }
     if let Some(need) = &sel.unmet {
         o.error(
             "GO033",
             S_MOD,
-            format!("go: {fname} requires go >= {need} (running go {local}; GOTOOLCHAIN={gt_raw}{})", from_where(f, "GOTOOLCHAIN")),
+            format!(
+                "go: {fname} requires go >= {need} (running go {running}; GOTOOLCHAIN={gt_raw}{})",
+                from_where(f, "GOTOOLCHAIN")
+            ),
             format!("install Go {need} or newer, or allow switching: GOTOOLCHAIN=auto"),
         );
-        return;
+    } else if file.is_some() {
+        o.ok(
+            "GO033",
+            S_MOD,
+            format!("{fname} is satisfied by go {running}"),
+        );
     }
-    let Some(target) = &sel.target else {
-        o.ok("GO010", S_MOD, format!("{fname} (go {}) runs with the local go{local}", file.go.as_deref().unwrap_or("?")));
-        return;
-    };
-    // Where would the switch find `target`? PATH, then the module cache, then a download.
+}
+
+/// GO010/GO034: where a toolchain switch to `target` finds it — PATH, the module cache, or a
+/// download (toolchain.Exec's order).
+fn toolchain_availability(
+    f: &Facts,
+    o: &mut Out,
+    gt: &goenv::Gotoolchain,
+    gt_raw: &str,
+    reason: &str,
+    target: &str,
+) {
+    let s = &f.settings;
     let pl = f.path_list.clone();
-    let name = target.clone();
-    let on_path = guarded("looking up the toolchain on PATH", move || facts::scan_path(&pl, std::slice::from_ref(&name), &[]))
-        .ok()
-        .and_then(|scan| scan.first(target).filter(|h| !h.relative).map(|h| h.path.clone()));
+    let name = target.to_string();
+    let on_path = guarded("looking up the toolchain on PATH", move || {
+        facts::scan_path(&pl, std::slice::from_ref(&name), &[])
+    })
+    .ok()
+    .and_then(|scan| {
+        scan.first(target)
+            .filter(|h| !h.relative)
+            .map(|h| h.path.clone())
+    });
     let (mc, _) = s.gomodcache();
-    let cached = (!mc.is_empty())
+    let cached = (!mc.is_empty() && mc.starts_with('/'))
         .then(|| goenv::toolchain_module_dir(Path::new(&mc), target, &f.host.0, &f.host.1))
-        .and_then(|d| guarded("looking in the module cache", move || d.join("bin/go").is_file().then_some(d)).ok().flatten());
+        .and_then(|d| {
+            guarded("looking in the module cache", move || {
+                d.join("bin/go").is_file().then_some(d)
+            })
+            .ok()
+            .flatten()
+        });
     let proxy = s.val("GOPROXY");
-    let first_proxy = proxy.split([',', '|']).map(str::trim).find(|e| !e.is_empty()).unwrap_or("");
+    let first_proxy = proxy
+        .split([',', '|'])
+        .map(str::trim)
+        .find(|e| !e.is_empty())
+        .unwrap_or("");
+    let extra_exec = Some("install that Go as your main toolchain to skip the extra exec");
     if let Some(p) = on_path {
-        o.info("GO010", S_MOD, format!("{}: every go command here re-executes {} ({})", sel.reason, p.display(), target), Some("install that Go as your main toolchain to skip the extra exec"));
+        o.info(
+            "GO010",
+            S_MOD,
+            format!(
+                "{reason}: every go command here re-executes {} ({target})",
+                p.display()
+            ),
+            extra_exec,
+        );
     } else if let Some(d) = cached {
-        o.info("GO010", S_MOD, format!("{}: every go command here re-executes the downloaded {} ({})", sel.reason, target, d.display()), Some("install that Go as your main toolchain to skip the extra exec"));
+        o.info(
+            "GO010",
+            S_MOD,
+            format!(
+                "{reason}: every go command here re-executes the downloaded {target} ({})",
+                d.display()
+            ),
+            extra_exec,
+        );
     } else if gt.mode == SwitchMode::Path {
-        o.error("GO034", S_MOD, format!("{}: go: cannot find {target:?} in PATH (GOTOOLCHAIN={gt_raw})", sel.reason), format!("install {target} on PATH (go install golang.org/dl/{target}@latest && {target} download)"));
-    } else if first_proxy == "off" || first_proxy == "direct" || first_proxy.is_empty() {
         o.error(
             "GO034",
             S_MOD,
-            format!("{}: {target} is not on PATH or in the module cache and GOPROXY={proxy} cannot download it: every go command here fails, even `go version`", sel.reason),
+            format!("{reason}: go: cannot find {target:?} in PATH (GOTOOLCHAIN={gt_raw}): every go command here fails"),
+            format!("install {target} on PATH (go install golang.org/dl/{target}@latest && {target} download)"),
+        );
+    } else if first_proxy == "off" || first_proxy.is_empty() {
+        o.error(
+            "GO034",
+            S_MOD,
+            format!("{reason}: {target} is not on PATH or in the module cache and GOPROXY={proxy} cannot download it: every go command here fails, even `go version`"),
             format!("pre-install {target}, or GOTOOLCHAIN=local"),
         );
     } else {
         o.warn(
             "GO034",
             S_MOD,
-            format!("{}: the first go command here downloads {target} from {first_proxy} (fails offline)", sel.reason),
+            format!("{reason}: the first go command here downloads {target} from {first_proxy} (fails offline)"),
             format!("install Go {} locally, or GOTOOLCHAIN=local", target.trim_start_matches("go")),
         );
     }
@@ -760,23 +1228,63 @@ fn caches(f: &Facts, o: &mut Out) {
     // GO050 / GO051: GOCACHE.
     let (gc, _) = s.gocache();
     match gc {
-        Err(e) => o.error("GO050", S_CACHE, format!("{e}{}", from_where(f, "GOCACHE")), "set GOCACHE to a writable local directory, e.g. $HOME/.cache/go-build"),
+        Err(e) => o.error(
+            "GO050",
+            S_CACHE,
+            format!("{e}{}", from_where(f, "GOCACHE")),
+            "set GOCACHE to a writable local directory, e.g. $HOME/.cache/go-build",
+        ),
         Ok(dir) => cache_dir(o, "GO050", "GOCACHE", &dir, mounts.clone(), true),
     }
 
     // GO054 / GO051: GOMODCACHE.
     let (mc, src) = s.gomodcache();
     if mc.is_empty() {
-        o.warn("GO054", S_CACHE, "GOMODCACHE is empty (no GOPATH): module downloads fail", "set GOPATH or GOMODCACHE");
+        o.warn(
+            "GO054",
+            S_CACHE,
+            "GOMODCACHE is empty (no GOPATH): module downloads fail",
+            "set GOPATH or GOMODCACHE",
+        );
     } else if !mc.starts_with('/') {
-        o.error("GO054", S_CACHE, format!("GOMODCACHE={mc}{}: GOMODCACHE entry is relative; must be absolute path", if src == Source::Default { String::new() } else { from_where(f, "GOMODCACHE") }), "use an absolute path");
+        o.error(
+            "GO054",
+            S_CACHE,
+            format!(
+                "GOMODCACHE={mc}{}: GOMODCACHE entry is relative; must be absolute path",
+                if src == Source::Default {
+                    String::new()
+                } else {
+                    from_where(f, "GOMODCACHE")
+                }
+            ),
+            "use an absolute path",
+        );
     } else {
-        cache_dir(o, "GO054", "GOMODCACHE", Path::new(&mc), mounts.clone(), false);
+        cache_dir(
+            o,
+            "GO054",
+            "GOMODCACHE",
+            Path::new(&mc),
+            mounts.clone(),
+            false,
+        );
     }
 
     // GO055: the temp dir go build/run/test executes binaries from.
     let (tmp, var) = match s.val("GOTMPDIR") {
-        "" => (s.env.get("TMPDIR").filter(|t| !t.is_empty()).cloned().unwrap_or_else(|| "/tmp".into()), if s.env.get("TMPDIR").is_some_and(|t| !t.is_empty()) { "TMPDIR" } else { "/tmp" }),
+        "" => (
+            s.env
+                .get("TMPDIR")
+                .filter(|t| !t.is_empty())
+                .cloned()
+                .unwrap_or_else(|| "/tmp".into()),
+            if s.env.get("TMPDIR").is_some_and(|t| !t.is_empty()) {
+                "TMPDIR"
+            } else {
+                "/tmp"
+            },
+        ),
         v => (v.to_string(), "GOTMPDIR"),
     };
     let p = PathBuf::from(&tmp);
@@ -792,38 +1300,99 @@ fn caches(f: &Facts, o: &mut Out) {
     // GO058: telemetry mode (in the config dir, under $HOME).
     if let Ok(cfg) = goenv::user_config_dir(&s.env) {
         let file = cfg.join("go/telemetry/mode");
-        let mode = guarded("reading the telemetry mode", move || std::fs::read_to_string(file).ok()).ok().flatten();
-        let mode = mode.as_deref().and_then(|m| m.split_whitespace().next()).unwrap_or("local").to_string();
+        let mode = guarded("reading the telemetry mode", move || {
+            std::fs::read_to_string(file).ok()
+        })
+        .ok()
+        .flatten();
+        let mode = mode
+            .as_deref()
+            .and_then(|m| m.split_whitespace().next())
+            .unwrap_or("local")
+            .to_string();
         match mode.as_str() {
             "off" => o.ok("GO058", S_CACHE, "telemetry off"),
-            m => o.info("GO058", S_CACHE, format!("telemetry mode {m}: every go command writes counters under {}", cfg.join("go/telemetry").display()), Some("go telemetry off")),
+            m => o.info(
+                "GO058",
+                S_CACHE,
+                format!(
+                    "telemetry mode {m}: every go command writes counters under {}",
+                    cfg.join("go/telemetry").display()
+                ),
+                Some("go telemetry off"),
+            ),
         }
     }
 }
 
-fn cache_dir(o: &mut Out, id: &'static str, var: &str, dir: &Path, mounts: Option<crate::fsinfo::MountTable>, required: bool) {
+fn cache_dir(
+    o: &mut Out,
+    id: &'static str,
+    var: &str,
+    dir: &Path,
+    mounts: Option<crate::fsinfo::MountTable>,
+    required: bool,
+) {
     let p = dir.to_path_buf();
-    let st = match guarded(&format!("examining {var}"), move || dir_state(&p, mounts.as_ref())) {
+    let st = match guarded(&format!("examining {var}"), move || {
+        dir_state(&p, mounts.as_ref())
+    }) {
         Ok(st) => st,
         Err(e) => {
-            o.error(id, S_CACHE, format!("{var} {}: {e}", dir.display()), format!("move {var} to a local disk"));
+            o.error(
+                id,
+                S_CACHE,
+                format!("{var} {}: {e}", dir.display()),
+                format!("move {var} to a local disk"),
+            );
             return;
         }
     };
     if st.not_dir {
-        o.error(id, S_CACHE, format!("{var} {} is not a directory", dir.display()), format!("remove it or set {var} elsewhere"));
+        o.error(
+            id,
+            S_CACHE,
+            format!("{var} {} is not a directory", dir.display()),
+            format!("remove it or set {var} elsewhere"),
+        );
     } else if let Some(err) = &st.write_error {
         let base = st.writable_base.as_deref().unwrap_or(dir);
-        let what = if st.exists { format!("{var} {} is not writable: {err}", dir.display()) } else { format!("{var} {} does not exist and cannot be created in {}: {err}", dir.display(), base.display()) };
+        let what = if st.exists {
+            format!("{var} {} is not writable: {err}", dir.display())
+        } else {
+            format!(
+                "{var} {} does not exist and cannot be created in {}: {err}",
+                dir.display(),
+                base.display()
+            )
+        };
         let consequence = if required {
-            format!("; every build fails (failed to initialize build cache at {}: ... {err})", dir.display())
+            format!(
+                "; every build fails (failed to initialize build cache at {}: ... {err})",
+                dir.display()
+            )
         } else {
             "; module downloads fail".into()
         };
         let msg = format!("{what}{consequence}");
-        let fix = format!("set {var} to a writable local directory (e.g. {})", if required { "$HOME/.cache/go-build" } else { "$HOME/go/pkg/mod" });
-        if required { o.error(id, S_CACHE, msg, fix) } else { o.warn(id, S_CACHE, msg, fix) }
-    } else if let Some(t) = st.fs_type.as_deref().filter(|t| crate::fsinfo::is_network_fs(t) || crate::fsinfo::is_fuse(t)) {
+        let fix = format!(
+            "set {var} to a writable local directory (e.g. {})",
+            if required {
+                "$HOME/.cache/go-build"
+            } else {
+                "$HOME/go/pkg/mod"
+            }
+        );
+        if required {
+            o.error(id, S_CACHE, msg, fix)
+        } else {
+            o.warn(id, S_CACHE, msg, fix)
+        }
+    } else if let Some(t) = st
+        .fs_type
+        .as_deref()
+        .filter(|t| crate::fsinfo::is_network_fs(t) || crate::fsinfo::is_fuse(t))
+    {
         o.warn(
             "GO051",
             S_CACHE,
@@ -834,7 +1403,12 @@ fn cache_dir(o: &mut Out, id: &'static str, var: &str, dir: &Path, mounts: Optio
         o.ok(
             id,
             S_CACHE,
-            format!("{var} {} is {}{}", dir.display(), if st.exists { "writable" } else { "creatable" }, st.fs_type.map_or(String::new(), |t| format!(" ({t})"))),
+            format!(
+                "{var} {} is {}{}",
+                dir.display(),
+                if st.exists { "writable" } else { "creatable" },
+                st.fs_type.map_or(String::new(), |t| format!(" ({t})"))
+            ),
         );
     }
 }
@@ -849,21 +1423,39 @@ fn cgo(f: &Facts, o: &mut Out) {
     let words = match goenv::quoted_split(cc_raw) {
         Ok(w) => w,
         Err(e) => {
-            o.error("GO062", S_CGO, format!("CC={cc_raw:?}: {e}"), "fix the quoting of CC");
+            o.error(
+                "GO062",
+                S_CGO,
+                format!("CC={cc_raw:?}: {e}"),
+                "fix the quoting of CC",
+            );
             return;
         }
     };
     let cc = words.first().cloned().unwrap_or_else(|| "gcc".into());
     if cc.contains('/') && !cc.starts_with('/') {
-        o.error("GO062", S_CGO, format!("CC={cc}: CC entry is relative; must be absolute path"), "use an absolute path or a bare name found on PATH");
+        o.error(
+            "GO062",
+            S_CGO,
+            format!("CC={cc}: CC entry is relative; must be absolute path"),
+            "use an absolute path or a bare name found on PATH",
+        );
         return;
     }
     let explicit_cgo = s.val("CGO_ENABLED");
-    let native = s.or_default("GOOS", &f.host.0).0 == f.host.0 && s.or_default("GOARCH", &f.host.1).0 == f.host.1;
+    let native = s.or_default("GOOS", &f.host.0).0 == f.host.0
+        && s.or_default("GOARCH", &f.host.1).0 == f.host.1;
     // Where is the compiler?
     let (found, relative_hit) = if cc.starts_with('/') {
         let p = PathBuf::from(&cc);
-        (guarded("looking at CC", move || facts::is_executable(&p).then_some(p)).ok().flatten(), None)
+        (
+            guarded("looking at CC", move || {
+                facts::is_executable(&p).then_some(p)
+            })
+            .ok()
+            .flatten(),
+            None,
+        )
     } else {
         match f.scan.as_ref().ok().and_then(|sc| sc.first(&cc)) {
             Some(h) if h.relative => (None, Some(h.clone())),
@@ -907,15 +1499,36 @@ fn install(f: &Facts, o: &mut Out) {
     let s = &f.settings;
     let gobin = s.val("GOBIN");
     if !gobin.is_empty() && !gobin.starts_with('/') {
-        o.error("GO023", S_INST, format!("GOBIN={gobin}{}: cannot install, GOBIN must be an absolute path", from_where(f, "GOBIN")), "use an absolute GOBIN or unset it");
+        o.error(
+            "GO023",
+            S_INST,
+            format!(
+                "GOBIN={gobin}{}: cannot install, GOBIN must be an absolute path",
+                from_where(f, "GOBIN")
+            ),
+            "use an absolute GOBIN or unset it",
+        );
         return;
     }
-    let dir = if gobin.is_empty() { s.gopath_dir("bin") } else { Some(PathBuf::from(gobin)) };
+    let dir = if gobin.is_empty() {
+        s.gopath_dir("bin")
+    } else {
+        Some(PathBuf::from(gobin))
+    };
     let Some(dir) = dir else {
-        o.warn("GO022", S_INST, "no install dir: GOBIN unset and GOPATH empty, so `go install` fails", "set GOBIN or GOPATH");
+        o.warn(
+            "GO022",
+            S_INST,
+            "no install dir: GOBIN unset and GOPATH empty, so `go install` fails",
+            "set GOBIN or GOPATH",
+        );
         return;
     };
-    let what = if gobin.is_empty() { "GOPATH/bin" } else { "GOBIN" };
+    let what = if gobin.is_empty() {
+        "GOPATH/bin"
+    } else {
+        "GOBIN"
+    };
     let want = goenv::clean(&dir);
     let pl = f.path_list.clone();
     let d2 = want.clone();

@@ -55,7 +55,11 @@ impl PathScan {
 pub fn scan_path(path_list: &[String], names: &[String], versioned: &[&str]) -> PathScan {
     let mut scan = PathScan::default();
     for (i, entry) in path_list.iter().enumerate() {
-        let dir = if entry.is_empty() { "." } else { entry.as_str() };
+        let dir = if entry.is_empty() {
+            "."
+        } else {
+            entry.as_str()
+        };
         for name in names {
             let p = Path::new(dir).join(name);
             if !is_executable(&p) {
@@ -115,7 +119,11 @@ pub fn dir_state(path: &Path, mounts: Option<&MountTable>) -> DirState {
     };
     let mut base = Some(path.to_path_buf());
     if !exists {
-        base = path.ancestors().skip(1).find(|a| a.is_dir()).map(Path::to_path_buf);
+        base = path
+            .ancestors()
+            .skip(1)
+            .find(|a| a.is_dir())
+            .map(Path::to_path_buf);
     }
     let write_error = if not_dir {
         Some("not a directory".into())
@@ -143,7 +151,14 @@ pub fn dir_state(path: &Path, mounts: Option<&MountTable>) -> DirState {
 fn access_w(p: &Path) -> Result<(), String> {
     let c = CString::new(p.as_os_str().as_bytes()).map_err(|_| "path contains NUL".to_string())?;
     // SAFETY: c is a valid NUL-terminated path; faccessat only reads it.
-    let rc = unsafe { libc::faccessat(libc::AT_FDCWD, c.as_ptr(), libc::W_OK | libc::X_OK, libc::AT_EACCESS) };
+    let rc = unsafe {
+        libc::faccessat(
+            libc::AT_FDCWD,
+            c.as_ptr(),
+            libc::W_OK | libc::X_OK,
+            libc::AT_EACCESS,
+        )
+    };
     if rc == 0 {
         Ok(())
     } else {
@@ -158,7 +173,9 @@ fn access_w(p: &Path) -> Result<(), String> {
 }
 
 fn statvfs_noexec(p: &Path) -> bool {
-    let Ok(c) = CString::new(p.as_os_str().as_bytes()) else { return false };
+    let Ok(c) = CString::new(p.as_os_str().as_bytes()) else {
+        return false;
+    };
     // SAFETY: zeroed statvfs is a valid out-parameter; c is NUL-terminated.
     unsafe {
         let mut st: libc::statvfs = std::mem::zeroed();
@@ -167,8 +184,12 @@ fn statvfs_noexec(p: &Path) -> bool {
 }
 
 /// Runs `f` with the probe deadline; Err carries a sentence for the report.
-pub fn guarded<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> Result<T, String> {
-    fsinfo::with_timeout(PROBE_TIMEOUT, f).map_err(|e| format!("{what} {e} (a hung or very slow mount?)"))
+pub fn guarded<T: Send + 'static>(
+    what: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, String> {
+    fsinfo::with_timeout(PROBE_TIMEOUT, f)
+        .map_err(|e| format!("{what} {e} (a hung or very slow mount?)"))
 }
 
 /// The go.work and go.mod the go command would use from `dir`.
@@ -185,17 +206,22 @@ pub struct ModuleFacts {
 }
 
 /// modload.FindGoMod / findWorkspaceFile from `dir` (absolute), honouring GOWORK.
-pub fn find_module_files(dir: &Path, gowork_setting: &str, goroot: Option<&Path>, tmp: &Path) -> ModuleFacts {
+pub fn find_module_files(
+    dir: &Path,
+    gowork_setting: &str,
+    goroot: Option<&Path>,
+    tmp: &Path,
+) -> ModuleFacts {
     let mut out = ModuleFacts::default();
     let dir = fsinfo::lexical_clean(dir, Path::new("/"));
     for d in dir.ancestors() {
         let f = d.join("go.mod");
         if f.is_file() {
             // FindGoMod ignores a go.mod directly in the temp dir (golang.org/issue/26708).
-            if d != tmp {
-                if let Ok(data) = std::fs::read(&f) {
-                    out.gomod = Some(ModFile::parse(f, &data));
-                }
+            if d != tmp
+                && let Ok(data) = std::fs::read(&f)
+            {
+                out.gomod = Some(ModFile::parse(f, &data));
             }
             break;
         }
@@ -227,14 +253,17 @@ pub fn find_module_files(dir: &Path, gowork_setting: &str, goroot: Option<&Path>
             }
         }
     };
-    if let Some(f) = work_file {
-        if let Ok(data) = std::fs::read(&f) {
-            let uses = work_uses(&data, f.parent().unwrap_or(Path::new("/")));
-            out.gowork = Some((ModFile::parse(f, &data), uses));
-        }
+    if let Some(f) = work_file
+        && let Ok(data) = std::fs::read(&f)
+    {
+        let uses = work_uses(&data, f.parent().unwrap_or(Path::new("/")));
+        out.gowork = Some((ModFile::parse(f, &data), uses));
     }
     if let Some(root) = out.gomod.as_ref().and_then(|m| m.path.parent()) {
-        out.repo_root = root.ancestors().find(|a| a.join(".git").exists()).map(Path::to_path_buf);
+        out.repo_root = root
+            .ancestors()
+            .find(|a| a.join(".git").exists())
+            .map(Path::to_path_buf);
     }
     out
 }
@@ -257,9 +286,9 @@ pub fn work_uses(data: &[u8], base: &Path) -> Vec<PathBuf> {
                 continue;
             }
             let rest = rest.trim();
-            if rest.starts_with('(') {
+            if let Some(inner) = rest.strip_prefix('(') {
                 in_block = true;
-                rest[1..].trim()
+                inner.trim()
             } else {
                 rest
             }
@@ -319,8 +348,14 @@ pub fn host_os_arch() -> (String, String) {
 
 /// Builds the facts for `dir` from the process environment `env`.
 pub fn gather(env: BTreeMap<String, String>, dir: PathBuf) -> Facts {
-    let path_list: Vec<String> = env.get("PATH").map(|p| p.split(':').map(String::from).collect()).unwrap_or_default();
-    let mut settings = Settings { env: env.clone(), ..Settings::default() };
+    let path_list: Vec<String> = env
+        .get("PATH")
+        .map(|p| p.split(':').map(String::from).collect())
+        .unwrap_or_default();
+    let mut settings = Settings {
+        env: env.clone(),
+        ..Settings::default()
+    };
 
     let mut user_file_hung = false;
     // $GOENV may name any file (a FIFO, a dead mount): read it under the deadline.
@@ -343,28 +378,49 @@ pub fn gather(env: BTreeMap<String, String>, dir: PathBuf) -> Facts {
 
     // CC decides which compiler name to look for; cfg uses the OS env only for that choice.
     let cc_setting = settings.val("CC").to_string();
-    let cc_name = goenv::quoted_split(&cc_setting).ok().and_then(|w| w.into_iter().next()).unwrap_or_else(|| "gcc".into());
+    let cc_name = goenv::quoted_split(&cc_setting)
+        .ok()
+        .and_then(|w| w.into_iter().next())
+        .unwrap_or_else(|| "gcc".into());
     let mut names: Vec<String> = vec!["go".into(), "gofmt".into()];
     if !cc_name.contains('/') {
         names.push(cc_name);
     }
     let pl = path_list.clone();
-    let scan = guarded("scanning PATH", move || scan_path(&pl, &names, &["go", "gofmt"]));
+    let scan = guarded("scanning PATH", move || {
+        scan_path(&pl, &names, &["go", "gofmt"])
+    });
     let go = scan.as_ref().ok().and_then(|s| s.first("go").cloned());
 
     // GOROOT as findGOROOT does it, plus the binary's own root for comparison.
     // The go binary may sit on any mount: resolve it under the deadline.
     let exe = go.as_ref().map(|g| g.path.clone());
-    let exe_goroot = guarded("resolving the go binary", move || goenv::find_goroot(None, exe.as_deref()).0).ok().flatten();
+    let exe_goroot = guarded("resolving the go binary", move || {
+        goenv::find_goroot(None, exe.as_deref()).0
+    })
+    .ok()
+    .flatten();
     let env_goroot = env.get("GOROOT").filter(|v| !v.is_empty()).cloned();
-    let file_goroot = settings.user_file.values.get("GOROOT").filter(|v| !v.is_empty()).cloned();
+    let file_goroot = settings
+        .user_file
+        .values
+        .get("GOROOT")
+        .filter(|v| !v.is_empty())
+        .cloned();
     let explicit = env_goroot
         .as_deref()
         .map(|v| (v, GorootHow::Env))
         .or(file_goroot.as_deref().map(|v| (v, GorootHow::UserFile)));
     let (mut goroot, mut how) = match explicit {
         Some(_) => goenv::find_goroot(explicit, None),
-        None => (exe_goroot.clone(), if exe_goroot.is_some() { GorootHow::Executable } else { GorootHow::NotFound }),
+        None => (
+            exe_goroot.clone(),
+            if exe_goroot.is_some() {
+                GorootHow::Executable
+            } else {
+                GorootHow::NotFound
+            },
+        ),
     };
     // go.env is read from the root findGOROOT(file value) gives, before $GOROOT is applied.
     let goenv_root = match (&file_goroot, &env_goroot) {
@@ -374,42 +430,63 @@ pub fn gather(env: BTreeMap<String, String>, dir: PathBuf) -> Facts {
 
     let go_info = go.as_ref().and_then(|g| g.info.clone());
     let mut go_env_asked = None;
-    let trimmed = go_info.as_ref().map(|b| b.setting("-trimpath") == Some("true"));
-    if goroot.is_none() && trimmed != Some(true) {
-        if let Some(g) = &go {
-            // A binary built without -trimpath remembers its GOROOT; only go itself can say it.
-            let answer = go_env_json(&g.path, &env, &["GOROOT"]);
-            if let Ok(m) = &answer {
-                if let Some(r) = m.get("GOROOT").filter(|r| !r.is_empty()) {
-                    goroot = Some(PathBuf::from(r));
-                    how = GorootHow::BuiltIn;
-                }
-            }
-            go_env_asked = Some(answer);
+    let trimmed = go_info
+        .as_ref()
+        .map(|b| b.setting("-trimpath") == Some("true"));
+    if goroot.is_none()
+        && trimmed != Some(true)
+        && let Some(g) = &go
+    {
+        // A binary built without -trimpath remembers its GOROOT; only go itself can say it.
+        let answer = go_env_json(&g.path, &env, &["GOROOT"]);
+        if let Ok(m) = &answer
+            && let Some(r) = m.get("GOROOT").filter(|r| !r.is_empty())
+        {
+            goroot = Some(PathBuf::from(r));
+            how = GorootHow::BuiltIn;
         }
+        go_env_asked = Some(answer);
     }
-    if let Some(root) = goenv_root.as_ref().filter(|r| r.is_dir()) {
-        if let Ok(data) = std::fs::read(root.join("go.env")) {
-            settings.goroot_file = goenv::parse_env_file(&data);
-        }
+    if let Some(root) = goenv_root.as_ref().filter(|r| r.is_dir())
+        && let Ok(data) = std::fs::read(root.join("go.env"))
+    {
+        settings.goroot_file = goenv::parse_env_file(&data);
     }
     settings.goroot = goroot.clone();
     settings.goroot_how = Some(how);
 
     let version_file = goroot.as_ref().and_then(|r| {
-        std::fs::read_to_string(r.join("VERSION")).ok().and_then(|s| s.lines().next().map(str::to_string))
+        std::fs::read_to_string(r.join("VERSION"))
+            .ok()
+            .and_then(|s| s.lines().next().map(str::to_string))
     });
-    let go_version = go_info.as_ref().map(|b| b.go_version.clone()).or_else(|| version_file.clone());
+    let go_version = go_info
+        .as_ref()
+        .map(|b| b.go_version.clone())
+        .or_else(|| version_file.clone());
     let host = go_info
         .as_ref()
-        .and_then(|b| Some((b.setting("GOOS")?.to_string(), b.setting("GOARCH")?.to_string())))
+        .and_then(|b| {
+            Some((
+                b.setting("GOOS")?.to_string(),
+                b.setting("GOARCH")?.to_string(),
+            ))
+        })
         .unwrap_or_else(host_os_arch);
     let tools = match &goroot {
         Some(r) if r.is_dir() => ["compile", "link"]
             .iter()
             .map(|t| {
-                let p = r.join("pkg/tool").join(format!("{}_{}", host.0, host.1)).join(t);
-                (t.to_string(), buildinfo::read(&p).map(|b| b.go_version).map_err(|e| format!("{e:#}")))
+                let p = r
+                    .join("pkg/tool")
+                    .join(format!("{}_{}", host.0, host.1))
+                    .join(t);
+                (
+                    t.to_string(),
+                    buildinfo::read(&p)
+                        .map(|b| b.go_version)
+                        .map_err(|e| format!("{e:#}")),
+                )
             })
             .collect(),
         _ => Vec::new(),
@@ -417,9 +494,15 @@ pub fn gather(env: BTreeMap<String, String>, dir: PathBuf) -> Facts {
 
     let mounts = MountTable::load().ok();
     let gowork = settings.val("GOWORK").to_string();
-    let tmp = PathBuf::from(env.get("TMPDIR").filter(|t| !t.is_empty()).map_or("/tmp", String::as_str));
+    let tmp = PathBuf::from(
+        env.get("TMPDIR")
+            .filter(|t| !t.is_empty())
+            .map_or("/tmp", String::as_str),
+    );
     let (d, gr) = (dir.clone(), goroot.clone());
-    let modules = guarded("looking for go.mod/go.work", move || find_module_files(&d, &gowork, gr.as_deref(), &tmp));
+    let modules = guarded("looking for go.mod/go.work", move || {
+        find_module_files(&d, &gowork, gr.as_deref(), &tmp)
+    });
 
     Facts {
         dir,
@@ -442,13 +525,24 @@ pub fn gather(env: BTreeMap<String, String>, dir: PathBuf) -> Facts {
 
 /// `GOTOOLCHAIN=local GOFLAGS= go env -json <names>` (never plain `go env`, which can run the C
 /// compiler; names here never include CGO/GOGCCFLAGS ones), with a deadline.
-pub fn go_env_json(go: &Path, env: &BTreeMap<String, String>, names: &[&str]) -> Result<BTreeMap<String, String>, String> {
+pub fn go_env_json(
+    go: &Path,
+    env: &BTreeMap<String, String>,
+    names: &[&str],
+) -> Result<BTreeMap<String, String>, String> {
     use std::process::{Command, Stdio};
     let mut cmd = Command::new(go);
     cmd.arg("env").arg("-json").args(names);
-    cmd.env_clear().envs(env).env("GOTOOLCHAIN", "local").env("GOFLAGS", "");
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let child = cmd.spawn().map_err(|e| format!("cannot run {}: {e}", go.display()))?;
+    cmd.env_clear()
+        .envs(env)
+        .env("GOTOOLCHAIN", "local")
+        .env("GOFLAGS", "");
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot run {}: {e}", go.display()))?;
     let id = child.id();
     let out = fsinfo::with_timeout(Duration::from_secs(5), move || child.wait_with_output());
     let out = match out {

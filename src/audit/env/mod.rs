@@ -107,9 +107,15 @@ struct Report<'a> {
 
 pub fn run(args: &EnvCheckArgs) -> anyhow::Result<u8> {
     let env: BTreeMap<String, String> = std::env::vars_os()
-        .map(|(k, v)| (k.to_string_lossy().into_owned(), v.to_string_lossy().into_owned()))
+        .map(|(k, v)| {
+            (
+                k.to_string_lossy().into_owned(),
+                v.to_string_lossy().into_owned(),
+            )
+        })
         .collect();
-    let cwd = std::env::current_dir().map_err(|e| anyhow::anyhow!("cannot read the current directory: {e}"))?;
+    let cwd = std::env::current_dir()
+        .map_err(|e| anyhow::anyhow!("cannot read the current directory: {e}"))?;
     let dir = crate::fsinfo::lexical_clean(&args.dir, &cwd);
     let d2 = dir.clone();
     let is_dir = facts::guarded("--dir", move || d2.is_dir()).map_err(|e| anyhow::anyhow!(e))?;
@@ -117,7 +123,11 @@ pub fn run(args: &EnvCheckArgs) -> anyhow::Result<u8> {
 
     let facts = facts::gather(env, dir);
     let checks = checks::run_all(&facts);
-    let worst = checks.iter().map(|c| c.status.severity()).max().unwrap_or(Severity::Ok);
+    let worst = checks
+        .iter()
+        .map(|c| c.status.severity())
+        .max()
+        .unwrap_or(Severity::Ok);
 
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -135,20 +145,29 @@ pub fn run(args: &EnvCheckArgs) -> anyhow::Result<u8> {
             go: GoJson {
                 path: facts.go.as_ref().map(|g| g.path.display().to_string()),
                 version: facts.go_version.clone(),
-                goroot: facts.settings.goroot.as_ref().map(|p| p.display().to_string()),
+                goroot: facts
+                    .settings
+                    .goroot
+                    .as_ref()
+                    .map(|p| p.display().to_string()),
             },
             checks: &checks,
             summary,
             settings: checks::changed_settings(&facts)
                 .into_iter()
-                .map(|(name, value, source)| SettingJson { name, value, source })
+                .map(|(name, value, source)| SettingJson {
+                    name,
+                    value,
+                    source,
+                })
                 .collect(),
         };
         // Serialize first: an io error inside serde_json would hide a broken pipe from main.
         let text = serde_json::to_string_pretty(&report)?;
         writeln!(out, "{text}")?;
     } else {
-        let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        let colour = std::io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
         render_text(&mut out, &facts, &checks, colour)?;
     }
     out.flush()?;
@@ -165,17 +184,34 @@ fn status_name(s: Status) -> &'static str {
     }
 }
 
-fn render_text(out: &mut impl Write, f: &facts::Facts, checks: &[Check], colour: bool) -> std::io::Result<()> {
+fn render_text(
+    out: &mut impl Write,
+    f: &facts::Facts,
+    checks: &[Check],
+    colour: bool,
+) -> std::io::Result<()> {
     let paint = |s: Status, text: &str| -> String {
-        if colour { format!("{}{text}\x1b[0m", s.colour()) } else { text.to_string() }
+        if colour {
+            format!("{}{text}\x1b[0m", s.colour())
+        } else {
+            text.to_string()
+        }
     };
     let go = match (&f.go, &f.go_version) {
         (Some(g), Some(v)) => format!("{v} at {}", g.path.display()),
         (Some(g), None) => format!("{} (version unknown)", g.path.display()),
         (None, _) => "no go on PATH".into(),
     };
-    let root = f.settings.goroot.as_ref().map_or("not found".into(), |p| p.display().to_string());
-    writeln!(out, "golat env-check: {go}; GOROOT {root}; dir {}", f.dir.display())?;
+    let root = f
+        .settings
+        .goroot
+        .as_ref()
+        .map_or("not found".into(), |p| p.display().to_string());
+    writeln!(
+        out,
+        "golat env-check: {go}; GOROOT {root}; dir {}",
+        f.dir.display()
+    )?;
     for (id, title) in SECTIONS {
         let items: Vec<&Check> = checks.iter().filter(|c| c.section == *id).collect();
         if items.is_empty() {
@@ -190,11 +226,17 @@ fn render_text(out: &mut impl Write, f: &facts::Facts, checks: &[Check], colour:
         writeln!(out)?;
         writeln!(out, "[{}] {title}", paint(head, head.mark()))?;
         for c in items {
-            writeln!(out, "    {} {} {}", paint(c.status, c.status.mark()), c.id, c.message)?;
-            if let Some(fix) = &c.fix {
-                if c.status >= Status::Info {
-                    writeln!(out, "        fix: {fix}")?;
-                }
+            writeln!(
+                out,
+                "    {} {} {}",
+                paint(c.status, c.status.mark()),
+                c.id,
+                c.message
+            )?;
+            if let Some(fix) = &c.fix
+                && c.status >= Status::Info
+            {
+                writeln!(out, "        fix: {fix}")?;
             }
         }
     }

@@ -1282,7 +1282,7 @@ fn caches(f: &Facts, o: &mut Out) {
             if s.env.get("TMPDIR").is_some_and(|t| !t.is_empty()) {
                 "TMPDIR"
             } else {
-                "/tmp"
+                "default"
             },
         ),
         v => (v.to_string(), "GOTMPDIR"),

@@ -746,3 +746,41 @@ fn invalid_settings_use_go_own_words() {
         assert_eq!(code, 2);
     }
 }
+
+#[test]
+fn copied_untrimmed_go_finds_its_builtin_goroot() {
+    let Some(sb) = Sandbox::new() else { return };
+    // Distribution builds of go (e.g. Debian's) are not -trimpath: they remember GOROOT, so a
+    // copy still works. Build such a go for real (cached after the first run).
+    let bin = sb.p("untrimmed");
+    let out = Command::new(&sb.go)
+        .args(["build", "-buildvcs=false", "-o"])
+        .arg(bin.join("go"))
+        .arg("cmd/go")
+        .env("GOTOOLCHAIN", "local")
+        .env("GOFLAGS", "")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "building cmd/go: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let path = format!("{}:/usr/bin:/bin", bin.display());
+    let out = sb.go_cmd(&bin.join("go"), &["env", "GOROOT"], &[], sb.tmp.path());
+    assert!(out.status.success(), "the untrimmed copy works: {out:?}");
+    let (code, v) = run_json(sb.golat_path(&[], &[], &path));
+    assert!(checks(&v, "GO003").is_empty(), "{v}");
+    let c = check(&v, "GO004");
+    assert_eq!(c["status"], "ok");
+    assert!(
+        c["message"]
+            .as_str()
+            .unwrap()
+            .contains("built into the go binary"),
+        "{c}"
+    );
+    assert_eq!(v["go"]["goroot"], sb.goroot.display().to_string());
+    assert!(errors(&v).is_empty(), "{:#?}", errors(&v));
+    assert_eq!(code, 0);
+}

@@ -33,6 +33,39 @@ proptest! {
         let _ = goenv::parse_gotoolchain(&s);
         let _ = goenv::valid_path_pattern(&s);
         let _ = goenv::gomod_lookup(s.as_bytes(), "go");
+        let _ = goenv::parse_version(&s);
+        let _ = goenv::is_lang(&s);
+        let _ = goenv::compare_versions(&s, "1.21rc1");
+        if let Some(v) = goenv::from_toolchain(&s) {
+            prop_assert!(goenv::parse_version(&v).is_some());
+        }
+        let mf = goenv::ModFile::parse("go.mod".into(), s.as_bytes());
+        if let Ok(gt) = goenv::parse_gotoolchain(&s) {
+            let _ = goenv::select_toolchain(&gt, &s, "1.26.8", Some(&mf), true);
+        }
+    }
+
+    /// End to end: hostile values of the settings golat parses never crash it; the exit code
+    /// is always a verdict (0/1/2) and stdout is always the JSON report.
+    #[test]
+    fn hostile_settings_never_crash_the_binary(
+        goflags in "\\PC{0,20}",
+        gotoolchain in "(go1\\.[0-9]{1,3}(\\.[0-9])?|\\PC{0,8})(\\+\\PC{0,5})?",
+        proxy in "[a-z:/|,. ]{0,16}",
+        private in "[a-z\\[\\]\\\\*?^-]{0,8}",
+    ) {
+        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("golat"))
+            .args(["env-check", "--json"])
+            .env("GOFLAGS", &goflags)
+            .env("GOTOOLCHAIN", &gotoolchain)
+            .env("GOPROXY", &proxy)
+            .env("GOPRIVATE", &private)
+            .output()
+            .unwrap();
+        let code = out.status.code();
+        prop_assert!(matches!(code, Some(0..=2)), "exit {:?}: {}", code, String::from_utf8_lossy(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        prop_assert_eq!(&v["schema"], "golat.env-check/v1");
     }
 
     #[test]

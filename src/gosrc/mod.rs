@@ -1,3 +1,4 @@
 //! Pure parsers of what Go writes: build info in binaries, inittrace lines, -debug-trace JSON.
 
 pub mod buildinfo;
+pub mod goenv;

@@ -1,0 +1,1552 @@
+//! The GO0xx checks of the research catalogue, judged from `Facts`; each one reports ok, info,
+//! warn, error or skip with Go's own error text where the go command has one.
+
+use std::path::{Path, PathBuf};
+
+use super::facts::{self, Facts, dir_state, guarded};
+use super::{Check, Status};
+use crate::gosrc::goenv::{self, FlagReach, GorootHow, Source, SwitchMode};
+
+struct Out(Vec<Check>);
+
+impl Out {
+    fn push(
+        &mut self,
+        id: &'static str,
+        section: &'static str,
+        status: Status,
+        message: impl Into<String>,
+        fix: Option<String>,
+    ) {
+        self.0.push(Check {
+            id,
+            section,
+            status,
+            message: message.into(),
+            fix,
+        });
+    }
+    fn ok(&mut self, id: &'static str, section: &'static str, message: impl Into<String>) {
+        self.push(id, section, Status::Ok, message, None);
+    }
+    fn info(
+        &mut self,
+        id: &'static str,
+        section: &'static str,
+        message: impl Into<String>,
+        fix: Option<&str>,
+    ) {
+        self.push(id, section, Status::Info, message, fix.map(String::from));
+    }
+    fn warn(
+        &mut self,
+        id: &'static str,
+        section: &'static str,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) {
+        self.push(id, section, Status::Warn, message, Some(fix.into()));
+    }
+    fn error(
+        &mut self,
+        id: &'static str,
+        section: &'static str,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) {
+        self.push(id, section, Status::Error, message, Some(fix.into()));
+    }
+    fn skip(&mut self, id: &'static str, section: &'static str, message: impl Into<String>) {
+        self.push(id, section, Status::Skip, message, None);
+    }
+}
+
+pub fn run_all(f: &Facts) -> Vec<Check> {
+    let mut o = Out(Vec::new());
+    which_go(f, &mut o);
+    goroot(f, &mut o);
+    settings(f, &mut o);
+    modules(f, &mut o);
+    caches(f, &mut o);
+    cgo(f, &mut o);
+    install(f, &mut o);
+    o.0
+}
+
+fn from_where(f: &Facts, key: &str) -> String {
+    match f.source_of(key) {
+        Some(Source::UserFile) => format!(
+            " (from {})",
+            f.settings
+                .user_file_path
+                .as_deref()
+                .map_or("go/env file".into(), |p| p.display().to_string())
+        ),
+        Some(Source::GorootFile) => " (from $GOROOT/go.env)".into(),
+        _ => String::new(),
+    }
+}
+
+/// How to undo a setting, depending on where it was set.
+fn unset_fix(f: &Facts, key: &str) -> String {
+    match f.source_of(key) {
+        Some(Source::UserFile) => format!("go env -u {key}"),
+        Some(Source::GorootFile) => format!(
+            "override it: go env -w {key}=<value> (the distribution's $GOROOT/go.env sets it)"
+        ),
+        _ => format!("unset {key} (and remove its export from your shell rc)"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const S_GO: &str = "go";
+
+fn which_go(f: &Facts, o: &mut Out) {
+    let scan = match &f.scan {
+        Ok(s) => s,
+        Err(e) => {
+            o.error(
+                "GO001",
+                S_GO,
+                format!("could not scan PATH: {e}"),
+                "run `golat path-audit` to find the slow or hung entry",
+            );
+            return;
+        }
+    };
+    let Some(go) = &f.go else {
+        o.error(
+            "GO001",
+            S_GO,
+            "`go` not found in PATH: no go command runs",
+            "add <GOROOT>/bin to PATH, e.g. export PATH=\"$PATH:/usr/local/go/bin\"",
+        );
+        return;
+    };
+    if go.relative {
+        o.error(
+            "GO001",
+            S_GO,
+            format!("`go` is found only through the relative PATH entry {:?} (entry #{}): Go programs refuse it (exec: \"go\": cannot run executable found relative to current directory)", go.dir, go.entry),
+            "put an absolute <GOROOT>/bin in PATH and remove relative entries",
+        );
+    } else {
+        let v = go.version.as_deref().unwrap_or("version unknown");
+        o.ok(
+            "GO001",
+            S_GO,
+            format!(
+                "go is {} ({v}), PATH entry #{}",
+                go.path.display(),
+                go.entry
+            ),
+        );
+    }
+
+    // GO002: several distinct go binaries.
+    let mut distinct: Vec<&facts::Hit> = Vec::new();
+    for h in scan.all("go") {
+        if !distinct
+            .iter()
+            .any(|d| d.real.is_some() && d.real == h.real)
+        {
+            distinct.push(h);
+        }
+    }
+    if distinct.len() > 1 {
+        let others: Vec<String> = distinct[1..]
+            .iter()
+            .map(|h| {
+                format!(
+                    "{} ({}, entry #{})",
+                    h.path.display(),
+                    h.version.as_deref().unwrap_or("?"),
+                    h.entry
+                )
+            })
+            .collect();
+        let first_v = go.version.as_deref().ok();
+        let newer_hidden = distinct[1..].iter().any(|h| {
+            matches!((first_v, h.version.as_deref().ok()), (Some(a), Some(b))
+                if goenv::compare_versions(&goenv::from_toolchain(b).unwrap_or_default(), &goenv::from_toolchain(a).unwrap_or_default()).is_gt())
+        });
+        let msg = format!(
+            "`go` resolves to {} ({}) but PATH also has {}{}",
+            go.path.display(),
+            first_v.unwrap_or("?"),
+            others.join(", "),
+            if newer_hidden {
+                "; a newer go is shadowed"
+            } else {
+                ""
+            }
+        );
+        o.warn("GO002", S_GO, msg, "reorder PATH so the go you want comes first, or remove the other install (e.g. apt remove golang-go)");
+    } else {
+        o.ok("GO002", S_GO, "one go binary on PATH");
+    }
+
+    // GO009: gofmt from the same release.
+    match scan.first("gofmt") {
+        None => o.info(
+            "GO009",
+            S_GO,
+            "no gofmt on PATH (go fmt still works through $GOROOT/bin/gofmt)",
+            None,
+        ),
+        Some(g) => {
+            let same_dir = g.real.as_deref().and_then(Path::parent)
+                == go.real.as_deref().and_then(Path::parent);
+            match (g.version.as_deref(), go.version.as_deref()) {
+                (Ok(a), Ok(b)) if a != b => o.warn(
+                    "GO009",
+                    S_GO,
+                    format!(
+                        "gofmt on PATH is {} from {}; go is {b}: formatting can differ from CI",
+                        a,
+                        g.path.display()
+                    ),
+                    "put $GOROOT/bin first in PATH, or use `go fmt`",
+                ),
+                (Ok(a), Ok(_)) if !same_dir => o.info(
+                    "GO009",
+                    S_GO,
+                    format!(
+                        "gofmt ({a}) comes from {}, not from go's own bin directory",
+                        g.path.display()
+                    ),
+                    None,
+                ),
+                (Ok(a), Ok(_)) => o.ok("GO009", S_GO, format!("gofmt matches go ({a})")),
+                (Err(e), _) | (_, Err(e)) => o.skip(
+                    "GO009",
+                    S_GO,
+                    format!("cannot compare gofmt and go versions: {e}"),
+                ),
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const S_ROOT: &str = "goroot";
+
+fn goroot(f: &Facts, o: &mut Out) {
+    let s = &f.settings;
+    let how = s.goroot_how.clone().unwrap_or(GorootHow::NotFound);
+    let file_root = s.user_file.values.get("GOROOT").filter(|v| !v.is_empty());
+    let env_file = s
+        .user_file_path
+        .as_ref()
+        .map_or("go/env file".into(), |p| p.display().to_string());
+
+    // GO008: legacy GOROOT= line in go/env (go env -w refuses it now; old files keep it).
+    if let Some(v) = file_root {
+        let exists = Path::new(v).is_dir();
+        let msg = format!(
+            "{env_file} sets GOROOT={v}{}; `go env -w` can no longer write or remove it",
+            if exists {
+                ""
+            } else {
+                " which does not exist: every go command fails, even `go env -u GOROOT`"
+            }
+        );
+        let fix = format!("delete the GOROOT= line from {env_file} by hand");
+        if exists {
+            o.warn("GO008", S_ROOT, msg, fix);
+        } else {
+            o.error("GO008", S_ROOT, msg, fix);
+        }
+    } else {
+        o.ok("GO008", S_ROOT, "no GOROOT= line in the go/env file");
+    }
+
+    // GO003 / GO004
+    match (&s.goroot, &how) {
+        (None, _) if f.go.is_none() => {
+            o.skip("GO003", S_ROOT, "no go binary, so no GOROOT to find")
+        }
+        (None, _) => {
+            let go =
+                f.go.as_ref()
+                    .map(|g| g.path.display().to_string())
+                    .unwrap_or_default();
+            let trimmed = f.go_info.as_ref().and_then(|b| b.setting("-trimpath")) == Some("true");
+            let asked = match &f.go_env_asked {
+                Some(Err(e)) => format!(" (go env says: {e})"),
+                _ => String::new(),
+            };
+            let why = if trimmed {
+                "go: cannot find GOROOT directory: 'go' binary is trimmed and GOROOT is not set"
+                    .to_string()
+            } else {
+                format!("go cannot locate its GOROOT{asked}")
+            };
+            o.error(
+                "GO003",
+                S_ROOT,
+                format!("{go} is not inside a GOROOT (no ../../pkg/tool next to it) and GOROOT is not set: {why}"),
+                "replace the copy with a symlink to <GOROOT>/bin/go, or call go by its real path",
+            );
+        }
+        (Some(root), _) => {
+            if !root.is_dir() {
+                let from = match how {
+                    GorootHow::UserFile => format!(" (from {env_file})"),
+                    _ => String::new(),
+                };
+                o.error(
+                    "GO004",
+                    S_ROOT,
+                    format!("GOROOT={}{from} does not exist: every go command fails with \"go: cannot find GOROOT directory: {}\"", root.display(), root.display()),
+                    if how == GorootHow::UserFile { format!("delete the GOROOT= line from {env_file}") } else { "unset GOROOT (the go command finds its own root)".into() },
+                );
+            } else {
+                let how_s = match how {
+                    GorootHow::Env => "from $GOROOT",
+                    GorootHow::UserFile => "from the go/env file",
+                    GorootHow::Executable => "found next to the go binary",
+                    GorootHow::BuiltIn => "built into the go binary (go env)",
+                    GorootHow::NotFound => "",
+                };
+                o.ok(
+                    "GO004",
+                    S_ROOT,
+                    format!("GOROOT {} ({how_s})", root.display()),
+                );
+                if !goenv::is_goroot(root) {
+                    o.error(
+                        "GO004",
+                        S_ROOT,
+                        format!("GOROOT {} has no pkg/tool: it is not a Go installation (package fmt is not in std)", root.display()),
+                        "unset GOROOT, or point it at a real Go tree",
+                    );
+                }
+            }
+        }
+    }
+
+    // GO005: explicit GOROOT vs the binary's own root.
+    if matches!(how, GorootHow::Env | GorootHow::UserFile)
+        && let (Some(root), Some(own)) = (&s.goroot, &f.exe_goroot)
+    {
+        let same = std::fs::canonicalize(root).ok().as_ref() == Some(own);
+        if !same && root.is_dir() {
+            let theirs = read_version(root);
+            let mine = f.go_version.clone();
+            let differ = theirs.is_some() && mine.is_some() && theirs != mine;
+            let msg = format!(
+                "GOROOT={} ({}) but the go on PATH lives in {} ({}){}",
+                root.display(),
+                theirs.as_deref().unwrap_or("?"),
+                own.display(),
+                mine.as_deref().unwrap_or("?"),
+                if differ {
+                    ": expect `compile: version ... does not match go tool version ...`"
+                } else {
+                    ""
+                }
+            );
+            let fix = unset_fix(f, "GOROOT");
+            if differ {
+                o.error("GO005", S_ROOT, msg, fix)
+            } else {
+                o.warn("GO005", S_ROOT, msg, fix)
+            }
+        } else if same {
+            o.ok(
+                "GO005",
+                S_ROOT,
+                "GOROOT setting agrees with the go binary's location",
+            );
+        }
+    }
+
+    // GO006: go, VERSION, compile and link from one release.
+    if let Some(root) = s.goroot.as_ref().filter(|r| r.is_dir()) {
+        let mut parts: Vec<(String, String)> = Vec::new();
+        if let Some(v) = &f.go_version {
+            parts.push(("go".into(), v.clone()));
+        }
+        if let Some(v) = &f.version_file {
+            parts.push(("VERSION".into(), v.clone()));
+        }
+        let mut missing = Vec::new();
+        for (tool, v) in &f.tools {
+            match v {
+                Ok(v) => parts.push((tool.clone(), v.clone())),
+                Err(e) => missing.push(format!("{tool}: {e}")),
+            }
+        }
+        let first = parts.first().map(|p| p.1.clone());
+        let mismatched: Vec<String> = parts
+            .iter()
+            .filter(|p| Some(&p.1) != first.as_ref())
+            .map(|p| format!("{} is {}", p.0, p.1))
+            .collect();
+        if !missing.is_empty() {
+            o.error(
+                "GO006",
+                S_ROOT,
+                format!(
+                    "toolchain files missing or unreadable in {}: {}",
+                    root.display(),
+                    missing.join("; ")
+                ),
+                "reinstall Go into an empty directory",
+            );
+        } else if !mismatched.is_empty() {
+            o.error(
+                "GO006",
+                S_ROOT,
+                format!(
+                    "toolchain files disagree: go is {}, {}: builds fail with `compile: version ... does not match go tool version ...`",
+                    first.unwrap_or_default(),
+                    mismatched.join(", ")
+                ),
+                format!("rm -rf {} and unpack one Go release into the empty directory", root.display()),
+            );
+        } else {
+            o.ok(
+                "GO006",
+                S_ROOT,
+                format!(
+                    "go, VERSION, compile and link are all {}",
+                    first.unwrap_or_default()
+                ),
+            );
+        }
+    }
+
+    // GO011: downloaded toolchains in the module cache.
+    let (mc, _) = s.gomodcache();
+    if !mc.is_empty() && mc.starts_with('/') {
+        let dir = PathBuf::from(&mc).join("golang.org");
+        let listed = guarded("listing the module cache", move || {
+            std::fs::read_dir(dir)
+                .map(|rd| {
+                    rd.filter_map(|e| e.ok())
+                        .map(|e| e.file_name().to_string_lossy().into_owned())
+                        .filter(|n| n.starts_with("toolchain@v0.0.1-go"))
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        });
+        let in_cache = s.goroot.as_ref().is_some_and(|r| r.starts_with(&mc));
+        match listed {
+            Ok(l) if !l.is_empty() || in_cache => o.info(
+                "GO011",
+                S_ROOT,
+                format!(
+                    "{} downloaded toolchain(s) in {mc}/golang.org{}",
+                    l.len(),
+                    if in_cache {
+                        "; the current GOROOT is one of them"
+                    } else {
+                        ""
+                    }
+                ),
+                Some("go clean -modcache removes them"),
+            ),
+            Ok(_) => o.ok(
+                "GO011",
+                S_ROOT,
+                "no downloaded toolchains in the module cache",
+            ),
+            Err(e) => o.warn(
+                "GO011",
+                S_ROOT,
+                e,
+                "check the filesystem that holds GOMODCACHE",
+            ),
+        }
+    }
+}
+
+fn read_version(root: &Path) -> Option<String> {
+    std::fs::read_to_string(root.join("VERSION"))
+        .ok()
+        .and_then(|s| s.lines().next().map(str::to_string))
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const S_SET: &str = "settings";
+
+fn settings(f: &Facts, o: &mut Out) {
+    let s = &f.settings;
+
+    // GO037 / GO035: the user file itself.
+    match (
+        &s.user_file_path,
+        &s.user_file_error,
+        &s.user_file_read_error,
+    ) {
+        (_, Some(e), _) if e == "GOENV=off" => o.info(
+            "GO035",
+            S_SET,
+            "GOENV=off: no go/env file is read (but `go env -w` still writes the default one)",
+            Some("unset GOENV before using `go env -w`"),
+        ),
+        (_, Some(e), _) => o.warn(
+            "GO037",
+            S_SET,
+            format!("no go/env file location: {e}"),
+            "set HOME (or XDG_CONFIG_HOME)",
+        ),
+        (Some(p), _, Some(e)) if f.user_file_hung => o.error(
+            "GO037",
+            S_SET,
+            format!(
+                "{e}: go reads {} at every start and will hang the same way",
+                p.display()
+            ),
+            format!(
+                "replace {} with a regular file, or point GOENV elsewhere",
+                p.display()
+            ),
+        ),
+        (Some(p), _, Some(e)) => o.warn(
+            "GO037",
+            S_SET,
+            format!(
+                "cannot read {}: {e} (the go command silently ignores it)",
+                p.display()
+            ),
+            format!("fix or delete {}", p.display()),
+        ),
+        (Some(p), _, None) => {
+            let uf = &s.user_file;
+            let unknown: Vec<&String> = uf
+                .values
+                .keys()
+                .filter(|k| !goenv::KNOWN_ENV.contains(&k.as_str()))
+                .collect();
+            let mut problems = Vec::new();
+            if !unknown.is_empty() {
+                problems.push(format!("unknown keys {}", join(&unknown)));
+            }
+            if !uf.duplicates.is_empty() {
+                problems.push(format!(
+                    "duplicate keys {} (the last wins)",
+                    uf.duplicates.join(", ")
+                ));
+            }
+            if !uf.ignored_lines.is_empty() {
+                problems.push(format!(
+                    "lines {:?} are ignored (not KEY=VALUE)",
+                    uf.ignored_lines
+                ));
+            }
+            if !uf.carriage_returns.is_empty() {
+                problems.push(format!(
+                    "values of {} end in a carriage return",
+                    uf.carriage_returns.join(", ")
+                ));
+            }
+            if problems.is_empty() {
+                o.ok(
+                    "GO037",
+                    S_SET,
+                    format!(
+                        "go/env file {} is well-formed ({} settings)",
+                        p.display(),
+                        uf.values.len()
+                    ),
+                );
+            } else {
+                o.warn(
+                    "GO037",
+                    S_SET,
+                    format!("{}: {}", p.display(), problems.join("; ")),
+                    format!("edit {} (or go env -u KEY)", p.display()),
+                );
+            }
+        }
+        (None, None, _) => {}
+    }
+
+    // GO036: env overrides the file.
+    let overridden: Vec<String> = s
+        .user_file
+        .values
+        .iter()
+        .filter_map(|(k, v)| {
+            s.env
+                .get(k)
+                .filter(|e| !e.is_empty() && *e != v)
+                .map(|e| format!("{k} (file {v:?}, env {e:?})"))
+        })
+        .collect();
+    if !overridden.is_empty() {
+        o.info(
+            "GO036",
+            S_SET,
+            format!(
+                "the environment overrides the go/env file for {}",
+                overridden.join(", ")
+            ),
+            Some("remove one of the two"),
+        );
+    }
+
+    // GO020 / GO021: GOPATH.
+    let (gopath, gp_src) = s.gopath();
+    let goroot = s.goroot.as_ref().map(|r| goenv::clean(r));
+    if !gopath.is_empty() && goroot.as_deref() == Some(goenv::clean(Path::new(&gopath)).as_path()) {
+        o.warn(
+            "GO020",
+            S_SET,
+            format!("warning: both GOPATH and GOROOT are the same directory ({gopath}){}: GOPATH is ignored and tools that parse go's output break", from_where(f, "GOPATH")),
+            "set GOPATH elsewhere (e.g. $HOME/go), or unset it",
+        );
+    } else if gopath.is_empty()
+        && gp_src == Source::Default
+        && s.env.get("HOME").is_some_and(|h| !h.is_empty())
+    {
+        o.warn(
+            "GO020",
+            S_SET,
+            "GOPATH is empty because $HOME/go is GOROOT: cannot set GOROOT as GOPATH",
+            "move Go elsewhere (e.g. /usr/local/go) or set GOPATH",
+        );
+    } else if gopath.is_empty() {
+        o.warn("GO020", S_SET, "GOPATH is not set and $HOME is not defined: go install and module downloads have nowhere to go", "set HOME, or GOPATH to an absolute directory");
+    } else {
+        o.ok(
+            "GO020",
+            S_SET,
+            format!("GOPATH {gopath} differs from GOROOT"),
+        );
+    }
+    let mut bad = None;
+    for p in gopath.split(':').filter(|p| !p.is_empty()) {
+        if p.starts_with('~') {
+            bad = Some(format!(
+                "go: GOPATH entry cannot start with shell metacharacter '~': {p:?}"
+            ));
+            break;
+        }
+        if !p.starts_with('/') && gp_src != Source::Default {
+            bad = Some(format!(
+                "go: GOPATH entry is relative; must be absolute path: {p:?}."
+            ));
+            break;
+        }
+    }
+    match bad {
+        Some(m) => o.error(
+            "GO021",
+            S_SET,
+            format!("{m}{} (every go command fails)", from_where(f, "GOPATH")),
+            "use an absolute path such as $HOME/go",
+        ),
+        None => o.ok("GO021", S_SET, "GOPATH entries are absolute"),
+    }
+
+    // GO025 / GO026 / GO027: GOFLAGS.
+    let gf = s.val("GOFLAGS");
+    if gf.is_empty() {
+        o.ok("GO025", S_SET, "GOFLAGS is empty");
+    } else {
+        let a = goenv::analyze_goflags(gf);
+        let w = from_where(f, "GOFLAGS");
+        if let Some(fatal) = &a.fatal {
+            o.error("GO025", S_SET, format!("GOFLAGS={gf:?}{w}: every go command fails with `{fatal}`"), "quote a whole flag: GOFLAGS=\"'-ldflags=-s -w'\" (quotes only count at the start of a word)");
+        } else if !a.build_errors.is_empty() {
+            o.error(
+                "GO025",
+                S_SET,
+                format!(
+                    "GOFLAGS={gf:?}{w}: go build fails with `{}`",
+                    a.build_errors.join("`; `")
+                ),
+                "fix the flag value",
+            );
+        } else {
+            o.ok("GO025", S_SET, format!("GOFLAGS={gf:?} parses"));
+        }
+        let dropped: Vec<&str> = a
+            .flags
+            .iter()
+            .filter(|fl| fl.reach == FlagReach::OtherOnly)
+            .map(|fl| fl.word.as_str())
+            .collect();
+        let test_only: Vec<&str> = a
+            .flags
+            .iter()
+            .filter(|fl| fl.reach == FlagReach::TestOnly)
+            .map(|fl| fl.word.as_str())
+            .collect();
+        if !dropped.is_empty() {
+            o.warn(
+                "GO026",
+                S_SET,
+                format!("GOFLAGS word(s) {} are not build flags (they belong to other go subcommands) and are silently ignored by build, run and test", dropped.join(" ")),
+                "if it was part of the previous flag's value, quote the whole flag: GOFLAGS=\"'-ldflags=-s -w'\"",
+            );
+        } else if a.fatal.is_none() {
+            o.ok("GO026", S_SET, "every GOFLAGS word reaches go build");
+        }
+        if !test_only.is_empty() {
+            o.info(
+                "GO026",
+                S_SET,
+                format!("GOFLAGS {} only affect go test", test_only.join(" ")),
+                None,
+            );
+        }
+        let sticky: Vec<&str> = a
+            .flags
+            .iter()
+            .filter(|fl| {
+                matches!(
+                    fl.name.as_str(),
+                    "mod" | "modcacherw" | "buildvcs" | "trimpath"
+                )
+            })
+            .map(|fl| fl.word.as_str())
+            .collect();
+        if !sticky.is_empty() && f.source_of("GOFLAGS") != Some(Source::Default) {
+            o.info(
+                "GO027",
+                S_SET,
+                format!(
+                    "GOFLAGS {}{w} applies to every build of every module",
+                    sticky.join(" ")
+                ),
+                Some("set such flags per project (or per command) rather than globally"),
+            );
+        }
+    }
+
+    // GO028: GO111MODULE.
+    match s.val("GO111MODULE") {
+        "" | "on" => o.ok("GO028", S_SET, "module mode (GO111MODULE unset or on)"),
+        "auto" => o.info("GO028", S_SET, format!("GO111MODULE=auto{}: outside a module the go command falls back to GOPATH mode", from_where(f, "GO111MODULE")), Some(&unset_fix(f, "GO111MODULE"))),
+        "off" => o.warn(
+            "GO028",
+            S_SET,
+            format!("GO111MODULE=off{}: GOPATH mode, `go: modules disabled by GO111MODULE=off`, and toolchain switching is skipped", from_where(f, "GO111MODULE")),
+            unset_fix(f, "GO111MODULE"),
+        ),
+        v => o.error("GO028", S_SET, format!("go: unknown environment setting GO111MODULE={v}{}", from_where(f, "GO111MODULE")), unset_fix(f, "GO111MODULE")),
+    }
+
+    // GO029: GOPROXY.
+    let proxy = s.val("GOPROXY");
+    let entries: Vec<&str> = proxy
+        .split([',', '|'])
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .collect();
+    if proxy.is_empty() || entries.is_empty() {
+        o.warn("GO029", S_SET, "GOPROXY is empty: module downloads fail (\"GOPROXY list is not the empty string, but contains no entries\" for stray separators)", "go env -w GOPROXY=https://proxy.golang.org,direct");
+    } else if entries[0] == "off" {
+        o.warn("GO029", S_SET, format!("GOPROXY=off{}: `module lookup disabled by GOPROXY=off` for anything not in the module cache, and no toolchain downloads", from_where(f, "GOPROXY")), "go env -w GOPROXY=https://proxy.golang.org,direct");
+    } else if let Some(bad) = entries.iter().find(|e| {
+        !matches!(**e, "off" | "direct") && !e.contains(":/") && !e.contains(['.', ':', '/'])
+    }) {
+        o.error(
+            "GO029",
+            S_SET,
+            format!("GOPROXY entry {bad:?}: invalid proxy URL missing scheme: {bad}"),
+            "use full URLs, e.g. https://proxy.golang.org,direct",
+        );
+    } else if entries == ["direct"] {
+        o.info(
+            "GO029",
+            S_SET,
+            format!(
+                "GOPROXY=direct{}: every module is fetched from its VCS (slower; needs git etc.)",
+                from_where(f, "GOPROXY")
+            ),
+            Some("go env -w GOPROXY=https://proxy.golang.org,direct"),
+        );
+    } else {
+        o.ok("GO029", S_SET, format!("GOPROXY={proxy}"));
+    }
+
+    // GO030 / GO031: checksum database and private patterns.
+    let mut posture = Vec::new();
+    if s.val("GOSUMDB") == "off" {
+        posture.push(format!("GOSUMDB=off{}", from_where(f, "GOSUMDB")));
+    }
+    if matches!(s.val("GONOSUMDB"), "*" | "*/*") {
+        posture.push("GONOSUMDB matches everything".into());
+    }
+    if !s.val("GOINSECURE").is_empty() {
+        posture.push(format!("GOINSECURE={}", s.val("GOINSECURE")));
+    }
+    if s.env
+        .get("GODEBUG")
+        .is_some_and(|g| g.contains("execerrdot=0"))
+    {
+        posture.push(
+            "GODEBUG execerrdot=0 (runs binaries found through relative PATH entries)".into(),
+        );
+    }
+    if posture.is_empty() {
+        o.ok("GO030", S_SET, "checksum verification is on");
+    } else {
+        o.warn(
+            "GO030",
+            S_SET,
+            format!("security checks weakened: {}", posture.join("; ")),
+            "limit exceptions to your private modules with GOPRIVATE=example.com/org/*",
+        );
+    }
+    let mut bad_patterns = Vec::new();
+    for key in ["GOPRIVATE", "GONOPROXY", "GONOSUMDB", "GOINSECURE"] {
+        for p in s
+            .val(key)
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
+            if !goenv::valid_path_pattern(p) {
+                bad_patterns.push(format!("{key} element {p:?}"));
+            }
+        }
+    }
+    if bad_patterns.is_empty() {
+        o.ok(
+            "GO031",
+            S_SET,
+            "GOPRIVATE/GONOPROXY/GONOSUMDB/GOINSECURE patterns are valid",
+        );
+    } else {
+        o.warn(
+            "GO031",
+            S_SET,
+            format!(
+                "{} is not a valid path.Match pattern: it never matches (go accepts it silently)",
+                bad_patterns.join(", ")
+            ),
+            "fix the glob (e.g. example.com/org/*)",
+        );
+    }
+
+    // GO032: GOTOOLCHAIN syntax.
+    let gt = s.val("GOTOOLCHAIN");
+    match goenv::parse_gotoolchain(gt) {
+        Err(e) => o.error("GO032", S_SET, format!("{e}{}: every go command fails", from_where(f, "GOTOOLCHAIN")), unset_fix(f, "GOTOOLCHAIN")),
+        Ok(p) => match p.min.as_deref().and_then(goenv::from_toolchain) {
+            Some(v) if goenv::is_lang(&v) && goenv::compare_versions(&v, "1.21").is_ge() => o.error(
+                "GO032",
+                S_SET,
+                format!("GOTOOLCHAIN={gt} names a language version, not a release: `go: download go{v} for ...: toolchain not available`"),
+                format!("use a full release: GOTOOLCHAIN=go{v}.0"),
+            ),
+            _ if gt.is_empty() => o.warn(
+                "GO032",
+                S_SET,
+                "GOTOOLCHAIN is empty (no $GOROOT/go.env line?): toolchain selection is off, go.mod `toolchain` lines are ignored",
+                "go env -w GOTOOLCHAIN=auto (or local)",
+            ),
+            _ => o.ok("GO032", S_SET, format!("GOTOOLCHAIN={gt}{}", from_where(f, "GOTOOLCHAIN"))),
+        },
+    }
+
+    // GO038: target platform values.
+    arch_checks(f, o);
+
+    // GO039: GODEBUG.
+    if let Some(g) = s.env.get("GODEBUG").filter(|g| !g.is_empty()) {
+        o.info(
+            "GO039",
+            S_SET,
+            format!("GODEBUG={g} applies to every Go program you run, including go itself"),
+            Some("set it per command instead of exporting it"),
+        );
+    }
+
+    // GO040: changed-from-default summary (like `go env -changed`).
+    let changed = changed_settings(f);
+    let shown: Vec<String> = changed
+        .iter()
+        .filter(|(k, _, _)| k != "GOROOT")
+        .map(|(k, v, src)| format!("{k}={v} ({})", src.describe()))
+        .collect();
+    if !shown.is_empty() {
+        o.info(
+            "GO040",
+            S_SET,
+            format!("non-default settings: {}", shown.join(", ")),
+            None,
+        );
+    }
+    let distro: Vec<String> = goenv::UPSTREAM_GO_ENV
+        .iter()
+        .filter_map(|(k, up)| {
+            let v = s.goroot_file.values.get(*k);
+            (v.map(String::as_str) != Some(*up)).then(|| {
+                format!(
+                    "{k}={} (upstream {up})",
+                    v.map_or("<missing>", String::as_str)
+                )
+            })
+        })
+        .collect();
+    if !distro.is_empty() && !s.goroot_file.values.is_empty() {
+        o.info(
+            "GO040",
+            S_SET,
+            format!(
+                "$GOROOT/go.env differs from upstream: {}",
+                distro.join(", ")
+            ),
+            None,
+        );
+    }
+}
+
+fn join(v: &[&String]) -> String {
+    v.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+/// Settings that are set anywhere but the built-in default: (name, value, source). Values from
+/// $GOROOT/go.env count only when they differ from upstream's go.env.
+pub fn changed_settings(f: &Facts) -> Vec<(String, String, Source)> {
+    let s = &f.settings;
+    let mut out = Vec::new();
+    for key in goenv::KNOWN_ENV {
+        if let Some((v, src)) = s.get(key) {
+            let upstream = goenv::UPSTREAM_GO_ENV
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| *v);
+            if src == Source::GorootFile && upstream == Some(v) {
+                continue;
+            }
+            out.push((key.to_string(), v.to_string(), src));
+        }
+    }
+    out
+}
+
+fn arch_checks(f: &Facts, o: &mut Out) {
+    let s = &f.settings;
+    let goos = s.or_default("GOOS", &f.host.0).0;
+    let goarch = s.or_default("GOARCH", &f.host.1).0;
+    let mut problems = Vec::new();
+    if !s.val("GOOS").is_empty() || !s.val("GOARCH").is_empty() {
+        // internal/platform/zosarch.go is the go command's own list.
+        if let Some(list) = s
+            .goroot
+            .as_ref()
+            .and_then(|r| std::fs::read_to_string(r.join("src/internal/platform/zosarch.go")).ok())
+        {
+            let pair = format!("{{{goos:?}, {goarch:?}}}");
+            if list.contains("var List") && !list.contains(&pair) {
+                problems.push(format!("go: unsupported GOOS/GOARCH pair {goos}/{goarch}"));
+            }
+        }
+    }
+    if goarch == "amd64" {
+        let v = s.val("GOAMD64");
+        if !v.is_empty() && !matches!(v, "v1" | "v2" | "v3" | "v4") {
+            problems.push(format!(
+                "invalid GOAMD64={v}: must be v1, v2, v3, v4 (go 1.26 may accept it silently)"
+            ));
+        }
+    }
+    if problems.is_empty() {
+        o.ok("GO038", S_SET, format!("target {goos}/{goarch}"));
+    } else {
+        o.error(
+            "GO038",
+            S_SET,
+            problems.join("; "),
+            "fix or unset the variable",
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const S_MOD: &str = "modules";
+
+fn modules(f: &Facts, o: &mut Out) {
+    let s = &f.settings;
+    let m = match &f.modules {
+        Ok(m) => m,
+        Err(e) => {
+            o.warn(
+                "GO010",
+                S_MOD,
+                e.clone(),
+                "check the filesystem holding --dir",
+            );
+            return;
+        }
+    };
+
+    // GO041: go.work.
+    let gowork_setting = s.val("GOWORK");
+    if !gowork_setting.is_empty()
+        && gowork_setting != "off"
+        && gowork_setting != "auto"
+        && !gowork_setting.starts_with('/')
+    {
+        o.error(
+            "GO041",
+            S_MOD,
+            format!("go: invalid GOWORK: not an absolute path ({gowork_setting})"),
+            "set GOWORK to an absolute path or off",
+        );
+    } else if let Some(p) = &m.gowork_missing {
+        o.error(
+            "GO041",
+            S_MOD,
+            format!(
+                "go: reading go.work: open {}: no such file or directory (GOWORK)",
+                p.display()
+            ),
+            "unset GOWORK or set GOWORK=off",
+        );
+    } else if let Some((work, uses)) = &m.gowork {
+        let root = m
+            .gomod
+            .as_ref()
+            .and_then(|g| g.path.parent())
+            .map(Path::to_path_buf);
+        let listed = root.as_ref().is_none_or(|r| uses.iter().any(|u| u == r));
+        let wdir = work.path.parent().unwrap_or(Path::new("/"));
+        let outside_repo = m.repo_root.as_ref().is_some_and(|r| !wdir.starts_with(r));
+        let explicit = !gowork_setting.is_empty() && gowork_setting != "auto";
+        if !listed {
+            o.error(
+                "GO041",
+                S_MOD,
+                format!(
+                    "{} puts --dir in workspace mode but does not list its module {}: go commands fail (\"current directory is contained in a module that is not one of the workspace modules listed in go.work\")",
+                    work.path.display(),
+                    root.as_ref().map_or(String::new(), |r| r.display().to_string())
+                ),
+                if explicit { "set GOWORK=off, or `go work use .`".to_string() } else { format!("remove the stray {} (or GOWORK=off, or `go work use .`)", work.path.display()) },
+            );
+        } else if outside_repo {
+            o.warn("GO041", S_MOD, format!("{} (outside the repository {}) applies to this module: builds here differ from a clean checkout", work.path.display(), m.repo_root.as_ref().unwrap().display()), "GOWORK=off for builds meant to match CI, or remove the stray go.work");
+        } else {
+            o.info(
+                "GO041",
+                S_MOD,
+                format!(
+                    "workspace mode: {} ({} modules)",
+                    work.path.display(),
+                    uses.len()
+                ),
+                None,
+            );
+        }
+    } else {
+        o.ok(
+            "GO041",
+            S_MOD,
+            if gowork_setting == "off" {
+                "GOWORK=off".to_string()
+            } else {
+                "no go.work in effect".to_string()
+            },
+        );
+    }
+
+    // GO010 / GO033 / GO034: toolchain selection for this module.
+    let Some(local) = f.local_version() else {
+        o.skip(
+            "GO010",
+            S_MOD,
+            "local Go version unknown: toolchain selection not judged",
+        );
+        return;
+    };
+    let file = m.gowork.as_ref().map(|w| &w.0).or(m.gomod.as_ref());
+    let gt_raw = s.val("GOTOOLCHAIN");
+    let Ok(gt) = goenv::parse_gotoolchain(gt_raw) else {
+        o.skip("GO010", S_MOD, "GOTOOLCHAIN is invalid (GO032)");
+        return;
+    };
+    let modules_on = match s.val("GO111MODULE") {
+        "" | "on" => true,
+        "auto" => m.gomod.is_some(),
+        _ => false,
+    };
+    let sel = match goenv::select_toolchain(&gt, gt_raw, &local, file, modules_on) {
+        Ok(sel) => sel,
+        Err(e) => {
+            o.error(
+                "GO010",
+                S_MOD,
+                format!("{e}: every go command here fails"),
+                "fix the toolchain line",
+            );
+            return;
+        }
+    };
+    let fname = file.map_or(String::new(), |m| m.path.display().to_string());
+    // The version that will actually run: the switch target, else the local one.
+    let running = sel
+        .target
+        .as_deref()
+        .and_then(goenv::from_toolchain)
+        .unwrap_or_else(|| local.clone());
+    if let Some(target) = &sel.target {
+        toolchain_availability(f, o, &gt, gt_raw, &sel.reason, target);
+    } else {
+        match file {
+            Some(m) => o.ok(
+                "GO010",
+                S_MOD,
+                format!(
+                    "{fname} (go {}) runs with the local go{local}",
+                    m.go.as_deref().unwrap_or("?")
+                ),
+            ),
+            None => o.ok(
+                "GO010",
+                S_MOD,
+                format!(
+                    "no go.mod/go.work above {}; go{local} runs",
+                    f.dir.display()
+                ),
+            ),
+        }
+    }
+    if let Some(need) = &sel.unmet {
+        o.error(
+            "GO033",
+            S_MOD,
+            format!(
+                "go: {fname} requires go >= {need} (running go {running}; GOTOOLCHAIN={gt_raw}{})",
+                from_where(f, "GOTOOLCHAIN")
+            ),
+            format!("install Go {need} or newer, or allow switching: GOTOOLCHAIN=auto"),
+        );
+    } else if file.is_some() {
+        o.ok(
+            "GO033",
+            S_MOD,
+            format!("{fname} is satisfied by go {running}"),
+        );
+    }
+}
+
+/// GO010/GO034: where a toolchain switch to `target` finds it — PATH, the module cache, or a
+/// download (toolchain.Exec's order).
+fn toolchain_availability(
+    f: &Facts,
+    o: &mut Out,
+    gt: &goenv::Gotoolchain,
+    gt_raw: &str,
+    reason: &str,
+    target: &str,
+) {
+    let s = &f.settings;
+    let pl = f.path_list.clone();
+    let name = target.to_string();
+    let on_path = guarded("looking up the toolchain on PATH", move || {
+        facts::scan_path(&pl, std::slice::from_ref(&name), &[])
+    })
+    .ok()
+    .and_then(|scan| {
+        scan.first(target)
+            .filter(|h| !h.relative)
+            .map(|h| h.path.clone())
+    });
+    let (mc, _) = s.gomodcache();
+    let cached = (!mc.is_empty() && mc.starts_with('/'))
+        .then(|| goenv::toolchain_module_dir(Path::new(&mc), target, &f.host.0, &f.host.1))
+        .and_then(|d| {
+            guarded("looking in the module cache", move || {
+                d.join("bin/go").is_file().then_some(d)
+            })
+            .ok()
+            .flatten()
+        });
+    let proxy = s.val("GOPROXY");
+    let first_proxy = proxy
+        .split([',', '|'])
+        .map(str::trim)
+        .find(|e| !e.is_empty())
+        .unwrap_or("");
+    let extra_exec = Some("install that Go as your main toolchain to skip the extra exec");
+    if let Some(p) = on_path {
+        o.info(
+            "GO010",
+            S_MOD,
+            format!(
+                "{reason}: every go command here re-executes {} ({target})",
+                p.display()
+            ),
+            extra_exec,
+        );
+    } else if let Some(d) = cached {
+        o.info(
+            "GO010",
+            S_MOD,
+            format!(
+                "{reason}: every go command here re-executes the downloaded {target} ({})",
+                d.display()
+            ),
+            extra_exec,
+        );
+    } else if gt.mode == SwitchMode::Path {
+        o.error(
+            "GO034",
+            S_MOD,
+            format!("{reason}: go: cannot find {target:?} in PATH (GOTOOLCHAIN={gt_raw}): every go command here fails"),
+            format!("install {target} on PATH (go install golang.org/dl/{target}@latest && {target} download)"),
+        );
+    } else if first_proxy == "off" || first_proxy.is_empty() {
+        o.error(
+            "GO034",
+            S_MOD,
+            format!("{reason}: {target} is not on PATH or in the module cache and GOPROXY={proxy} cannot download it: every go command here fails, even `go version`"),
+            format!("pre-install {target}, or GOTOOLCHAIN=local"),
+        );
+    } else {
+        o.warn(
+            "GO034",
+            S_MOD,
+            format!("{reason}: the first go command here downloads {target} from {first_proxy} (fails offline)"),
+            format!("install Go {} locally, or GOTOOLCHAIN=local", target.trim_start_matches("go")),
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const S_CACHE: &str = "caches";
+
+fn caches(f: &Facts, o: &mut Out) {
+    let s = &f.settings;
+    let mounts = f.mounts.clone();
+
+    // GO050 / GO051: GOCACHE.
+    let (gc, _) = s.gocache();
+    match gc {
+        Err(e) => o.error(
+            "GO050",
+            S_CACHE,
+            format!("{e}{}", from_where(f, "GOCACHE")),
+            "set GOCACHE to a writable local directory, e.g. $HOME/.cache/go-build",
+        ),
+        Ok(dir) => cache_dir(o, "GO050", "GOCACHE", &dir, mounts.clone(), true),
+    }
+
+    // GO054 / GO051: GOMODCACHE.
+    let (mc, src) = s.gomodcache();
+    if mc.is_empty() {
+        o.warn(
+            "GO054",
+            S_CACHE,
+            "GOMODCACHE is empty (no GOPATH): module downloads fail",
+            "set GOPATH or GOMODCACHE",
+        );
+    } else if !mc.starts_with('/') {
+        o.error(
+            "GO054",
+            S_CACHE,
+            format!(
+                "GOMODCACHE={mc}{}: GOMODCACHE entry is relative; must be absolute path",
+                if src == Source::Default {
+                    String::new()
+                } else {
+                    from_where(f, "GOMODCACHE")
+                }
+            ),
+            "use an absolute path",
+        );
+    } else {
+        cache_dir(
+            o,
+            "GO054",
+            "GOMODCACHE",
+            Path::new(&mc),
+            mounts.clone(),
+            false,
+        );
+    }
+
+    // GO055: the temp dir go build/run/test executes binaries from.
+    let (tmp, var) = match s.val("GOTMPDIR") {
+        "" => (
+            s.env
+                .get("TMPDIR")
+                .filter(|t| !t.is_empty())
+                .cloned()
+                .unwrap_or_else(|| "/tmp".into()),
+            if s.env.get("TMPDIR").is_some_and(|t| !t.is_empty()) {
+                "TMPDIR"
+            } else {
+                "default"
+            },
+        ),
+        v => (v.to_string(), "GOTMPDIR"),
+    };
+    let p = PathBuf::from(&tmp);
+    let m2 = mounts.clone();
+    match guarded("examining the temp dir", move || dir_state(&p, m2.as_ref())) {
+        Err(e) => o.error("GO055", S_CACHE, e, "point GOTMPDIR at a local directory"),
+        Ok(st) if !st.exists => o.error("GO055", S_CACHE, format!("temp dir {tmp} ({var}) does not exist: go build fails creating its work dir"), "create it or point GOTMPDIR/TMPDIR elsewhere"),
+        Ok(st) if st.write_error.is_some() => o.error("GO055", S_CACHE, format!("temp dir {tmp} ({var}) is not writable: {}", st.write_error.unwrap_or_default()), "export GOTMPDIR=$HOME/.cache/go-tmp (and mkdir it)"),
+        Ok(st) if st.noexec => o.error("GO055", S_CACHE, format!("temp dir {tmp} ({var}) is mounted noexec: go run/go test fail with `fork/exec /tmp/go-build.../exe/main: permission denied`"), "export GOTMPDIR=$HOME/.cache/go-tmp (and mkdir it)"),
+        Ok(st) => o.ok("GO055", S_CACHE, format!("temp dir {tmp} ({var}) is writable and executable{}", st.fs_type.map_or(String::new(), |t| format!(" ({t})")))),
+    }
+
+    // GO058: telemetry mode (in the config dir, under $HOME).
+    if let Ok(cfg) = goenv::user_config_dir(&s.env) {
+        let file = cfg.join("go/telemetry/mode");
+        let mode = guarded("reading the telemetry mode", move || {
+            std::fs::read_to_string(file).ok()
+        })
+        .ok()
+        .flatten();
+        let mode = mode
+            .as_deref()
+            .and_then(|m| m.split_whitespace().next())
+            .unwrap_or("local")
+            .to_string();
+        match mode.as_str() {
+            "off" => o.ok("GO058", S_CACHE, "telemetry off"),
+            m => o.info(
+                "GO058",
+                S_CACHE,
+                format!(
+                    "telemetry mode {m}: every go command writes counters under {}",
+                    cfg.join("go/telemetry").display()
+                ),
+                Some("go telemetry off"),
+            ),
+        }
+    }
+}
+
+fn cache_dir(
+    o: &mut Out,
+    id: &'static str,
+    var: &str,
+    dir: &Path,
+    mounts: Option<crate::fsinfo::MountTable>,
+    required: bool,
+) {
+    let p = dir.to_path_buf();
+    let st = match guarded(&format!("examining {var}"), move || {
+        dir_state(&p, mounts.as_ref())
+    }) {
+        Ok(st) => st,
+        Err(e) => {
+            o.error(
+                id,
+                S_CACHE,
+                format!("{var} {}: {e}", dir.display()),
+                format!("move {var} to a local disk"),
+            );
+            return;
+        }
+    };
+    if st.not_dir {
+        o.error(
+            id,
+            S_CACHE,
+            format!("{var} {} is not a directory", dir.display()),
+            format!("remove it or set {var} elsewhere"),
+        );
+    } else if let Some(err) = &st.write_error {
+        let base = st.writable_base.as_deref().unwrap_or(dir);
+        let what = if st.exists {
+            format!("{var} {} is not writable: {err}", dir.display())
+        } else {
+            format!(
+                "{var} {} does not exist and cannot be created in {}: {err}",
+                dir.display(),
+                base.display()
+            )
+        };
+        let consequence = if required {
+            format!(
+                "; every build fails (failed to initialize build cache at {}: ... {err})",
+                dir.display()
+            )
+        } else {
+            "; module downloads fail".into()
+        };
+        let msg = format!("{what}{consequence}");
+        let fix = format!(
+            "set {var} to a writable local directory (e.g. {})",
+            if required {
+                "$HOME/.cache/go-build"
+            } else {
+                "$HOME/go/pkg/mod"
+            }
+        );
+        if required {
+            o.error(id, S_CACHE, msg, fix)
+        } else {
+            o.warn(id, S_CACHE, msg, fix)
+        }
+    } else if let Some(t) = st
+        .fs_type
+        .as_deref()
+        .filter(|t| crate::fsinfo::is_network_fs(t) || crate::fsinfo::is_fuse(t))
+    {
+        o.warn(
+            "GO051",
+            S_CACHE,
+            format!("{var} {} is on {t} ({}): every build stats thousands of cache files over the network", dir.display(), st.mount_point.unwrap_or_default()),
+            format!("{var}=/var/tmp/$USER/{}", if required { "go-build" } else { "gomodcache" }),
+        );
+    } else {
+        o.ok(
+            id,
+            S_CACHE,
+            format!(
+                "{var} {} is {}{}",
+                dir.display(),
+                if st.exists { "writable" } else { "creatable" },
+                st.fs_type.map_or(String::new(), |t| format!(" ({t})"))
+            ),
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const S_CGO: &str = "cgo";
+
+fn cgo(f: &Facts, o: &mut Out) {
+    let s = &f.settings;
+    let cc_raw = s.val("CC");
+    let words = match goenv::quoted_split(cc_raw) {
+        Ok(w) => w,
+        Err(e) => {
+            o.error(
+                "GO062",
+                S_CGO,
+                format!("CC={cc_raw:?}: {e}"),
+                "fix the quoting of CC",
+            );
+            return;
+        }
+    };
+    let cc = words.first().cloned().unwrap_or_else(|| "gcc".into());
+    if cc.contains('/') && !cc.starts_with('/') {
+        o.error(
+            "GO062",
+            S_CGO,
+            format!("CC={cc}: CC entry is relative; must be absolute path"),
+            "use an absolute path or a bare name found on PATH",
+        );
+        return;
+    }
+    let explicit_cgo = s.val("CGO_ENABLED");
+    let native = s.or_default("GOOS", &f.host.0).0 == f.host.0
+        && s.or_default("GOARCH", &f.host.1).0 == f.host.1;
+    // Where is the compiler?
+    let (found, relative_hit) = if cc.starts_with('/') {
+        let p = PathBuf::from(&cc);
+        (
+            guarded("looking at CC", move || {
+                facts::is_executable(&p).then_some(p)
+            })
+            .ok()
+            .flatten(),
+            None,
+        )
+    } else {
+        match f.scan.as_ref().ok().and_then(|sc| sc.first(&cc)) {
+            Some(h) if h.relative => (None, Some(h.clone())),
+            Some(h) => (Some(h.path.clone()), None),
+            None => (None, None),
+        }
+    };
+    if let Some(h) = &relative_hit {
+        o.error(
+            "GO061",
+            S_CGO,
+            format!("{cc} is found only at {} through the relative PATH entry {:?}: Go ignores it (exec.ErrDot), so cgo is off and cgo packages fail", h.path.display(), h.dir),
+            "remove \".\" and empty entries from PATH; install a C compiler in a system directory",
+        );
+    }
+    match (found, explicit_cgo) {
+        (Some(p), "0") => o.ok("GO060", S_CGO, format!("CGO_ENABLED=0{} (C compiler {} present)", from_where(f, "CGO_ENABLED"), p.display())),
+        (Some(p), _) => o.ok("GO060", S_CGO, format!("cgo {}: C compiler {}", if native || explicit_cgo == "1" { "on" } else { "off for cross builds" }, p.display())),
+        (None, "1") => o.error(
+            "GO060",
+            S_CGO,
+            format!("CGO_ENABLED=1{} but no C compiler: cgo: C compiler {cc:?} not found: exec: {cc:?}: executable file not found in $PATH", from_where(f, "CGO_ENABLED")),
+            "install gcc (apt install build-essential) or set CC, or CGO_ENABLED=0",
+        ),
+        (None, "0") => o.ok("GO060", S_CGO, format!("CGO_ENABLED=0{}; no C compiler needed", from_where(f, "CGO_ENABLED"))),
+        (None, _) if relative_hit.is_none() => o.warn(
+            "GO060",
+            S_CGO,
+            format!("no C compiler ({cc}) on PATH: cgo is silently disabled, `-race` fails (go: -race requires cgo) and packages like net use pure-Go fallbacks"),
+            "install gcc (apt install build-essential), or set CGO_ENABLED=0 to make it explicit",
+        ),
+        (None, _) => {}
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const S_INST: &str = "install";
+
+fn install(f: &Facts, o: &mut Out) {
+    let s = &f.settings;
+    let gobin = s.val("GOBIN");
+    if !gobin.is_empty() && !gobin.starts_with('/') {
+        o.error(
+            "GO023",
+            S_INST,
+            format!(
+                "GOBIN={gobin}{}: cannot install, GOBIN must be an absolute path",
+                from_where(f, "GOBIN")
+            ),
+            "use an absolute GOBIN or unset it",
+        );
+        return;
+    }
+    let dir = if gobin.is_empty() {
+        s.gopath_dir("bin")
+    } else {
+        Some(PathBuf::from(gobin))
+    };
+    let Some(dir) = dir else {
+        o.warn(
+            "GO022",
+            S_INST,
+            "no install dir: GOBIN unset and GOPATH empty, so `go install` fails",
+            "set GOBIN or GOPATH",
+        );
+        return;
+    };
+    let what = if gobin.is_empty() {
+        "GOPATH/bin"
+    } else {
+        "GOBIN"
+    };
+    let want = goenv::clean(&dir);
+    let pl = f.path_list.clone();
+    let d2 = want.clone();
+    let on_path = guarded("comparing PATH entries", move || {
+        let real = std::fs::canonicalize(&d2).ok();
+        pl.iter().filter(|e| e.starts_with('/')).any(|e| {
+            let c = goenv::clean(Path::new(e));
+            c == d2 || (real.is_some() && std::fs::canonicalize(&c).ok() == real)
+        })
+    });
+    match on_path {
+        Ok(true) => o.ok("GO022", S_INST, format!("`go install` writes to {} ({what}), which is on PATH", want.display())),
+        Ok(false) => o.warn(
+            "GO022",
+            S_INST,
+            format!("`go install` writes to {} ({what}), which is not on PATH: installed commands are \"not found\"", want.display()),
+            format!("export PATH=\"$PATH:{}\"", want.display()),
+        ),
+        Err(e) => o.warn("GO022", S_INST, e, "run `golat path-audit`"),
+    }
+}

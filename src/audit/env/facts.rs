@@ -1,0 +1,571 @@
+//! Gathers what env-check judges: the effective settings, the go binaries on PATH and their
+//! build info, the go.mod/go.work in effect, and directory states — each touch outside $HOME
+//! and GOROOT through `fsinfo::with_timeout`, so a dead mount cannot hang the doctor.
+
+use std::collections::BTreeMap;
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::fsinfo::{self, MountTable};
+use crate::gosrc::buildinfo;
+use crate::gosrc::goenv::{self, GorootHow, ModFile, Settings, Source};
+
+/// How long any single probe outside $HOME and GOROOT may take.
+pub const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// One executable found on PATH.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    /// 1-based PATH entry number.
+    pub entry: usize,
+    /// The PATH entry as written ("" means ".").
+    pub dir: String,
+    pub path: PathBuf,
+    /// The entry is relative: Go's LookPath refuses this hit (exec.ErrDot).
+    pub relative: bool,
+    pub real: Option<PathBuf>,
+    /// Go version from build info (`go1.26.8`), or why not.
+    pub version: Result<String, String>,
+    /// The whole build info, for the names whose versions were read.
+    pub info: Option<buildinfo::BuildInfo>,
+}
+
+/// PATH lookups done in one guarded batch.
+#[derive(Debug, Clone, Default)]
+pub struct PathScan {
+    /// name → every executable with that name, in PATH order.
+    pub hits: BTreeMap<String, Vec<Hit>>,
+}
+
+impl PathScan {
+    pub fn all(&self, name: &str) -> &[Hit] {
+        self.hits.get(name).map_or(&[], Vec::as_slice)
+    }
+
+    /// exec.LookPath: the first hit, which Go refuses when it comes from a relative entry.
+    pub fn first(&self, name: &str) -> Option<&Hit> {
+        self.all(name).first()
+    }
+}
+
+/// Scans PATH for `names` (versions are read for `versioned` names).
+pub fn scan_path(path_list: &[String], names: &[String], versioned: &[&str]) -> PathScan {
+    let mut scan = PathScan::default();
+    for (i, entry) in path_list.iter().enumerate() {
+        let dir = if entry.is_empty() {
+            "."
+        } else {
+            entry.as_str()
+        };
+        for name in names {
+            let p = Path::new(dir).join(name);
+            if !is_executable(&p) {
+                continue;
+            }
+            let (version, info) = if versioned.contains(&name.as_str()) {
+                match buildinfo::read(&p) {
+                    Ok(b) => (Ok(b.go_version.clone()), Some(b)),
+                    Err(e) => (Err(format!("{e:#}")), None),
+                }
+            } else {
+                (Err("not read".into()), None)
+            };
+            scan.hits.entry(name.clone()).or_default().push(Hit {
+                entry: i + 1,
+                dir: entry.clone(),
+                relative: !dir.starts_with('/'),
+                real: std::fs::canonicalize(&p).ok(),
+                path: p,
+                version,
+                info,
+            });
+        }
+    }
+    scan
+}
+
+/// Go's findExecutable: a non-directory with any execute bit.
+pub fn is_executable(p: &Path) -> bool {
+    std::fs::metadata(p).is_ok_and(|m| !m.is_dir() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// What a directory the go command writes to looks like.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirState {
+    pub path: PathBuf,
+    /// The path exists (as a directory, unless `not_dir`).
+    pub exists: bool,
+    pub not_dir: bool,
+    /// The nearest existing directory (itself when it exists), which must be writable.
+    pub writable_base: Option<PathBuf>,
+    /// Why writing fails (`read-only file system`, `permission denied`), None when writable.
+    pub write_error: Option<String>,
+    /// statvfs says noexec.
+    pub noexec: bool,
+    pub fs_type: Option<String>,
+    pub mount_point: Option<String>,
+}
+
+/// Examines `path` (absolute): existence, writability by this user (faccessat with
+/// AT_EACCESS, which also reports EROFS for read-only mounts and immutable inodes, so it is
+/// right for root too), noexec and the filesystem type.
+pub fn dir_state(path: &Path, mounts: Option<&MountTable>) -> DirState {
+    let (exists, not_dir) = match std::fs::metadata(path) {
+        Ok(m) => (true, !m.is_dir()),
+        Err(_) => (false, false),
+    };
+    let mut base = Some(path.to_path_buf());
+    if !exists {
+        base = path
+            .ancestors()
+            .skip(1)
+            .find(|a| a.is_dir())
+            .map(Path::to_path_buf);
+    }
+    let write_error = if not_dir {
+        Some("not a directory".into())
+    } else {
+        match &base {
+            Some(b) => access_w(b).err(),
+            None => Some("no existing parent directory".into()),
+        }
+    };
+    let noexec = base.as_deref().is_some_and(statvfs_noexec);
+    let clean = fsinfo::lexical_clean(path, Path::new("/"));
+    let mount = mounts.and_then(|t| t.lookup(&clean));
+    DirState {
+        path: path.to_path_buf(),
+        exists: exists && !not_dir,
+        not_dir,
+        writable_base: base,
+        write_error,
+        noexec,
+        fs_type: mount.map(|m| m.fs_type.clone()),
+        mount_point: mount.map(|m| m.mount_point.clone()),
+    }
+}
+
+fn access_w(p: &Path) -> Result<(), String> {
+    let c = CString::new(p.as_os_str().as_bytes()).map_err(|_| "path contains NUL".to_string())?;
+    // SAFETY: c is a valid NUL-terminated path; faccessat only reads it.
+    let rc = unsafe {
+        libc::faccessat(
+            libc::AT_FDCWD,
+            c.as_ptr(),
+            libc::W_OK | libc::X_OK,
+            libc::AT_EACCESS,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        let err = std::io::Error::last_os_error();
+        Err(match err.raw_os_error() {
+            Some(libc::EROFS) => "read-only file system".into(),
+            Some(libc::EACCES) => "permission denied".into(),
+            Some(libc::EPERM) => "operation not permitted (immutable?)".into(),
+            _ => err.to_string(),
+        })
+    }
+}
+
+fn statvfs_noexec(p: &Path) -> bool {
+    let Ok(c) = CString::new(p.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: zeroed statvfs is a valid out-parameter; c is NUL-terminated.
+    unsafe {
+        let mut st: libc::statvfs = std::mem::zeroed();
+        libc::statvfs(c.as_ptr(), &mut st) == 0 && st.f_flag & libc::ST_NOEXEC != 0
+    }
+}
+
+/// Runs `f` with the probe deadline; Err carries a sentence for the report.
+pub fn guarded<T: Send + 'static>(
+    what: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, String> {
+    fsinfo::with_timeout(PROBE_TIMEOUT, f)
+        .map_err(|e| format!("{what} {e} (a hung or very slow mount?)"))
+}
+
+/// The go.work and go.mod the go command would use from `dir`.
+#[derive(Debug, Clone, Default)]
+pub struct ModuleFacts {
+    /// The go.mod found upward (findModuleRoot), parsed.
+    pub gomod: Option<ModFile>,
+    /// The go.work in effect (GOWORK or found upward), parsed, plus its `use` dirs (absolute).
+    pub gowork: Option<(ModFile, Vec<PathBuf>)>,
+    /// GOWORK names a file that does not exist.
+    pub gowork_missing: Option<PathBuf>,
+    /// Nearest directory at or above the module root containing `.git` (the repository root).
+    pub repo_root: Option<PathBuf>,
+}
+
+/// modload.FindGoMod / findWorkspaceFile from `dir` (absolute), honouring GOWORK.
+pub fn find_module_files(
+    dir: &Path,
+    gowork_setting: &str,
+    goroot: Option<&Path>,
+    tmp: &Path,
+) -> ModuleFacts {
+    let mut out = ModuleFacts::default();
+    let dir = fsinfo::lexical_clean(dir, Path::new("/"));
+    for d in dir.ancestors() {
+        let f = d.join("go.mod");
+        if f.is_file() {
+            // FindGoMod ignores a go.mod directly in the temp dir (golang.org/issue/26708).
+            if d != tmp
+                && let Ok(data) = std::fs::read(&f)
+            {
+                out.gomod = Some(ModFile::parse(f, &data));
+            }
+            break;
+        }
+    }
+    let work_file = match gowork_setting {
+        "off" => None,
+        "" | "auto" => {
+            let mut found = None;
+            for d in dir.ancestors() {
+                let f = d.join("go.work");
+                if f.is_file() {
+                    found = Some(f);
+                    break;
+                }
+                // findWorkspaceFile does not cross GOROOT.
+                if d.parent().is_some_and(|p| Some(p) == goroot) {
+                    break;
+                }
+            }
+            found
+        }
+        explicit => {
+            let p = PathBuf::from(explicit);
+            if p.is_file() {
+                Some(p)
+            } else {
+                out.gowork_missing = Some(p);
+                None
+            }
+        }
+    };
+    if let Some(f) = work_file
+        && let Ok(data) = std::fs::read(&f)
+    {
+        let uses = work_uses(&data, f.parent().unwrap_or(Path::new("/")));
+        out.gowork = Some((ModFile::parse(f, &data), uses));
+    }
+    if let Some(root) = out.gomod.as_ref().and_then(|m| m.path.parent()) {
+        out.repo_root = root
+            .ancestors()
+            .find(|a| a.join(".git").exists())
+            .map(Path::to_path_buf);
+    }
+    out
+}
+
+/// The `use` directories of a go.work (single-line and block forms), made absolute.
+pub fn work_uses(data: &[u8], base: &Path) -> Vec<PathBuf> {
+    let text = String::from_utf8_lossy(data);
+    let mut out = Vec::new();
+    let mut in_block = false;
+    for raw in text.lines() {
+        let line = raw.split("//").next().unwrap_or("").trim();
+        let item = if in_block {
+            if line.starts_with(')') {
+                in_block = false;
+                continue;
+            }
+            line
+        } else if let Some(rest) = line.strip_prefix("use") {
+            if !rest.starts_with([' ', '\t', '(']) {
+                continue;
+            }
+            let rest = rest.trim();
+            if let Some(inner) = rest.strip_prefix('(') {
+                in_block = true;
+                inner.trim()
+            } else {
+                rest
+            }
+        } else {
+            continue;
+        };
+        let item = item.trim_matches(|c| c == '"' || c == '`');
+        if item.is_empty() {
+            continue;
+        }
+        out.push(fsinfo::lexical_clean(Path::new(item), base));
+    }
+    out
+}
+
+/// Everything env-check knows before judging.
+#[derive(Debug, Clone)]
+pub struct Facts {
+    pub dir: PathBuf,
+    pub path_list: Vec<String>,
+    pub scan: Result<PathScan, String>,
+    /// The go binary that runs (LookPath("go")), if any.
+    pub go: Option<Hit>,
+    pub go_info: Option<buildinfo::BuildInfo>,
+    /// `go1.26.8` of the go that runs (build info, else $GOROOT/VERSION).
+    pub go_version: Option<String>,
+    pub settings: Settings,
+    /// The GOROOT the binary's own location implies (independent of $GOROOT).
+    pub exe_goroot: Option<PathBuf>,
+    /// First line of $GOROOT/VERSION.
+    pub version_file: Option<String>,
+    /// `pkg/tool/<os>_<arch>/{compile,link}` → version or error.
+    pub tools: Vec<(String, Result<String, String>)>,
+    pub mounts: Option<MountTable>,
+    pub modules: Result<ModuleFacts, String>,
+    /// `go env -json` answers, when we had to ask (`GOROOT` of a non-trimmed binary).
+    pub go_env_asked: Option<Result<BTreeMap<String, String>, String>>,
+    pub host: (String, String),
+    /// Reading the go/env file did not finish in time (a FIFO, a dead mount): go hangs too.
+    pub user_file_hung: bool,
+}
+
+/// Go's names for the host (GOHOSTOS/GOHOSTARCH) when build info does not say.
+pub fn host_os_arch() -> (String, String) {
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "x86" => "386",
+        "aarch64" => "arm64",
+        "powerpc64" => "ppc64",
+        "s390x" => "s390x",
+        "riscv64" => "riscv64",
+        "loongarch64" => "loong64",
+        other => other,
+    };
+    (std::env::consts::OS.to_string(), arch.to_string())
+}
+
+/// Builds the facts for `dir` from the process environment `env`.
+pub fn gather(env: BTreeMap<String, String>, dir: PathBuf) -> Facts {
+    let path_list: Vec<String> = env
+        .get("PATH")
+        .map(|p| p.split(':').map(String::from).collect())
+        .unwrap_or_default();
+    let mut settings = Settings {
+        env: env.clone(),
+        ..Settings::default()
+    };
+
+    let mut user_file_hung = false;
+    // $GOENV may name any file (a FIFO, a dead mount): read it under the deadline.
+    match goenv::user_env_file(&env) {
+        Ok((file, _)) => {
+            let f2 = file.clone();
+            match guarded("reading the go/env file", move || std::fs::read(f2)) {
+                Ok(Ok(data)) => settings.user_file = goenv::parse_env_file(&data),
+                Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Ok(Err(e)) => settings.user_file_read_error = Some(e.to_string()),
+                Err(e) => {
+                    settings.user_file_read_error = Some(e);
+                    user_file_hung = true;
+                }
+            }
+            settings.user_file_path = Some(file);
+        }
+        Err(e) => settings.user_file_error = Some(e),
+    }
+
+    // CC decides which compiler name to look for; cfg uses the OS env only for that choice.
+    let cc_setting = settings.val("CC").to_string();
+    let cc_name = goenv::quoted_split(&cc_setting)
+        .ok()
+        .and_then(|w| w.into_iter().next())
+        .unwrap_or_else(|| "gcc".into());
+    let mut names: Vec<String> = vec!["go".into(), "gofmt".into()];
+    if !cc_name.contains('/') {
+        names.push(cc_name);
+    }
+    let pl = path_list.clone();
+    let scan = guarded("scanning PATH", move || {
+        scan_path(&pl, &names, &["go", "gofmt"])
+    });
+    let go = scan.as_ref().ok().and_then(|s| s.first("go").cloned());
+
+    // GOROOT as findGOROOT does it, plus the binary's own root for comparison.
+    // The go binary may sit on any mount: resolve it under the deadline.
+    let exe = go.as_ref().map(|g| g.path.clone());
+    let exe_goroot = guarded("resolving the go binary", move || {
+        goenv::find_goroot(None, exe.as_deref()).0
+    })
+    .ok()
+    .flatten();
+    let env_goroot = env.get("GOROOT").filter(|v| !v.is_empty()).cloned();
+    let file_goroot = settings
+        .user_file
+        .values
+        .get("GOROOT")
+        .filter(|v| !v.is_empty())
+        .cloned();
+    let explicit = env_goroot
+        .as_deref()
+        .map(|v| (v, GorootHow::Env))
+        .or(file_goroot.as_deref().map(|v| (v, GorootHow::UserFile)));
+    let (mut goroot, mut how) = match explicit {
+        Some(_) => goenv::find_goroot(explicit, None),
+        None => (
+            exe_goroot.clone(),
+            if exe_goroot.is_some() {
+                GorootHow::Executable
+            } else {
+                GorootHow::NotFound
+            },
+        ),
+    };
+    // go.env is read from the root findGOROOT(file value) gives, before $GOROOT is applied.
+    let goenv_root = match (&file_goroot, &env_goroot) {
+        (Some(f), Some(_)) => Some(goenv::clean(Path::new(f))),
+        _ => goroot.clone(),
+    };
+
+    let go_info = go.as_ref().and_then(|g| g.info.clone());
+    let mut go_env_asked = None;
+    let trimmed = go_info
+        .as_ref()
+        .map(|b| b.setting("-trimpath") == Some("true"));
+    if goroot.is_none()
+        && trimmed != Some(true)
+        && let Some(g) = &go
+    {
+        // A binary built without -trimpath remembers its GOROOT; only go itself can say it.
+        let answer = go_env_json(&g.path, &env, &["GOROOT"]);
+        if let Ok(m) = &answer
+            && let Some(r) = m.get("GOROOT").filter(|r| !r.is_empty())
+        {
+            goroot = Some(PathBuf::from(r));
+            how = GorootHow::BuiltIn;
+        }
+        go_env_asked = Some(answer);
+    }
+    if let Some(root) = goenv_root.as_ref().filter(|r| r.is_dir())
+        && let Ok(data) = std::fs::read(root.join("go.env"))
+    {
+        settings.goroot_file = goenv::parse_env_file(&data);
+    }
+    settings.goroot = goroot.clone();
+    settings.goroot_how = Some(how);
+
+    let version_file = goroot.as_ref().and_then(|r| {
+        std::fs::read_to_string(r.join("VERSION"))
+            .ok()
+            .and_then(|s| s.lines().next().map(str::to_string))
+    });
+    let go_version = go_info
+        .as_ref()
+        .map(|b| b.go_version.clone())
+        .or_else(|| version_file.clone());
+    let host = go_info
+        .as_ref()
+        .and_then(|b| {
+            Some((
+                b.setting("GOOS")?.to_string(),
+                b.setting("GOARCH")?.to_string(),
+            ))
+        })
+        .unwrap_or_else(host_os_arch);
+    let tools = match &goroot {
+        Some(r) if r.is_dir() => ["compile", "link"]
+            .iter()
+            .map(|t| {
+                let p = r
+                    .join("pkg/tool")
+                    .join(format!("{}_{}", host.0, host.1))
+                    .join(t);
+                (
+                    t.to_string(),
+                    buildinfo::read(&p)
+                        .map(|b| b.go_version)
+                        .map_err(|e| format!("{e:#}")),
+                )
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+
+    let mounts = MountTable::load().ok();
+    let gowork = settings.val("GOWORK").to_string();
+    let tmp = PathBuf::from(
+        env.get("TMPDIR")
+            .filter(|t| !t.is_empty())
+            .map_or("/tmp", String::as_str),
+    );
+    let (d, gr) = (dir.clone(), goroot.clone());
+    let modules = guarded("looking for go.mod/go.work", move || {
+        find_module_files(&d, &gowork, gr.as_deref(), &tmp)
+    });
+
+    Facts {
+        dir,
+        path_list,
+        scan,
+        go,
+        go_info,
+        go_version,
+        settings,
+        exe_goroot,
+        version_file,
+        tools,
+        mounts,
+        modules,
+        go_env_asked,
+        host,
+        user_file_hung,
+    }
+}
+
+/// `GOTOOLCHAIN=local GOFLAGS= go env -json <names>` (never plain `go env`, which can run the C
+/// compiler; names here never include CGO/GOGCCFLAGS ones), with a deadline.
+pub fn go_env_json(
+    go: &Path,
+    env: &BTreeMap<String, String>,
+    names: &[&str],
+) -> Result<BTreeMap<String, String>, String> {
+    use std::process::{Command, Stdio};
+    let mut cmd = Command::new(go);
+    cmd.arg("env").arg("-json").args(names);
+    cmd.env_clear()
+        .envs(env)
+        .env("GOTOOLCHAIN", "local")
+        .env("GOFLAGS", "");
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot run {}: {e}", go.display()))?;
+    let id = child.id();
+    let out = fsinfo::with_timeout(Duration::from_secs(5), move || child.wait_with_output());
+    let out = match out {
+        Ok(r) => r.map_err(|e| e.to_string())?,
+        Err(_) => {
+            // SAFETY: killing the child we spawned, by its pid.
+            unsafe { libc::kill(id as libc::pid_t, libc::SIGKILL) };
+            return Err("go env did not answer within 5 s".into());
+        }
+    };
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+    }
+    serde_json::from_slice(&out.stdout).map_err(|e| format!("go env -json: {e}"))
+}
+
+impl Facts {
+    /// The local toolchain version without the `go` prefix (`1.26.8`).
+    pub fn local_version(&self) -> Option<String> {
+        self.go_version.as_deref().and_then(goenv::from_toolchain)
+    }
+
+    pub fn source_of(&self, key: &str) -> Option<Source> {
+        self.settings.get(key).map(|(_, s)| s)
+    }
+}

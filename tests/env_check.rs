@@ -93,7 +93,17 @@ impl Sandbox {
         for (k, v) in extra {
             cmd.env(k, v);
         }
-        cmd.output().unwrap()
+        // A binary copied while another test thread forks can be briefly held open for
+        // writing by that child (ETXTBSY): retry, as a shell user would.
+        for _ in 0..50 {
+            match cmd.output() {
+                Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => {
+                    std::thread::sleep(std::time::Duration::from_millis(20))
+                }
+                other => return other.unwrap(),
+            }
+        }
+        panic!("{} stayed busy (ETXTBSY)", go.display())
     }
 }
 

@@ -98,8 +98,14 @@ pub struct ProfileArgs {
     #[arg(long)]
     pub exact: bool,
 
-    /// Do not collect GODEBUG=inittrace for Go processes.
-    #[arg(long)]
+    /// Which Go processes' init chains to collect (GODEBUG=inittrace=1): `user` = the go
+    /// command and every program that is not a Go toolchain tool; `all` also compile,
+    /// link, asm, vet (12 tracer stops per package init); `off`.
+    #[arg(long, value_enum, default_value_t = InitTraceScope::User, value_name = "SCOPE")]
+    pub inittrace: InitTraceScope,
+
+    /// Same as --inittrace off.
+    #[arg(long, conflicts_with = "inittrace")]
     pub no_inittrace: bool,
 
     /// Do not pass -debug-trace to the go command.
@@ -168,6 +174,13 @@ pub struct TraceArgs {
     /// Rows per table.
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub top: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InitTraceScope {
+    User,
+    All,
+    Off,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::cli::ProfileArgs;
+use crate::cli::{InitTraceScope, ProfileArgs};
 use crate::model::{self, Figure, Report, RunBuilder, RunsSummary};
-use crate::tracer::{self, InitCapture, StartError};
+use crate::tracer::{self, InitCapture, InitScope, StartError};
 
 /// Exit code when the command was found but could not be executed (as shells use it).
 pub const EXIT_CANNOT_EXECUTE: u8 = 126;
@@ -24,6 +24,7 @@ pub struct Options {
     pub command: Vec<OsString>,
     pub program: PathBuf,
     pub init: InitCapture,
+    pub init_scope: InitScope,
     pub exit_stops_all: bool,
     pub json: Option<PathBuf>,
     pub events: Option<PathBuf>,
@@ -55,7 +56,13 @@ impl Options {
             None => None,
         };
         let user_godebug = std::env::var("GODEBUG").unwrap_or_default();
-        let init = if args.no_inittrace {
+        let off = args.no_inittrace || args.inittrace == InitTraceScope::Off;
+        let init_scope = if args.inittrace == InitTraceScope::All {
+            InitScope::All
+        } else {
+            InitScope::User
+        };
+        let init = if off {
             InitCapture::Off
         } else if godebug_has_inittrace(&user_godebug) {
             InitCapture::Observe
@@ -66,6 +73,7 @@ impl Options {
             command,
             program,
             init,
+            init_scope,
             exit_stops_all: args.exact,
             json: args.json.clone(),
             events: args.events.clone(),
@@ -329,6 +337,7 @@ fn record(opts: &Options, cmd: &tracer::Command) -> anyhow::Result<(Report, Opti
                 stop_cost_ns,
                 exit_stops_all: opts.exit_stops_all,
                 init: opts.init,
+                init_scope: opts.init_scope,
                 stall: opts.stall,
             };
             match tracer::trace(cmd, cfg, &mut |e| builder.add(e)) {

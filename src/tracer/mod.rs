@@ -26,6 +26,15 @@ use syscalls::{Kind, Sys};
 
 pub use sys::{errno_name, self_usage};
 
+/// Which processes golat collects init chains from (with `InitCapture::Hide`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InitScope {
+    /// The go command and every program that is not a Go toolchain tool.
+    User,
+    /// Every Go process, the toolchain's compile, link, asm, vet, ... included.
+    All,
+}
+
 /// How inittrace lines on fd 2 are handled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InitCapture {
@@ -45,6 +54,7 @@ pub struct Config {
     /// repeating side-effect-free calls. Slower.
     pub exit_stops_all: bool,
     pub init: InitCapture,
+    pub init_scope: InitScope,
     /// Report threads blocked in one call longer than this, while it happens.
     pub stall: Option<std::time::Duration>,
 }
@@ -834,8 +844,12 @@ impl Tracer<'_> {
             Kind::Getdents | Kind::Fchdir => {
                 target = self.fd_path(tid, as_fd(a[0])).map(|p| (p.clone(), p));
             }
-            Kind::PathOnly | Kind::Chdir | Kind::Execve => {
+            Kind::PathOnly | Kind::Chdir => {
                 target = self.resolve(tid, pid, libc::AT_FDCWD, a[0], false);
+            }
+            Kind::Execve => {
+                target = self.resolve(tid, pid, libc::AT_FDCWD, a[0], false);
+                self.spare_toolchain_inittrace(tid, target.as_ref(), a[2]);
             }
             Kind::PathAt => {
                 target = self.resolve(tid, pid, as_fd(a[0]), a[1], false);
@@ -845,6 +859,7 @@ impl Tracer<'_> {
                 let empty_ok = a[4] as i32 & libc::AT_EMPTY_PATH != 0;
                 target = self.resolve(tid, pid, as_fd(a[0]), a[1], empty_ok);
                 call.flags = decode::at_flags(a[4] as i64);
+                self.spare_toolchain_inittrace(tid, target.as_ref(), a[3]);
             }
             Kind::Rename => {
                 target = self.resolve(tid, pid, libc::AT_FDCWD, a[0], false);
@@ -923,6 +938,45 @@ impl Tracer<'_> {
             });
         }
         self.resume(tid, 0);
+    }
+
+    /// With `InitScope::User`, a Go toolchain tool (`$GOROOT/pkg/tool/*/compile`, link,
+    /// asm, vet, ...) about to be exec'd gets `inittrace=0` instead of the `inittrace=1`
+    /// golat appended: its init chain is fixed by the Go release, and capturing it costs
+    /// twelve stops per package init in every compile. The GODEBUG string is rewritten in
+    /// place (same length) in the envp the exec is handed: for a Go parent, a copy made for
+    /// this exec alone (syscall.SlicePtrFromStrings).
+    fn spare_toolchain_inittrace(&self, tid: i32, target: Option<&(String, String)>, envp: u64) {
+        if self.cfg.init != InitCapture::Hide || self.cfg.init_scope != InitScope::User {
+            return;
+        }
+        let Some((path, _)) = target else { return };
+        if !is_toolchain_tool(path) {
+            return;
+        }
+        let mut ptrs = [0u8; 8 * 256];
+        let Ok(n) = sys::read_mem(tid, envp, &mut ptrs) else {
+            return;
+        };
+        for chunk in ptrs[..n - n % 8].chunks_exact(8) {
+            let ptr = u64::from_ne_bytes(chunk.try_into().expect("8 bytes"));
+            if ptr == 0 {
+                break;
+            }
+            let Ok(var) = sys::read_cstr(tid, ptr, 4096) else {
+                continue;
+            };
+            if !var.starts_with(b"GODEBUG=") {
+                continue;
+            }
+            // Only the setting golat appended (the last one): the user's own stays.
+            let ours = b"inittrace=1";
+            if var.ends_with(ours) {
+                let at = ptr + (var.len() - 1) as u64;
+                let _ = sys::write_mem(tid, at, b"0");
+            }
+            break;
+        }
     }
 
     fn on_stderr_write(&mut self, tid: i32, pid: i32, info: &sys::SyscallInfo, compat: bool) {
@@ -1039,6 +1093,13 @@ fn proc_self_to(path: &str, pid: i32, tid: i32) -> Option<String> {
         return Some(format!("/proc/{pid}/task/{tid}{rest}"));
     }
     None
+}
+
+/// A binary of the Go toolchain's own: `<GOROOT>/pkg/tool/<goos>_<goarch>/<tool>`.
+fn is_toolchain_tool(path: &str) -> bool {
+    let mut parts = path.rsplit('/');
+    let (_tool, platform, tool_dir, pkg) = (parts.next(), parts.next(), parts.next(), parts.next());
+    pkg == Some("pkg") && tool_dir == Some("tool") && platform.is_some_and(|p| p.contains('_'))
 }
 
 /// Whether a PTRACE_EVENT_CLONE made a thread: CLONE_THREAD in the flags of the clone

@@ -329,3 +329,22 @@ pub fn schedstat(tid: i32) -> Option<(u64, u64, u64)> {
     let mut fields = text.split_whitespace().map(|f| f.parse::<u64>().ok());
     Some((fields.next()??, fields.next()??, fields.next()??))
 }
+
+/// Writes into tracee memory with process_vm_writev (also works on its private copies).
+pub fn write_mem(pid: i32, addr: u64, data: &[u8]) -> Result<usize, Errno> {
+    let local = libc::iovec {
+        iov_base: data.as_ptr() as *mut libc::c_void,
+        iov_len: data.len(),
+    };
+    let remote = libc::iovec {
+        iov_base: addr as *mut libc::c_void,
+        iov_len: data.len(),
+    };
+    // SAFETY: the local iovec covers exactly `data`, which is only read.
+    let n = unsafe { libc::process_vm_writev(pid, &local, 1, &remote, 1, 0) };
+    if n < 0 {
+        Err(last_errno())
+    } else {
+        Ok(n as usize)
+    }
+}

@@ -391,3 +391,61 @@ fn ptrace_denied_runs_the_command_untraced() {
     assert!(err.contains("ptrace is not permitted"), "{err}");
     assert!(err.contains("untraced"), "{err}");
 }
+
+/// The entry-stop repetition of side-effect-free calls must give the results the calls
+/// really returned: compare a default run with an `--exact` run (real exit stops for
+/// every call) of the same deterministic build.
+#[test]
+fn replayed_results_agree_with_real_exit_stops() {
+    let Some(_) = require("go") else { return };
+    let build = ["go", "build", "-o", "/dev/null", "./fixtures/hello"];
+    let warm = output_timeout(
+        Command::new("go").args(&build[1..]).current_dir(repo()),
+        120,
+    );
+    assert!(warm.status.success());
+    let outcomes = |extra: &[&str]| {
+        let json = tempfile::NamedTempFile::new().unwrap();
+        let out = output_timeout(
+            Command::new(golat())
+                .args(["profile", "-q", "--json"])
+                .arg(json.path())
+                .args(extra)
+                .arg("--")
+                .args(build)
+                .current_dir(repo()),
+            120,
+        );
+        assert!(out.status.success());
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(json.path()).unwrap()).unwrap();
+        let mut v: Vec<String> = report["calls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| {
+                ["openat", "newfstatat", "readlinkat", "faccessat2"]
+                    .contains(&c["name"].as_str().unwrap())
+            })
+            // Per-run names: the go command's temp work dir and /proc/PID paths.
+            .filter(|c| {
+                let p = c["path"].as_str().unwrap_or("");
+                !p.contains("go-build") && !p.starts_with("/proc/") && !p.contains(":[")
+            })
+            .map(|c| format!("{} {} {}", c["name"], c["path"], c["errno"]))
+            .collect();
+        v.sort();
+        (v, report["timing"].clone())
+    };
+    let (replayed, t1) = outcomes(&[]);
+    let (exact, t2) = outcomes(&["--exact"]);
+    assert!(t1["entry_only_calls"].as_u64().unwrap() > 1000, "{t1}");
+    assert_eq!(t2["entry_only_calls"], 0, "{t2}");
+    assert_eq!(replayed.len(), exact.len());
+    let differ = replayed.iter().zip(&exact).filter(|(a, b)| a != b).count();
+    assert!(
+        differ * 100 <= replayed.len(),
+        "{differ} of {} outcomes differ",
+        replayed.len()
+    );
+}

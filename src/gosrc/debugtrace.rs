@@ -96,8 +96,7 @@ impl RawEvent {
 pub fn read(path: &Path) -> anyhow::Result<DebugTrace> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-    let mut trace =
-        parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let mut trace = parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     trace.file = path.display().to_string();
     Ok(trace)
 }
@@ -207,10 +206,7 @@ fn build(events: Vec<RawEvent>, complete: bool) -> DebugTrace {
             }
             "E" => {
                 let stack = open.entry(tid).or_default();
-                match stack
-                    .iter()
-                    .rposition(|&i| trace.phases[i].name == ev.name)
-                {
+                match stack.iter().rposition(|&i| trace.phases[i].name == ev.name) {
                     Some(pos) => {
                         let i = stack.remove(pos);
                         let phase = &mut trace.phases[i];
@@ -266,8 +262,13 @@ pub fn phase_kind(name: &str) -> String {
         return name.to_string();
     }
     if let (Some(open), true) = (name.find(" ("), name.ends_with(')')) {
-        // `mode target`, where the target may be empty (`(go build )`).
+        // `mode target`, where the target may be empty (`(go build )`) or a test variant
+        // (`(build check cache fmt [fmt.test])`).
         let inner = &name[open + 2..name.len() - 1];
+        let inner = match inner.strip_suffix(']').and_then(|s| s.rsplit_once(" [")) {
+            Some((head, _)) => head,
+            None => inner,
+        };
         let mode = inner.rsplit_once(' ').map_or(inner, |(m, _)| m).trim_end();
         return format!("{} ({mode})", &name[..open]);
     }
@@ -282,8 +283,8 @@ pub struct KindTotal {
     /// Wall time covered by at least one span of this kind (the union over all tids):
     /// what the kind cost the command's wall time.
     pub wall_ms: f64,
-    /// Sum of the outermost spans of this kind per tid: work done in parallel counts
-    /// once per tid, nested repeats of the kind once.
+    /// The union per tid, summed over tids: work done in parallel counts once per tid,
+    /// nested or overlapping repeats of the kind on one tid once. Never below `wall_ms`.
     pub busy_ms: f64,
 }
 
@@ -297,20 +298,6 @@ impl DebugTrace {
         let mut out: Vec<KindTotal> = groups
             .into_iter()
             .map(|(kind, members)| {
-                let nested_in_same_kind = |mut i: usize| {
-                    while let Some(parent) = self.phases[i].parent {
-                        if self.phases[parent].kind == kind {
-                            return true;
-                        }
-                        i = parent;
-                    }
-                    false
-                };
-                let busy_ms = members
-                    .iter()
-                    .filter(|&&i| !nested_in_same_kind(i))
-                    .map(|&i| self.phases[i].dur_ms)
-                    .sum();
                 let mut spans: Vec<(f64, f64)> = members
                     .iter()
                     .map(|&i| {
@@ -318,6 +305,21 @@ impl DebugTrace {
                         (p.start_ms, p.start_ms + p.dur_ms)
                     })
                     .collect();
+                let mut tids: Vec<u64> = members.iter().map(|&i| self.phases[i].tid).collect();
+                tids.sort_unstable();
+                tids.dedup();
+                let busy_ms = tids
+                    .iter()
+                    .map(|&tid| {
+                        let mut own: Vec<(f64, f64)> = members
+                            .iter()
+                            .zip(&spans)
+                            .filter(|&(&i, _)| self.phases[i].tid == tid)
+                            .map(|(_, &s)| s)
+                            .collect();
+                        union_ms(&mut own)
+                    })
+                    .sum();
                 KindTotal {
                     kind: kind.to_string(),
                     count: members.len() as u64,
@@ -398,7 +400,10 @@ mod tests {
         assert!((root.dur_ms - 3.5).abs() < 1e-9);
         let data = find(&t, "load.loadPackageData fmt");
         assert_eq!(data.depth, 2);
-        assert_eq!(t.phases[data.parent.unwrap()].name, "load.PackagesAndErrors");
+        assert_eq!(
+            t.phases[data.parent.unwrap()].name,
+            "load.PackagesAndErrors"
+        );
         assert!((data.dur_ms - 0.5).abs() < 1e-9);
         let action = find(&t, "Executing action (build fmt)");
         assert_eq!((action.tid, action.depth), (1, 0));
@@ -407,13 +412,23 @@ mod tests {
 
     #[test]
     fn kinds_drop_the_package() {
-        assert_eq!(phase_kind("load.loadPackageData fmt"), "load.loadPackageData");
+        assert_eq!(
+            phase_kind("load.loadPackageData fmt"),
+            "load.loadPackageData"
+        );
         assert_eq!(
             phase_kind("Executing action (build check cache internal/goarch)"),
             "Executing action (build check cache)"
         );
-        assert_eq!(phase_kind("exec.Builder.Do (go build )"), "exec.Builder.Do (go build)");
+        assert_eq!(
+            phase_kind("exec.Builder.Do (go build )"),
+            "exec.Builder.Do (go build)"
+        );
         assert_eq!(phase_kind("Running test command"), "Running test command");
+        assert_eq!(
+            phase_kind("Executing action (vet example.com/x [example.com/x.test])"),
+            "Executing action (vet)"
+        );
         assert_eq!(phase_kind("modload.matchPackages"), "modload.matchPackages");
     }
 
@@ -472,7 +487,14 @@ mod tests {
 
     #[test]
     fn garbage_is_a_one_line_error() {
-        for text in ["hello", "[{\"ph\":", "[{\"name\":\"x\"}]", "[,{}]", "{\"a\":1}", "[1,2]"] {
+        for text in [
+            "hello",
+            "[{\"ph\":",
+            "[{\"name\":\"x\"}]",
+            "[,{}]",
+            "{\"a\":1}",
+            "[1,2]",
+        ] {
             match parse(text) {
                 Ok(t) => assert!(t.phases.is_empty(), "{text:?}"),
                 Err(e) => assert!(!e.to_string().contains('\n'), "{e}"),

@@ -38,7 +38,10 @@ use std::path::{Path, PathBuf};
 pub const TRACED_SUBCOMMANDS: &[&str] = &["build", "install", "run", "test", "vet", "list"];
 
 /// The first Go release golat passes `-debug-trace` to (see the module docs).
-pub const MIN_VERSION: GoVersion = GoVersion { major: 1, minor: 17 };
+pub const MIN_VERSION: GoVersion = GoVersion {
+    major: 1,
+    minor: 17,
+};
 
 /// A Go release, major.minor (patch levels never changed the flags).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -202,9 +205,8 @@ pub fn plan(inv: &GoInvocation<'_>, trace: &Path) -> Plan {
         }
     }
 
-    let user = user_trace_flag(sub, &inv.argv[insert_at..]).or_else(|| {
-        inv.goflags.and_then(|g| goflags_trace(g.as_bytes()))
-    });
+    let user = user_trace_flag(sub, &inv.argv[insert_at..])
+        .or_else(|| inv.goflags.and_then(|g| goflags_trace(g.as_bytes())));
     if let Some(path) = user {
         return Plan::UserTrace {
             trace: dir.join(path),
@@ -319,10 +321,9 @@ mod tests {
 
     fn rewritten(args: &[&str]) -> Vec<String> {
         match run(args, V126, None) {
-            Plan::Rewrite { argv, .. } => argv
-                .into_iter()
-                .map(|a| a.into_string().unwrap())
-                .collect(),
+            Plan::Rewrite { argv, .. } => {
+                argv.into_iter().map(|a| a.into_string().unwrap()).collect()
+            }
             other => panic!("{args:?}: {other:?}"),
         }
     }
@@ -384,7 +385,15 @@ mod tests {
                 "/work/p/t.json",
             ),
             (
-                &["go", "build", "-o", "bin", "--debug-trace", "/abs/t.json", "."][..],
+                &[
+                    "go",
+                    "build",
+                    "-o",
+                    "bin",
+                    "--debug-trace",
+                    "/abs/t.json",
+                    ".",
+                ][..],
                 "/abs/t.json",
             ),
             (

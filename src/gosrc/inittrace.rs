@@ -180,7 +180,10 @@ mod tests {
             .unwrap();
         assert_eq!(r.start, ms(35.0, 1.0));
         assert_eq!(r.clock, ms(0.13, 0.01));
-        let r = parse_line("init example.com/initchain/slowvar @3.1 ms, 48 ms clock, 9437184 bytes, 200001 allocs").unwrap();
+        let r = parse_line(
+            "init example.com/initchain/slowvar @3.1 ms, 48 ms clock, 9437184 bytes, 200001 allocs",
+        )
+        .unwrap();
         assert_eq!(r.start, ms(3.1, 0.1));
         assert_eq!(r.clock, ms(48.0, 1.0));
         assert_eq!((r.bytes, r.allocs), (9_437_184, 200_001));
@@ -240,13 +243,31 @@ mod tests {
     fn rejects_what_is_not_an_init_line_with_a_reason() {
         for (line, why) in [
             ("init failed: no config", "no ` @`"),
-            ("gc 1 @0.031s 0%: 0.20+0.57+0.004 ms clock", "does not start"),
-            ("init x @1,5 ms, 0 ms clock, 0 bytes, 0 allocs", "start time"),
-            ("init x @1.5 ms, -1 ms clock, 0 bytes, 0 allocs", "clock time"),
-            ("init x @1.5 ms, 1.0001 ms clock, 0 bytes, 0 allocs", "clock time"),
+            (
+                "gc 1 @0.031s 0%: 0.20+0.57+0.004 ms clock",
+                "does not start",
+            ),
+            (
+                "init x @1,5 ms, 0 ms clock, 0 bytes, 0 allocs",
+                "start time",
+            ),
+            (
+                "init x @1.5 ms, -1 ms clock, 0 bytes, 0 allocs",
+                "clock time",
+            ),
+            (
+                "init x @1.5 ms, 1.0001 ms clock, 0 bytes, 0 allocs",
+                "clock time",
+            ),
             ("init x @1.5 ms, 1 ms clock, 0x10 bytes, 0 allocs", "bytes"),
-            ("init x @1.5 ms, 1 ms clock, 1 bytes, 99999999999999999999999 allocs", "allocs"),
-            ("init x @1.5 ms, 1 ms clock, 1 bytes, 2 allocs and more", "allocs"),
+            (
+                "init x @1.5 ms, 1 ms clock, 1 bytes, 99999999999999999999999 allocs",
+                "allocs",
+            ),
+            (
+                "init x @1.5 ms, 1 ms clock, 1 bytes, 2 allocs and more",
+                "allocs",
+            ),
             ("init  @1.5 ms, 1 ms clock, 1 bytes, 2 allocs", "package"),
         ] {
             let e = parse_line(line).unwrap_err().to_string();

@@ -36,15 +36,15 @@ fn render_init_chain(out: &mut String, chain: &InitChain, top: usize) {
     );
     let _ = writeln!(
         out,
-        "  {:<16} {:>7} {:>5} {:>10} {:>11} {:>10} {:>10}",
+        "  {:<20} {:>7} {:>5} {:>10} {:>11} {:>10} {:>10}",
         "process", "pid", "pkgs", "inits ms", "main at ms", "boot ms", "capture ms"
     );
     let programs: Vec<&ProcessInit> = chain.processes.iter().filter(|p| !p.toolchain).collect();
     for p in programs.iter().take(top) {
         let _ = writeln!(
             out,
-            "  {:<16} {:>7} {:>5} {:>10.2} {:>11.1} {:>10.1} {:>10.1}",
-            clip(&p.tool, 16),
+            "  {:<20} {:>7} {:>5} {:>10.2} {:>11.1} {:>10.1} {:>10.1}",
+            clip(&p.tool, 20),
             p.pid,
             p.packages,
             p.inits_ms,
@@ -79,8 +79,8 @@ fn render_init_chain(out: &mut String, chain: &InitChain, top: usize) {
         };
         let _ = writeln!(
             out,
-            "  {:<16} {:>7} {:>5} {:>10.2} {:>11.1} {:>10.1} {:>10.1}",
-            clip(&label, 16),
+            "  {:<20} {:>7} {:>5} {:>10.2} {:>11.1} {:>10.1} {:>10.1}",
+            clip(&label, 20),
             pid,
             ps[0].packages,
             avg(|p| p.inits_ms),

@@ -480,7 +480,7 @@ fn modules_of(pkgs: &[PkgInit]) -> Vec<ModuleInit> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ExecSpan, Timing, TimingInfo};
+    use crate::model::{ExecSpan, Timing};
 
     fn process(pid: i32, exe: &str, exec_ms: f64) -> Process {
         Process {
@@ -566,31 +566,23 @@ mod tests {
             t += 0.2;
         }
         let cfg_t = lines[4].t_ms;
-        Report {
-            schema: "golat.profile/v1".into(),
-            golat_version: "test".into(),
-            command: vec!["app".into()],
-            cwd: "/".into(),
-            exit_code: 0,
-            signal: None,
-            wall_ms: 600.0,
-            traced: true,
-            untraced_reason: None,
-            timing: TimingInfo::default(),
-            env: Default::default(),
-            processes: vec![process(7, "/tmp/app", 100.0)],
-            syscalls: vec![],
-            calls: vec![
-                // Runtime start-up reads before the first init: nobody's init.
-                call(7, 101.0, "/proc/self/cgroup"),
-                call(7, cfg_t - 0.2, "/etc/app.conf"),
-            ],
-            mounts: vec![],
-            warnings: vec![],
-            init_lines: lines,
-            hotspots: Default::default(),
-            go: Default::default(),
-        }
+        // Built from JSON so fields the model gains later take their defaults.
+        let mut report: Report = serde_json::from_value(serde_json::json!({
+            "schema": "golat.profile/v1", "golat_version": "test", "command": ["app"],
+            "cwd": "/", "exit_code": 0, "wall_ms": 600.0, "traced": true,
+            "timing": {"stop_cost_us": 0.0, "stops": 0, "entry_only_calls": 0,
+                       "exit_stop_calls": 0, "note": ""},
+            "env": {"path": ""}, "processes": [], "syscalls": [], "calls": []
+        }))
+        .unwrap();
+        report.processes = vec![process(7, "/tmp/app", 100.0)];
+        report.calls = vec![
+            // Runtime start-up reads before the first init: nobody's init.
+            call(7, 101.0, "/proc/self/cgroup"),
+            call(7, cfg_t - 0.2, "/etc/app.conf"),
+        ];
+        report.init_lines = lines;
+        report
     }
 
     #[test]

@@ -96,6 +96,10 @@ fn rewritten_commands_run_unchanged_and_write_a_trace() {
             "Running build command",
         ),
         (
+            vec!["go", "-C", "sub", "run", ".", "-x"],
+            "Running run command",
+        ),
+        (
             vec!["go", "list", "-f", "{{.Name}}", "."],
             "Running list command",
         ),

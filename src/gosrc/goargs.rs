@@ -20,8 +20,9 @@
 //!
 //! Right after the subcommand, so it is parsed as a go flag whatever follows: `go run . -x`
 //! passes `-x` to the program and `go test ./... -args -v` passes `-v` to the test binary,
-//! and neither changes. The one exception is `-C dir`, which cmd/go requires to be the
-//! first flag after the subcommand (`handleChdirFlag`): golat inserts after it.
+//! and neither changes. The one exception is `-C dir`, which cmd/go accepts only right
+//! before the subcommand or as the first flag after it (`handleChdirFlag`): golat inserts
+//! after it.
 //!
 //! If the user already asked for a trace (`-debug-trace` among the go flags, or in
 //! GOFLAGS), golat adds nothing and reads their file instead: replacing it would silently
@@ -179,31 +180,38 @@ pub fn plan(inv: &GoInvocation<'_>, trace: &Path) -> Plan {
     } else {
         return skip("not the go command");
     };
-    let Some(sub) = inv.argv.get(1).and_then(|s| s.to_str()) else {
+    // cmd/go takes one -C, either before the subcommand (`go -C dir build`) or as the first
+    // flag after it (`go build -C dir`), and requires it to stay there.
+    let mut sub_at = 1;
+    let mut chdir = match chdir_flag(inv.argv, 1) {
+        Ok(Some((d, n))) => {
+            sub_at += n;
+            Some(d)
+        }
+        Ok(None) => None,
+        Err(()) => return skip("-C without a directory"),
+    };
+    let Some(sub) = inv.argv.get(sub_at).and_then(|s| s.to_str()) else {
         return skip("no subcommand");
     };
     if !TRACED_SUBCOMMANDS.contains(&sub) {
         return skip(&format!("`go {sub}` does not take -debug-trace"));
     }
-
-    // cmd/go's -C must stay the first flag after the subcommand.
-    let mut insert_at = 2;
-    let mut dir = inv.cwd.to_path_buf();
-    if let Some(first) = inv.argv.get(2).map(|a| a.as_bytes()) {
-        if first == b"-C" || first == b"--C" {
-            let Some(d) = inv.argv.get(3) else {
-                return skip("-C without a directory");
-            };
-            dir = dir.join(Path::new(d));
-            insert_at = 4;
-        } else if let Some(d) = first
-            .strip_prefix(b"-C=")
-            .or_else(|| first.strip_prefix(b"--C="))
-        {
-            dir = dir.join(Path::new(OsStr::from_bytes(d)));
-            insert_at = 3;
+    let mut insert_at = sub_at + 1;
+    if chdir.is_none() {
+        match chdir_flag(inv.argv, insert_at) {
+            Ok(Some((d, n))) => {
+                insert_at += n;
+                chdir = Some(d);
+            }
+            Ok(None) => {}
+            Err(()) => return skip("-C without a directory"),
         }
     }
+    let dir = match chdir {
+        Some(d) => inv.cwd.join(Path::new(d)),
+        None => inv.cwd.to_path_buf(),
+    };
 
     let user = user_trace_flag(sub, &inv.argv[insert_at..])
         .or_else(|| inv.goflags.and_then(|g| goflags_trace(g.as_bytes())));
@@ -232,6 +240,21 @@ pub fn plan(inv: &GoInvocation<'_>, trace: &Path) -> Plan {
         inserted_at: insert_at,
         trace: trace.to_path_buf(),
     }
+}
+
+/// `-C dir` / `-C=dir` (or `--C`) at `argv[i]`: the directory and how many arguments it
+/// takes; `Err` when the directory is missing.
+fn chdir_flag(argv: &[OsString], i: usize) -> Result<Option<(&OsStr, usize)>, ()> {
+    let Some(arg) = argv.get(i).map(|a| a.as_bytes()) else {
+        return Ok(None);
+    };
+    if arg == b"-C" || arg == b"--C" {
+        return argv.get(i + 1).map(|d| Some((d.as_os_str(), 2))).ok_or(());
+    }
+    Ok(arg
+        .strip_prefix(b"-C=")
+        .or_else(|| arg.strip_prefix(b"--C="))
+        .map(|d| (OsStr::from_bytes(d), 1)))
 }
 
 /// The value of a `-debug-trace` the user gave among the go flags of `args` (the arguments
@@ -375,6 +398,23 @@ mod tests {
             rewritten(&["go", "test", "--C=sub", "."])[3],
             "-debug-trace=/tmp/g/trace.json"
         );
+        // Before the subcommand, as `go -C dir run .`.
+        assert_eq!(
+            rewritten(&["go", "-C", "sub", "run", ".", "-x"]),
+            [
+                "go",
+                "-C",
+                "sub",
+                "run",
+                "-debug-trace=/tmp/g/trace.json",
+                ".",
+                "-x"
+            ]
+        );
+        assert_eq!(
+            rewritten(&["go", "-C=sub", "vet"])[3],
+            "-debug-trace=/tmp/g/trace.json"
+        );
     }
 
     #[test]
@@ -399,6 +439,10 @@ mod tests {
             (
                 &["go", "build", "-C", "sub", "-debug-trace=t.json"][..],
                 "/work/p/sub/t.json",
+            ),
+            (
+                &["go", "-C", "/abs", "build", "-debug-trace=t.json"][..],
+                "/abs/t.json",
             ),
             // go test flags may follow the packages.
             (
@@ -450,6 +494,9 @@ mod tests {
                 "predates",
             ),
             (&["go", "build", "-C"][..], V126, "-C without"),
+            (&["go", "-C"][..], V126, "-C without"),
+            (&["go", "-C", "dir"][..], V126, "no subcommand"),
+            (&["go", "-C", "dir", "version"][..], V126, "does not take"),
         ] {
             match run(args, version, None) {
                 Plan::Skip { reason } => assert!(reason.contains(why), "{args:?}: {reason}"),

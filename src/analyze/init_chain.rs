@@ -672,4 +672,36 @@ mod tests {
         r.init_lines.push(line(7, 400.0, "init torn @"));
         assert_eq!(compute(&r).unwrap().unparsed_lines, 1);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_lines_and_times_never_panic(
+            lines in proptest::collection::vec(
+                (0i32..3, -10.0f64..1000.0, "[a-z./]{1,12}", 0u32..20000, 0u32..20000, "\\PC{0,20}"),
+                0..30,
+            ),
+            calls in proptest::collection::vec((0i32..3, -10.0f64..1000.0), 0..20),
+        ) {
+            let mut r = report();
+            r.processes.push(process(1, "/usr/local/go/bin/go", 5.0));
+            r.init_lines = lines
+                .into_iter()
+                .map(|(pid, t, pkg, start, clock, junk)| {
+                    let text = if junk.len() % 3 == 0 {
+                        junk
+                    } else {
+                        format!("init {pkg} @{}.{} ms, {} ms clock, 1 bytes, 1 allocs", start / 1000, start % 10, clock)
+                    };
+                    line(pid, t, &text)
+                })
+                .collect();
+            r.calls = calls.into_iter().map(|(pid, t)| call(pid, t, "/x")).collect();
+            if let Some(chain) = compute(&r) {
+                for p in &chain.processes {
+                    proptest::prop_assert!(p.capture_ms >= 0.0);
+                    proptest::prop_assert!(p.runtime_start_ms >= p.exec_ms);
+                }
+            }
+        }
+    }
 }

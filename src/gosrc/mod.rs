@@ -1,4 +1,8 @@
-//! Pure parsers of what Go writes: build info in binaries, inittrace lines, -debug-trace JSON.
+//! Pure parsers of what Go writes: build info in binaries, inittrace lines, -debug-trace JSON,
+//! go/env files and go.mod lines, and the go command's argv.
 
 pub mod buildinfo;
+pub mod debugtrace;
+pub mod goargs;
 pub mod goenv;
+pub mod inittrace;

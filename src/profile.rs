@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use crate::cli::{InitTraceScope, ProfileArgs};
+use crate::gosrc::{debugtrace, goargs};
 use crate::model::{self, Figure, Report, RunBuilder, RunsSummary};
 use crate::tracer::{self, InitCapture, InitScope, StartError};
 
@@ -33,6 +34,7 @@ pub struct Options {
     pub top: usize,
     pub runs: usize,
     pub cold: bool,
+    pub debug_trace: bool,
     pub stall: Option<std::time::Duration>,
     pub budget_ms: Option<f64>,
 }
@@ -81,6 +83,7 @@ impl Options {
             quiet: args.quiet,
             top: args.top,
             runs: args.runs.max(1),
+            debug_trace: !args.no_debug_trace,
             stall: (args.stall > 0.0 && args.stall.is_finite())
                 .then(|| std::time::Duration::from_secs_f64(args.stall)),
             cold: args.cold,
@@ -187,11 +190,26 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<u8> {
         } else {
             None
         };
+        // The go command's own phases: a fresh -debug-trace file per run, in a directory
+        // golat owns and removes.
+        let trace_dir = tempfile::Builder::new()
+            .prefix("golat-debug-trace-")
+            .tempdir()?;
+        let plan = debug_trace_plan(&opts, &trace_dir.path().join("go.trace.json"));
+        let argv = match &plan {
+            Some(goargs::Plan::Rewrite { argv, .. }) => argv
+                .iter()
+                .map(|a| cstring(a))
+                .collect::<anyhow::Result<_>>()?,
+            _ => cmd.argv.clone(),
+        };
         let cmd = tracer::Command {
             envp: command_env(opts.init, cache.as_ref().map(|d| d.path())),
+            argv,
             ..cmd.clone()
         };
-        let (report, exec_error) = record(&opts, &cmd)?;
+        let (mut report, exec_error) = record(&opts, &cmd)?;
+        attach_debug_trace(&mut report, plan.as_ref());
         if let Some(errno) = exec_error {
             let err = std::io::Error::from_raw_os_error(errno);
             eprintln!("golat: cannot execute {}: {err}", opts.program.display());
@@ -226,6 +244,48 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<u8> {
         }
     }
     Ok(0)
+}
+
+/// Decides whether (and how) the go command writes its -debug-trace, from its version and
+/// argv. `None` when the command is not a go command or --no-debug-trace was given.
+fn debug_trace_plan(opts: &Options, trace: &Path) -> Option<goargs::Plan> {
+    if !opts.debug_trace || opts.program.file_name() != Some(OsStr::new("go")) {
+        return None;
+    }
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+    let goflags = std::env::var_os("GOFLAGS");
+    let plan = goargs::plan(
+        &goargs::GoInvocation {
+            argv: &opts.command,
+            version: goargs::GoVersion::of_go_binary(&opts.program),
+            goflags: goflags.as_deref(),
+            cwd: &cwd,
+        },
+        trace,
+    );
+    match plan {
+        goargs::Plan::Skip { .. } => None,
+        other => Some(other),
+    }
+}
+
+/// Reads the go command's -debug-trace into `report.go["debug_trace"]`, or says why not.
+fn attach_debug_trace(report: &mut Report, plan: Option<&goargs::Plan>) {
+    let path = match plan {
+        Some(goargs::Plan::Rewrite { trace, .. }) | Some(goargs::Plan::UserTrace { trace }) => {
+            trace
+        }
+        _ => return,
+    };
+    match debugtrace::read(path).and_then(|t| Ok(serde_json::to_value(&t)?)) {
+        Ok(value) => {
+            report.go.insert("debug_trace".into(), value);
+        }
+        Err(e) => report.warnings.push(model::Warning {
+            kind: "debug_trace".into(),
+            message: format!("the go command's -debug-trace could not be read: {e:#}"),
+        }),
+    }
 }
 
 /// Picks the run with the median wall time as the report and records how figures spread.
@@ -445,7 +505,8 @@ fn emit(opts: &Options, report: &Report) -> anyhow::Result<()> {
         w.flush()?;
     }
     if !opts.quiet {
-        let text = crate::render::summary::render(report, opts.top);
+        let mut text = crate::render::summary::render(report, opts.top);
+        text.push_str(&crate::render::init_chain::render(report, opts.top));
         match &opts.output {
             Some(path) => std::fs::write(path, text)
                 .with_context(|| format!("cannot write -o {}", path.display()))?,

@@ -50,7 +50,8 @@ fn profile(dir: &Path, cmd: &[&str], env: &[(&str, &str)]) -> (Output, Report) {
     let json = tmp.path().join("r.json");
     let mut c = golat();
     c.current_dir(dir)
-        .args(["profile", "--quiet", "--json"])
+        // Every Go process, the toolchain's tools included (the default leaves them out).
+        .args(["profile", "--quiet", "--inittrace", "all", "--json"])
         .arg(&json)
         .arg("--")
         .args(cmd)

@@ -449,3 +449,47 @@ fn replayed_results_agree_with_real_exit_stops() {
         replayed.len()
     );
 }
+
+/// By default the toolchain's own tools (compile, link, ...) run without inittrace; with
+/// `--inittrace all` they are captured too; either way nothing reaches the user's stderr.
+#[test]
+fn inittrace_scope_user_spares_toolchain_tools() {
+    let Some(_) = require("go") else { return };
+    let tools_with_lines = |extra: &[&str]| {
+        let dir = tempfile::tempdir().unwrap();
+        let json = dir.path().join("r.json");
+        let out = output_timeout(
+            Command::new(golat())
+                .args(["profile", "-q", "--json"])
+                .arg(&json)
+                .args(extra)
+                .args(["--", "go", "run", "./fixtures/hello"])
+                .current_dir(repo()),
+            300,
+        );
+        assert!(out.status.success());
+        assert_eq!(out.stderr, b"", "inittrace leaked onto stderr");
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        let mut tools: Vec<String> = report["init_lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|l| {
+                report["processes"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|p| p["pid"] == l["pid"])
+                    .map(|p| p["tool"].as_str().unwrap().to_string())
+            })
+            .collect();
+        tools.sort();
+        tools.dedup();
+        tools
+    };
+    assert_eq!(tools_with_lines(&[]), ["go", "hello"]);
+    let all = tools_with_lines(&["--inittrace", "all"]);
+    assert!(all.contains(&"compile".to_string()), "{all:?}");
+    assert!(all.contains(&"link".to_string()), "{all:?}");
+}

@@ -7,7 +7,6 @@
 //! reported too: then golat itself waits on that mount.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -16,22 +15,22 @@ use super::syscalls::{self, Kind};
 
 /// A running watchdog; `stop` ends it and returns what it reported.
 pub struct Watchdog {
-    stop: Arc<AtomicBool>,
+    /// Dropping or sending on it wakes the watchdog at once, so stopping never waits a tick.
+    stop: std::sync::mpsc::Sender<()>,
     reports: Arc<Mutex<Vec<String>>>,
     handle: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Watchdog {
     pub fn start(stall: Duration) -> Watchdog {
-        let stop = Arc::new(AtomicBool::new(false));
+        let (stop, stopped) = std::sync::mpsc::channel();
         let reports = Arc::new(Mutex::new(Vec::new()));
         let tracer_tid = current_tid();
         let handle = {
-            let stop = stop.clone();
             let reports = reports.clone();
             std::thread::Builder::new()
                 .name("golat-stall".into())
-                .spawn(move || watch(stall, tracer_tid, &stop, &reports))
+                .spawn(move || watch(stall, tracer_tid, &stopped, &reports))
                 .ok()
         };
         Watchdog {
@@ -42,7 +41,7 @@ impl Watchdog {
     }
 
     pub fn stop(mut self) -> Vec<String> {
-        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.stop.send(());
         if let Some(h) = self.handle.take() {
             let _ = h.join();
         }
@@ -63,15 +62,19 @@ struct Blocked {
     syscall_line: String,
 }
 
-fn watch(stall: Duration, tracer_tid: i32, stop: &AtomicBool, reports: &Mutex<Vec<String>>) {
+fn watch(
+    stall: Duration,
+    tracer_tid: i32,
+    stopped: &std::sync::mpsc::Receiver<()>,
+    reports: &Mutex<Vec<String>>,
+) {
     let me = std::process::id() as i32;
     let mut since: HashMap<(i32, i32), (Blocked, Instant, bool)> = HashMap::new();
     let mounts = crate::fsinfo::MountTable::load().unwrap_or_default();
     let tick = Duration::from_millis(200)
         .min(stall / 2)
         .max(Duration::from_millis(20));
-    while !stop.load(Ordering::Relaxed) {
-        std::thread::sleep(tick);
+    while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(tick) {
         let now = Instant::now();
         let mut seen = Vec::new();
         let mut tasks: Vec<(i32, i32)> = vec![(me, tracer_tid)];

@@ -276,8 +276,25 @@ fn emit(opts: &Options, report: &Report) -> anyhow::Result<()> {
         }
         w.flush()?;
     }
+    // `Options` has no --timeline field yet: take it from golat's own command line.
+    let timeline = {
+        use clap::Parser;
+        crate::cli::Cli::try_parse_from(std::env::args_os())
+            .ok()
+            .and_then(|cli| match cli.command {
+                crate::cli::Command::Profile(a) => a.timeline,
+                _ => None,
+            })
+    };
+    if let Some(path) = &timeline {
+        crate::report_cmd::write_timeline(report, path)?;
+    }
     if !opts.quiet {
-        let text = crate::render::summary::render(report, opts.top);
+        let style = match &opts.output {
+            Some(_) => crate::render::Style::plain(opts.top),
+            None => crate::render::Style::for_stderr(opts.top),
+        };
+        let text = crate::render::summary::render(report, &style);
         match &opts.output {
             Some(path) => std::fs::write(path, text)
                 .with_context(|| format!("cannot write -o {}", path.display()))?,

@@ -12,25 +12,53 @@ use crate::model::{PROFILE_SCHEMA, Report};
 use crate::render::{self, Style};
 
 /// Reads and validates a saved report; every failure is one line naming the file.
+///
+/// The file is parsed straight into the model (a million calls would take gigabytes as a
+/// generic JSON value); only when that fails is it read again to say why.
 pub fn load(path: &Path) -> anyhow::Result<Report> {
-    let file = std::fs::File::open(path)
-        .with_context(|| format!("cannot read report {}", path.display()))?;
-    let reader = std::io::BufReader::with_capacity(1 << 20, file);
-    let value: serde_json::Value = serde_json::from_reader(reader)
-        .with_context(|| format!("{} is not valid JSON", path.display()))?;
-    match value.get("schema").and_then(|s| s.as_str()) {
-        Some(s) if s == PROFILE_SCHEMA => {}
-        Some(s) => anyhow::bail!(
-            "{} has schema {s:?}; golat reads {PROFILE_SCHEMA} (written by `golat profile --json`)",
-            path.display()
-        ),
-        None => anyhow::bail!(
-            "{} is not a golat profile report (no \"schema\" field)",
-            path.display()
-        ),
+    let open = || {
+        std::fs::File::open(path)
+            .map(|f| std::io::BufReader::with_capacity(1 << 20, f))
+            .with_context(|| format!("cannot read report {}", path.display()))
+    };
+    let mut report: Report = match serde_json::from_reader(open()?) {
+        Ok(r) => r,
+        Err(e) if e.is_io() => {
+            return Err(e).with_context(|| format!("cannot read report {}", path.display()));
+        }
+        Err(e) if e.is_syntax() || e.is_eof() => {
+            return Err(e).with_context(|| format!("{} is not valid JSON", path.display()));
+        }
+        Err(e) => {
+            #[derive(serde::Deserialize)]
+            struct Head {
+                schema: Option<serde_json::Value>,
+            }
+            let head: Option<Head> = serde_json::from_reader(open()?).ok();
+            match head.and_then(|h| h.schema) {
+                None => anyhow::bail!(
+                    "{} is not a golat profile report (no \"schema\" field)",
+                    path.display()
+                ),
+                Some(s) if s != PROFILE_SCHEMA => anyhow::bail!(
+                    "{} has schema {s}; golat reads {PROFILE_SCHEMA} (written by `golat profile --json`)",
+                    path.display()
+                ),
+                Some(_) => {
+                    return Err(e).with_context(|| {
+                        format!("{} is not a valid {PROFILE_SCHEMA} report", path.display())
+                    });
+                }
+            }
+        }
+    };
+    if report.schema != PROFILE_SCHEMA {
+        anyhow::bail!(
+            "{} has schema {:?}; golat reads {PROFILE_SCHEMA} (written by `golat profile --json`)",
+            path.display(),
+            report.schema
+        );
     }
-    let mut report: Report = serde_json::from_value(value)
-        .with_context(|| format!("{} is not a valid {PROFILE_SCHEMA} report", path.display()))?;
     analyze::analyze_saved(&mut report);
     Ok(report)
 }

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::{JSON_ROWS, ProcIndex, sys_us};
+use super::{Ctx, FastMap, JSON_ROWS, Kind, ProcIndex, sys_us};
 use crate::model::Report;
 
 /// Critical-path segments kept in the JSON.
@@ -103,9 +103,9 @@ pub fn short_args(argv: &[String]) -> String {
     s
 }
 
-pub fn compute(report: &Report) -> ExecAnalysis {
-    let procs = ProcIndex::new(&report.processes);
-    let mut tools: HashMap<&str, ToolRow> = HashMap::new();
+pub fn compute(report: &Report, ctx: &Ctx) -> ExecAnalysis {
+    let procs = &ctx.procs;
+    let mut tools: FastMap<&str, ToolRow> = FastMap::default();
     for p in &report.processes {
         let w = p.exec_wall_ms().unwrap_or(0.0).max(0.0);
         let t = tools.entry(p.tool.as_str()).or_insert_with(|| ToolRow {
@@ -117,16 +117,22 @@ pub fn compute(report: &Report) -> ExecAnalysis {
         t.max_wall_ms = t.max_wall_ms.max(w);
     }
     let mut network = Vec::new();
-    for c in &report.calls {
-        let pi = procs.at(c.pid, c.t_ms);
-        let tool = pi.map(|i| procs.get(i).tool.as_str()).unwrap_or("?");
-        match c.name.as_str() {
-            "execve" | "execveat" if !c.failed() => {
+    for (i, c) in report.calls.iter().enumerate() {
+        let kind = ctx.kinds[i];
+        if !matches!(kind, Kind::Exec | Kind::Connect) {
+            continue;
+        }
+        let tool = ctx
+            .proc_index(i)
+            .map(|p| procs.get(p).tool.as_str())
+            .unwrap_or("?");
+        match kind {
+            Kind::Exec if !c.failed() => {
                 if let Some(t) = tools.get_mut(tool) {
                     t.exec_sys_ms += sys_us(c).unwrap_or(0.0) / 1000.0;
                 }
             }
-            "connect" => network.push(Connect {
+            Kind::Connect => network.push(Connect {
                 pid: c.pid,
                 tool: tool.to_string(),
                 addr: c
@@ -144,7 +150,7 @@ pub fn compute(report: &Report) -> ExecAnalysis {
     }
     network.truncate(JSON_ROWS);
 
-    let (critical_path, critical_by_process) = critical_path(report, &procs);
+    let (critical_path, critical_by_process) = critical_path(report, procs);
     for cp in &critical_by_process {
         if let Some(t) = tools.get_mut(cp.tool.as_str()) {
             t.critical_ms += cp.ms;

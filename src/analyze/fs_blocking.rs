@@ -4,12 +4,12 @@
 //! slowest single calls; and stat storms (one path probed over and over).
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::collections::{BinaryHeap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Ctx, JSON_ROWS, ProcIndex, Times, fs_flag, split_parent, sys_us, under};
-use crate::model::{Call, Report, Timing};
+use super::{Ctx, FastMap, JSON_ROWS, Kind, Times, fs_flag, split_parent, sys_us, under};
+use crate::model::{Report, Timing};
 
 /// A path probed at least this often is a storm.
 pub const STORM_MIN: u64 = 3;
@@ -142,6 +142,16 @@ impl Roots {
         Roots { roots }
     }
 
+    /// The category of a path that is itself a category root (`/usr/local/go`), which its
+    /// parent directory's category would get wrong. Compares lengths before bytes: this
+    /// runs once per call.
+    pub fn exact(&self, path: &str) -> Option<&'static str> {
+        self.roots
+            .iter()
+            .find(|(root, _)| root.len() == path.len() && root == path)
+            .map(|(_, cat)| *cat)
+    }
+
     pub fn classify(&self, path: &str) -> &'static str {
         self.roots
             .iter()
@@ -195,27 +205,11 @@ pub fn module_root(report: &Report) -> String {
     best.map_or_else(|| report.cwd.clone(), String::from)
 }
 
-fn is_fs_call(call: &Call) -> bool {
-    !matches!(call.name.as_str(), "execve" | "execveat" | "connect")
-}
-
-/// A storm counts lookups and reads of one path, not writes to it.
-fn is_probe(call: &Call) -> bool {
-    let n = call.name.as_str();
-    if n.starts_with("open") || n == "creat" {
-        return n != "creat"
-            && !call
-                .flags
-                .as_deref()
-                .is_some_and(|f| f.contains("O_CREAT") || f.contains("O_TMPFILE"));
-    }
-    n.contains("stat") || n.contains("access") || n.starts_with("readlink")
-}
-
 #[derive(Default)]
 struct DirAgg {
     times: Times,
     max_sys_us: f64,
+    category: &'static str,
 }
 
 /// Heap entry for the slowest calls: the smallest on top so it can be replaced.
@@ -237,39 +231,97 @@ impl Ord for Slow {
     }
 }
 
+/// Per distinct path: lookups/reads of it, other calls on it (both counted to its
+/// directory), and directory listings of it (counted to itself).
+#[derive(Default, Clone)]
+struct PathAgg {
+    probe: Times,
+    other: Times,
+    listing: Times,
+    max_us: f64,
+    max_listing_us: f64,
+}
+
 pub fn compute(report: &Report, ctx: &Ctx) -> FsBlocking {
     let roots = Roots::new(report);
-    let procs = ProcIndex::new(&report.processes);
-    let mut totals = Times::default();
-    let mut by_cat: HashMap<&'static str, Times> = HashMap::new();
-    let mut by_dir: HashMap<&str, DirAgg> = HashMap::new();
-    let mut storms: HashMap<&str, Times> = HashMap::new();
+    let procs = &ctx.procs;
+    let mut per_path: Vec<PathAgg> = vec![PathAgg::default(); ctx.paths.len()];
     let mut slow: BinaryHeap<Reverse<Slow>> = BinaryHeap::new();
     for (i, call) in report.calls.iter().enumerate() {
-        if !is_fs_call(call) {
+        let kind = ctx.kinds[i];
+        if matches!(kind, Kind::Exec | Kind::Connect) {
             continue;
         }
-        let Some(path) = call.path.as_deref().filter(|p| p.starts_with('/')) else {
+        let Some(pid) = ctx.path_of(i) else {
             continue;
         };
-        totals.add(call);
-        by_cat.entry(roots.classify(path)).or_default().add(call);
-        let dir = if call.name == "getdents64" || call.name == "getdents" || path == "/" {
-            path
+        let agg = &mut per_path[pid];
+        let us = sys_us(call);
+        if kind == Kind::Getdents {
+            agg.listing.add(call);
+            agg.max_listing_us = agg.max_listing_us.max(us.unwrap_or(0.0));
         } else {
-            split_parent(path).map_or(path, |(d, _)| d)
-        };
-        let d = by_dir.entry(dir).or_default();
-        d.times.add(call);
-        if let Some(us) = sys_us(call) {
-            d.max_sys_us = d.max_sys_us.max(us);
+            if kind.is_probe() {
+                agg.probe.add(call);
+            } else {
+                agg.other.add(call);
+            }
+            agg.max_us = agg.max_us.max(us.unwrap_or(0.0));
+        }
+        if let Some(us) = us
+            && (slow.len() < JSON_ROWS || slow.peek().is_some_and(|Reverse(s)| us > s.0))
+            && ctx.paths[pid].starts_with('/')
+        {
             slow.push(Reverse(Slow(us, i)));
             if slow.len() > JSON_ROWS {
                 slow.pop();
             }
         }
-        if is_probe(call) {
-            storms.entry(path).or_default().add(call);
+    }
+
+    // Per path, in order of first use (so float sums are the same on every run).
+    let mut totals = Times::default();
+    let mut by_cat: FastMap<&'static str, Times> = FastMap::default();
+    let mut by_dir: FastMap<&str, DirAgg> = FastMap::default();
+    let mut dir_order: Vec<&str> = Vec::new();
+    let mut storms: Vec<(&str, Times)> = Vec::new();
+    for (id, agg) in per_path.iter().enumerate() {
+        let path = ctx.paths[id];
+        if !path.starts_with('/') {
+            continue;
+        }
+        let mut file = agg.probe;
+        file.merge(&agg.other);
+        for (dir, times, max) in [
+            (
+                if path == "/" {
+                    path
+                } else {
+                    split_parent(path).map_or(path, |(d, _)| d)
+                },
+                &file,
+                agg.max_us,
+            ),
+            (path, &agg.listing, agg.max_listing_us),
+        ] {
+            if times.calls == 0 {
+                continue;
+            }
+            totals.merge(times);
+            let d = by_dir.entry(dir).or_insert_with(|| {
+                dir_order.push(dir);
+                DirAgg {
+                    category: roots.classify(dir),
+                    ..DirAgg::default()
+                }
+            });
+            d.times.merge(times);
+            d.max_sys_us = d.max_sys_us.max(max);
+            let cat = roots.exact(path).unwrap_or(d.category);
+            by_cat.entry(cat).or_default().merge(times);
+        }
+        if agg.probe.calls >= STORM_MIN {
+            storms.push((path, agg.probe));
         }
     }
 
@@ -298,10 +350,11 @@ pub fn compute(report: &Report, ctx: &Ctx) -> FsBlocking {
             .then(a.category.cmp(&b.category))
     });
 
-    let mut dirs: Vec<(&str, DirAgg)> = by_dir.into_iter().collect();
-    // Sorted, so float sums come out the same on every run.
-    dirs.sort_by(|a, b| a.0.cmp(b.0));
-    let mut mounts: HashMap<&str, MountRow> = HashMap::new();
+    let dirs: Vec<(&str, DirAgg)> = dir_order
+        .iter()
+        .filter_map(|d| by_dir.remove(d).map(|a| (*d, a)))
+        .collect();
+    let mut mounts: FastMap<&str, MountRow> = FastMap::default();
     for (dir, agg) in &dirs {
         if let Some(m) = ctx.mount_of(dir) {
             mounts
@@ -340,7 +393,7 @@ pub fn compute(report: &Report, ctx: &Ctx) -> FsBlocking {
             let mount = ctx.mount_of(dir);
             DirRow {
                 dir: dir.to_string(),
-                category: roots.classify(dir).to_string(),
+                category: agg.category.to_string(),
                 fs_type: mount.map(|m| m.fs_type.clone()),
                 flag: mount.and_then(|m| fs_flag(&m.fs_type)).map(String::from),
                 times: agg.times,
@@ -373,11 +426,7 @@ pub fn compute(report: &Report, ctx: &Ctx) -> FsBlocking {
         })
         .collect();
 
-    let storm_list: Vec<(&str, Times)> = storms
-        .into_iter()
-        .filter(|(_, t)| t.calls >= STORM_MIN)
-        .collect();
-    let mut storm_list = super::top_by(storm_list, JSON_ROWS, |(_, t)| t.calls as f64);
+    let mut storm_list = super::top_by(storms, JSON_ROWS, |(_, t)| t.calls as f64);
     storm_list.sort_by(|a, b| {
         b.1.calls
             .cmp(&a.1.calls)
@@ -385,17 +434,30 @@ pub fn compute(report: &Report, ctx: &Ctx) -> FsBlocking {
             .then(a.0.cmp(b.0))
     });
     // Second pass, over the few storm paths only: who made the calls and which calls.
-    let wanted: HashMap<&str, usize> = storm_list
+    let storm_ids: FastMap<&str, usize> = storm_list
         .iter()
         .enumerate()
         .map(|(i, (p, _))| (*p, i))
         .collect();
+    // Path id → storm row, so the second pass needs no hashing.
+    let mut wanted: Vec<u32> = vec![u32::MAX; ctx.paths.len()];
+    for (id, p) in ctx.paths.iter().enumerate() {
+        if let Some(&row) = storm_ids.get(p) {
+            wanted[id] = row as u32;
+        }
+    }
     let mut pids: Vec<HashSet<i32>> = vec![HashSet::new(); storm_list.len()];
-    let mut kinds: Vec<HashMap<&str, u64>> = vec![HashMap::new(); storm_list.len()];
-    if !wanted.is_empty() {
-        for call in &report.calls {
-            if let Some(&i) = call.path.as_deref().and_then(|p| wanted.get(p))
-                && is_probe(call)
+    let mut kinds: Vec<FastMap<&str, u64>> = vec![FastMap::default(); storm_list.len()];
+    if !storm_ids.is_empty() {
+        for (ci, call) in report.calls.iter().enumerate() {
+            if !ctx.kinds[ci].is_probe() {
+                continue;
+            }
+            if let Some(i) = ctx
+                .path_of(ci)
+                .map(|p| wanted[p])
+                .filter(|&w| w != u32::MAX)
+                .map(|w| w as usize)
             {
                 pids[i].insert(call.pid);
                 *kinds[i].entry(call.name.as_str()).or_default() += 1;

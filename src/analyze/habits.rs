@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::{ProcIndex, Times, split_parent};
+use super::{Ctx, Kind, Times, split_parent};
 use crate::model::Report;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -41,6 +41,29 @@ const C_TOOLS: &[&str] = &[
     "collect2", "ld", "ld.bfd", "ld.gold", "ld.lld",
 ];
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PathClass {
+    Plain,
+    Telemetry,
+    GoWork,
+    Vcs,
+    Header,
+}
+
+impl PathClass {
+    fn of(path: &str) -> PathClass {
+        if path.contains("/go/telemetry/") {
+            return PathClass::Telemetry;
+        }
+        match split_parent(path) {
+            Some((_, "go.work")) => PathClass::GoWork,
+            Some((_, base)) if VCS_MARKERS.contains(&base) => PathClass::Vcs,
+            _ if path.ends_with(".h") => PathClass::Header,
+            _ => PathClass::Plain,
+        }
+    }
+}
+
 fn is_c_tool(tool: &str) -> bool {
     C_TOOLS.contains(&tool)
         || tool.strip_suffix("-gcc").is_some()
@@ -68,8 +91,12 @@ impl Acc {
     }
 }
 
-pub fn compute(report: &Report) -> Habits {
-    let procs = ProcIndex::new(&report.processes);
+pub fn compute(report: &Report, ctx: &Ctx) -> Habits {
+    let is_c: Vec<bool> = report
+        .processes
+        .iter()
+        .map(|p| is_c_tool(&p.tool))
+        .collect();
     let mut items = Vec::new();
 
     // Tool identity probes: cmd/go runs each tool once per invocation to key its cache.
@@ -112,53 +139,66 @@ pub fn compute(report: &Report) -> Habits {
     let mut realpath = Acc::default();
     let mut reached_root_work = false;
     let mut reached_root_vcs = false;
-    for c in &report.calls {
-        let Some(path) = c.path.as_deref() else {
+    // What each distinct path is, decided once per path.
+    let class: Vec<PathClass> = ctx.paths.iter().map(|p| PathClass::of(p)).collect();
+    for (i, c) in report.calls.iter().enumerate() {
+        let Some(id) = ctx.path_of(i) else {
             continue;
         };
-        let name = c.name.as_str();
-        let lookup = name.contains("stat") || name.contains("access") || name.starts_with("open");
-        if path.contains("/go/telemetry/") {
+        let kind = ctx.kinds[i];
+        let lookup = matches!(kind, Kind::Stat | Kind::Access | Kind::Open);
+        let cls = class[id];
+        if cls == PathClass::Telemetry {
             telemetry.times.add(c);
             telemetry.pids.insert(c.pid);
             continue;
         }
-        if let Some((dir, base)) = split_parent(path) {
-            if lookup && base == "go.work" {
-                gowork.times.add(c);
-                gowork.pids.insert(c.pid);
-                gowork.dirs.insert(dir.to_string());
+        if lookup && matches!(cls, PathClass::GoWork | PathClass::Vcs) {
+            let Some((dir, base)) = split_parent(ctx.paths[id]) else {
+                continue;
+            };
+            let acc = if cls == PathClass::GoWork {
                 reached_root_work |= dir == "/";
-                continue;
-            }
-            if lookup && VCS_MARKERS.contains(&base) {
-                vcs.times.add(c);
-                vcs.pids.insert(c.pid);
-                vcs.dirs.insert(dir.to_string());
-                *vcs.examples.entry(base.to_string()).or_default() += 1;
+                &mut gowork
+            } else {
                 reached_root_vcs |= dir == "/";
-                continue;
+                *vcs.examples.entry(base.to_string()).or_default() += 1;
+                &mut vcs
+            };
+            acc.times.add(c);
+            acc.pids.insert(c.pid);
+            if !acc.dirs.contains(dir) {
+                acc.dirs.insert(dir.to_string());
             }
-        }
-        let tool = procs
-            .at(c.pid, c.t_ms)
-            .map(|i| procs.get(i).tool.as_str())
-            .unwrap_or("");
-        if !is_c_tool(tool) {
             continue;
         }
-        if name.starts_with("readlink") {
+        let Some(pi) = ctx.proc_index(i).filter(|&p| is_c[p]) else {
+            continue;
+        };
+        if kind == Kind::Readlink {
             realpath.times.add(c);
             realpath.pids.insert(c.pid);
-            *realpath.examples.entry(tool.to_string()).or_default() += 1;
-        } else if lookup && c.failed() && path.ends_with(".h") {
+            let tool = report.processes[pi].tool.as_str();
+            if let Some(n) = realpath.examples.get_mut(tool) {
+                *n += 1;
+            } else {
+                realpath.examples.insert(tool.to_string(), 1);
+            }
+        } else if lookup && c.failed() && cls == PathClass::Header {
+            let path = ctx.paths[id];
             headers.times.add(c);
             headers.pids.insert(c.pid);
-            if let Some((dir, _)) = split_parent(path) {
+            if let Some((dir, _)) = split_parent(path)
+                && !headers.dirs.contains(dir)
+            {
                 headers.dirs.insert(dir.to_string());
             }
             let short = header_name(path);
-            *headers.examples.entry(short.to_string()).or_default() += 1;
+            if let Some(n) = headers.examples.get_mut(short) {
+                *n += 1;
+            } else {
+                headers.examples.insert(short.to_string(), 1);
+            }
         }
     }
     let mut push =

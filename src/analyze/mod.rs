@@ -41,21 +41,23 @@ fn run(report: &mut Report, live: bool) {
     if live && report.mounts.is_empty() {
         report.mounts = read_live_mounts();
     }
-    let ctx = Ctx::new(report, live);
-    let path_scan = path_scan::compute(report, &ctx);
-    let fs = fs_blocking::compute(report, &ctx);
-    let exec = exec::compute(report);
-    let habits = habits::compute(report);
-    let verdict = Verdict::compute(report, &path_scan, &fs, &exec, &habits);
-    let results = [
-        ("path_scan", serde_json::to_value(&path_scan).ok()),
-        ("fs_blocking", serde_json::to_value(&fs).ok()),
-        ("exec", serde_json::to_value(&exec).ok()),
-        ("habits", serde_json::to_value(&habits).ok()),
-        ("verdict", serde_json::to_value(&verdict).ok()),
-        ("init_chain", init_chain::analyze(report)),
-        ("go_phases", go_phases::analyze(report)),
-    ];
+    let results = {
+        let ctx = Ctx::new(report, live);
+        let path_scan = path_scan::compute(report, &ctx);
+        let fs = fs_blocking::compute(report, &ctx);
+        let exec = exec::compute(report, &ctx);
+        let habits = habits::compute(report, &ctx);
+        let verdict = Verdict::compute(report, &path_scan, &fs, &exec, &habits);
+        [
+            ("path_scan", serde_json::to_value(&path_scan).ok()),
+            ("fs_blocking", serde_json::to_value(&fs).ok()),
+            ("exec", serde_json::to_value(&exec).ok()),
+            ("habits", serde_json::to_value(&habits).ok()),
+            ("verdict", serde_json::to_value(&verdict).ok()),
+            ("init_chain", init_chain::analyze(report)),
+            ("go_phases", go_phases::analyze(report)),
+        ]
+    };
     for (key, value) in results {
         if let Some(value) = value {
             report.hotspots.insert(key.to_string(), value);
@@ -63,17 +65,128 @@ fn run(report: &mut Report, live: bool) {
     }
 }
 
-/// What the analyses share: the mount table, where the run came from, earlier PATH checks.
-pub struct Ctx {
+/// FxHash (rustc's): hashing paths is most of an analysis, and these keys come from one
+/// recording, not from an adversary on the network.
+#[derive(Default, Clone, Copy)]
+pub struct FxHasher(u64);
+
+const FX_K: u64 = 0x517c_c1b7_2722_0a95;
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = self.0;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let w = u64::from_le_bytes(c.try_into().expect("8 bytes"));
+            h = (h.rotate_left(5) ^ w).wrapping_mul(FX_K);
+        }
+        for &b in chunks.remainder() {
+            h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(FX_K);
+        }
+        self.0 = h;
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.write_u64(u64::from(i));
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.write_u64(u64::from(i));
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(FX_K);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+pub type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
+pub type FastSet<K> = std::collections::HashSet<K, std::hash::BuildHasherDefault<FxHasher>>;
+
+/// What kind of call a record is, decided once per call from its name and flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// stat family (`newfstatat`, `statx`, `lstat`, ...).
+    Stat,
+    /// access family.
+    Access,
+    /// An open that cannot create (a lookup or a read).
+    Open,
+    /// An open with O_CREAT/O_TMPFILE, or `creat`.
+    OpenCreate,
+    Readlink,
+    Getdents,
+    Exec,
+    Connect,
+    /// Any other filesystem call (mkdir, unlink, rename, chdir, ...).
+    OtherFs,
+}
+
+impl Kind {
+    pub fn of(call: &Call) -> Kind {
+        let n = call.name.as_str();
+        if n.starts_with("open") {
+            let creates = call
+                .flags
+                .as_deref()
+                .is_some_and(|f| f.contains("O_CREAT") || f.contains("O_TMPFILE"));
+            return if creates {
+                Kind::OpenCreate
+            } else {
+                Kind::Open
+            };
+        }
+        match n {
+            "creat" => Kind::OpenCreate,
+            "execve" | "execveat" => Kind::Exec,
+            "connect" => Kind::Connect,
+            "getdents64" | "getdents" => Kind::Getdents,
+            "readlink" | "readlinkat" => Kind::Readlink,
+            _ if n.contains("stat") => Kind::Stat,
+            _ if n.contains("access") => Kind::Access,
+            _ => Kind::OtherFs,
+        }
+    }
+
+    /// A lookup or read of a path (what PATH walks and stat storms are made of).
+    pub fn is_probe(self) -> bool {
+        matches!(
+            self,
+            Kind::Stat | Kind::Access | Kind::Open | Kind::Readlink
+        )
+    }
+}
+
+/// What the analyses share: the mount table, where the run came from, earlier PATH checks,
+/// and per call (computed once, not once per analysis) its kind and its process.
+pub struct Ctx<'a> {
     pub live: bool,
     pub mounts: Vec<MountRecord>,
     /// (PATH string, entry index) → the entry as an earlier (live) analysis of this report
     /// checked it: a saved report cannot be checked against this machine.
     pub prior_entries: HashMap<(String, usize), path_scan::PathEntry>,
+    pub procs: ProcIndex<'a>,
+    /// Per call: index of its process in `report.processes`, or `NO_PROC`.
+    pub proc_of: Vec<u32>,
+    /// Per call: its kind.
+    pub kinds: Vec<Kind>,
+    /// Per call: index of its path in `paths`, or `NO_PATH`.
+    pub path_id: Vec<u32>,
+    /// Every distinct path of the run, in order of first use: per-path work (splitting,
+    /// classifying, matching PATH directories) is done once per path, not once per call.
+    pub paths: Vec<&'a str>,
 }
 
-impl Ctx {
-    pub fn new(report: &Report, live: bool) -> Ctx {
+/// `path_id` for a call without a path.
+pub const NO_PATH: u32 = u32::MAX;
+
+/// `proc_of` for a call whose pid matches no process.
+pub const NO_PROC: u32 = u32::MAX;
+
+impl<'a> Ctx<'a> {
+    pub fn new(report: &'a Report, live: bool) -> Ctx<'a> {
         let mut prior_entries = HashMap::new();
         if let Some(old) = report
             .hotspots
@@ -90,11 +203,59 @@ impl Ctx {
         }
         let mut mounts = report.mounts.clone();
         // Longest mount point first, so the first prefix match is the right mount.
-        mounts.sort_by(|a, b| b.mount_point.len().cmp(&a.mount_point.len()));
+        mounts.sort_by_key(|m| std::cmp::Reverse(m.mount_point.len()));
+        let procs = ProcIndex::new(&report.processes);
+        let mut proc_of = Vec::with_capacity(report.calls.len());
+        let mut kinds = Vec::with_capacity(report.calls.len());
+        let mut path_id = Vec::with_capacity(report.calls.len());
+        let mut paths: Vec<&'a str> = Vec::new();
+        let mut ids: FastMap<&'a str, u32> = FastMap::default();
+        // Consecutive calls mostly come from one process: remember the last answer.
+        let mut last: Option<(i32, u32)> = None;
+        for c in &report.calls {
+            kinds.push(Kind::of(c));
+            let p = match last {
+                Some((pid, p)) if pid == c.pid && !procs.reused(pid) => p,
+                _ => procs
+                    .at(c.pid, c.t_ms)
+                    .and_then(|i| u32::try_from(i).ok())
+                    .unwrap_or(NO_PROC),
+            };
+            last = Some((c.pid, p));
+            proc_of.push(p);
+            path_id.push(match c.path.as_deref() {
+                Some(path) => *ids.entry(path).or_insert_with(|| {
+                    paths.push(path);
+                    u32::try_from(paths.len() - 1).unwrap_or(NO_PATH)
+                }),
+                None => NO_PATH,
+            });
+        }
         Ctx {
             live,
             mounts,
             prior_entries,
+            procs,
+            proc_of,
+            kinds,
+            path_id,
+            paths,
+        }
+    }
+
+    /// The path of call `i` as its id in `paths`.
+    pub fn path_of(&self, i: usize) -> Option<usize> {
+        match self.path_id.get(i) {
+            Some(&p) if p != NO_PATH => Some(p as usize),
+            _ => None,
+        }
+    }
+
+    /// The process of call `i`, if its pid is known.
+    pub fn proc_index(&self, i: usize) -> Option<usize> {
+        match self.proc_of.get(i) {
+            Some(&p) if p != NO_PROC => Some(p as usize),
+            _ => None,
         }
     }
 
@@ -199,12 +360,12 @@ fn unescape_octal(s: &str) -> String {
 /// alive at the call's time wins).
 pub struct ProcIndex<'a> {
     procs: &'a [Process],
-    by_pid: HashMap<i32, Vec<usize>>,
+    by_pid: FastMap<i32, Vec<usize>>,
 }
 
 impl<'a> ProcIndex<'a> {
     pub fn new(procs: &'a [Process]) -> ProcIndex<'a> {
-        let mut by_pid: HashMap<i32, Vec<usize>> = HashMap::new();
+        let mut by_pid: FastMap<i32, Vec<usize>> = FastMap::default();
         for (i, p) in procs.iter().enumerate() {
             by_pid.entry(p.pid).or_default().push(i);
         }
@@ -212,6 +373,19 @@ impl<'a> ProcIndex<'a> {
             v.sort_by(|&a, &b| procs[a].start_ms.total_cmp(&procs[b].start_ms));
         }
         ProcIndex { procs, by_pid }
+    }
+
+    /// True when more than one process had this pid during the run.
+    pub fn reused(&self, pid: i32) -> bool {
+        self.by_pid.get(&pid).is_some_and(|v| v.len() > 1)
+    }
+
+    pub fn len(&self) -> usize {
+        self.procs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.procs.is_empty()
     }
 
     /// Index of the process `pid` alive at `t_ms`.

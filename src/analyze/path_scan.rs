@@ -7,40 +7,19 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Ctx, JSON_ROWS, ProcIndex, Times, clean_path, fs_flag, split_parent};
-use crate::model::{Call, Report};
+use super::{Ctx, FastMap, JSON_ROWS, Kind, ProcIndex, Times, clean_path, fs_flag, split_parent};
+use crate::model::Report;
 
-/// Calls that can be a lookup probe. Index in this list = bit in a step mask.
-const PROBE_CALLS: &[&str] = &[
-    "newfstatat",
-    "stat",
-    "lstat",
-    "statx",
-    "fstatat64",
-    "stat64",
-    "lstat64",
-    "access",
-    "faccessat",
-    "faccessat2",
-    "execve",
-    "execveat",
-    "openat",
-    "open",
-    "openat2",
-];
-
-fn probe_kind(call: &Call) -> Option<u32> {
-    let k = PROBE_CALLS.iter().position(|n| *n == call.name)?;
-    // A creating open is a write, not a lookup.
-    if PROBE_CALLS[k].starts_with("open")
-        && call
-            .flags
-            .as_deref()
-            .is_some_and(|f| f.contains("O_CREAT") || f.contains("O_TMPFILE"))
-    {
-        return None;
+/// The step-mask bit of a call that can be a lookup probe: stat, access, execve or a
+/// non-creating open. (A readlink is not how anything looks an executable up.)
+fn probe_bit(kind: Kind) -> Option<u32> {
+    match kind {
+        Kind::Stat => Some(1),
+        Kind::Access => Some(2),
+        Kind::Exec => Some(4),
+        Kind::Open => Some(8),
+        _ => None,
     }
-    Some(k as u32)
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -191,7 +170,46 @@ pub fn bursts(report: &Report, ctx: &Ctx) -> Vec<Burst> {
 /// One PATH as the probing processes see it: entries and the directory → indices map.
 struct ListState {
     list: PathList,
-    dirs: HashMap<String, Vec<usize>>,
+    dirs: FastMap<String, Vec<usize>>,
+    /// Path id → which entries its directory is (`dirs` key), looked up once per path.
+    cache: Vec<u32>,
+    slots: Vec<Vec<usize>>,
+}
+
+const UNSEEN: u32 = u32::MAX - 1;
+const NOT_IN_PATH: u32 = u32::MAX;
+
+impl ListState {
+    /// The PATH entries that are the directory of path `id`, if any (cached per path).
+    fn entries_of(&mut self, id: usize, path: &str, use_cache: bool) -> Option<usize> {
+        let dir = || split_parent(path).map(|(d, _)| d);
+        if !use_cache {
+            return self.lookup(dir()?);
+        }
+        if self.cache.is_empty() {
+            return None;
+        }
+        match self.cache[id] {
+            NOT_IN_PATH => None,
+            UNSEEN => {
+                let slot = dir().and_then(|d| self.lookup(d));
+                self.cache[id] = slot.map_or(NOT_IN_PATH, |s| s as u32);
+                slot
+            }
+            s => Some(s as usize),
+        }
+    }
+
+    fn lookup(&mut self, dir: &str) -> Option<usize> {
+        let indices = self.dirs.get(dir)?;
+        match self.slots.iter().position(|s| s == indices) {
+            Some(i) => Some(i),
+            None => {
+                self.slots.push(indices.clone());
+                Some(self.slots.len() - 1)
+            }
+        }
+    }
 }
 
 /// Per (process, name) walk state.
@@ -220,7 +238,7 @@ impl Group {
 }
 
 fn scan(report: &Report, ctx: &Ctx, want_bursts: bool) -> (PathScan, Vec<Burst>) {
-    let procs = ProcIndex::new(&report.processes);
+    let procs = &ctx.procs;
     let n = report.processes.len();
 
     // The PATH each process had after its exec, and before it (inherited from its parent).
@@ -262,18 +280,17 @@ fn scan(report: &Report, ctx: &Ctx, want_bursts: bool) -> (PathScan, Vec<Burst>)
     let mut list_by_path: HashMap<&str, usize> = HashMap::new();
     // (pre-exec list, post-exec list) per process.
     let mut proc_lists: Vec<(Option<usize>, Option<usize>)> = vec![(None, None); n];
-    for i in 0..n {
+    for (i, pl) in proc_lists.iter_mut().enumerate() {
         let p = procs.get(i);
-        let post_path = post_env(i, report, &procs, &mut post);
+        let post_path = post_env(i, report, procs, &mut post);
         let pre_path = match procs.parent(i) {
-            Some(j) => post_env(j, report, &procs, &mut post),
+            Some(j) => post_env(j, report, procs, &mut post),
             None => Some(report.env.path.as_str()),
         };
         for (slot, path) in [(0, pre_path), (1, post_path)] {
             let Some(path) = path.filter(|s| !s.is_empty()) else {
                 continue;
             };
-            // Safe to borrow: both strings live in `report`.
             let key = (path, p.cwd.as_str());
             let id = match list_of.get(&key) {
                 Some(&id) => id,
@@ -291,29 +308,33 @@ fn scan(report: &Report, ctx: &Ctx, want_bursts: bool) -> (PathScan, Vec<Burst>)
                 }
             };
             if slot == 0 {
-                proc_lists[i].0 = Some(id);
+                pl.0 = Some(id);
             } else {
-                proc_lists[i].1 = Some(id);
+                pl.1 = Some(id);
             }
         }
-        if let Some(id) = proc_lists[i].1 {
+        if let Some(id) = pl.1 {
             lists[id].list.processes += 1;
         }
     }
 
-    let mut groups: HashMap<(usize, &str), Group> = HashMap::new();
+    // Per-path caches of "is this in a PATH directory" while they stay small.
+    let use_cache = lists.len().saturating_mul(ctx.paths.len()) <= 16 << 20;
+    if use_cache {
+        for l in &mut lists {
+            l.cache = vec![UNSEEN; ctx.paths.len()];
+        }
+    }
+    let mut groups: FastMap<(usize, &str), Group> = FastMap::default();
     let mut bursts = Vec::new();
-    for call in &report.calls {
-        let Some(kind) = probe_kind(call) else {
+    for (ci, call) in report.calls.iter().enumerate() {
+        let Some(bit) = probe_bit(ctx.kinds[ci]) else {
             continue;
         };
-        let Some(path) = call.path.as_deref() else {
+        let Some(id) = ctx.path_of(ci) else {
             continue;
         };
-        let Some((dir, name)) = split_parent(path) else {
-            continue;
-        };
-        let Some(pi) = procs.at(call.pid, call.t_ms) else {
+        let Some(pi) = ctx.proc_index(ci) else {
             continue;
         };
         let p = procs.get(pi);
@@ -325,9 +346,14 @@ fn scan(report: &Report, ctx: &Ctx, want_bursts: bool) -> (PathScan, Vec<Burst>)
         }) else {
             continue;
         };
-        let Some(indices) = lists[li].dirs.get(dir) else {
+        let path = ctx.paths[id];
+        let Some(slot) = lists[li].entries_of(id, path, use_cache) else {
             continue;
         };
+        let Some((dir, name)) = split_parent(path) else {
+            continue;
+        };
+        let indices = &lists[li].slots[slot];
         let g = groups.entry((pi, name)).or_insert_with(|| Group {
             list: li,
             pid: p.pid,
@@ -352,15 +378,14 @@ fn scan(report: &Report, ctx: &Ctx, want_bursts: bool) -> (PathScan, Vec<Burst>)
                 continue;
             }
         }
-        let indices = if g.list == li {
-            indices
+        let indices: Vec<usize> = if g.list == li {
+            indices.clone()
         } else {
-            &lists[g.list].dirs[dir]
+            lists[g.list].dirs[dir].clone()
         };
         // Which entry this probe is: the same step as the last probe (another call on the
         // same path, as LookPath's stat then access), the next occurrence of this directory
         // after the last entry, or a new walk from the first occurrence.
-        let bit = 1u32 << kind;
         let (idx, new_walk) = match g.last_idx {
             Some(last) if indices.contains(&last) && g.step_mask & bit == 0 => (last, false),
             Some(last) => match indices.iter().find(|&&i| i > last) {
@@ -583,7 +608,7 @@ fn display_raw(raw: &str) -> &str {
 /// live run, from an earlier analysis of the same report otherwise.
 fn new_list(path: &str, cwd: &str, ctx: &Ctx, same_path: Option<&PathList>) -> ListState {
     let mut entries: Vec<PathEntry> = Vec::new();
-    let mut dirs: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut dirs: FastMap<String, Vec<usize>> = FastMap::default();
     let mut first_by_dir: HashMap<String, usize> = HashMap::new();
     for (index, raw) in path.split(':').enumerate() {
         let dir = clean_path(if raw.is_empty() { "." } else { raw }, cwd);
@@ -637,5 +662,7 @@ fn new_list(path: &str, cwd: &str, ctx: &Ctx, same_path: Option<&PathList>) -> L
             entries,
         },
         dirs,
+        cache: Vec::new(),
+        slots: Vec::new(),
     }
 }

@@ -118,7 +118,7 @@ pub fn compute(report: &Report, ctx: &Ctx) -> Habits {
         probes.sort_by(|a, b| b.1.total_cmp(&a.1));
         items.push(Habit {
             key: "version_probes".into(),
-            title: "tool version probes (-V=full, gcc -###)".into(),
+            title: "-V=full / gcc -### probes".into(),
             count: probe_pids,
             failed: 0,
             processes: probe_pids,
@@ -221,7 +221,7 @@ pub fn compute(report: &Report, ctx: &Ctx) -> Habits {
         };
     push(
         "telemetry_mode",
-        "telemetry mode file reads",
+        "telemetry mode reads",
         &telemetry,
         format!(
             "{} calls under go/telemetry by {} processes (each Go tool reads the mode at start)",
@@ -234,7 +234,7 @@ pub fn compute(report: &Report, ctx: &Ctx) -> Habits {
     );
     push(
         "go_work_walk",
-        "go.work search up the tree",
+        "go.work walk up to /",
         &gowork,
         format!(
             "{} probes in {} directories{}",
@@ -247,7 +247,7 @@ pub fn compute(report: &Report, ctx: &Ctx) -> Habits {
     );
     push(
         "vcs_walk",
-        "VCS marker search (.git, .hg, ...) up the tree",
+        "VCS marker walk",
         &vcs,
         format!(
             "{} probes in {} directories{}",
@@ -260,7 +260,7 @@ pub fn compute(report: &Report, ctx: &Ctx) -> Habits {
     );
     push(
         "cc_header_search",
-        "C header search misses (cgo)",
+        "C header misses (cgo)",
         &headers,
         format!(
             "{} failed header lookups over {} include directories by {} C compiler processes",
@@ -273,7 +273,7 @@ pub fn compute(report: &Report, ctx: &Ctx) -> Habits {
     );
     push(
         "cc_realpath",
-        "C toolchain readlink storm (realpath)",
+        "C realpath storm (cgo)",
         &realpath,
         format!(
             "{} readlink calls ({} failed: realpath on plain files) by {} processes",

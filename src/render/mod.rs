@@ -149,16 +149,16 @@ impl Table {
                 .max()
                 .unwrap_or(0);
             let target = widest.saturating_sub(total - width).max(12);
-            if self.wrap {
-                table.modify(Columns::one(f), Width::wrap(target).keep_words(true));
-            } else {
-                for r in &mut rows {
-                    if let Some(c) = r.get_mut(f) {
-                        *c = ellipsize_middle(c, target);
-                    }
+            for r in &mut rows {
+                if let Some(c) = r.get_mut(f) {
+                    *c = if self.wrap {
+                        wrap_words(c, target)
+                    } else {
+                        ellipsize_middle(c, target)
+                    };
                 }
-                table = self.build(&rows);
             }
+            table = self.build(&rows);
         }
         if table.total_width() > width {
             table.with(
@@ -183,6 +183,26 @@ impl Table {
         }
         t
     }
+}
+
+/// Breaks prose into lines of at most `max` characters at spaces (a longer word gets a
+/// line of its own, cut by the table's last-resort truncation if need be).
+pub fn wrap_words(s: &str, max: usize) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    let mut line = 0;
+    for word in s.split(' ').filter(|w| !w.is_empty()) {
+        let n = word.chars().count();
+        if line > 0 && line + 1 + n > max {
+            out.push('\n');
+            line = 0;
+        } else if line > 0 {
+            out.push(' ');
+            line += 1;
+        }
+        out.push_str(word);
+        line += n;
+    }
+    out
 }
 
 /// `"/very/long/path/to/file.go"` → `"/very/lo…/file.go"` within `max` characters.
@@ -228,6 +248,12 @@ mod tests {
         assert!(e.starts_with("/usr/"));
         assert!(e.ends_with("amd64.s"));
         assert_eq!(ellipsize_middle("short", 20), "short");
+    }
+
+    #[test]
+    fn words_wrap_at_spaces() {
+        assert_eq!(wrap_words("3 processes run only to print", 12), "3 processes\nrun only to\nprint");
+        assert_eq!(wrap_words("averyveryverylongword x", 5), "averyveryverylongword\nx");
     }
 
     #[test]

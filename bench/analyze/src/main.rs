@@ -247,6 +247,7 @@ fn main() {
     };
     let (mut t_an, mut t_tab, mut t_tl) = (Vec::new(), Vec::new(), Vec::new());
     let mut table_len = 0;
+    let mut written = render::timeline::Written::default();
     for _ in 0..runs {
         report.hotspots.clear();
         let t = Instant::now();
@@ -258,15 +259,17 @@ fn main() {
         let t = Instant::now();
         let ctx = analyze::Ctx::new(&report, false);
         let mut sink = std::io::BufWriter::new(std::io::sink());
-        render::timeline::write(&report, &ctx, &mut sink).unwrap();
+        written = render::timeline::write(&report, &ctx, &mut sink).unwrap();
         t_tl.push(t.elapsed().as_secs_f64());
     }
     let peak = max_rss_mb(libc::RUSAGE_SELF);
     let (an, tab, tl) = (median(t_an), median(t_tab), median(t_tl));
     println!(
         "in process, median of {runs}: analyze {an:.3} s + table {tab:.3} s ({table_len} bytes) \
-         = {:.3} s; timeline {tl:.3} s",
-        an + tab
+         = {:.3} s; timeline {tl:.3} s ({} calls as slices, {} short ones left out)",
+        an + tab,
+        written.calls,
+        written.omitted_calls
     );
     println!(
         "peak RSS {peak:.0} MB = model {model_rss:.0} MB + {:.0} MB for analysis, table and timeline",

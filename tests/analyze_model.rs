@@ -416,3 +416,49 @@ proptest! {
         prop_assert_eq!(back.calls.len(), r.calls.len());
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn text_parsers_take_any_input(text in "\\PC{0,300}", cwd in "/[a-z/.]{0,20}") {
+        let mounts = analyze::parse_mountinfo(&text);
+        prop_assert!(mounts.len() <= text.lines().count());
+        let cleaned = analyze::clean_path(&text, &cwd);
+        prop_assert!(cleaned.starts_with('/'));
+        prop_assert!(!cleaned.contains("//"));
+        let _ = analyze::split_parent(&text);
+        let _ = render::ellipsize_middle(&text, 10);
+        let wrapped = render::wrap_words(&text, 12);
+        prop_assert_eq!(
+            wrapped.split_whitespace().collect::<Vec<_>>(),
+            text.split(' ').filter(|w| !w.is_empty()).flat_map(|w| w.split_whitespace()).collect::<Vec<_>>()
+        );
+    }
+
+    /// A saved report cut short or with a byte changed: a clean error or a report, never a
+    /// panic.
+    #[test]
+    fn damaged_report_files_fail_cleanly(cut in 0usize..45_000, flip in 0usize..45_000, byte in any::<u8>()) {
+        let original = std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/reports/pathscan.json"),
+        ).unwrap();
+        let mut bytes = original.clone();
+        if flip < bytes.len() {
+            bytes[flip] = byte;
+        }
+        bytes.truncate(cut.max(1).min(bytes.len()));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.json");
+        std::fs::write(&path, &bytes).unwrap();
+        match golat::report_cmd::load(&path) {
+            Ok(r) => {
+                let _ = render::summary::render(&r, &Style::plain(5));
+            }
+            Err(e) => {
+                let msg = format!("{e:#}");
+                prop_assert!(!msg.contains('\n'), "{}", msg);
+            }
+        }
+    }
+}

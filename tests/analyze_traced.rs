@@ -226,6 +226,8 @@ fn timeline_of_a_real_build_parses_and_has_one_track_group_per_process() {
     let out = Command::cargo_bin("golat")
         .unwrap()
         .current_dir(manifest().join("fixtures/hello"))
+        // With CGO_ENABLED unset the go command looks for gcc on PATH: a known PATH walk.
+        .env_remove("CGO_ENABLED")
         .args(["profile", "-q", "--json"])
         .arg(&json)
         .arg("--timeline")

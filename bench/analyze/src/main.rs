@@ -234,10 +234,12 @@ fn main() {
     let peak_before = max_rss_mb(libc::RUSAGE_SELF);
     println!(
         "generated: {} calls, {} processes in {gen_s:.2} s; RSS with the model loaded: \
-         {model_rss:.0} MB ({:.0} bytes per call; peak so far {peak_before:.0} MB)",
+         {model_rss:.0} MB ({:.0} bytes per call, {} of them the Call struct; peak so far \
+         {peak_before:.0} MB)",
         report.calls.len(),
         report.processes.len(),
-        model_rss * 1048576.0 / report.calls.len().max(1) as f64
+        model_rss * 1048576.0 / report.calls.len().max(1) as f64,
+        std::mem::size_of::<Call>()
     );
 
     let style = Style {

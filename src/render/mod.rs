@@ -252,8 +252,14 @@ mod tests {
 
     #[test]
     fn words_wrap_at_spaces() {
-        assert_eq!(wrap_words("3 processes run only to print", 12), "3 processes\nrun only to\nprint");
-        assert_eq!(wrap_words("averyveryverylongword x", 5), "averyveryverylongword\nx");
+        assert_eq!(
+            wrap_words("3 processes run only to print", 12),
+            "3 processes\nrun only to\nprint"
+        );
+        assert_eq!(
+            wrap_words("averyveryverylongword x", 5),
+            "averyveryverylongword\nx"
+        );
     }
 
     #[test]

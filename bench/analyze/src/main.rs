@@ -60,13 +60,23 @@ fn generate(n_calls: usize) -> Report {
     let mut pool: Vec<String> = Vec::new();
     for d in 0..400 {
         for f in 0..60 {
-            pool.push(format!("/usr/local/go/src/pkg{d}/sub/file_{f}_linux_amd64.go"));
+            pool.push(format!(
+                "/usr/local/go/src/pkg{d}/sub/file_{f}_linux_amd64.go"
+            ));
         }
     }
     for c in 0..20_000 {
-        pool.push(format!("/root/.cache/go-build/{:02x}/{:064x}-d", c % 256, c * 7919));
+        pool.push(format!(
+            "/root/.cache/go-build/{:02x}/{:064x}-d",
+            c % 256,
+            c * 7919
+        ));
     }
-    for inc in ["/usr/include", "/usr/local/include", "/usr/lib/gcc/x86_64-linux-gnu/12/include"] {
+    for inc in [
+        "/usr/include",
+        "/usr/local/include",
+        "/usr/lib/gcc/x86_64-linux-gnu/12/include",
+    ] {
         for h in 0..3000 {
             pool.push(format!("{inc}/bits/header{h}.h"));
         }
@@ -110,7 +120,10 @@ fn generate(n_calls: usize) -> Report {
         } else if i % 50 == 0 {
             // A PATH walk step.
             let tool = ["gcc", "as", "gccgo", "pkg-config"][rng.below(4)];
-            (Some(format!("{}/{tool}", dirs[(i / 50) % dirs.len()])), None)
+            (
+                Some(format!("{}/{tool}", dirs[(i / 50) % dirs.len()])),
+                None,
+            )
         } else {
             (Some(pool[rng.below(pool.len())].clone()), None)
         };

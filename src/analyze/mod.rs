@@ -569,14 +569,18 @@ impl Verdict {
         };
         let mut big: Vec<Candidate> = Vec::new();
         if let Some(link) = ex.critical_by_process.first() {
+            // The root's own stretches are its work between children, not a child's.
+            let root = ex.critical_path.first().map(|l| l.pid) == Some(link.pid)
+                && ex.critical_by_process.len() > 1;
             big.push(Candidate {
                 kind: "critical_path",
                 subject: format!("{} (pid {})", link.tool, link.pid),
                 ms: link.ms,
                 time_kind: "wall",
                 text: format!(
-                    "{} (pid {}) holds {:.0}% of the {wall:.0} ms wall on the critical path ({:.1} ms)",
+                    "{}{} (pid {}) holds {:.0}% of the {wall:.0} ms wall on the critical path ({:.1} ms)",
                     link.tool,
+                    if root { " itself" } else { "" },
                     link.pid,
                     pct(link.ms),
                     link.ms

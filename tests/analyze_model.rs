@@ -287,6 +287,73 @@ fn categories_habits_and_storms() {
 }
 
 #[test]
+fn cgo_header_search_and_realpath_storms() {
+    let go = process(1, 0, "go", 0.0, Some(20.0));
+    let cc1 = process(2, 1, "cc1", 1.0, Some(10.0));
+    let mut calls = Vec::new();
+    for (i, inc) in [
+        "/usr/local/include",
+        "/usr/include/x86_64-linux-gnu",
+        "/usr/include",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let t = 2.0 + i as f64 * 0.1;
+        calls.push(call(
+            2,
+            t,
+            "openat",
+            &format!("{inc}/bits/types.h"),
+            Some("ENOENT"),
+        ));
+        calls.push(call(
+            2,
+            t + 0.01,
+            "openat",
+            &format!("{inc}/stdio.h"),
+            Some("ENOENT"),
+        ));
+    }
+    calls.push(call(2, 3.0, "openat", "/usr/include/stdio.h", None));
+    for i in 0..5 {
+        calls.push(call(
+            2,
+            4.0 + f64::from(i) * 0.01,
+            "readlink",
+            "/usr/include/stdio.h",
+            Some("EINVAL"),
+        ));
+    }
+    // The go command's own readlink is not the C compiler's storm.
+    calls.push(call(1, 5.0, "readlink", "/proc/self/exe", None));
+    let mut r = report(vec![go, cc1], calls, 20.0);
+    analyze::analyze_saved(&mut r);
+    let items = r.hotspots["habits"]["items"].as_array().unwrap().clone();
+    let get = |k: &str| items.iter().find(|h| h["key"] == k).unwrap().clone();
+    let headers = get("cc_header_search");
+    assert_eq!(headers["count"], 6);
+    assert_eq!(headers["processes"], 1);
+    assert!(
+        headers["detail"]
+            .as_str()
+            .unwrap()
+            .contains("over 3 include directories")
+    );
+    assert!(
+        headers["examples"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("bits/types.h ×3")
+    );
+    let realpath = get("cc_realpath");
+    assert_eq!(
+        (realpath["count"].as_u64(), realpath["failed"].as_u64()),
+        (Some(5), Some(5))
+    );
+}
+
+#[test]
 fn untraced_report_gets_a_plain_verdict() {
     let mut r = report(Vec::new(), Vec::new(), 12.5);
     r.traced = false;

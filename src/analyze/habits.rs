@@ -188,12 +188,12 @@ pub fn compute(report: &Report, ctx: &Ctx) -> Habits {
             let path = ctx.paths[id];
             headers.times.add(c);
             headers.pids.insert(c.pid);
-            if let Some((dir, _)) = split_parent(path)
-                && !headers.dirs.contains(dir)
-            {
+            // The include directory: the path without the name as #included.
+            let short = header_name(path);
+            let dir = path[..path.len() - short.len()].trim_end_matches('/');
+            if !headers.dirs.contains(dir) {
                 headers.dirs.insert(dir.to_string());
             }
-            let short = header_name(path);
             if let Some(n) = headers.examples.get_mut(short) {
                 *n += 1;
             } else {

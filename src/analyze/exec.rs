@@ -117,11 +117,12 @@ pub fn compute(report: &Report, ctx: &Ctx) -> ExecAnalysis {
         t.max_wall_ms = t.max_wall_ms.max(w);
     }
     let mut network = Vec::new();
-    for (i, c) in report.calls.iter().enumerate() {
-        let kind = ctx.kinds[i];
+    // Only the kinds are scanned; a call's record is read when it is an exec or connect.
+    for (i, &kind) in ctx.kinds.iter().enumerate() {
         if !matches!(kind, Kind::Exec | Kind::Connect) {
             continue;
         }
+        let c = &report.calls[i];
         let tool = ctx
             .proc_index(i)
             .map(|p| procs.get(p).tool.as_str())

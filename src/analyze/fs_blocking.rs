@@ -449,8 +449,8 @@ pub fn compute(report: &Report, ctx: &Ctx) -> FsBlocking {
     let mut pids: Vec<HashSet<i32>> = vec![HashSet::new(); storm_list.len()];
     let mut kinds: Vec<FastMap<&str, u64>> = vec![FastMap::default(); storm_list.len()];
     if !storm_ids.is_empty() {
-        for (ci, call) in report.calls.iter().enumerate() {
-            if !ctx.kinds[ci].is_probe() {
+        for (ci, &kind) in ctx.kinds.iter().enumerate() {
+            if !kind.is_probe() {
                 continue;
             }
             if let Some(i) = ctx
@@ -459,6 +459,7 @@ pub fn compute(report: &Report, ctx: &Ctx) -> FsBlocking {
                 .filter(|&w| w != u32::MAX)
                 .map(|w| w as usize)
             {
+                let call = &report.calls[ci];
                 pids[i].insert(call.pid);
                 *kinds[i].entry(call.name.as_str()).or_default() += 1;
             }

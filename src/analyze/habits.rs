@@ -141,13 +141,18 @@ pub fn compute(report: &Report, ctx: &Ctx) -> Habits {
     let mut reached_root_vcs = false;
     // What each distinct path is, decided once per path.
     let class: Vec<PathClass> = ctx.paths.iter().map(|p| PathClass::of(p)).collect();
-    for (i, c) in report.calls.iter().enumerate() {
+    // Kinds, paths and processes are scanned; a call's record is read only when it counts.
+    for (i, &kind) in ctx.kinds.iter().enumerate() {
         let Some(id) = ctx.path_of(i) else {
             continue;
         };
-        let kind = ctx.kinds[i];
         let lookup = matches!(kind, Kind::Stat | Kind::Access | Kind::Open);
         let cls = class[id];
+        let by_c_tool = ctx.proc_index(i).filter(|&p| is_c[p]);
+        if cls == PathClass::Plain && by_c_tool.is_none() {
+            continue;
+        }
+        let c = &report.calls[i];
         if cls == PathClass::Telemetry {
             telemetry.times.add(c);
             telemetry.pids.insert(c.pid);
@@ -172,7 +177,7 @@ pub fn compute(report: &Report, ctx: &Ctx) -> Habits {
             }
             continue;
         }
-        let Some(pi) = ctx.proc_index(i).filter(|&p| is_c[p]) else {
+        let Some(pi) = by_c_tool else {
             continue;
         };
         if kind == Kind::Readlink {

@@ -325,18 +325,26 @@ fn scan(report: &Report, ctx: &Ctx, want_bursts: bool) -> (PathScan, Vec<Burst>)
             l.cache = vec![UNSEEN; ctx.paths.len()];
         }
     }
+    // Paths whose directory is in no PATH at all, decided once per path: their calls are
+    // skipped without reading the call records.
+    let maybe: Vec<bool> = ctx
+        .paths
+        .iter()
+        .map(|p| split_parent(p).is_some_and(|(d, _)| lists.iter().any(|l| l.dirs.contains_key(d))))
+        .collect();
     let mut groups: FastMap<(usize, &str), Group> = FastMap::default();
     let mut bursts = Vec::new();
-    for (ci, call) in report.calls.iter().enumerate() {
-        let Some(bit) = probe_bit(ctx.kinds[ci]) else {
+    for (ci, &kind) in ctx.kinds.iter().enumerate() {
+        let Some(bit) = probe_bit(kind) else {
             continue;
         };
-        let Some(id) = ctx.path_of(ci) else {
+        let Some(id) = ctx.path_of(ci).filter(|&id| maybe[id]) else {
             continue;
         };
         let Some(pi) = ctx.proc_index(ci) else {
             continue;
         };
+        let call = &report.calls[ci];
         let p = procs.get(pi);
         let pre = p.execs.first().is_none_or(|e| call.t_ms < e.t_ms);
         let Some(li) = (if pre {

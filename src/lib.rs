@@ -12,6 +12,7 @@ pub mod gosrc;
 pub mod model;
 pub mod profile;
 pub mod render;
+pub mod report_cmd;
 pub mod tracer;
 
 use cli::{Cli, Command};
@@ -24,7 +25,8 @@ pub const EXIT_GOLAT_FAILED: u8 = 125;
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Profile(args) => profile::run(&args),
-        Command::Report(_) | Command::Diff(_) => anyhow::bail!("not built yet"),
+        Command::Report(args) => report_cmd::run_report(&args),
+        Command::Diff(args) => report_cmd::run_diff(&args),
         Command::Trace(args) => exectrace::run(&args),
         Command::PathAudit(args) => audit::path::run(&args),
         Command::EnvCheck(args) => audit::env::run(&args),

@@ -29,6 +29,7 @@ pub struct Options {
     pub exit_stops_all: bool,
     pub json: Option<PathBuf>,
     pub events: Option<PathBuf>,
+    pub timeline: Option<PathBuf>,
     pub output: Option<PathBuf>,
     pub quiet: bool,
     pub top: usize,
@@ -79,6 +80,7 @@ impl Options {
             exit_stops_all: args.exact,
             json: args.json.clone(),
             events: args.events.clone(),
+            timeline: args.timeline.clone(),
             output: args.output.clone(),
             quiet: args.quiet,
             top: args.top,
@@ -504,8 +506,15 @@ fn emit(opts: &Options, report: &Report) -> anyhow::Result<()> {
         }
         w.flush()?;
     }
+    if let Some(path) = &opts.timeline {
+        crate::report_cmd::write_timeline(report, path)?;
+    }
     if !opts.quiet {
-        let mut text = crate::render::summary::render(report, opts.top);
+        let style = match &opts.output {
+            Some(_) => crate::render::Style::plain(opts.top),
+            None => crate::render::Style::for_stderr(opts.top),
+        };
+        let mut text = crate::render::summary::render(report, &style);
         text.push_str(&crate::render::init_chain::render(report, opts.top));
         match &opts.output {
             Some(path) => std::fs::write(path, text)

@@ -1,99 +1,522 @@
-//! The compact end-of-run summary of `golat profile`: wall time, processes by tool,
-//! syscall totals, slowest calls.
+//! The table report of `golat profile` and `golat report`: the verdict, then one ranked
+//! table per hotspot (critical path, tools, PATH scans, filesystem, stat storms, slowest
+//! calls, habits, network, syscalls), each time column saying which kind of time it is.
 
-use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use crate::model::Report;
+use serde::de::DeserializeOwned;
 
-pub fn render(report: &Report, top: usize) -> String {
+use super::{Style, Table, bold, ms, pct, yellow_bold};
+use crate::analyze::Verdict;
+use crate::analyze::exec::ExecAnalysis;
+use crate::analyze::fs_blocking::FsBlocking;
+use crate::analyze::habits::Habits;
+use crate::analyze::path_scan::PathScan;
+use crate::model::{Report, Timing};
+
+/// A hotspot result from the report (as the analyzers stored it).
+pub fn hotspot<T: DeserializeOwned>(report: &Report, key: &str) -> Option<T> {
+    report
+        .hotspots
+        .get(key)
+        .and_then(|v| T::deserialize(v).ok())
+}
+
+const KINDS: &str = "times: wall = elapsed under the tracer; sys = replayed/corrected call time \
+                     (ptrace round trip removed); traced = as the tracer saw it, round trips included";
+
+pub fn render(report: &Report, style: &Style) -> String {
     let mut out = String::new();
+    let _ = write_report(&mut out, report, style);
+    out
+}
+
+fn heading(out: &mut String, title: &str, style: &Style) -> std::fmt::Result {
+    writeln!(out, "\n{}", bold(title, style.color))
+}
+
+fn write_report(out: &mut String, report: &Report, style: &Style) -> std::fmt::Result {
     let cmd = report.command.join(" ");
     let status = match report.signal {
         Some(sig) => format!("was killed by signal {sig}"),
         None => format!("exited {}", report.exit_code),
     };
-    let _ = writeln!(
+    writeln!(
         out,
         "golat: `{cmd}` {status} after {:.1} ms wall",
         report.wall_ms
-    );
+    )?;
     if !report.traced {
-        let _ = writeln!(
+        writeln!(
             out,
             "golat: untraced: {}",
             report
                 .untraced_reason
                 .as_deref()
                 .unwrap_or("ptrace unavailable")
-        );
-        return out;
+        )?;
+        return Ok(());
     }
-
-    let mut by_tool: BTreeMap<&str, (u32, f64, f64)> = BTreeMap::new();
-    for p in &report.processes {
-        let wall = p.exec_wall_ms().unwrap_or(0.0);
-        let e = by_tool.entry(p.tool.as_str()).or_default();
-        e.0 += 1;
-        e.1 += wall;
-        e.2 = e.2.max(wall);
-    }
-    let mut tools: Vec<_> = by_tool.into_iter().collect();
-    tools.sort_by(|a, b| b.1.1.total_cmp(&a.1.1));
-    let _ = writeln!(out, "\nprocesses: {}", report.processes.len());
-    let _ = writeln!(
+    let failed = report.calls.iter().filter(|c| c.failed()).count();
+    writeln!(
         out,
-        "  {:<24} {:>6} {:>12} {:>12}",
-        "tool", "count", "wall ms", "max ms"
-    );
-    for (tool, (count, total, max)) in tools.iter().take(top) {
-        let _ = writeln!(out, "  {tool:<24} {count:>6} {total:>12.1} {max:>12.1}");
-    }
-
-    let _ = writeln!(
-        out,
-        "\nsyscalls: {} calls, {} failed",
+        "       {} processes, {} recorded calls ({failed} failed), {} ptrace stops",
+        report.processes.len(),
         report.calls.len(),
-        report.calls.iter().filter(|c| c.failed()).count()
-    );
-    let _ = writeln!(
-        out,
-        "  {:<12} {:>8} {:>8} {:>12} {:>14}",
-        "name", "count", "errors", "total ms", "inclusive ms"
-    );
-    let mut sums = report.syscalls.clone();
-    sums.sort_by_key(|s| std::cmp::Reverse(s.count));
-    for s in sums.iter().take(top) {
-        let _ = writeln!(
+        report.timing.stops
+    )?;
+    if let Some(v) = hotspot::<Verdict>(report, "verdict") {
+        writeln!(
             out,
-            "  {:<12} {:>8} {:>8} {:>12.2} {:>14.2}",
-            s.name, s.count, s.errors, s.total_ms, s.total_ms_inclusive
-        );
+            "{}",
+            yellow_bold(&format!("verdict: {}", v.line), style.color)
+        )?;
+    }
+    let top = style.top;
+    let w = style.width;
+
+    if let Some(ex) = hotspot::<ExecAnalysis>(report, "exec") {
+        exec_tables(out, &ex, style)?;
+    }
+    if let Some(ps) = hotspot::<PathScan>(report, "path_scan") {
+        path_tables(out, &ps, style)?;
+    }
+    if let Some(fs) = hotspot::<FsBlocking>(report, "fs_blocking") {
+        fs_tables(out, &fs, style)?;
+    }
+    if let Some(hb) = hotspot::<Habits>(report, "habits")
+        && !hb.items.is_empty()
+    {
+        heading(out, "Toolchain habits", style)?;
+        let mut t = Table::new(&["habit", "count", "procs", "cost ms", "kind", "detail"])
+            .numeric(&[1, 2, 3])
+            .wrap(5);
+        for h in hb.items.iter().take(top) {
+            t.row(vec![
+                h.title.clone(),
+                h.count.to_string(),
+                h.processes.to_string(),
+                ms(h.cost_ms),
+                h.cost_kind.clone(),
+                h.detail.clone(),
+            ]);
+        }
+        writeln!(out, "{}", t.render(w))?;
+        for h in hb.items.iter().take(top) {
+            writeln!(out, "  {}: {}", h.key, h.advice)?;
+        }
     }
 
-    let mut slow: Vec<_> = report.calls.iter().collect();
-    slow.sort_by(|a, b| b.dur_us.total_cmp(&a.dur_us));
-    let _ = writeln!(out, "\nslowest calls:");
-    for c in slow.iter().take(top) {
-        let result = c
-            .errno
-            .clone()
-            .or_else(|| c.ret.map(|r| r.to_string()))
-            .unwrap_or_else(|| "ok".into());
-        let _ = writeln!(
-            out,
-            "  {:>9.1} us  {:<11} {:<7} pid {:<7} {}",
-            c.dur_us,
-            c.name,
-            result,
-            c.pid,
-            c.path.as_deref().or(c.addr.as_deref()).unwrap_or("")
-        );
-    }
-    let _ = writeln!(
+    heading(
         out,
-        "\n{} stops; {}",
-        report.timing.stops, report.timing.note
-    );
-    out
+        "System calls (sys = round trip removed; traced = as seen)",
+        style,
+    )?;
+    let mut sums = report.syscalls.clone();
+    sums.sort_by(|a, b| b.count.cmp(&a.count).then(a.name.cmp(&b.name)));
+    let mut t =
+        Table::new(&["call", "count", "failed", "sys ms", "traced ms"]).numeric(&[1, 2, 3, 4]);
+    for s in sums.iter().take(top) {
+        t.row(vec![
+            s.name.clone(),
+            s.count.to_string(),
+            s.errors.to_string(),
+            ms(s.total_ms),
+            ms(s.total_ms_inclusive),
+        ]);
+    }
+    writeln!(out, "{}", t.render(w))?;
+
+    writeln!(out, "\n{KINDS}")?;
+    if !report.timing.note.is_empty() {
+        writeln!(out, "{}", report.timing.note)?;
+    }
+    for warn in &report.warnings {
+        writeln!(out, "warning ({}): {}", warn.kind, warn.message)?;
+    }
+    Ok(())
+}
+
+fn exec_tables(out: &mut String, ex: &ExecAnalysis, style: &Style) -> std::fmt::Result {
+    let (top, w) = (style.top, style.width);
+    if !ex.critical_by_process.is_empty() {
+        heading(
+            out,
+            &format!(
+                "Critical path: what the run waited on ({} links; wall ms, traced)",
+                ex.critical_path.len()
+            ),
+            style,
+        )?;
+        let mut t = Table::new(&["tool", "pid", "on path ms", "share", "stretches", "args"])
+            .numeric(&[1, 2, 3, 4])
+            .flex(5);
+        for c in ex.critical_by_process.iter().take(top) {
+            t.row(vec![
+                c.tool.clone(),
+                c.pid.to_string(),
+                ms(c.ms),
+                pct(c.share),
+                c.segments.to_string(),
+                c.args.clone(),
+            ]);
+        }
+        writeln!(out, "{}", t.render(w))?;
+        let chain: Vec<String> = ex
+            .critical_path
+            .iter()
+            .map(|l| format!("{} {}", l.tool, ms(l.ms)))
+            .collect();
+        writeln!(out, "{}", chain_line(&chain, w))?;
+    }
+    if !ex.tools.is_empty() {
+        heading(
+            out,
+            &format!(
+                "Processes by tool ({} processes, {} execs; wall ms, traced)",
+                ex.processes, ex.execs
+            ),
+            style,
+        )?;
+        let mut t = Table::new(&[
+            "tool",
+            "count",
+            "total ms",
+            "max ms",
+            "on critical path ms",
+            "execve sys ms",
+        ])
+        .numeric(&[1, 2, 3, 4, 5])
+        .flex(0);
+        for r in ex.tools.iter().take(top) {
+            t.row(vec![
+                r.tool.clone(),
+                r.count.to_string(),
+                ms(r.total_wall_ms),
+                ms(r.max_wall_ms),
+                ms(r.critical_ms),
+                ms(r.exec_sys_ms),
+            ]);
+        }
+        writeln!(out, "{}", t.render(w))?;
+    }
+    if !ex.network.is_empty() {
+        heading(out, "Network connects", style)?;
+        let mut t = Table::new(&["address", "tool", "pid", "at ms", "result", "sys us"])
+            .numeric(&[2, 3, 5])
+            .flex(0);
+        for n in ex.network.iter().take(top) {
+            t.row(vec![
+                n.addr.clone(),
+                n.tool.clone(),
+                n.pid.to_string(),
+                ms(n.t_ms),
+                n.result.clone(),
+                format!("{:.1}", n.sys_us),
+            ]);
+        }
+        writeln!(out, "{}", t.render(w))?;
+    }
+    Ok(())
+}
+
+/// `path: go 276 → compile 32 → … → link 597 → go 24`, dropping middle links to fit.
+fn chain_line(links: &[String], width: usize) -> String {
+    let full = format!("path: {}", links.join(" → "));
+    if full.chars().count() <= width || links.len() < 3 {
+        return full;
+    }
+    let (mut head, mut tail) = (1, 1);
+    loop {
+        let grow_head = head <= tail;
+        let (h, t) = if grow_head {
+            (head + 1, tail)
+        } else {
+            (head, tail + 1)
+        };
+        if h + t >= links.len() {
+            break;
+        }
+        let line = format!(
+            "path: {} → … ({} more) → {}",
+            links[..h].join(" → "),
+            links.len() - h - t,
+            links[links.len() - t..].join(" → ")
+        );
+        if line.chars().count() > width {
+            break;
+        }
+        (head, tail) = (h, t);
+    }
+    format!(
+        "path: {} → … ({} more) → {}",
+        links[..head].join(" → "),
+        links.len() - head - tail,
+        links[links.len() - tail..].join(" → ")
+    )
+}
+
+fn path_tables(out: &mut String, ps: &PathScan, style: &Style) -> std::fmt::Result {
+    let (top, w) = (style.top, style.width);
+    if ps.names.is_empty() {
+        return Ok(());
+    }
+    let tt = &ps.totals;
+    heading(
+        out,
+        &format!(
+            "PATH scans: {} names, {} lookups, {} probes ({} missed), {} ms sys / {} ms traced",
+            tt.names,
+            tt.lookups,
+            tt.probes,
+            tt.misses,
+            ms(tt.sys_ms),
+            ms(tt.traced_ms)
+        ),
+        style,
+    )?;
+    let mut t = Table::new(&[
+        "name", "procs", "lookups", "probes", "misses", "dirs", "found in", "sys ms", "wasted",
+    ])
+    .numeric(&[1, 2, 3, 4, 5, 7, 8])
+    .flex(6);
+    for n in ps.names.iter().take(top) {
+        t.row(vec![
+            n.name.clone(),
+            n.processes.to_string(),
+            n.lookups.to_string(),
+            n.probes.to_string(),
+            n.misses.to_string(),
+            n.dirs_walked.to_string(),
+            n.found.clone().unwrap_or_else(|| "(not found)".into()),
+            ms(n.sys_ms),
+            n.wasted_probes.to_string(),
+        ]);
+    }
+    writeln!(out, "{}", t.render(w))?;
+    if let Some(list) = ps.paths.first() {
+        let bad: Vec<_> = list
+            .entries
+            .iter()
+            .filter(|e| !matches!(e.status.as_str(), "ok" | "unchecked") || e.flag.is_some())
+            .collect();
+        if !bad.is_empty() {
+            let mut t = Table::new(&["#", "PATH entry", "status", "fs", "probes", "sys ms"])
+                .numeric(&[0, 4, 5])
+                .flex(1);
+            for e in bad.iter().take(top) {
+                let status = match (e.status.as_str(), e.duplicate_of) {
+                    ("duplicate", Some(i)) => format!("duplicate of #{i}"),
+                    (s, _) => s.to_string(),
+                };
+                let fs = match (&e.fs_type, &e.flag) {
+                    (Some(t), Some(f)) => format!("{t} ({f})"),
+                    (Some(t), None) => t.clone(),
+                    _ => "?".into(),
+                };
+                t.row(vec![
+                    e.index.to_string(),
+                    if e.raw.is_empty() {
+                        "\"\" (cwd)".into()
+                    } else {
+                        e.raw.clone()
+                    },
+                    status,
+                    fs,
+                    e.probes.to_string(),
+                    ms(e.sys_ms),
+                ]);
+            }
+            writeln!(out, "{}", t.render(w))?;
+        }
+    }
+    let c = &ps.cleanup;
+    if c.saved_probes > 0 {
+        const SHOWN: usize = 6;
+        let mut drop = c
+            .removed
+            .iter()
+            .take(SHOWN)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
+        if c.removed.len() > SHOWN {
+            drop.push_str(&format!(" and {} more", c.removed.len() - SHOWN));
+        }
+        writeln!(
+            out,
+            "a cleaned PATH saves {} probes ({} ms sys, {} ms traced); drop {} entries: {drop}",
+            c.saved_probes,
+            ms(c.saved_sys_ms),
+            ms(c.saved_traced_ms),
+            c.removed.len(),
+        )?;
+    }
+    if c.slow_probes > 0 {
+        writeln!(
+            out,
+            "{} probes went to PATH entries on network/FUSE filesystems ({} ms sys): move them \
+             to the end of PATH",
+            c.slow_probes,
+            ms(c.slow_sys_ms)
+        )?;
+    }
+    Ok(())
+}
+
+fn fs_tables(out: &mut String, fs: &FsBlocking, style: &Style) -> std::fmt::Result {
+    let (top, w) = (style.top, style.width);
+    let tt = &fs.totals;
+    heading(
+        out,
+        &format!(
+            "Filesystem by category: {} calls ({} failed), {} ms sys / {} ms traced",
+            tt.calls,
+            tt.failed,
+            ms(tt.sys_ms),
+            ms(tt.traced_ms)
+        ),
+        style,
+    )?;
+    let fs_cell = |t: &Option<String>, f: &Option<String>| match (t, f) {
+        (Some(t), Some(f)) => format!("{t} ({f})"),
+        (Some(t), None) => t.clone(),
+        _ => "?".into(),
+    };
+    let mut t = Table::new(&[
+        "category",
+        "root",
+        "fs",
+        "calls",
+        "failed",
+        "sys ms",
+        "traced ms",
+    ])
+    .numeric(&[3, 4, 5, 6])
+    .flex(1);
+    for c in fs.categories.iter().take(top) {
+        t.row(vec![
+            c.category.clone(),
+            c.root.clone().unwrap_or_default(),
+            fs_cell(&c.fs_type, &c.flag),
+            c.times.calls.to_string(),
+            c.times.failed.to_string(),
+            ms(c.times.sys_ms),
+            ms(c.times.traced_ms),
+        ]);
+    }
+    writeln!(out, "{}", t.render(w))?;
+
+    if !fs.directories.is_empty() {
+        heading(out, "Filesystem by directory (sys ms)", style)?;
+        let mut t = Table::new(&[
+            "directory",
+            "category",
+            "fs",
+            "calls",
+            "failed",
+            "sys ms",
+            "max us",
+        ])
+        .numeric(&[3, 4, 5, 6])
+        .flex(0);
+        for d in fs.directories.iter().take(top) {
+            t.row(vec![
+                d.dir.clone(),
+                d.category.clone(),
+                fs_cell(&d.fs_type, &d.flag),
+                d.times.calls.to_string(),
+                d.times.failed.to_string(),
+                ms(d.times.sys_ms),
+                format!("{:.0}", d.max_sys_us),
+            ]);
+        }
+        writeln!(out, "{}", t.render(w))?;
+    }
+    let flagged: Vec<_> = fs.mounts.iter().filter(|m| m.flag.is_some()).collect();
+    if !flagged.is_empty() {
+        heading(out, "Calls on flagged filesystems", style)?;
+        let mut t = Table::new(&["mount", "fs", "why", "calls", "sys ms", "traced ms"])
+            .numeric(&[3, 4, 5])
+            .flex(0);
+        for m in flagged.iter().take(top) {
+            t.row(vec![
+                m.mount_point.clone(),
+                m.fs_type.clone(),
+                m.flag.clone().unwrap_or_default(),
+                m.times.calls.to_string(),
+                ms(m.times.sys_ms),
+                ms(m.times.traced_ms),
+            ]);
+        }
+        writeln!(out, "{}", t.render(w))?;
+    }
+    if !fs.stat_storms.is_empty() {
+        heading(out, "Stat storms: one path probed again and again", style)?;
+        let mut t = Table::new(&[
+            "path",
+            "calls",
+            "failed",
+            "procs",
+            "calls by kind",
+            "sys ms",
+        ])
+        .numeric(&[1, 2, 3, 5])
+        .flex(0);
+        for s in fs.stat_storms.iter().take(top) {
+            let kinds: Vec<String> = s
+                .by_call
+                .iter()
+                .take(3)
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect();
+            t.row(vec![
+                s.path.clone(),
+                s.times.calls.to_string(),
+                s.times.failed.to_string(),
+                s.processes.to_string(),
+                kinds.join(", "),
+                ms(s.times.sys_ms),
+            ]);
+        }
+        writeln!(out, "{}", t.render(w))?;
+    }
+    if !fs.slowest.is_empty() {
+        heading(
+            out,
+            "Slowest calls (sys us; traced us as the tracer saw it)",
+            style,
+        )?;
+        let mut t = Table::new(&[
+            "sys us",
+            "traced us",
+            "timing",
+            "call",
+            "result",
+            "tool",
+            "pid",
+            "path",
+        ])
+        .numeric(&[0, 1, 6])
+        .flex(7);
+        for s in fs.slowest.iter().take(top) {
+            t.row(vec![
+                format!("{:.1}", s.sys_us),
+                format!("{:.1}", s.traced_us),
+                match s.timing {
+                    Timing::Replayed => "replayed",
+                    Timing::Corrected => "corrected",
+                    Timing::None => "none",
+                }
+                .into(),
+                s.name.clone(),
+                s.result.clone(),
+                s.tool.clone(),
+                s.pid.to_string(),
+                s.path.clone(),
+            ]);
+        }
+        writeln!(out, "{}", t.render(w))?;
+    }
+    Ok(())
 }

@@ -1,0 +1,281 @@
+//! The timeline: Chrome trace-event JSON that ui.perfetto.dev and chrome://tracing open.
+//!
+//! One process per traced process (named after its tool), one track per thread with the
+//! recorded calls as slices (`sys` duration: the round trip taken out), an extra track per
+//! process with its lifetime and exec spans, and PATH-scan bursts as async slices. Events
+//! are streamed so a report of a million calls never becomes one big JSON value.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::analyze::path_scan;
+use crate::analyze::{Ctx, result_text, sys_us};
+use crate::model::{Report, Timing};
+
+/// Up to this many calls the timeline holds every call; above it, only the long ones.
+pub const ALL_CALLS_UP_TO: usize = 200_000;
+/// A call at least this long (sys us) is always on the timeline.
+pub const LONG_CALL_US: f64 = 100.0;
+/// Track ids for the per-process span track and PATH-scan bursts stay clear of real tids
+/// (pid_max is at most 2^22).
+const SPAN_TID_BASE: i64 = 1 << 30;
+
+#[derive(Serialize)]
+struct Ev<'a> {
+    name: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    cat: &'a str,
+    ph: &'a str,
+    ts: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dur: Option<f64>,
+    pid: i32,
+    tid: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<u64>,
+    #[serde(skip_serializing_if = "Value::is_null")]
+    args: Value,
+}
+
+/// What the timeline left out, for the caller to say.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Written {
+    pub events: u64,
+    pub calls: u64,
+    pub omitted_calls: u64,
+}
+
+pub fn write<W: Write>(report: &Report, ctx: &Ctx, w: &mut W) -> std::io::Result<Written> {
+    let mut out = Written::default();
+    let known: BTreeSet<i32> = report.processes.iter().map(|p| p.pid).collect();
+    w.write_all(b"{\"traceEvents\":[\n")?;
+    let mut first = true;
+    let mut emit = |w: &mut W, ev: &Ev, out: &mut Written| -> std::io::Result<()> {
+        if !first {
+            w.write_all(b",\n")?;
+        }
+        first = false;
+        serde_json::to_writer(&mut *w, ev)?;
+        out.events += 1;
+        Ok(())
+    };
+    let us = |ms: f64| (ms * 1000.0 * 1000.0).round() / 1000.0;
+
+    let mut order: Vec<&crate::model::Process> = report.processes.iter().collect();
+    order.sort_by(|a, b| a.start_ms.total_cmp(&b.start_ms));
+    let mut threads: BTreeSet<(i32, i32)> = BTreeSet::new();
+    for c in &report.calls {
+        if known.contains(&c.pid) {
+            threads.insert((c.pid, c.tid));
+        }
+    }
+    for (rank, p) in order.iter().enumerate() {
+        let meta = |name: &'static str, tid: i64, args: Value| Ev {
+            name,
+            cat: "",
+            ph: "M",
+            ts: 0.0,
+            dur: None,
+            pid: p.pid,
+            tid,
+            id: None,
+            args,
+        };
+        emit(
+            w,
+            &meta(
+                "process_name",
+                i64::from(p.pid),
+                json!({"name": format!("{} {}", p.tool, p.pid)}),
+            ),
+            &mut out,
+        )?;
+        emit(
+            w,
+            &meta(
+                "process_sort_index",
+                i64::from(p.pid),
+                json!({"sort_index": rank}),
+            ),
+            &mut out,
+        )?;
+        let span_tid = SPAN_TID_BASE + i64::from(p.pid);
+        emit(
+            w,
+            &meta("thread_name", span_tid, json!({"name": "process / exec"})),
+            &mut out,
+        )?;
+        emit(
+            w,
+            &meta("thread_sort_index", span_tid, json!({"sort_index": -1})),
+            &mut out,
+        )?;
+        let end = p.end_ms.unwrap_or(report.wall_ms).max(p.start_ms);
+        emit(
+            w,
+            &Ev {
+                name: &p.tool,
+                cat: "process",
+                ph: "X",
+                ts: us(p.start_ms),
+                dur: Some(us(end - p.start_ms)),
+                pid: p.pid,
+                tid: span_tid,
+                id: None,
+                args: json!({
+                    "ppid": p.ppid,
+                    "argv": p.argv,
+                    "exit_code": p.exit_code,
+                    "signal": p.signal,
+                    "wall_ms (traced)": end - p.start_ms,
+                }),
+            },
+            &mut out,
+        )?;
+        for (i, e) in p.execs.iter().enumerate() {
+            let until = p
+                .execs
+                .get(i + 1)
+                .map_or(end, |n| n.t_ms)
+                .clamp(e.t_ms, end.max(e.t_ms));
+            let name = format!("exec {}", e.exe.rsplit('/').next().unwrap_or(&e.exe));
+            emit(
+                w,
+                &Ev {
+                    name: &name,
+                    cat: "exec",
+                    ph: "X",
+                    ts: us(e.t_ms.max(p.start_ms)),
+                    dur: Some(us(until - e.t_ms.max(p.start_ms)).max(0.0)),
+                    pid: p.pid,
+                    tid: span_tid,
+                    id: None,
+                    args: json!({"exe": e.exe, "argv": e.argv}),
+                },
+                &mut out,
+            )?;
+        }
+    }
+    for &(pid, tid) in &threads {
+        let name = if pid == tid {
+            "main thread".to_string()
+        } else {
+            format!("thread {tid}")
+        };
+        emit(
+            w,
+            &Ev {
+                name: "thread_name",
+                cat: "",
+                ph: "M",
+                ts: 0.0,
+                dur: None,
+                pid,
+                tid: i64::from(tid),
+                id: None,
+                args: json!({"name": name}),
+            },
+            &mut out,
+        )?;
+    }
+
+    let all = report.calls.len() <= ALL_CALLS_UP_TO;
+    for c in &report.calls {
+        if !known.contains(&c.pid) {
+            out.omitted_calls += 1;
+            continue;
+        }
+        let sys = sys_us(c);
+        let keep = all
+            || sys.is_some_and(|d| d >= LONG_CALL_US)
+            || matches!(c.name.as_str(), "execve" | "execveat" | "connect");
+        if !keep {
+            out.omitted_calls += 1;
+            continue;
+        }
+        out.calls += 1;
+        let cat = if c.name == "connect" {
+            "network"
+        } else if c.failed() {
+            "syscall,failed"
+        } else {
+            "syscall"
+        };
+        let timing = match c.timing {
+            Timing::Replayed => "replayed",
+            Timing::Corrected => "corrected",
+            Timing::None => "none",
+        };
+        emit(
+            w,
+            &Ev {
+                name: &c.name,
+                cat,
+                ph: "X",
+                ts: us(c.t_ms),
+                dur: Some(sys.unwrap_or(0.0)),
+                pid: c.pid,
+                tid: i64::from(c.tid),
+                id: None,
+                args: json!({
+                    "path": c.path.as_deref().or(c.addr.as_deref()),
+                    "result": result_text(c),
+                    "sys_us": sys,
+                    "traced_us": c.dur_us_inclusive,
+                    "timing": timing,
+                }),
+            },
+            &mut out,
+        )?;
+    }
+
+    for (i, b) in path_scan::bursts(report, ctx).iter().enumerate() {
+        if !known.contains(&b.pid) {
+            continue;
+        }
+        let name = format!(
+            "PATH scan: {} ({} probes, {})",
+            b.name,
+            b.probes,
+            b.found.as_deref().unwrap_or("not found")
+        );
+        for (ph, t) in [("b", b.start_ms), ("e", b.end_ms)] {
+            emit(
+                w,
+                &Ev {
+                    name: &name,
+                    cat: "path_scan",
+                    ph,
+                    ts: us(t),
+                    dur: None,
+                    pid: b.pid,
+                    tid: i64::from(b.tid),
+                    id: Some(i as u64 + 1),
+                    args: if ph == "b" {
+                        json!({"name": b.name, "probes": b.probes, "found": b.found})
+                    } else {
+                        Value::Null
+                    },
+                },
+                &mut out,
+            )?;
+        }
+    }
+    w.write_all(b"\n],\"displayTimeUnit\":\"ms\",\"otherData\":")?;
+    serde_json::to_writer(
+        &mut *w,
+        &json!({
+            "schema": "golat.timeline/v1",
+            "command": report.command.join(" "),
+            "wall_ms": report.wall_ms,
+            "slices": "syscall slices last their sys duration (replayed/corrected, ptrace round trip removed); args.traced_us is what the tracer saw",
+            "omitted_calls": out.omitted_calls,
+            "omitted_why": format!("above {ALL_CALLS_UP_TO} calls only calls of at least {LONG_CALL_US} us, execs and connects are kept"),
+        }),
+    )?;
+    w.write_all(b"}\n")?;
+    Ok(out)
+}

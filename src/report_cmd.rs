@@ -1,0 +1,130 @@
+//! `golat report` and `golat diff`: read saved `golat profile --json` reports, re-analyse
+//! them without tracing, and render the table, the JSON, the timeline or a comparison.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Context;
+
+use crate::analyze;
+use crate::cli::{DiffArgs, ReportArgs};
+use crate::model::{PROFILE_SCHEMA, Report};
+use crate::render::{self, Style};
+
+/// Reads and validates a saved report; every failure is one line naming the file.
+///
+/// The file is parsed straight into the model (a million calls would take gigabytes as a
+/// generic JSON value); only when that fails is it read again to say why.
+pub fn load(path: &Path) -> anyhow::Result<Report> {
+    let open = || {
+        std::fs::File::open(path)
+            .map(|f| std::io::BufReader::with_capacity(1 << 20, f))
+            .with_context(|| format!("cannot read report {}", path.display()))
+    };
+    let mut report: Report = match serde_json::from_reader(open()?) {
+        Ok(r) => r,
+        Err(e) if e.is_io() => {
+            return Err(e).with_context(|| format!("cannot read report {}", path.display()));
+        }
+        Err(e) if e.is_syntax() || e.is_eof() => {
+            return Err(e).with_context(|| format!("{} is not valid JSON", path.display()));
+        }
+        Err(e) => {
+            #[derive(serde::Deserialize)]
+            struct Head {
+                schema: Option<serde_json::Value>,
+            }
+            let head: Option<Head> = serde_json::from_reader(open()?).ok();
+            match head.and_then(|h| h.schema) {
+                None => anyhow::bail!(
+                    "{} is not a golat profile report (no \"schema\" field)",
+                    path.display()
+                ),
+                Some(s) if s != PROFILE_SCHEMA => anyhow::bail!(
+                    "{} has schema {s}; golat reads {PROFILE_SCHEMA} (written by `golat profile --json`)",
+                    path.display()
+                ),
+                Some(_) => {
+                    return Err(e).with_context(|| {
+                        format!("{} is not a valid {PROFILE_SCHEMA} report", path.display())
+                    });
+                }
+            }
+        }
+    };
+    if report.schema != PROFILE_SCHEMA {
+        anyhow::bail!(
+            "{} has schema {:?}; golat reads {PROFILE_SCHEMA} (written by `golat profile --json`)",
+            path.display(),
+            report.schema
+        );
+    }
+    analyze::analyze_saved(&mut report);
+    Ok(report)
+}
+
+pub fn run_report(args: &ReportArgs) -> anyhow::Result<u8> {
+    let report = load(&args.file)?;
+    if let Some(path) = &args.timeline {
+        let written = write_timeline(&report, path)?;
+        eprintln!(
+            "golat: wrote {} ({} events, {} calls{}); open it in https://ui.perfetto.dev",
+            path.display(),
+            written.events,
+            written.calls,
+            if written.omitted_calls > 0 {
+                format!(", {} short calls left out", written.omitted_calls)
+            } else {
+                String::new()
+            }
+        );
+        if !args.json {
+            return Ok(0);
+        }
+    }
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if args.json {
+        serde_json::to_writer(&mut out, &report)?;
+        writeln!(out)?;
+    } else {
+        let text = render::summary::render(&report, &Style::for_stdout(args.top));
+        out.write_all(text.as_bytes())?;
+    }
+    out.flush()?;
+    Ok(0)
+}
+
+/// Writes the Chrome/Perfetto timeline of an analysed report.
+pub fn write_timeline(report: &Report, path: &Path) -> anyhow::Result<render::timeline::Written> {
+    let file = std::fs::File::create(path)
+        .with_context(|| format!("cannot write --timeline {}", path.display()))?;
+    let mut w = std::io::BufWriter::new(file);
+    let ctx = analyze::Ctx::new(report, false);
+    let written = render::timeline::write(report, &ctx, &mut w)
+        .with_context(|| format!("cannot write --timeline {}", path.display()))?;
+    w.flush()
+        .with_context(|| format!("cannot write --timeline {}", path.display()))?;
+    Ok(written)
+}
+
+pub fn run_diff(args: &DiffArgs) -> anyhow::Result<u8> {
+    let before = load(&args.before)?;
+    let after = load(&args.after)?;
+    let diff = render::diff::compare(
+        &before,
+        &args.before.display().to_string(),
+        &after,
+        &args.after.display().to_string(),
+    );
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if args.json {
+        serde_json::to_writer(&mut out, &diff)?;
+        writeln!(out)?;
+    } else {
+        out.write_all(render::diff::render(&diff, &Style::for_stdout(args.top)).as_bytes())?;
+    }
+    out.flush()?;
+    Ok(0)
+}

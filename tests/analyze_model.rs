@@ -73,6 +73,7 @@ fn report(processes: Vec<Process>, calls: Vec<Call>, wall: f64) -> Report {
         calls,
         mounts: Vec::new(),
         warnings: Vec::new(),
+        runs: None,
         init_lines: Vec::new(),
         hotspots: Default::default(),
         go: Default::default(),

@@ -128,3 +128,70 @@ pub fn transition(e: &Event) -> Option<Transition> {
 pub fn id_str(id: u64) -> i64 {
     if id == NONE { -1 } else { id as i64 }
 }
+
+/// Go's `EventKind` name for a wire type (`tracev2Type2Kind` in `internal/trace/event.go`).
+pub fn kind_name(typ: u8) -> &'static str {
+    match typ {
+        EV_READER_SYNC => "Sync",
+        EV_CPU_SAMPLE => "StackSample",
+        EV_PROCS_CHANGE | EV_HEAP_ALLOC | EV_HEAP_GOAL => "Metric",
+        EV_STW_BEGIN | EV_GC_BEGIN | EV_GC_SWEEP_BEGIN | EV_GC_MARK_ASSIST_BEGIN => "RangeBegin",
+        EV_STW_END | EV_GC_END | EV_GC_SWEEP_END | EV_GC_MARK_ASSIST_END => "RangeEnd",
+        EV_GC_ACTIVE | EV_GC_SWEEP_ACTIVE | EV_GC_MARK_ASSIST_ACTIVE => "RangeActive",
+        EV_GO_LABEL => "Label",
+        EV_USER_TASK_BEGIN => "TaskBegin",
+        EV_USER_TASK_END => "TaskEnd",
+        EV_USER_REGION_BEGIN => "RegionBegin",
+        EV_USER_REGION_END => "RegionEnd",
+        EV_USER_LOG => "Log",
+        128..=136 => "Experimental",
+        _ if transition_type(typ) => "StateTransition",
+        _ => "Bad",
+    }
+}
+
+fn transition_type(typ: u8) -> bool {
+    matches!(
+        typ,
+        EV_PROC_START
+            | EV_PROC_STOP
+            | EV_PROC_STEAL
+            | EV_PROC_STATUS
+            | EV_GO_CREATE
+            | EV_GO_CREATE_SYSCALL
+            | EV_GO_START
+            | EV_GO_DESTROY
+            | EV_GO_DESTROY_SYSCALL
+            | EV_GO_STOP
+            | EV_GO_BLOCK
+            | EV_GO_UNBLOCK
+            | EV_GO_SYSCALL_BEGIN
+            | EV_GO_SYSCALL_END
+            | EV_GO_SYSCALL_END_BLOCKED
+            | EV_GO_STATUS
+            | EV_GO_SWITCH
+            | EV_GO_SWITCH_DESTROY
+            | EV_GO_CREATE_BLOCKED
+            | EV_GO_STATUS_STACK
+    )
+}
+
+/// One line per event in the format of the test oracle's `dump` mode:
+/// `time M P G Kind [G<id>|P<id> from->to]`, IDs printed as Go prints them (-1 = none).
+pub fn dump_line(e: &Event) -> String {
+    let mut s = format!(
+        "{} {} {} {} {}",
+        e.time,
+        id_str(e.ctx.m),
+        id_str(e.ctx.p),
+        id_str(e.ctx.g),
+        kind_name(e.typ)
+    );
+    if let Some(t) = transition(e) {
+        match t.resource {
+            Resource::Goroutine(id) => s.push_str(&format!(" G{} {}->{}", id_str(id), t.from, t.to)),
+            Resource::Proc(id) => s.push_str(&format!(" P{} {}->{}", id_str(id), t.from, t.to)),
+        }
+    }
+    s
+}

@@ -110,12 +110,19 @@ pub struct ProfileArgs {
     pub runtime_trace_window: String,
 
     /// The command to run, e.g. `go build ./...`.
-    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "COMMAND")]
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
     pub command: Vec<String>,
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  golat report out.json\n  golat report out.json --timeline out.trace.json")]
+#[command(
+    after_help = "Examples:\n  golat report out.json\n  golat report out.json --timeline out.trace.json"
+)]
 pub struct ReportArgs {
     /// A report written by `golat profile --json`.
     pub file: PathBuf,
@@ -156,6 +163,9 @@ pub struct TraceArgs {
     /// Rows per table.
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub top: usize,
+    /// Only parse and count events (for benchmarks: no summary is built).
+    #[arg(long, hide = true)]
+    pub parse_only: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -24,7 +24,7 @@ pub struct TraceError {
     /// Go's wording where Go has one, so messages can be compared with `go tool trace`.
     pub msg: String,
     pub offset: Option<u64>,
-    pub gn: Option<u64>,
+    pub generation: Option<u64>,
 }
 
 impl TraceError {
@@ -33,7 +33,7 @@ impl TraceError {
             kind,
             msg: msg.into(),
             offset: None,
-            gn: None,
+            generation: None,
         }
     }
 
@@ -45,8 +45,8 @@ impl TraceError {
         if self.offset.is_none() {
             self.offset = Some(offset);
         }
-        if self.gn.is_none() && gn != 0 {
-            self.gn = Some(gn);
+        if self.generation.is_none() && gn != 0 {
+            self.generation = Some(gn);
         }
         self
     }
@@ -66,7 +66,7 @@ impl fmt::Display for TraceError {
         if let Some(off) = self.offset {
             write!(f, " at byte {off}")?;
         }
-        if let Some(g) = self.gn {
+        if let Some(g) = self.generation {
             write!(f, " (generation {g})")?;
         }
         write!(f, ": {}", self.msg)

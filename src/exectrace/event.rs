@@ -189,7 +189,9 @@ pub fn dump_line(e: &Event) -> String {
     );
     if let Some(t) = transition(e) {
         match t.resource {
-            Resource::Goroutine(id) => s.push_str(&format!(" G{} {}->{}", id_str(id), t.from, t.to)),
+            Resource::Goroutine(id) => {
+                s.push_str(&format!(" G{} {}->{}", id_str(id), t.from, t.to))
+            }
             Resource::Proc(id) => s.push_str(&format!(" P{} {}->{}", id_str(id), t.from, t.to)),
         }
     }

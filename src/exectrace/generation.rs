@@ -93,7 +93,7 @@ pub struct CpuSample {
 
 #[derive(Default)]
 pub struct Generation {
-    pub gn: u64,
+    pub num: u64,
     pub data: Vec<u8>,
     /// Event batches per M, in order of the M's first batch in the file (Go's `batchMs`).
     pub ms: Vec<(u64, Vec<BatchRef>)>,
@@ -117,7 +117,7 @@ pub struct Generation {
 
 impl Generation {
     fn reset(&mut self) {
-        self.gn = 0;
+        self.num = 0;
         self.data.clear();
         self.ms.clear();
         self.m_index.clear();
@@ -350,14 +350,14 @@ impl GenReader {
                                 ErrorKind::Truncated,
                                 "incomplete generation found; trace likely truncated",
                             )
-                            .at(src.offset(), g.gn));
+                            .at(src.offset(), g.num));
                         }
                         return Ok(GenOutcome::Done);
                     }
                     ReadBatch::Batch(b, gn) => (b, gn),
                 };
-                if g.gn == 0 {
-                    g.gn = gn;
+                if g.num == 0 {
+                    g.num = gn;
                 }
                 if b.eog {
                     break;
@@ -368,7 +368,7 @@ impl GenReader {
                             .at(b.file_off, 0),
                     );
                 }
-                if gn != g.gn {
+                if gn != g.num {
                     return Err(TraceError::corrupt(
                         "broken trace: missing end-of-generation event, or generations are interleaved",
                     )
@@ -379,7 +379,7 @@ impl GenReader {
                 }
                 process_batch(g, &b, &scratch, self.ver).map_err(|e| e.at(b.file_off, gn))?;
             }
-            finish(g, self.ver).map_err(|e| e.at(src.offset(), g.gn))?;
+            finish(g, self.ver).map_err(|e| e.at(src.offset(), g.num))?;
             Ok(GenOutcome::Gen)
         })();
         g.scratch = scratch;
@@ -394,7 +394,7 @@ impl GenReader {
         let mut scratch = std::mem::take(&mut g.scratch);
         let res = (|| {
             if let Some((gn, mut b, bytes)) = self.spill.take() {
-                g.gn = gn;
+                g.num = gn;
                 g.min_ts = b.time;
                 if b.in_scratch {
                     scratch.clear();
@@ -411,7 +411,7 @@ impl GenReader {
                     Ok(ReadBatch::Eof) => break,
                     Ok(ReadBatch::Batch(b, gn)) => (b, gn),
                     Err(e) => {
-                        if g.gn != 0 {
+                        if g.num != 0 {
                             spill_err = Some(e);
                             break;
                         }
@@ -423,7 +423,7 @@ impl GenReader {
                     return Err(TraceError::corrupt(
                         "internal error: unexpectedly processing EndOfGeneration; broken trace?",
                     )
-                    .at(b.file_off, g.gn));
+                    .at(b.file_off, g.num));
                 }
                 if gn == 0 {
                     return Err(
@@ -431,10 +431,10 @@ impl GenReader {
                             .at(b.file_off, 0),
                     );
                 }
-                if g.gn == 0 {
-                    g.gn = gn;
+                if g.num == 0 {
+                    g.num = gn;
                 }
-                if gn == g.gn.wrapping_add(1) {
+                if gn == g.num.wrapping_add(1) {
                     // Keep the batch bytes for the next generation.
                     let bytes = if b.in_scratch {
                         scratch.clone()
@@ -446,7 +446,7 @@ impl GenReader {
                     self.spill = Some((gn, b, bytes));
                     break;
                 }
-                if gn != g.gn {
+                if gn != g.num {
                     return Err(TraceError::corrupt("generations out of order").at(b.file_off, gn));
                 }
                 if g.min_ts == 0 || b.time < g.min_ts {
@@ -454,7 +454,7 @@ impl GenReader {
                 }
                 process_batch(g, &b, &scratch, self.ver).map_err(|e| e.at(b.file_off, gn))?;
             }
-            finish(g, self.ver).map_err(|e| e.at(src.offset(), g.gn))?;
+            finish(g, self.ver).map_err(|e| e.at(src.offset(), g.num))?;
             Ok(match spill_err {
                 Some(e) => GenOutcome::GenThenErr(e),
                 None => GenOutcome::Gen,

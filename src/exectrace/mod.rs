@@ -31,6 +31,20 @@ pub use summary::{SummarizeOptions, Summary, summarize};
 pub fn run(args: &TraceArgs) -> anyhow::Result<u8> {
     let file =
         File::open(&args.file).with_context(|| format!("cannot open {}", args.file.display()))?;
+    if args.parse_only {
+        let mut r = Reader::new(std::io::BufReader::with_capacity(1 << 20, file))
+            .map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
+        let mut n = 0u64;
+        while r
+            .next_event()
+            .map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?
+            .is_some()
+        {
+            n += 1;
+        }
+        writeln!(std::io::stdout().lock(), "events {n}")?;
+        return Ok(0);
+    }
     let opts = SummarizeOptions { top: args.top };
     let sum =
         summarize(file, &opts).map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;

@@ -152,7 +152,7 @@ impl RangeState {
         if initial {
             if self.in_flight.contains(&t) {
                 return Err(format!(
-                    "found named active range already in first gn: {t:?}"
+                    "found named active range already in first gen: {t:?}"
                 ));
             }
             self.in_flight.push(t);
@@ -208,6 +208,45 @@ struct MState {
     p: u64,
 }
 
+#[derive(Default)]
+struct MStates {
+    ids: Vec<u64>,
+    states: Vec<MState>,
+}
+
+impl MStates {
+    #[inline]
+    fn find(&self, m: u64) -> Option<usize> {
+        self.ids.iter().position(|&x| x == m)
+    }
+    #[inline]
+    fn get(&self, m: &u64) -> Option<&MState> {
+        self.find(*m).map(|i| &self.states[i])
+    }
+    #[inline]
+    fn get_mut(&mut self, m: &u64) -> Option<&mut MState> {
+        self.find(*m).map(|i| &mut self.states[i])
+    }
+    #[inline]
+    fn entry(&mut self, m: u64) -> &mut MState {
+        let i = match self.find(m) {
+            Some(i) => i,
+            None => {
+                self.ids.push(m);
+                self.states.push(MState { g: NONE, p: NONE });
+                self.ids.len() - 1
+            }
+        };
+        &mut self.states[i]
+    }
+    fn insert(&mut self, m: u64, st: MState) {
+        *self.entry(m) = st;
+    }
+    fn iter(&self) -> impl Iterator<Item = (&u64, &MState)> {
+        self.ids.iter().zip(self.states.iter())
+    }
+}
+
 #[derive(PartialEq, Eq, Clone, Copy, Debug)]
 enum GcState {
     Undetermined,
@@ -249,7 +288,8 @@ pub struct Ordering {
     ver: u32,
     g_states: FxMap<u64, GState>,
     p_states: FxMap<u64, PState>,
-    m_states: FxMap<u64, MState>,
+    /// Few Ms exist at once: a vector beats hashing on the per-event path.
+    m_states: MStates,
     active_tasks: FxMap<u64, u64>,
     gc_seq: u64,
     gc_state: GcState,
@@ -265,7 +305,7 @@ impl Ordering {
             ver,
             g_states: FxMap::default(),
             p_states: FxMap::default(),
-            m_states: FxMap::default(),
+            m_states: MStates::default(),
             active_tasks: FxMap::default(),
             gc_seq: 0,
             gc_state: GcState::Undetermined,
@@ -295,10 +335,7 @@ impl Ordering {
             m,
         };
         if m != NO_THREAD {
-            let ms = self
-                .m_states
-                .entry(m)
-                .or_insert(MState { g: NONE, p: NONE });
+            let ms = self.m_states.entry(m);
             cur.p = ms.p;
             cur.g = ms.g;
         }
@@ -399,7 +436,7 @@ impl Ordering {
             // Go iterates a map here; with several matches the last visited wins. Ms bound to
             // the same P cannot happen in a valid trace, so any match is the match.
             let mut found = false;
-            for (&mid, ms) in &self.m_states {
+            for (&mid, ms) in self.m_states.iter() {
                 if ms.p == pid {
                     cur.m = mid;
                     cur.p = pid;

@@ -26,7 +26,7 @@ pub struct Reader<R> {
     src: Src<R>,
     ver: u32,
     genr: GenReader,
-    pub gn: Generation,
+    pub generation: Generation,
     have_gen: bool,
     last_ts: i64,
     frontier: Vec<Cursor>,
@@ -52,7 +52,7 @@ impl<R: Read> Reader<R> {
             src,
             ver,
             genr: GenReader::new(ver),
-            gn: Generation::default(),
+            generation: Generation::default(),
             have_gen: false,
             last_ts: 0,
             frontier: Vec::new(),
@@ -114,7 +114,7 @@ impl<R: Read> Reader<R> {
         let sp = &SPECS[e.typ as usize];
         for &i in sp.stack_ids {
             let id = e.args[i - 1];
-            if !self.gn.stacks.contains(id) {
+            if !self.generation.stacks.contains(id) {
                 return Err(TraceError::corrupt(format!(
                     "found invalid stack ID {id} for event {}",
                     sp.name
@@ -123,7 +123,7 @@ impl<R: Read> Reader<R> {
         }
         for &i in sp.string_ids {
             let id = e.args[i - 1];
-            if !self.gn.strings.contains(id) {
+            if !self.generation.strings.contains(id) {
                 return Err(TraceError::corrupt(format!(
                     "found invalid string ID {id} for event {}",
                     sp.name
@@ -151,7 +151,7 @@ impl<R: Read> Reader<R> {
         if let Some(ev) = self.order.queue.pop_front() {
             return Ok(Some(ev));
         }
-        if self.frontier.is_empty() && self.cpu_next >= self.gn.cpu_samples.len() {
+        if self.frontier.is_empty() && self.cpu_next >= self.generation.cpu_samples.len() {
             if self.have_gen {
                 self.complete_gens += 1;
             }
@@ -161,7 +161,7 @@ impl<R: Read> Reader<R> {
             if let Some(e) = self.read_gen_err.take() {
                 return Err(e);
             }
-            return match self.genr.read(&mut self.src, &mut self.gn) {
+            return match self.genr.read(&mut self.src, &mut self.generation) {
                 Ok(GenOutcome::Done) => {
                     self.have_gen = false;
                     self.done = true;
@@ -171,16 +171,16 @@ impl<R: Read> Reader<R> {
                 Err(e) => {
                     self.read_gen_err = Some(e);
                     self.have_gen = false;
-                    self.gn.cpu_samples.clear();
+                    self.generation.cpu_samples.clear();
                     Ok(Some(self.sync_event(self.last_ts)))
                 }
             };
         }
-        if self.cpu_next < self.gn.cpu_samples.len()
+        if self.cpu_next < self.generation.cpu_samples.len()
             && (self.frontier.is_empty()
-                || self.gn.cpu_samples[self.cpu_next].time < self.frontier[0].ev.time)
+                || self.generation.cpu_samples[self.cpu_next].time < self.frontier[0].ev.time)
         {
-            let s = self.gn.cpu_samples[self.cpu_next];
+            let s = self.generation.cpu_samples[self.cpu_next];
             self.cpu_next += 1;
             return Ok(Some(Event {
                 typ: EV_CPU_SAMPLE,
@@ -195,7 +195,7 @@ impl<R: Read> Reader<R> {
         }
         if self.frontier.is_empty() {
             return Err(TraceError::corrupt("broken trace: frontier is empty")
-                .at(self.src.offset(), self.gn.gn));
+                .at(self.src.offset(), self.generation.num));
         }
         if !self.try_advance(0)? {
             self.frontier.sort_by(|a, b| a.ev.time.cmp(&b.ev.time));
@@ -220,20 +220,20 @@ impl<R: Read> Reader<R> {
                     }
                     msg.push(']');
                 }
-                return Err(TraceError::corrupt(msg).at(c.ev_off, self.gn.gn));
+                return Err(TraceError::corrupt(msg).at(c.ev_off, self.generation.num));
             }
         }
         Ok(self.order.queue.pop_front())
     }
 
     fn try_advance(&mut self, i: usize) -> Result<bool, TraceError> {
-        let gen_no = self.gn.gn;
+        let gen_no = self.generation.num;
         let (ok, off) = {
             let c = &mut self.frontier[i];
             let off = c.ev_off;
             let ok = self
                 .order
-                .advance(&mut c.ev, &self.gn, c.m, gen_no)
+                .advance(&mut c.ev, &self.generation, c.m, gen_no)
                 .map_err(|m| TraceError::corrupt(m).at(off, gen_no))?;
             (ok, off)
         };
@@ -241,7 +241,7 @@ impl<R: Read> Reader<R> {
             return Ok(false);
         }
         let _ = off;
-        let more = next_event(&mut self.frontier[i], &self.gn)?;
+        let more = next_event(&mut self.frontier[i], &self.generation)?;
         if more {
             heap_update(&mut self.frontier, i);
         } else {
@@ -264,7 +264,7 @@ impl<R: Read> Reader<R> {
             self.have_gen = false;
             return Ok(self.sync_event(self.last_ts));
         }
-        match self.genr.read(&mut self.src, &mut self.gn) {
+        match self.genr.read(&mut self.src, &mut self.generation) {
             Ok(GenOutcome::Gen) | Ok(GenOutcome::Done) => self.install_gen(),
             Ok(GenOutcome::GenThenErr(e)) => {
                 self.spill_err = Some(e);
@@ -272,7 +272,7 @@ impl<R: Read> Reader<R> {
             }
             Err(e) => {
                 self.have_gen = false;
-                self.gn.cpu_samples.clear();
+                self.generation.cpu_samples.clear();
                 self.spill_err = Some(e);
                 self.spill_err_sync = true;
                 Ok(self.sync_event(self.last_ts))
@@ -282,11 +282,11 @@ impl<R: Read> Reader<R> {
 
     fn install_gen(&mut self) -> Result<Event, TraceError> {
         self.have_gen = true;
-        self.cur_gen = self.gn.gn;
+        self.cur_gen = self.generation.num;
         self.cpu_next = 0;
         self.frontier.clear();
-        for mi in 0..self.gn.ms.len() {
-            let m = self.gn.ms[mi].0;
+        for mi in 0..self.generation.ms.len() {
+            let m = self.generation.ms[mi].0;
             let mut c = Cursor {
                 m,
                 mi,
@@ -305,14 +305,14 @@ impl<R: Read> Reader<R> {
                 },
                 ev_off: 0,
             };
-            if !next_event(&mut c, &self.gn)? {
+            if !next_event(&mut c, &self.generation)? {
                 continue;
             }
             self.frontier.push(c);
             let n = self.frontier.len() - 1;
             heap_sift_up(&mut self.frontier, n);
         }
-        let t = self.gn.mul(self.gn.min_ts);
+        let t = self.generation.mul(self.generation.min_ts);
         Ok(self.sync_event(t))
     }
 
@@ -340,7 +340,7 @@ fn next_event(c: &mut Cursor, g: &Generation) -> Result<bool, TraceError> {
     }
     let data = &g.data[b.start + c.off..b.start + b.len];
     let off = b.file_off + c.off as u64;
-    let fail = |msg: String| Err(TraceError::corrupt(msg).at(off, g.gn));
+    let fail = |msg: String| Err(TraceError::corrupt(msg).at(off, g.num));
     let typ = data[0];
     if typ as usize >= SPECS.len() {
         return fail(format!("found invalid event type: {typ}"));

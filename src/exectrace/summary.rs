@@ -287,7 +287,8 @@ pub struct Summarizer {
     stack_keys: FxMap<Vec<u64>, u32>,
     stack_frames: Vec<Vec<StackFrame>>,
     /// Per generation: stack ID → classification.
-    classes: FxMap<u64, StackClass>,
+    classes: Vec<Option<StackClass>>,
+    classes_sparse: FxMap<u64, StackClass>,
     init_scratch: Vec<usize>,
     cur_gen: u64,
     last_sync_time: i64,
@@ -330,7 +331,8 @@ impl Summarizer {
             gc_open: None,
             stack_keys: FxMap::default(),
             stack_frames: Vec::new(),
-            classes: FxMap::default(),
+            classes: Vec::new(),
+            classes_sparse: FxMap::default(),
             init_scratch: Vec::new(),
             cur_gen: u64::MAX,
             last_sync_time: 0,
@@ -345,7 +347,10 @@ impl Summarizer {
     }
 
     fn class(&mut self, id: u64, g: &Generation) -> StackClass {
-        if let Some(c) = self.classes.get(&id) {
+        if let Some(Some(c)) = self.classes.get(id as usize) {
+            return *c;
+        }
+        if let Some(c) = self.classes_sparse.get(&id) {
             return *c;
         }
         let pcs = g.stack_pcs(id);
@@ -401,7 +406,14 @@ impl Summarizer {
             inits: (s0 as u32, self.init_scratch.len() as u32),
             rec,
         };
-        self.classes.insert(id, c);
+        if id < 1 << 20 {
+            if self.classes.len() <= id as usize {
+                self.classes.resize(id as usize + 1, None);
+            }
+            self.classes[id as usize] = Some(c);
+        } else {
+            self.classes_sparse.insert(id, c);
+        }
         c
     }
 
@@ -419,14 +431,15 @@ impl Summarizer {
             self.last_sync_time = e.time;
             self.acc.gens = e.args[0].saturating_sub(1);
             self.commit();
-            if self.wall_start.is_none() && g.has_clock_snapshot && g.gn != 0 {
+            if self.wall_start.is_none() && g.has_clock_snapshot && g.num != 0 {
                 self.wall_start = Some(format_wall(g.snap_wall.0, g.snap_wall.1));
             }
             return;
         }
-        if g.gn != self.cur_gen {
-            self.cur_gen = g.gn;
+        if g.num != self.cur_gen {
+            self.cur_gen = g.num;
             self.classes.clear();
+            self.classes_sparse.clear();
             self.init_scratch.clear();
             self.string_cache.clear();
             self.reason_cat.clear();
@@ -834,7 +847,7 @@ pub fn summarize<R: Read>(r: R, opts: &SummarizeOptions) -> Result<Summary, Trac
     let mut warning = None;
     loop {
         match rd.next_event() {
-            Ok(Some(e)) => s.event(&e, &rd.gn),
+            Ok(Some(e)) => s.event(&e, &rd.generation),
             Ok(None) => break,
             Err(e) => {
                 if e.is_truncation() && s.has_committed && s.committed.events > 0 {

@@ -32,7 +32,11 @@ fn traces() -> Option<&'static Traces> {
         let oracle = build_fixture("oracle", d);
         let prog = build_fixture("startup", d);
         let startup = d.join("startup.trace");
-        let st = Command::new(&prog).env("GOLAT_TRACE_OUT", &startup).current_dir(d).status().unwrap();
+        let st = Command::new(&prog)
+            .env("GOLAT_TRACE_OUT", &startup)
+            .current_dir(d)
+            .status()
+            .unwrap();
         assert!(st.success());
         let multigen = d.join("multigen.trace");
         let st = Command::new(&prog)
@@ -51,15 +55,30 @@ fn traces() -> Option<&'static Traces> {
             .status()
             .unwrap();
         assert!(st.success(), "go test -trace failed");
-        Some(Traces { _dir: dir, oracle, startup, multigen, gotest })
+        Some(Traces {
+            _dir: dir,
+            oracle,
+            startup,
+            multigen,
+            gotest,
+        })
     })
     .as_ref()
 }
 
 fn golat_json(path: &Path) -> (Option<i32>, Value, String) {
-    let o = Command::cargo_bin("golat").unwrap().args(["trace", "--json"]).arg(path).output().unwrap();
+    let o = Command::cargo_bin("golat")
+        .unwrap()
+        .args(["trace", "--json"])
+        .arg(path)
+        .output()
+        .unwrap();
     let v = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
-    (o.status.code(), v, String::from_utf8_lossy(&o.stderr).into_owned())
+    (
+        o.status.code(),
+        v,
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
 }
 
 fn oracle_counts(t: &Traces, path: &Path) -> std::collections::HashMap<String, String> {
@@ -79,10 +98,17 @@ fn assert_counts_match(t: &Traces, path: &Path) {
     let n = |k: &str| o[k].parse::<u64>().unwrap();
     assert_eq!(v["gc"]["cycles"].as_u64().unwrap(), n("gc"), "GC cycles");
     assert_eq!(v["stw"]["count"].as_u64().unwrap(), n("stw"), "STW pauses");
-    assert_eq!(v["goroutines"]["created"].as_u64().unwrap(), n("created"), "goroutines created");
+    assert_eq!(
+        v["goroutines"]["created"].as_u64().unwrap(),
+        n("created"),
+        "goroutines created"
+    );
     assert_eq!(v["events"].as_u64().unwrap(), n("events"), "events");
     assert_eq!(v["generations"].as_u64().unwrap(), n("gens"), "generations");
-    assert!(n("gc") >= 1 && n("created") >= 1 && n("stw") >= 1, "trace lacks the activity it should have: {o:?}");
+    assert!(
+        n("gc") >= 1 && n("created") >= 1 && n("stw") >= 1,
+        "trace lacks the activity it should have: {o:?}"
+    );
 }
 
 #[test]
@@ -92,13 +118,21 @@ fn counts_equal_go_oracle() {
         assert_counts_match(t, p);
     }
     let (_, v, _) = golat_json(&t.multigen);
-    assert!(v["generations"].as_u64().unwrap() >= 3, "traceadvanceperiod should give several generations");
+    assert!(
+        v["generations"].as_u64().unwrap() >= 3,
+        "traceadvanceperiod should give several generations"
+    );
     // The startup fixture forces 3 GCs and starts 8 workers from main.main.
     let (_, v, _) = golat_json(&t.startup);
     assert!(v["gc"]["cycles"].as_u64().unwrap() >= 3);
     assert!(v["main"]["first_main_main_ns"].is_i64());
     let entries = v["goroutines"]["by_entry"].as_array().unwrap();
-    assert!(entries.iter().any(|e| e["func"] == "main.main.func1" && e["count"] == 8), "{entries:?}");
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["func"] == "main.main.func1" && e["count"] == 8),
+        "{entries:?}"
+    );
 }
 
 #[test]
@@ -120,8 +154,16 @@ fn event_stream_equals_go_reader() {
 
 /// Sum of `delay/nanoseconds` over all samples of a pprof file, via `go tool pprof -raw`.
 fn pprof_total(pb: &Path) -> i64 {
-    let o = Command::new("go").args(["tool", "pprof", "-raw"]).arg(pb).output().unwrap();
-    assert!(o.status.success(), "go tool pprof -raw: {}", String::from_utf8_lossy(&o.stderr));
+    let o = Command::new("go")
+        .args(["tool", "pprof", "-raw"])
+        .arg(pb)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "go tool pprof -raw: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let text = String::from_utf8(o.stdout).unwrap();
     let mut in_samples = false;
     let mut total = 0;
@@ -154,10 +196,23 @@ fn blocking_totals_equal_go_tool_trace_pprof() {
     for p in [&t.startup, &t.multigen, &t.gotest] {
         let (_, v, _) = golat_json(p);
         let mut nonzero = 0;
-        for (kind, key) in [("sched", "sched"), ("syscall", "syscall"), ("net", "net"), ("sync", "sync")] {
+        for (kind, key) in [
+            ("sched", "sched"),
+            ("syscall", "syscall"),
+            ("net", "net"),
+            ("sync", "sync"),
+        ] {
             let pb = tmp.path().join(format!("{kind}.pb"));
-            let o = Command::new("go").args(["tool", "trace", &format!("-pprof={kind}")]).arg(p).output().unwrap();
-            assert!(o.status.success(), "go tool trace -pprof={kind}: {}", String::from_utf8_lossy(&o.stderr));
+            let o = Command::new("go")
+                .args(["tool", "trace", &format!("-pprof={kind}")])
+                .arg(p)
+                .output()
+                .unwrap();
+            assert!(
+                o.status.success(),
+                "go tool trace -pprof={kind}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
             std::fs::write(&pb, &o.stdout).unwrap();
             let want = pprof_total(&pb);
             let got = v["blocking"][key]["total_ns"].as_i64().unwrap();
@@ -166,7 +221,11 @@ fn blocking_totals_equal_go_tool_trace_pprof() {
                 nonzero += 1;
             }
         }
-        assert!(nonzero >= 2, "{}: too few non-zero profiles to mean anything", p.display());
+        assert!(
+            nonzero >= 2,
+            "{}: too few non-zero profiles to mean anything",
+            p.display()
+        );
     }
 }
 
@@ -184,11 +243,26 @@ fn truncated_traces_report_complete_generations_like_go() {
         match code {
             Some(0) => {
                 assert_eq!(v["complete"], false, "a cut file must be marked incomplete");
-                assert!(stderr.contains("warning: truncated trace at byte"), "{stderr}");
+                assert!(
+                    stderr.contains("warning: truncated trace at byte"),
+                    "{stderr}"
+                );
                 let o = oracle_counts(t, &p);
-                assert_eq!(v["events"].as_u64().unwrap(), o["events"].parse::<u64>().unwrap(), "cut {cut}");
-                assert_eq!(v["gc"]["cycles"].as_u64().unwrap(), o["gc"].parse::<u64>().unwrap(), "cut {cut}");
-                assert_eq!(v["stw"]["count"].as_u64().unwrap(), o["stw"].parse::<u64>().unwrap(), "cut {cut}");
+                assert_eq!(
+                    v["events"].as_u64().unwrap(),
+                    o["events"].parse::<u64>().unwrap(),
+                    "cut {cut}"
+                );
+                assert_eq!(
+                    v["gc"]["cycles"].as_u64().unwrap(),
+                    o["gc"].parse::<u64>().unwrap(),
+                    "cut {cut}"
+                );
+                assert_eq!(
+                    v["stw"]["count"].as_u64().unwrap(),
+                    o["stw"].parse::<u64>().unwrap(),
+                    "cut {cut}"
+                );
                 warned += 1;
             }
             Some(125) => {
@@ -218,13 +292,25 @@ fn corrupted_traces_give_errors_not_panics() {
         }
         let p = tmp.path().join(format!("flip{i}.trace"));
         std::fs::write(&p, &b).unwrap();
-        let o = Command::cargo_bin("golat").unwrap().arg("trace").arg(&p).output().unwrap();
+        let o = Command::cargo_bin("golat")
+            .unwrap()
+            .arg("trace")
+            .arg(&p)
+            .output()
+            .unwrap();
         let code = o.status.code();
-        assert!(matches!(code, Some(0) | Some(125)), "flip {i}: exit {code:?}: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            matches!(code, Some(0) | Some(125)),
+            "flip {i}: exit {code:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         if code == Some(125) {
             let e = String::from_utf8_lossy(&o.stderr);
             assert_eq!(e.lines().count(), 1, "{e}");
-            assert!(e.contains(" at byte ") || e.contains("truncated"), "errors name the offset: {e}");
+            assert!(
+                e.contains(" at byte ") || e.contains("truncated"),
+                "errors name the offset: {e}"
+            );
         }
     }
 }
@@ -233,11 +319,26 @@ fn corrupted_traces_give_errors_not_panics() {
 fn header_errors_are_clear() {
     let tmp = tempfile::tempdir().unwrap();
     let cases: &[(&[u8], &str)] = &[
-        (b"go 1.19 trace\0\0\0\x41\x02\x00", "trace written by Go 1.19 uses the old format, which golat does not read; re-record with Go 1.22 or newer"),
-        (b"go 1.11 trace\0\0\0", "trace written by Go 1.11 uses the old format"),
-        (b"go 1.99 trace\0\0\0", "unknown or unsupported trace version go 1.99"),
-        (b"go 1.24 trace\0\0\0", "unknown or unsupported trace version go 1.24"),
-        (b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0", "not a Go execution trace"),
+        (
+            b"go 1.19 trace\0\0\0\x41\x02\x00",
+            "trace written by Go 1.19 uses the old format, which golat does not read; re-record with Go 1.22 or newer",
+        ),
+        (
+            b"go 1.11 trace\0\0\0",
+            "trace written by Go 1.11 uses the old format",
+        ),
+        (
+            b"go 1.99 trace\0\0\0",
+            "unknown or unsupported trace version go 1.99",
+        ),
+        (
+            b"go 1.24 trace\0\0\0",
+            "unknown or unsupported trace version go 1.24",
+        ),
+        (
+            b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0",
+            "not a Go execution trace",
+        ),
         (b"\x1f\x8b\x08\0\0\0\0\0", "gzip"),
         (b"", "the file is empty"),
         (b"go 1.26 tr", "not a Go execution trace"),
@@ -245,7 +346,12 @@ fn header_errors_are_clear() {
     for (i, (bytes, want)) in cases.iter().enumerate() {
         let p = tmp.path().join(format!("h{i}.trace"));
         std::fs::write(&p, bytes).unwrap();
-        let o = Command::cargo_bin("golat").unwrap().arg("trace").arg(&p).output().unwrap();
+        let o = Command::cargo_bin("golat")
+            .unwrap()
+            .arg("trace")
+            .arg(&p)
+            .output()
+            .unwrap();
         assert_eq!(o.status.code(), Some(125));
         let e = String::from_utf8_lossy(&o.stderr);
         assert!(e.contains(want), "case {i}: want {want:?} in {e}");

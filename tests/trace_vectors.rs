@@ -22,7 +22,11 @@ fn go_test_vectors_same_outcome_as_go() {
         .filter(|p| p.extension().is_some_and(|x| x == "test"))
         .collect();
     paths.sort();
-    assert!(paths.len() >= 20, "expected Go's ~22 vectors in {}", dir.display());
+    assert!(
+        paths.len() >= 20,
+        "expected Go's ~22 vectors in {}",
+        dir.display()
+    );
     let tmp = tempfile::tempdir().unwrap();
     let oracle = build_fixture("oracle", tmp.path());
     let mut failures = Vec::new();
@@ -31,7 +35,9 @@ fn go_test_vectors_same_outcome_as_go() {
         let (lines, err) = golat_dump(&v.bytes);
         match (&v.failure, &err) {
             (None, Some(e)) => failures.push(format!("{}: want SUCCESS, got error {e}", v.name)),
-            (Some(pat), None) => failures.push(format!("{}: want FAILURE {pat:?}, got success", v.name)),
+            (Some(pat), None) => {
+                failures.push(format!("{}: want FAILURE {pat:?}, got success", v.name))
+            }
             (Some(pat), Some(e)) if !pattern_matches(pat, e) => {
                 failures.push(format!("{}: want FAILURE {pat:?}, got {e}", v.name))
             }
@@ -40,11 +46,26 @@ fn go_test_vectors_same_outcome_as_go() {
         // Same bytes through Go's reader: identical event stream.
         let bin = tmp.path().join(format!("{}.trace", v.name));
         std::fs::write(&bin, &v.bytes).unwrap();
-        let out = Command::new(&oracle).arg("dump").arg(&bin).output().unwrap();
-        let go_lines: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect();
-        let go_events: Vec<&String> = go_lines.iter().filter(|l| !l.starts_with("error:")).collect();
+        let out = Command::new(&oracle)
+            .arg("dump")
+            .arg(&bin)
+            .output()
+            .unwrap();
+        let go_lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        let go_events: Vec<&String> = go_lines
+            .iter()
+            .filter(|l| !l.starts_with("error:"))
+            .collect();
         let go_err = go_lines.iter().any(|l| l.starts_with("error:"));
-        assert_eq!(go_err, err.is_some(), "{}: Go error={go_err}, golat error={err:?}", v.name);
+        assert_eq!(
+            go_err,
+            err.is_some(),
+            "{}: Go error={go_err}, golat error={err:?}",
+            v.name
+        );
         if go_events.len() != lines.len() || go_events.iter().zip(&lines).any(|(a, b)| *a != b) {
             let first = go_events.iter().zip(&lines).position(|(a, b)| *a != b);
             failures.push(format!(
@@ -57,14 +78,29 @@ fn go_test_vectors_same_outcome_as_go() {
             ));
         }
         // And through the real binary: exit 0 or a one-line error with exit 125.
-        let o = Command::cargo_bin("golat").unwrap().arg("trace").arg(&bin).output().unwrap();
+        let o = Command::cargo_bin("golat")
+            .unwrap()
+            .arg("trace")
+            .arg(&bin)
+            .output()
+            .unwrap();
         let code = o.status.code();
         match &v.failure {
-            None => assert_eq!(code, Some(0), "{}: {}", v.name, String::from_utf8_lossy(&o.stderr)),
+            None => assert_eq!(
+                code,
+                Some(0),
+                "{}: {}",
+                v.name,
+                String::from_utf8_lossy(&o.stderr)
+            ),
             Some(_) => {
                 assert_eq!(code, Some(125), "{}", v.name);
                 let stderr = String::from_utf8_lossy(&o.stderr);
-                assert!(stderr.contains("expected a proc but didn't have one"), "{}: {stderr}", v.name);
+                assert!(
+                    stderr.contains("expected a proc but didn't have one"),
+                    "{}: {stderr}",
+                    v.name
+                );
             }
         }
     }

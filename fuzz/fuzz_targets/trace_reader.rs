@@ -10,7 +10,7 @@ fuzz_target!(|data: &[u8]| {
     let mut s = Summarizer::new();
     let mut n = 0u32;
     while let Ok(Some(e)) = r.next_event() {
-        s.event(&e, &r.gen);
+        s.event(&e, &r.generation);
         n += 1;
         if n > 1_000_000 {
             break;

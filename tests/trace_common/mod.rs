@@ -9,7 +9,11 @@ use golat::exectrace::{Reader, event::dump_line, spec};
 
 /// The Go toolchain, or a test failure in CI; locally a missing `go` skips loudly.
 pub fn go() -> Option<PathBuf> {
-    let ok = Command::new("go").arg("version").output().map(|o| o.status.success()).unwrap_or(false);
+    let ok = Command::new("go")
+        .arg("version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
     if ok {
         return Some(PathBuf::from("go"));
     }
@@ -21,7 +25,10 @@ pub fn go() -> Option<PathBuf> {
 }
 
 pub fn goroot() -> PathBuf {
-    let out = Command::new("go").args(["env", "GOROOT"]).output().expect("go env GOROOT");
+    let out = Command::new("go")
+        .args(["env", "GOROOT"])
+        .output()
+        .expect("go env GOROOT");
     PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
 }
 
@@ -78,20 +85,45 @@ fn unquote(s: &str) -> Vec<u8> {
                 out.push(u8::from_str_radix(&inner[i + 1..i + 3], 16).unwrap());
                 i += 3;
             }
-            b'n' => { out.push(b'\n'); i += 1; }
-            b't' => { out.push(b'\t'); i += 1; }
-            b'r' => { out.push(b'\r'); i += 1; }
-            b'a' => { out.push(7); i += 1; }
-            b'b' => { out.push(8); i += 1; }
-            b'f' => { out.push(12); i += 1; }
-            b'v' => { out.push(11); i += 1; }
-            b'\\' | b'"' | b'\'' => { out.push(b[i]); i += 1; }
+            b'n' => {
+                out.push(b'\n');
+                i += 1;
+            }
+            b't' => {
+                out.push(b'\t');
+                i += 1;
+            }
+            b'r' => {
+                out.push(b'\r');
+                i += 1;
+            }
+            b'a' => {
+                out.push(7);
+                i += 1;
+            }
+            b'b' => {
+                out.push(8);
+                i += 1;
+            }
+            b'f' => {
+                out.push(12);
+                i += 1;
+            }
+            b'v' => {
+                out.push(11);
+                i += 1;
+            }
+            b'\\' | b'"' | b'\'' => {
+                out.push(b[i]);
+                i += 1;
+            }
             b'0'..=b'7' => {
                 out.push(u8::from_str_radix(&inner[i..i + 3], 8).unwrap());
                 i += 3;
             }
             b'u' => {
-                let c = char::from_u32(u32::from_str_radix(&inner[i + 1..i + 5], 16).unwrap()).unwrap();
+                let c =
+                    char::from_u32(u32::from_str_radix(&inner[i + 1..i + 5], 16).unwrap()).unwrap();
                 out.extend_from_slice(c.to_string().as_bytes());
                 i += 5;
             }
@@ -131,11 +163,22 @@ pub fn parse_vector(path: &Path) -> Vector {
         (&text[e + 13..t], &text[t + 12..])
     };
     let first = expect.lines().next().unwrap_or("");
-    let failure = first.strip_prefix("FAILURE ").map(|q| String::from_utf8(unquote(q)).unwrap());
-    assert!(failure.is_some() || first.starts_with("SUCCESS"), "bad expectation {first:?}");
+    let failure = first
+        .strip_prefix("FAILURE ")
+        .map(|q| String::from_utf8(unquote(q)).unwrap());
+    assert!(
+        failure.is_some() || first.starts_with("SUCCESS"),
+        "bad expectation {first:?}"
+    );
     let mut lines = trace.lines().filter(|l| token(l).is_some());
     let hdr = lines.next().unwrap();
-    let ver: u32 = hdr.split_whitespace().nth(1).unwrap().trim_start_matches("Go1.").parse().unwrap();
+    let ver: u32 = hdr
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .trim_start_matches("Go1.")
+        .parse()
+        .unwrap();
     let mut out = format!("go 1.{ver} trace\x00\x00\x00").into_bytes();
     while let Some(line) = lines.next() {
         let mut toks = line.split('#').next().unwrap().split_whitespace();
@@ -170,7 +213,11 @@ pub fn parse_vector(path: &Path) -> Vector {
             out.extend_from_slice(&data);
         }
     }
-    Vector { name: path.file_name().unwrap().to_string_lossy().into_owned(), failure, bytes: out }
+    Vector {
+        name: path.file_name().unwrap().to_string_lossy().into_owned(),
+        failure,
+        bytes: out,
+    }
 }
 
 /// Matches Go's FAILURE patterns, which are plain text optionally wrapped in `.*`.

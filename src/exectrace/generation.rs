@@ -519,11 +519,11 @@ impl Cur<'_> {
     }
     fn uv(&mut self) -> Result<u64, TraceError> {
         match super::wire::uvarint(&self.b[self.pos..]) {
-            Ok((v, n)) => {
+            Some((v, n)) => {
                 self.pos += n;
                 Ok(v)
             }
-            Err(()) => {
+            None => {
                 // Go's ReadUvarint: EOF inside = unexpected EOF, else overflow.
                 let rest = &self.b[self.pos..];
                 if rest.is_empty() {
@@ -553,7 +553,7 @@ fn process_batch(
         g.exp_batches += 1;
         return Ok(());
     }
-    let table = &scratch[..];
+    let table = scratch;
     let first = if b.in_scratch {
         table.first().copied()
     } else {

@@ -2,8 +2,6 @@
 //! event from one M may happen next, given per-goroutine and per-P sequence numbers and states,
 //! and gives each event its scheduling context (M, P, G before the event).
 
-use std::collections::VecDeque;
-
 use super::fxmap::FxMap;
 use super::generation::{Generation, NO_THREAD};
 use super::spec::*;
@@ -102,6 +100,35 @@ impl Event {
     /// Index of the first "extra" slot (after the wire arguments).
     pub fn extra_idx(typ: u8) -> usize {
         SPECS[typ as usize].args.len().saturating_sub(1)
+    }
+}
+
+/// The events one `advance` produces (at most 3, for GoSwitch), drained before the next
+/// advance: a fixed ring instead of a growable deque on the per-event path.
+#[derive(Default)]
+pub struct Queue {
+    buf: [Option<Event>; 4],
+    head: usize,
+    len: usize,
+}
+
+impl Queue {
+    #[inline]
+    pub fn push_back(&mut self, e: Event) {
+        debug_assert!(self.len < 4);
+        let i = (self.head + self.len) & 3;
+        self.buf[i] = Some(e);
+        self.len += 1;
+    }
+    #[inline]
+    pub fn pop_front(&mut self) -> Option<Event> {
+        if self.len == 0 {
+            return None;
+        }
+        let e = self.buf[self.head].take();
+        self.head = (self.head + 1) & 3;
+        self.len -= 1;
+        e
     }
 }
 
@@ -294,7 +321,7 @@ pub struct Ordering {
     gc_seq: u64,
     gc_state: GcState,
     initial_gen: u64,
-    pub queue: VecDeque<Event>,
+    pub queue: Queue,
 }
 
 type Adv = Result<(Ctx, bool), String>;
@@ -310,7 +337,7 @@ impl Ordering {
             gc_seq: 0,
             gc_state: GcState::Undetermined,
             initial_gen: 0,
-            queue: VecDeque::with_capacity(16),
+            queue: Queue::default(),
         }
     }
 
@@ -476,16 +503,19 @@ impl Ordering {
     }
 
     fn proc_stop(&mut self, ev: &mut Event, cur: Ctx) -> Adv {
-        let name = self.name(ev.typ);
+        let (ver, typ) = (self.ver, ev.typ);
+        let name = || event_name(ver, typ);
         let Some(st) = self.p_states.get_mut(&cur.p) else {
             return Err(format!(
                 "event {name} for proc ({}) that doesn't exist",
-                cur.p as i64
+                cur.p as i64,
+                name = name()
             ));
         };
         if st.status != PROC_RUNNING && st.status != PROC_SYSCALL {
             return Err(format!(
-                "{name} event for proc that's not Running or Syscall"
+                "{name} event for proc that's not Running or Syscall",
+                name = name()
             ));
         }
         validate(cur, C::Must, C::Must, C::May)?;
@@ -654,15 +684,20 @@ impl Ordering {
 
     fn go_stop_exec(&mut self, ev: &mut Event, cur: Ctx) -> Adv {
         user_go(cur)?;
-        let name = self.name(ev.typ);
+        let (ver, typ) = (self.ver, ev.typ);
+        let name = || event_name(ver, typ);
         let Some(st) = self.g_states.get_mut(&cur.g) else {
             return Err(format!(
                 "event {name} for goroutine ({}) that doesn't exist",
-                cur.g as i64
+                cur.g as i64,
+                name = name()
             ));
         };
         if st.status != GO_RUNNING {
-            return Err(format!("{name} event for goroutine that's not Running"));
+            return Err(format!(
+                "{name} event for goroutine that's not Running",
+                name = name()
+            ));
         }
         let mut new = cur;
         match ev.typ {
@@ -718,16 +753,21 @@ impl Ordering {
 
     fn go_switch(&mut self, ev: &mut Event, gn: u64, cur: Ctx) -> Adv {
         user_go(cur)?;
-        let name = self.name(ev.typ);
+        let (ver, typ) = (self.ver, ev.typ);
+        let name = || event_name(ver, typ);
         match self.g_states.get(&cur.g) {
             None => {
                 return Err(format!(
                     "event {name} for goroutine ({}) that doesn't exist",
-                    cur.g as i64
+                    cur.g as i64,
+                    name = name()
                 ));
             }
             Some(s) if s.status != GO_RUNNING => {
-                return Err(format!("{name} event for goroutine that's not Running"));
+                return Err(format!(
+                    "{name} event for goroutine that's not Running",
+                    name = name()
+                ));
             }
             _ => {}
         }
@@ -771,21 +811,27 @@ impl Ordering {
 
     fn go_syscall_begin(&mut self, ev: &mut Event, gn: u64, cur: Ctx) -> Adv {
         user_go(cur)?;
-        let name = self.name(ev.typ);
+        let (ver, typ) = (self.ver, ev.typ);
+        let name = || event_name(ver, typ);
         let Some(st) = self.g_states.get_mut(&cur.g) else {
             return Err(format!(
                 "event {name} for goroutine ({}) that doesn't exist",
-                cur.g as i64
+                cur.g as i64,
+                name = name()
             ));
         };
         if st.status != GO_RUNNING {
-            return Err(format!("{name} event for goroutine that's not Running"));
+            return Err(format!(
+                "{name} event for goroutine that's not Running",
+                name = name()
+            ));
         }
         st.status = GO_SYSCALL;
         let Some(ps) = self.p_states.get_mut(&cur.p) else {
             return Err(format!(
                 "uninitialized proc {} found during {name}",
-                cur.p as i64
+                cur.p as i64,
+                name = name()
             ));
         };
         ps.status = PROC_SYSCALL;
@@ -796,7 +842,11 @@ impl Ordering {
         if !pseq.succeeds(ps.seq) {
             return Err(format!(
                 "failed to advance {name}: can't make sequence: {} (gen={}) -> {} (gen={})",
-                ps.seq.seq, ps.seq.gn, pseq.seq, pseq.gn
+                ps.seq.seq,
+                ps.seq.gn,
+                pseq.seq,
+                pseq.gn,
+                name = name()
             ));
         }
         ps.seq = pseq;
@@ -806,21 +856,27 @@ impl Ordering {
 
     fn go_syscall_end(&mut self, ev: &mut Event, cur: Ctx) -> Adv {
         user_go(cur)?;
-        let name = self.name(ev.typ);
+        let (ver, typ) = (self.ver, ev.typ);
+        let name = || event_name(ver, typ);
         let Some(st) = self.g_states.get_mut(&cur.g) else {
             return Err(format!(
                 "event {name} for goroutine ({}) that doesn't exist",
-                cur.g as i64
+                cur.g as i64,
+                name = name()
             ));
         };
         if st.status != GO_SYSCALL {
-            return Err(format!("{name} event for goroutine that's not Running"));
+            return Err(format!(
+                "{name} event for goroutine that's not Running",
+                name = name()
+            ));
         }
         st.status = GO_RUNNING;
         let Some(ps) = self.p_states.get_mut(&cur.p) else {
             return Err(format!(
                 "uninitialized proc {} found during {name}",
-                cur.p as i64
+                cur.p as i64,
+                name = name()
             ));
         };
         if ps.status != PROC_SYSCALL {
@@ -836,12 +892,14 @@ impl Ordering {
     }
 
     fn go_syscall_end_blocked(&mut self, ev: &mut Event, cur: Ctx) -> Adv {
-        let name = self.name(ev.typ);
+        let (ver, typ) = (self.ver, ev.typ);
+        let name = || event_name(ver, typ);
         if cur.p != NONE {
             let Some(ps) = self.p_states.get(&cur.p) else {
                 return Err(format!(
                     "uninitialized proc {} found during {name}",
-                    cur.p as i64
+                    cur.p as i64,
+                    name = name()
                 ));
             };
             if ps.status == PROC_SYSCALL {
@@ -852,11 +910,15 @@ impl Ordering {
         let Some(st) = self.g_states.get_mut(&cur.g) else {
             return Err(format!(
                 "event {name} for goroutine ({}) that doesn't exist",
-                cur.g as i64
+                cur.g as i64,
+                name = name()
             ));
         };
         if st.status != GO_SYSCALL {
-            return Err(format!("{name} event for goroutine that's not Running"));
+            return Err(format!(
+                "{name} event for goroutine that's not Running",
+                name = name()
+            ));
         }
         let mut new = cur;
         new.g = NONE;
@@ -884,16 +946,21 @@ impl Ordering {
 
     fn go_destroy_syscall(&mut self, ev: &mut Event, cur: Ctx) -> Adv {
         validate(cur, C::Must, C::May, C::Must)?;
-        let name = self.name(ev.typ);
+        let (ver, typ) = (self.ver, ev.typ);
+        let name = || event_name(ver, typ);
         match self.g_states.get(&cur.g) {
             None => {
                 return Err(format!(
                     "event {name} for goroutine ({}) that doesn't exist",
-                    cur.g as i64
+                    cur.g as i64,
+                    name = name()
                 ));
             }
             Some(s) if s.status != GO_SYSCALL => {
-                return Err(format!("{name} event for goroutine that's not Syscall"));
+                return Err(format!(
+                    "{name} event for goroutine that's not Syscall",
+                    name = name()
+                ));
             }
             _ => {}
         }
@@ -902,13 +969,18 @@ impl Ordering {
         new.g = NONE;
         if cur.p != NONE {
             let Some(ps) = self.p_states.get_mut(&cur.p) else {
-                return Err(format!("found invalid proc {} during {name}", cur.p as i64));
+                return Err(format!(
+                    "found invalid proc {} during {name}",
+                    cur.p as i64,
+                    name = name()
+                ));
             };
             if ps.status != PROC_SYSCALL {
                 return Err(format!(
                     "proc {} in unexpected state {} during {name}",
                     cur.p as i64,
-                    proc_status_name(ps.status)
+                    proc_status_name(ps.status),
+                    name = name()
                 ));
             }
             ps.status = PROC_SYSCALL_ABANDONED;
@@ -1121,11 +1193,13 @@ impl Ordering {
     fn go_range_active(&mut self, ev: &mut Event, gn: u64, cur: Ctx) -> Adv {
         let gid = ev.args[0];
         let initial = gn == self.initial_gen;
-        let name = self.name(ev.typ);
+        let (ver, typ) = (self.ver, ev.typ);
+        let name = || event_name(ver, typ);
         let Some(st) = self.g_states.get_mut(&gid) else {
             return Err(format!(
                 "uninitialized goroutine {} found during {name}",
-                gid as i64
+                gid as i64,
+                name = name()
             ));
         };
         st.ranges.active(range_type(ev.typ, 0), initial)?;

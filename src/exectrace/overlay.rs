@@ -179,7 +179,7 @@ pub fn prepare(
     trace_file: &Path,
     window: Duration,
 ) -> anyhow::Result<RuntimeTrace> {
-    if argv.len() < 2 || !Path::new(&argv[0]).file_name().is_some_and(|n| n == "go") {
+    if argv.len() < 2 || Path::new(&argv[0]).file_name().is_none_or(|n| n != "go") {
         bail!(
             "--runtime-trace needs a go command (go run, go build or go test), got {:?}",
             argv.join(" ")
@@ -308,9 +308,7 @@ fn prepare_overlay(
             ));
         }
         _ => {
-            let body = STARTER
-                .replace("package golat_rtrace_0", "package main")
-                .replace("func init()", "func init()");
+            let body = STARTER.replace("package golat_rtrace_0", "package main");
             std::fs::write(&hook, body)?;
             method = Method::OverlayMainPackage;
             notes.push("no module: the starter is in package main, so it runs after all dependencies' init".into());

@@ -110,8 +110,12 @@ impl<R: Read> Reader<R> {
         }
     }
 
+    #[inline]
     fn validate_ids(&self, e: &Event) -> Result<(), TraceError> {
         let sp = &SPECS[e.typ as usize];
+        if sp.stack_ids.is_empty() && sp.string_ids.is_empty() {
+            return Ok(());
+        }
         for &i in sp.stack_ids {
             let id = e.args[i - 1];
             if !self.generation.stacks.contains(id) {
@@ -198,7 +202,7 @@ impl<R: Read> Reader<R> {
                 .at(self.src.offset(), self.generation.num));
         }
         if !self.try_advance(0)? {
-            self.frontier.sort_by(|a, b| a.ev.time.cmp(&b.ev.time));
+            self.frontier.sort_by_key(|a| a.ev.time);
             let mut success = false;
             for i in 1..self.frontier.len() {
                 if self.try_advance(i)? {
@@ -350,14 +354,14 @@ fn next_event(c: &mut Cursor, g: &Generation) -> Result<bool, TraceError> {
         return fail(format!("found event without a timestamp: type={typ}"));
     }
     let mut n = 1;
-    let Ok((dt, k)) = uvarint(&data[n..]) else {
+    let Some((dt, k)) = uvarint(&data[n..]) else {
         return fail("found invalid uvarint for timestamp".into());
     };
     n += k;
     c.ev.typ = typ;
     c.ev.args = [0; 4];
     for i in 0..sp.args.len() - 1 {
-        let Ok((a, k)) = uvarint(&data[n..]) else {
+        let Some((a, k)) = uvarint(&data[n..]) else {
             return fail("found invalid uvarint".into());
         };
         c.ev.args[i] = a;

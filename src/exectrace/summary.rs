@@ -467,11 +467,7 @@ impl Summarizer {
                 self.acc.gc_first.get_or_insert(rel);
                 self.gc_open = Some(e.time);
             }
-            EV_GC_ACTIVE => {
-                if self.acc.gc_cycles == 0 {
-                    self.acc.gc_active = true;
-                }
-            }
+            EV_GC_ACTIVE if self.acc.gc_cycles == 0 => self.acc.gc_active = true,
             EV_GC_END => {
                 if let Some(t) = self.gc_open.take() {
                     let d = e.time.wrapping_sub(t);
@@ -559,6 +555,18 @@ impl Summarizer {
             .unwrap_or_else(|| "(no entry stack: cgo callback)".to_string());
             *self.acc.entries.entry(entry).or_insert(0) += 1;
         }
+        // Which tracked state (if any) this transition enters, and the entering stack, looked
+        // up before borrowing the goroutine's record.
+        let enter_cat = match to {
+            GoState::Runnable => Some(CAT_SCHED),
+            GoState::Syscall => Some(CAT_SYSCALL),
+            GoState::Waiting => self.reason_category(reason, g),
+            _ => None,
+        };
+        let enter = enter_cat.map(|cat| {
+            let ms = main_stack(e);
+            (cat, if ms == 0 { 0 } else { self.class(ms, g).rec })
+        });
         // Go's Summarizer: a new summary on first sight or creation; skip same-state events.
         let gt = self.gs.entry(id).or_default();
         if from != to && (from == GoState::Undetermined || from == GoState::NotExist) {
@@ -569,20 +577,18 @@ impl Summarizer {
         }
         if from != to {
             match to {
-                GoState::Running => {
-                    if !gt.started {
-                        gt.started = true;
-                        gt.start = now;
-                        for (cat, a, b, _) in gt.pending.drain(..) {
-                            let c = &mut self.acc.cats[cat];
-                            c.dropped = c.dropped.wrapping_add(b.wrapping_sub(a));
-                            c.dropped_n += 1;
-                        }
-                        if let Some(c) = gt.created_at.take() {
-                            let d = now.wrapping_sub(c);
-                            self.acc.first_run.add(d);
-                            self.acc.first_run_total = self.acc.first_run_total.wrapping_add(d);
-                        }
+                GoState::Running if !gt.started => {
+                    gt.started = true;
+                    gt.start = now;
+                    for (cat, a, b, _) in gt.pending.drain(..) {
+                        let c = &mut self.acc.cats[cat];
+                        c.dropped = c.dropped.wrapping_add(b.wrapping_sub(a));
+                        c.dropped_n += 1;
+                    }
+                    if let Some(c) = gt.created_at.take() {
+                        let d = now.wrapping_sub(c);
+                        self.acc.first_run.add(d);
+                        self.acc.first_run_total = self.acc.first_run_total.wrapping_add(d);
                     }
                 }
                 GoState::NotExist => gt.end = Some(now),
@@ -597,7 +603,6 @@ impl Summarizer {
             CAT_SYSCALL => GoState::Syscall,
             _ => GoState::Waiting,
         };
-        let gt = self.gs.get_mut(&id).expect("inserted above");
         if let Some((cat, enter, rec)) = gt.tracking {
             if to == state_of(cat) {
                 return;
@@ -634,18 +639,8 @@ impl Summarizer {
             }
             // The event that leaves one tracked state may enter another (syscall → runnable).
         }
-        let cat = match to {
-            GoState::Runnable => Some(CAT_SCHED),
-            GoState::Syscall => Some(CAT_SYSCALL),
-            GoState::Waiting => self.reason_category(reason, g),
-            _ => None,
-        };
-        if let Some(cat) = cat {
-            let ms = main_stack(e);
-            let rec = if ms == 0 { 0 } else { self.class(ms, g).rec };
-            if let Some(gt) = self.gs.get_mut(&id) {
-                gt.tracking = Some((cat, now, rec));
-            }
+        if let Some((cat, rec)) = enter {
+            gt.tracking = Some((cat, now, rec));
         }
     }
 

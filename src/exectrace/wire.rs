@@ -139,31 +139,31 @@ impl<R: Read> Src<R> {
     }
 }
 
-/// `binary.Uvarint` over a slice: (value, bytes used); 0 bytes = too short, None = overflow.
+/// `binary.Uvarint` over a slice: (value, bytes used), or None when too short or overflowing.
 #[inline(always)]
-pub fn uvarint(b: &[u8]) -> Result<(u64, usize), ()> {
+pub fn uvarint(b: &[u8]) -> Option<(u64, usize)> {
     // Fast path: one byte.
     if let Some(&b0) = b.first()
         && b0 < 0x80
     {
-        return Ok((b0 as u64, 1));
+        return Some((b0 as u64, 1));
     }
     let mut x: u64 = 0;
     let mut s: u32 = 0;
     for (i, &byte) in b.iter().enumerate() {
         if i == 10 {
-            return Err(());
+            return None;
         }
         if byte < 0x80 {
             if i == 9 && byte > 1 {
-                return Err(());
+                return None;
             }
-            return Ok((x | (byte as u64) << s, i + 1));
+            return Some((x | (byte as u64) << s, i + 1));
         }
         x |= ((byte & 0x7f) as u64) << s;
         s += 7;
     }
-    Err(())
+    None
 }
 
 /// Reads and classifies the 16-byte header; returns the format version.

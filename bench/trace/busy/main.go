@@ -4,6 +4,7 @@ package main
 
 import (
 	"os"
+	"runtime"
 	"runtime/trace"
 	"sync"
 	"time"
@@ -47,6 +48,20 @@ func main() {
 					keep = keep[:0]
 				}
 				b <- 1
+			}
+		}()
+	}
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+					runtime.Gosched()
+				}
 			}
 		}()
 	}

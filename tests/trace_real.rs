@@ -229,50 +229,80 @@ fn blocking_totals_equal_go_tool_trace_pprof() {
     }
 }
 
+/// File offsets just after each end-of-generation marker of a Go 1.26 trace.
+fn generation_ends(b: &[u8]) -> Vec<usize> {
+    fn uv(b: &[u8], i: &mut usize) -> u64 {
+        let (mut x, mut s) = (0u64, 0);
+        loop {
+            let c = b[*i];
+            *i += 1;
+            x |= ((c & 0x7f) as u64) << s;
+            if c < 0x80 {
+                return x;
+            }
+            s += 7;
+        }
+    }
+    let mut ends = Vec::new();
+    let mut i = 16;
+    while i < b.len() {
+        match b[i] {
+            0x34 => {
+                i += 1;
+                ends.push(i);
+            }
+            t => {
+                i += 1;
+                if t == 0x31 {
+                    i += 1;
+                }
+                for _ in 0..3 {
+                    uv(b, &mut i);
+                }
+                let size = uv(b, &mut i) as usize;
+                i += size;
+            }
+        }
+    }
+    ends
+}
+
 #[test]
 fn truncated_traces_report_complete_generations_like_go() {
     let Some(t) = traces() else { return };
     let bytes = std::fs::read(&t.multigen).unwrap();
+    assert_eq!(&bytes[..16], b"go 1.26 trace\0\0\0", "this test cuts Go 1.26-format traces");
+    let ends = generation_ends(&bytes);
+    assert!(ends.len() >= 3, "want several generations, got {}", ends.len());
     let tmp = tempfile::tempdir().unwrap();
-    let mut warned = 0;
-    for k in 1..12 {
-        let cut = bytes.len() * k / 12 + k * 7;
+    // Cut inside the first generation, and a little way into each later one.
+    let mut cuts: Vec<usize> = vec![ends[0] / 2];
+    cuts.extend(ends.windows(2).map(|w| w[0] + (w[1] - w[0]) / 3));
+    for (k, &cut) in cuts.iter().enumerate() {
         let p = tmp.path().join(format!("cut{k}.trace"));
-        std::fs::write(&p, &bytes[..cut.min(bytes.len() - 1)]).unwrap();
+        std::fs::write(&p, &bytes[..cut]).unwrap();
         let (code, v, stderr) = golat_json(&p);
-        match code {
-            Some(0) => {
-                assert_eq!(v["complete"], false, "a cut file must be marked incomplete");
-                assert!(
-                    stderr.contains("warning: truncated trace at byte"),
-                    "{stderr}"
-                );
-                let o = oracle_counts(t, &p);
-                assert_eq!(
-                    v["events"].as_u64().unwrap(),
-                    o["events"].parse::<u64>().unwrap(),
-                    "cut {cut}"
-                );
-                assert_eq!(
-                    v["gc"]["cycles"].as_u64().unwrap(),
-                    o["gc"].parse::<u64>().unwrap(),
-                    "cut {cut}"
-                );
-                assert_eq!(
-                    v["stw"]["count"].as_u64().unwrap(),
-                    o["stw"].parse::<u64>().unwrap(),
-                    "cut {cut}"
-                );
-                warned += 1;
-            }
-            Some(125) => {
-                assert_eq!(stderr.lines().count(), 1, "one-line error: {stderr}");
-                assert!(stderr.contains("truncated trace"), "{stderr}");
-            }
-            c => panic!("cut at {cut}: exit {c:?}: {stderr}"),
+        if k == 0 {
+            // No complete generation: an error, as there is nothing to report.
+            assert_eq!(code, Some(125), "{stderr}");
+            assert_eq!(stderr.lines().count(), 1, "one-line error: {stderr}");
+            assert!(stderr.contains("truncated trace at byte"), "{stderr}");
+            continue;
         }
+        assert_eq!(code, Some(0), "cut {cut}: {stderr}");
+        assert_eq!(v["complete"], false, "a cut file must be marked incomplete");
+        assert_eq!(v["generations"].as_u64().unwrap(), k as u64, "complete generations before cut {cut}");
+        assert!(stderr.contains("warning: truncated trace at byte"), "{stderr}");
+        let o = oracle_counts(t, &p);
+        assert_eq!(v["events"].as_u64().unwrap(), o["events"].parse::<u64>().unwrap(), "cut {cut}");
+        assert_eq!(v["gc"]["cycles"].as_u64().unwrap(), o["gc"].parse::<u64>().unwrap(), "cut {cut}");
+        assert_eq!(v["stw"]["count"].as_u64().unwrap(), o["stw"].parse::<u64>().unwrap(), "cut {cut}");
+        assert_eq!(
+            v["goroutines"]["created"].as_u64().unwrap(),
+            o["created"].parse::<u64>().unwrap(),
+            "cut {cut}"
+        );
     }
-    assert!(warned >= 5, "most cuts fall after the first generation");
 }
 
 #[test]

@@ -106,3 +106,28 @@ fn go_test_vectors_same_outcome_as_go() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Writes the converted vectors as fuzz seeds (`cargo test --test trace_vectors -- --ignored`).
+#[test]
+#[ignore]
+fn write_vectors_as_fuzz_seeds() {
+    if go().is_none() {
+        return;
+    }
+    let dir = goroot().join("src/internal/trace/testdata/tests");
+    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/trace_reader");
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "test") {
+            let v = parse_vector(&p);
+            std::fs::write(
+                out.join(format!(
+                    "seed-vector-{}.trace",
+                    v.name.trim_end_matches(".test")
+                )),
+                v.bytes,
+            )
+            .unwrap();
+        }
+    }
+}

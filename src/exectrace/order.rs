@@ -109,7 +109,7 @@ impl Event {
 pub struct Queue {
     buf: [Option<Event>; 4],
     head: usize,
-    len: usize,
+    pub len: usize,
 }
 
 impl Queue {
@@ -120,6 +120,21 @@ impl Queue {
         self.buf[i] = Some(e);
         self.len += 1;
     }
+    /// Inserts at position `pos` from the front (rare path: an advance that also
+    /// synthesized events).
+    pub fn insert(&mut self, pos: usize, e: Event) {
+        let mut items: Vec<Event> = std::iter::from_fn(|| self.pop_front()).collect();
+        items.insert(pos.min(items.len()), e);
+        for it in items {
+            self.push_back(it);
+        }
+    }
+
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
     #[inline]
     pub fn pop_front(&mut self) -> Option<Event> {
         if self.len == 0 {
@@ -321,7 +336,10 @@ pub struct Ordering {
     gc_seq: u64,
     gc_state: GcState,
     initial_gen: u64,
+    /// Synthesized events (GoSwitch, GoDestroySyscall) still to be returned.
     pub queue: Queue,
+    /// Context and queue position of the advanced event, set by a successful `advance`.
+    pub main: Option<(Ctx, usize)>,
 }
 
 type Adv = Result<(Ctx, bool), String>;
@@ -338,6 +356,7 @@ impl Ordering {
             gc_state: GcState::Undetermined,
             initial_gen: 0,
             queue: Queue::default(),
+            main: None,
         }
     }
 
@@ -411,10 +430,10 @@ impl Ordering {
     }
 
     #[inline]
-    fn push(&mut self, ev: &Event, ctx: Ctx) {
-        let mut e = *ev;
-        e.ctx = ctx;
-        self.queue.push_back(e);
+    /// Queues the advanced event itself. Only its context and queue position are stored:
+    /// the reader copies the event out of its cursor once, instead of through the queue.
+    fn push(&mut self, _ev: &Event, ctx: Ctx) {
+        self.main = Some((ctx, self.queue.len));
     }
 
     fn proc_status(&mut self, ev: &mut Event, gn: u64, mut cur: Ctx) -> Adv {

@@ -201,16 +201,18 @@ impl<R: Read> Reader<R> {
             return Err(TraceError::corrupt("broken trace: frontier is empty")
                 .at(self.src.offset(), self.generation.num));
         }
-        if !self.try_advance(0)? {
-            self.frontier.sort_by_key(|a| a.ev.time);
-            let mut success = false;
-            for i in 1..self.frontier.len() {
-                if self.try_advance(i)? {
-                    success = true;
-                    break;
-                }
+        if let Some(e) = self.try_advance(0)? {
+            return Ok(Some(e));
+        }
+        // Rare: the earliest event must wait; try the others in time order.
+        self.frontier.sort_by_key(|a| a.ev.time);
+        for i in 1..self.frontier.len() {
+            if let Some(e) = self.try_advance(i)? {
+                return Ok(Some(e));
             }
-            if !success {
+        }
+        {
+            {
                 let c = &self.frontier[0];
                 let mut msg = String::from("broken trace: failed to advance: frontier:");
                 for c in &self.frontier {
@@ -224,34 +226,38 @@ impl<R: Read> Reader<R> {
                     }
                     msg.push(']');
                 }
-                return Err(TraceError::corrupt(msg).at(c.ev_off, self.generation.num));
+                Err(TraceError::corrupt(msg).at(c.ev_off, self.generation.num))
             }
         }
-        Ok(self.order.queue.pop_front())
     }
 
-    fn try_advance(&mut self, i: usize) -> Result<bool, TraceError> {
+    /// Advances cursor `i`'s event if the ordering allows; returns the event to emit next.
+    #[inline]
+    fn try_advance(&mut self, i: usize) -> Result<Option<Event>, TraceError> {
         let gen_no = self.generation.num;
-        let (ok, off) = {
-            let c = &mut self.frontier[i];
-            let off = c.ev_off;
-            let ok = self
-                .order
-                .advance(&mut c.ev, &self.generation, c.m, gen_no)
-                .map_err(|m| TraceError::corrupt(m).at(off, gen_no))?;
-            (ok, off)
-        };
+        let c = &mut self.frontier[i];
+        let off = c.ev_off;
+        let ok = self
+            .order
+            .advance(&mut c.ev, &self.generation, c.m, gen_no)
+            .map_err(|m| TraceError::corrupt(m).at(off, gen_no))?;
         if !ok {
-            return Ok(false);
+            return Ok(None);
         }
-        let _ = off;
+        let (ctx, pos) = self.order.main.take().expect("advance queued its event");
+        let mut out = c.ev;
+        out.ctx = ctx;
+        if !self.order.queue.is_empty() {
+            self.order.queue.insert(pos, out);
+            out = self.order.queue.pop_front().expect("non-empty");
+        }
         let more = next_event(&mut self.frontier[i], &self.generation)?;
         if more {
             heap_update(&mut self.frontier, i);
         } else {
             heap_remove(&mut self.frontier, i);
         }
-        Ok(true)
+        Ok(Some(out))
     }
 
     fn next_gen_with_spill(&mut self) -> Result<Event, TraceError> {

@@ -6,6 +6,9 @@ use super::summary::{Blocking, Distribution, Summary};
 
 fn ms(ns: i64) -> String {
     let v = ns as f64 / 1e6;
+    if ns.abs() < 10_000 {
+        return format!("{:.1} µs", ns as f64 / 1e3);
+    }
     if v.abs() >= 100.0 {
         format!("{v:.0} ms")
     } else if v.abs() >= 1.0 {

@@ -271,9 +271,17 @@ fn generation_ends(b: &[u8]) -> Vec<usize> {
 fn truncated_traces_report_complete_generations_like_go() {
     let Some(t) = traces() else { return };
     let bytes = std::fs::read(&t.multigen).unwrap();
-    assert_eq!(&bytes[..16], b"go 1.26 trace\0\0\0", "this test cuts Go 1.26-format traces");
+    assert_eq!(
+        &bytes[..16],
+        b"go 1.26 trace\0\0\0",
+        "this test cuts Go 1.26-format traces"
+    );
     let ends = generation_ends(&bytes);
-    assert!(ends.len() >= 3, "want several generations, got {}", ends.len());
+    assert!(
+        ends.len() >= 3,
+        "want several generations, got {}",
+        ends.len()
+    );
     let tmp = tempfile::tempdir().unwrap();
     // Cut inside the first generation, and a little way into each later one.
     let mut cuts: Vec<usize> = vec![ends[0] / 2];
@@ -291,12 +299,31 @@ fn truncated_traces_report_complete_generations_like_go() {
         }
         assert_eq!(code, Some(0), "cut {cut}: {stderr}");
         assert_eq!(v["complete"], false, "a cut file must be marked incomplete");
-        assert_eq!(v["generations"].as_u64().unwrap(), k as u64, "complete generations before cut {cut}");
-        assert!(stderr.contains("warning: truncated trace at byte"), "{stderr}");
+        assert_eq!(
+            v["generations"].as_u64().unwrap(),
+            k as u64,
+            "complete generations before cut {cut}"
+        );
+        assert!(
+            stderr.contains("warning: truncated trace at byte"),
+            "{stderr}"
+        );
         let o = oracle_counts(t, &p);
-        assert_eq!(v["events"].as_u64().unwrap(), o["events"].parse::<u64>().unwrap(), "cut {cut}");
-        assert_eq!(v["gc"]["cycles"].as_u64().unwrap(), o["gc"].parse::<u64>().unwrap(), "cut {cut}");
-        assert_eq!(v["stw"]["count"].as_u64().unwrap(), o["stw"].parse::<u64>().unwrap(), "cut {cut}");
+        assert_eq!(
+            v["events"].as_u64().unwrap(),
+            o["events"].parse::<u64>().unwrap(),
+            "cut {cut}"
+        );
+        assert_eq!(
+            v["gc"]["cycles"].as_u64().unwrap(),
+            o["gc"].parse::<u64>().unwrap(),
+            "cut {cut}"
+        );
+        assert_eq!(
+            v["stw"]["count"].as_u64().unwrap(),
+            o["stw"].parse::<u64>().unwrap(),
+            "cut {cut}"
+        );
         assert_eq!(
             v["goroutines"]["created"].as_u64().unwrap(),
             o["created"].parse::<u64>().unwrap(),

@@ -15,6 +15,8 @@ pub const NO_THREAD: u64 = u64::MAX;
 #[derive(Default)]
 pub struct IdTable<T> {
     dense: Vec<Option<T>>,
+    /// One bit per dense ID: every event's IDs are checked, and a bitset stays in cache.
+    present: Vec<u64>,
     sparse: FxMap<u64, T>,
     len: usize,
 }
@@ -24,6 +26,7 @@ const DENSE_LIMIT: u64 = 1 << 20;
 impl<T> IdTable<T> {
     pub fn clear(&mut self) {
         self.dense.clear();
+        self.present.clear();
         self.sparse.clear();
         self.len = 0;
     }
@@ -38,6 +41,10 @@ impl<T> IdTable<T> {
                 self.dense.resize_with(i + 1, || None);
             }
             self.dense[i] = Some(v);
+            if self.present.len() <= i / 64 {
+                self.present.resize(i / 64 + 1, 0);
+            }
+            self.present[i / 64] |= 1 << (i % 64);
         } else {
             self.sparse.insert(id, v);
         }
@@ -46,7 +53,15 @@ impl<T> IdTable<T> {
     }
     #[inline]
     pub fn contains(&self, id: u64) -> bool {
-        id == 0 || self.get(id).is_some()
+        if id < DENSE_LIMIT {
+            let i = id as usize;
+            return id == 0
+                || self
+                    .present
+                    .get(i / 64)
+                    .is_some_and(|w| w & (1 << (i % 64)) != 0);
+        }
+        self.sparse.contains_key(&id)
     }
     #[inline]
     pub fn get(&self, id: u64) -> Option<&T> {

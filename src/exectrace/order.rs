@@ -251,6 +251,41 @@ struct MState {
 }
 
 #[derive(Default)]
+struct PStates {
+    dense: Vec<Option<PState>>,
+    sparse: FxMap<u64, PState>,
+}
+
+impl PStates {
+    #[inline]
+    fn get(&self, p: &u64) -> Option<&PState> {
+        if *p < 4096 {
+            self.dense.get(*p as usize).and_then(|o| o.as_ref())
+        } else {
+            self.sparse.get(p)
+        }
+    }
+    #[inline]
+    fn get_mut(&mut self, p: &u64) -> Option<&mut PState> {
+        if *p < 4096 {
+            self.dense.get_mut(*p as usize).and_then(|o| o.as_mut())
+        } else {
+            self.sparse.get_mut(p)
+        }
+    }
+    fn insert(&mut self, p: u64, st: PState) {
+        if p < 4096 {
+            if self.dense.len() <= p as usize {
+                self.dense.resize_with(p as usize + 1, || None);
+            }
+            self.dense[p as usize] = Some(st);
+        } else {
+            self.sparse.insert(p, st);
+        }
+    }
+}
+
+#[derive(Default)]
 struct MStates {
     ids: Vec<u64>,
     states: Vec<MState>,
@@ -329,7 +364,8 @@ fn user_go(ctx: Ctx) -> Result<(), String> {
 pub struct Ordering {
     ver: u32,
     g_states: FxMap<u64, GState>,
-    p_states: FxMap<u64, PState>,
+    /// P IDs are 0..GOMAXPROCS: a vector, with a map for odd IDs.
+    p_states: PStates,
     /// Few Ms exist at once: a vector beats hashing on the per-event path.
     m_states: MStates,
     active_tasks: FxMap<u64, u64>,
@@ -349,7 +385,7 @@ impl Ordering {
         Ordering {
             ver,
             g_states: FxMap::default(),
-            p_states: FxMap::default(),
+            p_states: PStates::default(),
             m_states: MStates::default(),
             active_tasks: FxMap::default(),
             gc_seq: 0,

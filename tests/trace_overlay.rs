@@ -54,7 +54,9 @@ fn go_run_overlay_traces_from_early_init() {
         init_at < main_at,
         "main.init ({init_at}) before main.main ({main_at})"
     );
-    assert!(s.gc.cycles >= 3);
+    // The program exits without trace.Stop: only the complete 10 ms generations count, so
+    // the forced GCs at its very end may be cut; the one in main's init is always in.
+    assert!(s.gc.cycles >= 1);
 }
 
 #[test]

@@ -74,6 +74,6 @@ for n in "${names[@]}"; do
   r=$(cut -d' ' -f3 "$OUT/$n.times" | median)
   runs=$(wc -l < "$OUT/$n.times")
   awk -v n="$n" -v runs="$runs" -v w="$w" -v c="$c" -v r="$r" -v b="$BYTES" -v gw="$gw" -v gc="$gc" 'BEGIN {
-    printf "%-12s %5d %9.2f %9.2f %9.1f %10.1f %11.1fx %10.1fx\n", n, runs, w, c, r/1024, b/1e6/w, gw/w, gc/c }'
+    printf "%-12s %5d %9.2f %9.2f %9.1f %10.1f %11.2fx %10.2fx\n", n, runs, w, c, r/1024, b/1e6/w, gw/w, gc/c }'
 done
 echo "(medians; ratio = go-reader time / tool time, >1 means faster than Go's reader)"

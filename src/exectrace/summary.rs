@@ -568,12 +568,7 @@ impl Summarizer {
             (cat, if ms == 0 { 0 } else { self.class(ms, g).rec })
         });
         // Go's Summarizer: a new summary on first sight or creation; skip same-state events.
-        if !self.gs.contains_key(&id) {
-            self.gs.insert(id, GTrack::default());
-        }
-        let Some(gt) = self.gs.get_mut(&id) else {
-            return;
-        };
+        let gt = self.gs.entry(id).or_default();
         if from != to && (from == GoState::Undetermined || from == GoState::NotExist) {
             *gt = GTrack::default();
             if from == GoState::NotExist {

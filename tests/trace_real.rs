@@ -415,3 +415,69 @@ fn header_errors_are_clear() {
         assert_eq!(e.lines().count(), 1, "{e}");
     }
 }
+
+/// Saved traces written by Go 1.22.0, 1.23.0, 1.24.0, 1.25.0 and 1.26.0 (`fixtures/trace/small`,
+/// 2 ms generations): every header version golat reads, including the pre-1.26 generation split.
+#[test]
+fn saved_traces_of_every_format_version_match_go() {
+    let Some(t) = traces() else { return };
+    let dir = fixtures().join("testdata");
+    let mut headers = std::collections::BTreeSet::new();
+    let tmp = tempfile::tempdir().unwrap();
+    for v in ["1.22.0", "1.23.0", "1.24.0", "1.25.0", "1.26.0"] {
+        let p = dir.join(format!("go{v}.trace"));
+        let bytes = std::fs::read(&p).unwrap();
+        headers.insert(String::from_utf8_lossy(&bytes[..13]).into_owned());
+        assert_counts_match(t, &p);
+        let (mine, err) = golat_dump(&bytes);
+        assert!(err.is_none(), "{v}: {err:?}");
+        let o = Command::new(&t.oracle)
+            .arg("dump")
+            .arg(&p)
+            .output()
+            .unwrap();
+        let theirs: Vec<&str> = std::str::from_utf8(&o.stdout).unwrap().lines().collect();
+        assert_eq!(mine, theirs, "{v}: event streams differ");
+        let (_, j, _) = golat_json(&p);
+        for kind in ["sched", "syscall", "net", "sync"] {
+            let o = Command::new("go")
+                .args(["tool", "trace", &format!("-pprof={kind}")])
+                .arg(&p)
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "{v} -pprof={kind}");
+            let pb = tmp.path().join("p.pb");
+            std::fs::write(&pb, &o.stdout).unwrap();
+            assert_eq!(
+                j["blocking"][kind]["total_ns"].as_i64().unwrap(),
+                pprof_total(&pb),
+                "{v} -pprof={kind}"
+            );
+        }
+        // Cut in the middle: complete generations, as Go's reader gives them before its error.
+        let cut = tmp.path().join("cut.trace");
+        std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3]).unwrap();
+        let (code, j, stderr) = golat_json(&cut);
+        if code == Some(0) {
+            let o = oracle_counts(t, &cut);
+            assert_eq!(
+                j["events"].as_u64().unwrap(),
+                o["events"].parse::<u64>().unwrap(),
+                "{v} cut"
+            );
+            assert!(stderr.contains("warning"), "{v}: {stderr}");
+        } else {
+            assert_eq!(code, Some(125), "{v} cut: {stderr}");
+        }
+    }
+    let want: std::collections::BTreeSet<String> = [
+        "go 1.22 trace",
+        "go 1.23 trace",
+        "go 1.25 trace",
+        "go 1.26 trace",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    assert_eq!(headers, want);
+}

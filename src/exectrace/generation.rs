@@ -469,7 +469,14 @@ impl GenReader {
                 }
                 process_batch(g, &b, &scratch, self.ver).map_err(|e| e.at(b.file_off, gn))?;
             }
-            finish(g, self.ver).map_err(|e| e.at(src.offset(), g.num))?;
+            if let Err(e) = finish(g, self.ver) {
+                // A generation cut short fails its checks (its tables come last): the cut is
+                // the cause worth reporting, as a truncation.
+                return Err(match spill_err {
+                    Some(t) if t.is_truncation() => t,
+                    _ => e.at(src.offset(), g.num),
+                });
+            }
             Ok(match spill_err {
                 Some(e) => GenOutcome::GenThenErr(e),
                 None => GenOutcome::Gen,

@@ -182,8 +182,6 @@ pub fn table(w: &mut impl Write, s: &Summary, name: &str, top: usize) -> io::Res
     blocking(w, "network", "net", &s.blocking.net, top)?;
     blocking(w, "sync", "sync", &s.blocking.sync, top)?;
     blocking(w, "runnable", "sched", &s.blocking.sched, top)?;
-    for warn in &s.warnings {
-        writeln!(w, "warning: {warn}")?;
-    }
+    // Warnings go to stderr (see `run`), so they reach a terminal even when stdout is piped.
     Ok(())
 }

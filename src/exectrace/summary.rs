@@ -732,7 +732,10 @@ impl Summarizer {
             })
             .collect();
         by_kind.sort_by(|a, b| b.total_ns.cmp(&a.total_ns).then(a.kind.cmp(&b.kind)));
-        let stw_total = acc.stw.iter().fold(0i64, |t, (_, s)| t.wrapping_add(s.total));
+        let stw_total = acc
+            .stw
+            .iter()
+            .fold(0i64, |t, (_, s)| t.wrapping_add(s.total));
         let stw_max = acc.stw.iter().map(|(_, s)| s.max).max().unwrap_or(0);
         let mut inits: Vec<InitFrame> = acc
             .inits

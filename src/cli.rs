@@ -174,6 +174,9 @@ pub struct TraceArgs {
     /// Rows per table.
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub top: usize,
+    /// Only parse and count events (for benchmarks: no summary is built).
+    #[arg(long, hide = true)]
+    pub parse_only: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -1,7 +1,64 @@
 //! Go execution traces (Go 1.22+): a streaming parser and the `golat trace` startup summary.
+//!
+//! Layers: `wire` (header, varints) → `gn` (one generation's batches and tables) →
+//! `reader` + `order` (Go's ordering state machine) → `event` (state transitions) →
+//! `summary` (aggregation) → `render` (table). `overlay` captures traces of `go` commands.
+
+pub mod error;
+pub mod event;
+mod fxmap;
+pub mod generation;
+pub mod order;
+pub mod overlay;
+pub mod reader;
+pub mod render;
+pub mod spec;
+pub mod summary;
+pub mod wire;
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+
+use anyhow::Context;
 
 use crate::cli::TraceArgs;
 
-pub fn run(_args: &TraceArgs) -> anyhow::Result<u8> {
-    anyhow::bail!("trace is not built yet")
+pub use error::{ErrorKind, TraceError};
+pub use order::Event;
+pub use reader::Reader;
+pub use summary::{SummarizeOptions, Summary, summarize};
+
+pub fn run(args: &TraceArgs) -> anyhow::Result<u8> {
+    let file =
+        File::open(&args.file).with_context(|| format!("cannot open {}", args.file.display()))?;
+    if args.parse_only {
+        let mut r = Reader::new(std::io::BufReader::with_capacity(1 << 20, file))
+            .map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
+        let mut n = 0u64;
+        while r
+            .next_event()
+            .map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?
+            .is_some()
+        {
+            n += 1;
+        }
+        writeln!(std::io::stdout().lock(), "events {n}")?;
+        return Ok(0);
+    }
+    let opts = SummarizeOptions { top: args.top };
+    let sum =
+        summarize(file, &opts).map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &sum)?;
+        writeln!(out)?;
+    } else {
+        render::table(&mut out, &sum, &args.file.display().to_string(), args.top)?;
+    }
+    out.flush()?;
+    for w in &sum.warnings {
+        eprintln!("golat: warning: {w}");
+    }
+    Ok(0)
 }

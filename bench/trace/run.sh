@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# bench/trace: golat's trace parser vs Go's reader on a ≈50 MB execution trace, in one run.
+#
+#   bash bench/trace/run.sh            # RUNS=5 runs each, go tool trace -d=parsed once
+#   RUNS=3 PARSED_RUNS=0 TRACE_DURATION=4s bash bench/trace/run.sh
+#
+# Contenders, all reading the same file (page-cached after the first read):
+#   golat-parse   golat trace --parse-only (reader + ordering, every event, no summary)
+#   golat-trace   golat trace --json (the full summary: the user-facing command)
+#   go-reader     golang.org/x/exp/trace, only iterating events (bench/trace/readerbench)
+#   go-d-parsed   go tool trace -d=parsed > /dev/null (Go's reader + Event.String())
+# Prints medians of wall time, CPU time (user+sys) and peak RSS (/usr/bin/time -v's
+# "Maximum resident set size"), throughput, and ratios against go-reader. On a shared
+# 2-core machine wall time swings with load; CPU time is the steadier comparison.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+OUT=bench/out/trace
+mkdir -p "$OUT"
+RUNS=${RUNS:-5}
+PARSED_RUNS=${PARSED_RUNS:-1}
+DURATION=${TRACE_DURATION:-4s}
+
+cargo build --release -q
+(cd bench/trace && go build -o "../../$OUT/busy" ./busy && go build -o "../../$OUT/readerbench" ./readerbench)
+TRACE=$OUT/busy.trace
+if [ ! -s "$TRACE" ]; then
+  echo "writing $TRACE (busy program traced for $DURATION)..." >&2
+  "$OUT/busy" "$TRACE" "$DURATION"
+fi
+BYTES=$(stat -c %s "$TRACE")
+EVENTS=$(./target/release/golat trace --parse-only "$TRACE" | awk '{print $2}')
+GOEVENTS=$("$OUT/readerbench" "$TRACE" | awk '{print $2}')
+echo "trace: $TRACE, $BYTES bytes, $EVENTS events (Go's reader: $GOEVENTS)"
+[ "$EVENTS" = "$GOEVENTS" ] || { echo "event counts differ" >&2; exit 1; }
+
+# measure NAME RUNS CMD...: appends "wall cpu rss_kb" lines to $OUT/NAME.times
+measure() {
+  local name=$1 runs=$2
+  shift 2
+  : > "$OUT/$name.times"
+  for _ in $(seq "$runs"); do
+    /usr/bin/time -f "%e %U %S %M" -o "$OUT/time.txt" "$@" > /dev/null
+    awk '{printf "%s %.2f %s\n", $1, $2 + $3, $4}' "$OUT/time.txt" >> "$OUT/$name.times"
+  done
+}
+
+median() { sort -n | awk '{a[NR]=$1} END {if (NR==0) print "-"; else if (NR%2) print a[(NR+1)/2]; else printf "%.2f\n", (a[NR/2]+a[NR/2+1])/2}'; }
+
+# Interleave the contenders so load changes hit all of them alike.
+for name in golat-parse golat-trace go-reader; do : > "$OUT/$name.times"; done
+for _ in $(seq "$RUNS"); do
+  for name in golat-parse golat-trace go-reader; do
+    case $name in
+      golat-parse) cmd=(./target/release/golat trace --parse-only "$TRACE") ;;
+      golat-trace) cmd=(./target/release/golat trace --json "$TRACE") ;;
+      go-reader) cmd=("$OUT/readerbench" "$TRACE") ;;
+    esac
+    /usr/bin/time -f "%e %U %S %M" -o "$OUT/time.txt" "${cmd[@]}" > /dev/null
+    awk '{printf "%s %.2f %s\n", $1, $2 + $3, $4}' "$OUT/time.txt" >> "$OUT/$name.times"
+  done
+done
+names=(golat-parse golat-trace go-reader)
+if [ "$PARSED_RUNS" -gt 0 ]; then
+  measure go-d-parsed "$PARSED_RUNS" go tool trace -d=parsed "$TRACE"
+  names+=(go-d-parsed)
+fi
+
+gw=$(cut -d' ' -f1 "$OUT/go-reader.times" | median)
+gc=$(cut -d' ' -f2 "$OUT/go-reader.times" | median)
+printf "\n%-12s %5s %9s %9s %9s %10s %12s %11s\n" tool runs wall_s cpu_s rss_MB MB/s_wall "go-reader/x" "(cpu ratio)"
+for n in "${names[@]}"; do
+  w=$(cut -d' ' -f1 "$OUT/$n.times" | median)
+  c=$(cut -d' ' -f2 "$OUT/$n.times" | median)
+  r=$(cut -d' ' -f3 "$OUT/$n.times" | median)
+  runs=$(wc -l < "$OUT/$n.times")
+  awk -v n="$n" -v runs="$runs" -v w="$w" -v c="$c" -v r="$r" -v b="$BYTES" -v gw="$gw" -v gc="$gc" 'BEGIN {
+    printf "%-12s %5d %9.2f %9.2f %9.1f %10.1f %11.2fx %10.2fx\n", n, runs, w, c, r/1024, b/1e6/w, gw/w, gc/c }'
+done
+echo "(medians; ratio = go-reader time / tool time, >1 means faster than Go's reader)"

@@ -1,0 +1,871 @@
+//! The startup summary of a trace: span, first user code, GC cycles, stop-the-world pauses,
+//! goroutine creation, and time blocked in syscalls / network / sync / the run queue with
+//! `go tool trace -pprof`'s clipping rules. Aggregated on the fly: nothing per event is kept.
+
+use std::io::Read;
+
+use serde::Serialize;
+
+use super::error::TraceError;
+use super::event::{Resource, main_stack, transition};
+use super::fxmap::FxMap;
+use super::generation::Generation;
+use super::order::{Event, GoState, NONE};
+use super::reader::Reader;
+use super::spec::*;
+
+pub const SCHEMA: &str = "golat.trace/v1";
+
+/// Log-linear histogram: 32 sub-buckets per power of two (≤3% relative error), fixed size.
+#[derive(Clone, Default)]
+struct Hist {
+    counts: Vec<u64>,
+    n: u64,
+    max: i64,
+}
+
+impl Hist {
+    fn idx(v: u64) -> usize {
+        if v < 32 {
+            return v as usize;
+        }
+        let e = 63 - v.leading_zeros() as usize;
+        let mant = ((v >> (e - 5)) & 31) as usize;
+        32 + (e - 5) * 32 + mant
+    }
+    fn upper(i: usize) -> u64 {
+        if i < 32 {
+            return i as u64;
+        }
+        let e = (i - 32) / 32 + 5;
+        let mant = ((i - 32) % 32) as u64;
+        ((32 + mant + 1) << (e - 5)) - 1
+    }
+    fn add(&mut self, v: i64) {
+        let v = v.max(0);
+        let i = Self::idx(v as u64);
+        if self.counts.len() <= i {
+            self.counts.resize(i + 1, 0);
+        }
+        self.counts[i] += 1;
+        self.n += 1;
+        self.max = self.max.max(v);
+    }
+    fn quantile(&self, q: f64) -> i64 {
+        if self.n == 0 {
+            return 0;
+        }
+        let rank = ((q * self.n as f64).ceil() as u64).clamp(1, self.n);
+        let mut seen = 0;
+        for (i, &c) in self.counts.iter().enumerate() {
+            seen += c;
+            if seen >= rank {
+                return (Self::upper(i) as i64).min(self.max);
+            }
+        }
+        self.max
+    }
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct Distribution {
+    pub count: u64,
+    pub total_ns: i64,
+    /// p50/p99 come from a log histogram (within 3%); max is exact.
+    pub p50_ns: i64,
+    pub p99_ns: i64,
+    pub max_ns: i64,
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct StackFrame {
+    pub func: String,
+    pub file: String,
+    pub line: u64,
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct TopStack {
+    pub total_ns: i64,
+    pub count: u64,
+    /// Leaf first, at most 16 frames.
+    pub frames: Vec<StackFrame>,
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct Blocking {
+    /// Equals `go tool trace -pprof=<kind>`'s total on the same file.
+    pub total_ns: i64,
+    pub count: u64,
+    pub p50_ns: i64,
+    pub p99_ns: i64,
+    pub max_ns: i64,
+    /// Time Go's clip drops: intervals that ended before the goroutine first ran
+    /// (for `sched`: the create→first-run latency).
+    pub dropped_by_go_clip_ns: i64,
+    pub dropped_by_go_clip_count: u64,
+    pub top_stacks: Vec<TopStack>,
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct StwKind {
+    pub kind: String,
+    pub count: u64,
+    pub total_ns: i64,
+    pub max_ns: i64,
+    /// Start of the longest pause, relative to the trace start.
+    pub max_at_ns: i64,
+    /// Starts of the pauses relative to the trace start (first 50).
+    pub at_ns: Vec<i64>,
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct EntryCount {
+    pub func: String,
+    pub count: u64,
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct InitFrame {
+    pub func: String,
+    pub first_seen_ns: i64,
+    pub events: u64,
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct Summary {
+    pub schema: &'static str,
+    pub header: String,
+    pub written_by: String,
+    pub bytes: u64,
+    pub events: u64,
+    pub generations: u64,
+    /// False when the file ends early or breaks; the numbers then cover complete generations.
+    pub complete: bool,
+    pub warnings: Vec<String>,
+    pub span: Span,
+    pub main: MainInfo,
+    pub gc: GcInfo,
+    pub stw: StwInfo,
+    pub goroutines: GoroutineInfo,
+    pub blocking: BlockingInfo,
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct Span {
+    /// Trace clock (≈ CLOCK_MONOTONIC on Linux) of the first and last event.
+    pub start_ns: i64,
+    pub end_ns: i64,
+    pub duration_ns: i64,
+    /// From the 1.25+ clock snapshot: wall clock of the first generation, RFC 3339.
+    pub wall_start: Option<String>,
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct MainInfo {
+    /// First event whose stack contains `main.main`, relative to the trace start.
+    pub first_main_main_ns: Option<i64>,
+    pub first_main_main_goroutine: Option<u64>,
+    /// Package init functions (`pkg.init`, `pkg.init.N`) seen in any stack.
+    pub init_frames: Vec<InitFrame>,
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct GcInfo {
+    /// GCBegin events (`GC concurrent mark phase` ranges begun).
+    pub cycles: u64,
+    /// A GC was already running when tracing started (GCActive).
+    pub active_at_start: bool,
+    /// Mark phases that also ended in the trace.
+    pub completed: Distribution,
+    pub first_at_ns: Option<i64>,
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct StwInfo {
+    /// STWBegin events.
+    pub count: u64,
+    pub total_ns: i64,
+    pub max_ns: i64,
+    pub by_kind: Vec<StwKind>,
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct GoroutineInfo {
+    /// GoCreate + GoCreateBlocked + GoCreateSyscall (NotExist → * transitions).
+    pub created: u64,
+    pub by_entry: Vec<EntryCount>,
+    /// Creation to first GoStart; Go's `-pprof=sched` does not count this time.
+    pub create_to_first_run: Distribution,
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct BlockingInfo {
+    pub syscall: Blocking,
+    pub net: Blocking,
+    pub sync: Blocking,
+    pub sched: Blocking,
+}
+
+const CAT_SCHED: usize = 0;
+const CAT_SYSCALL: usize = 1;
+const CAT_NET: usize = 2;
+const CAT_SYNC: usize = 3;
+
+#[derive(Clone, Default)]
+struct CatAcc {
+    total: i64,
+    count: u64,
+    hist: Hist,
+    dropped: i64,
+    dropped_n: u64,
+    by_stack: FxMap<u32, (i64, u64)>,
+}
+
+#[derive(Clone, Default)]
+struct StwAcc {
+    count: u64,
+    total: i64,
+    max: i64,
+    max_at: i64,
+    at: Vec<i64>,
+}
+
+/// Everything that goes into the report; cloned at each Sync so a broken generation can
+/// be dropped as Go drops it.
+#[derive(Clone, Default)]
+struct Acc {
+    events: u64,
+    gens: u64,
+    end: i64,
+    first_main: Option<(i64, u64)>,
+    inits: Vec<(String, i64, u64)>,
+    init_idx: FxMap<String, usize>,
+    gc_cycles: u64,
+    gc_active: bool,
+    gc_first: Option<i64>,
+    gc_hist: Hist,
+    gc_total: i64,
+    stw_count: u64,
+    stw: Vec<(String, StwAcc)>,
+    created: u64,
+    entries: FxMap<String, u64>,
+    first_run: Hist,
+    first_run_total: i64,
+    cats: [CatAcc; 4],
+}
+
+#[derive(Default)]
+struct GTrack {
+    started: bool,
+    start: i64,
+    end: Option<i64>,
+    /// (category, enter time, stack record).
+    tracking: Option<(usize, i64, u32)>,
+    /// Intervals closed before the goroutine ever ran: Go keeps them only if it never runs.
+    pending: Vec<(usize, i64, i64, u32)>,
+    created_at: Option<i64>,
+}
+
+#[derive(Clone, Copy, Default)]
+struct StackClass {
+    has_main: bool,
+    /// Range in `Summarizer::init_scratch`.
+    inits: (u32, u32),
+    rec: u32,
+}
+
+pub struct Summarizer {
+    acc: Acc,
+    committed: Acc,
+    has_committed: bool,
+    start: Option<i64>,
+    gs: FxMap<u64, GTrack>,
+    stw_open: FxMap<u64, (i64, usize)>,
+    gc_open: Option<i64>,
+    /// Stack records keyed by PC list (Go's pprof key), with frames resolved once.
+    stack_keys: FxMap<Vec<u64>, u32>,
+    stack_frames: Vec<Vec<StackFrame>>,
+    /// Per generation: stack ID → classification.
+    classes: Vec<Option<StackClass>>,
+    classes_sparse: FxMap<u64, StackClass>,
+    init_scratch: Vec<usize>,
+    cur_gen: u64,
+    last_sync_time: i64,
+    wall_start: Option<String>,
+    string_cache: FxMap<u64, (u64, u64)>,
+    reason_cat: FxMap<u64, Option<usize>>,
+}
+
+fn is_init_func(f: &str) -> bool {
+    if f.starts_with("runtime.") {
+        return false;
+    }
+    if f.ends_with(".init") {
+        return true;
+    }
+    match f.rfind(".init.") {
+        Some(i) => {
+            let rest = &f[i + 6..];
+            !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit())
+        }
+        None => false,
+    }
+}
+
+impl Default for Summarizer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Summarizer {
+    pub fn new() -> Self {
+        let mut s = Summarizer {
+            acc: Acc::default(),
+            committed: Acc::default(),
+            has_committed: false,
+            start: None,
+            gs: FxMap::default(),
+            stw_open: FxMap::default(),
+            gc_open: None,
+            stack_keys: FxMap::default(),
+            stack_frames: Vec::new(),
+            classes: Vec::new(),
+            classes_sparse: FxMap::default(),
+            init_scratch: Vec::new(),
+            cur_gen: u64::MAX,
+            last_sync_time: 0,
+            wall_start: None,
+            string_cache: FxMap::default(),
+            reason_cat: FxMap::default(),
+        };
+        // Record 0 = no stack.
+        s.stack_keys.insert(Vec::new(), 0);
+        s.stack_frames.push(Vec::new());
+        s
+    }
+
+    fn class(&mut self, id: u64, g: &Generation) -> StackClass {
+        if let Some(Some(c)) = self.classes.get(id as usize) {
+            return *c;
+        }
+        if let Some(c) = self.classes_sparse.get(&id) {
+            return *c;
+        }
+        let pcs = g.stack_pcs(id);
+        let key: Vec<u64> = pcs.iter().copied().take(128).collect();
+        let rec = match self.stack_keys.get(&key) {
+            Some(&r) => r,
+            None => {
+                let r = self.stack_frames.len() as u32;
+                let frames = pcs
+                    .iter()
+                    .take(16)
+                    .map(|pc| match g.frame(*pc) {
+                        Some((f, file, line)) => StackFrame {
+                            func: f.to_string(),
+                            file: file.to_string(),
+                            line,
+                        },
+                        None => StackFrame {
+                            func: format!("{pc:#x}"),
+                            file: String::new(),
+                            line: 0,
+                        },
+                    })
+                    .collect();
+                self.stack_frames.push(frames);
+                self.stack_keys.insert(key, r);
+                r
+            }
+        };
+        let mut has_main = false;
+        let s0 = self.init_scratch.len();
+        for pc in pcs {
+            if let Some((f, _, _)) = g.frame(*pc) {
+                if f == "main.main" {
+                    has_main = true;
+                }
+                if is_init_func(f) {
+                    let idx = match self.acc.init_idx.get(f) {
+                        Some(&i) => i,
+                        None => {
+                            let i = self.acc.inits.len();
+                            self.acc.inits.push((f.to_string(), -1, 0));
+                            self.acc.init_idx.insert(f.to_string(), i);
+                            i
+                        }
+                    };
+                    self.init_scratch.push(idx);
+                }
+            }
+        }
+        let c = StackClass {
+            has_main,
+            inits: (s0 as u32, self.init_scratch.len() as u32),
+            rec,
+        };
+        if id < 1 << 20 {
+            if self.classes.len() <= id as usize {
+                self.classes.resize(id as usize + 1, None);
+            }
+            self.classes[id as usize] = Some(c);
+        } else {
+            self.classes_sparse.insert(id, c);
+        }
+        c
+    }
+
+    fn commit(&mut self) {
+        self.committed = self.acc.clone();
+        self.has_committed = true;
+    }
+
+    /// Feeds one event; `g` is the reader's current generation.
+    pub fn event(&mut self, e: &Event, g: &Generation) {
+        let start = *self.start.get_or_insert(e.time);
+        let rel = e.time.wrapping_sub(start);
+        if e.typ == EV_READER_SYNC {
+            self.acc.end = e.time;
+            self.last_sync_time = e.time;
+            self.acc.gens = e.args[0].saturating_sub(1);
+            self.commit();
+            if self.wall_start.is_none() && g.has_clock_snapshot && g.num != 0 {
+                self.wall_start = Some(format_wall(g.snap_wall.0, g.snap_wall.1));
+            }
+            return;
+        }
+        if g.num != self.cur_gen {
+            self.cur_gen = g.num;
+            self.classes.clear();
+            self.classes_sparse.clear();
+            self.init_scratch.clear();
+            self.string_cache.clear();
+            self.reason_cat.clear();
+        }
+        self.acc.events += 1;
+        self.acc.end = e.time;
+        let ms = main_stack(e);
+        if ms != 0 && e.typ != EV_CPU_SAMPLE {
+            let c = self.class(ms, g);
+            if c.has_main && self.acc.first_main.is_none() {
+                self.acc.first_main = Some((rel, e.ctx.g));
+            }
+            for k in c.inits.0..c.inits.1 {
+                let i = self.init_scratch[k as usize];
+                let ent = &mut self.acc.inits[i];
+                if ent.1 < 0 {
+                    ent.1 = rel;
+                }
+                ent.2 += 1;
+            }
+        }
+        match e.typ {
+            EV_GC_BEGIN => {
+                self.acc.gc_cycles += 1;
+                self.acc.gc_first.get_or_insert(rel);
+                self.gc_open = Some(e.time);
+            }
+            EV_GC_ACTIVE if self.acc.gc_cycles == 0 => self.acc.gc_active = true,
+            EV_GC_END => {
+                if let Some(t) = self.gc_open.take() {
+                    let d = e.time.wrapping_sub(t);
+                    self.acc.gc_hist.add(d);
+                    self.acc.gc_total = self.acc.gc_total.wrapping_add(d);
+                }
+            }
+            EV_STW_BEGIN => {
+                let kind = g.string(e.args[0]);
+                let idx = match self.acc.stw.iter().position(|(k, _)| k == kind) {
+                    Some(i) => i,
+                    None => {
+                        self.acc.stw.push((kind.to_string(), StwAcc::default()));
+                        self.acc.stw.len() - 1
+                    }
+                };
+                self.acc.stw_count += 1;
+                self.stw_open.insert(e.ctx.g, (e.time, idx));
+            }
+            EV_STW_END => {
+                if let Some((t, idx)) = self.stw_open.remove(&e.ctx.g) {
+                    let d = e.time.wrapping_sub(t);
+                    let s = &mut self.acc.stw[idx].1;
+                    s.count += 1;
+                    s.total = s.total.wrapping_add(d);
+                    if d > s.max || s.count == 1 {
+                        s.max = d;
+                        s.max_at = t.wrapping_sub(start);
+                    }
+                    if s.at.len() < 50 {
+                        s.at.push(t.wrapping_sub(start));
+                    }
+                }
+            }
+            _ => {}
+        }
+        if let Some(t) = transition(e)
+            && let Resource::Goroutine(id) = t.resource
+        {
+            self.go_transition(e, g, id, t.from, t.to, t.reason, t.stack);
+        }
+    }
+
+    fn reason_category(&mut self, reason: u64, g: &Generation) -> Option<usize> {
+        if let Some(c) = self.reason_cat.get(&reason) {
+            return *c;
+        }
+        let r = g.string(reason);
+        let c = if r == "network" {
+            Some(CAT_NET)
+        } else if r.contains("chan") || r.contains("sync") || r.contains("select") {
+            Some(CAT_SYNC)
+        } else {
+            None
+        };
+        self.reason_cat.insert(reason, c);
+        c
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn go_transition(
+        &mut self,
+        e: &Event,
+        g: &Generation,
+        id: u64,
+        from: u8,
+        to: u8,
+        reason: u64,
+        tstack: u64,
+    ) {
+        let from = GoState::from_u64(from as u64);
+        let to = GoState::from_u64(to as u64);
+        let now = e.time;
+        // Creation bookkeeping.
+        if from == GoState::NotExist {
+            self.acc.created += 1;
+            let entry = if tstack != 0 {
+                let pcs = g.stack_pcs(tstack);
+                pcs.last()
+                    .and_then(|pc| g.frame(*pc))
+                    .map(|f| f.0.to_string())
+            } else {
+                None
+            }
+            .unwrap_or_else(|| "(no entry stack: cgo callback)".to_string());
+            *self.acc.entries.entry(entry).or_insert(0) += 1;
+        }
+        // Which tracked state (if any) this transition enters, and the entering stack, looked
+        // up before borrowing the goroutine's record.
+        let enter_cat = match to {
+            GoState::Runnable => Some(CAT_SCHED),
+            GoState::Syscall => Some(CAT_SYSCALL),
+            GoState::Waiting => self.reason_category(reason, g),
+            _ => None,
+        };
+        let enter = enter_cat.map(|cat| {
+            let ms = main_stack(e);
+            (cat, if ms == 0 { 0 } else { self.class(ms, g).rec })
+        });
+        // Go's Summarizer: a new summary on first sight or creation; skip same-state events.
+        let gt = self.gs.entry(id).or_default();
+        if from != to && (from == GoState::Undetermined || from == GoState::NotExist) {
+            *gt = GTrack::default();
+            if from == GoState::NotExist {
+                gt.created_at = Some(now);
+            }
+        }
+        if from != to {
+            match to {
+                GoState::Running if !gt.started => {
+                    gt.started = true;
+                    gt.start = now;
+                    for (cat, a, b, _) in gt.pending.drain(..) {
+                        let c = &mut self.acc.cats[cat];
+                        c.dropped = c.dropped.wrapping_add(b.wrapping_sub(a));
+                        c.dropped_n += 1;
+                    }
+                    if let Some(c) = gt.created_at.take() {
+                        let d = now.wrapping_sub(c);
+                        self.acc.first_run.add(d);
+                        self.acc.first_run_total = self.acc.first_run_total.wrapping_add(d);
+                    }
+                }
+                GoState::NotExist => gt.end = Some(now),
+                GoState::Waiting if g.string(reason) == "forever" => gt.end = Some(now),
+                _ => {}
+            }
+        }
+        // Go's pprof walk (cmd/trace/pprof.go), all four kinds at once: a goroutine is in at
+        // most one tracked state at a time.
+        let state_of = |cat: usize| match cat {
+            CAT_SCHED => GoState::Runnable,
+            CAT_SYSCALL => GoState::Syscall,
+            _ => GoState::Waiting,
+        };
+        if let Some((cat, enter, rec)) = gt.tracking {
+            if to == state_of(cat) {
+                return;
+            }
+            gt.tracking = None;
+            if gt.started {
+                // Overlap of [enter, now] with [start, end or +inf], as Go's interval.overlap.
+                let win_end = gt.end.unwrap_or(i64::MAX);
+                if !(win_end < enter || now < gt.start) {
+                    let a = enter.max(gt.start);
+                    let b = now.min(win_end);
+                    let d = b.wrapping_sub(a);
+                    let clipped = (now.wrapping_sub(enter)).wrapping_sub(d);
+                    let c = &mut self.acc.cats[cat];
+                    if clipped > 0 {
+                        c.dropped = c.dropped.wrapping_add(clipped);
+                        c.dropped_n += 1;
+                    }
+                    if d > 0 {
+                        c.total = c.total.wrapping_add(d);
+                        c.count += 1;
+                        c.hist.add(d);
+                        let s = c.by_stack.entry(rec).or_insert((0, 0));
+                        s.0 = s.0.wrapping_add(d);
+                        s.1 += 1;
+                    }
+                } else {
+                    let c = &mut self.acc.cats[cat];
+                    c.dropped = c.dropped.wrapping_add(now.wrapping_sub(enter));
+                    c.dropped_n += 1;
+                }
+            } else if gt.pending.len() < 64 {
+                gt.pending.push((cat, enter, now, rec));
+            }
+            // The event that leaves one tracked state may enter another (syscall → runnable).
+        }
+        if let Some((cat, rec)) = enter {
+            gt.tracking = Some((cat, now, rec));
+        }
+    }
+
+    /// Builds the report; `complete` is false when reading stopped at an error.
+    pub fn finish(mut self, top: usize, complete: bool) -> (Summary, u64, u64) {
+        let mut acc = if complete || !self.has_committed {
+            std::mem::take(&mut self.acc)
+        } else {
+            std::mem::take(&mut self.committed)
+        };
+        let cut = if complete {
+            i64::MAX
+        } else {
+            self.last_sync_time
+        };
+        // Goroutines that never ran keep their intervals (Go's window is then [0, end]).
+        for gt in self.gs.values() {
+            if gt.started {
+                continue;
+            }
+            for &(cat, a, b, rec) in &gt.pending {
+                if b > cut {
+                    continue;
+                }
+                let b2 = gt.end.map_or(b, |e| b.min(e));
+                let d = b2.wrapping_sub(a);
+                if d > 0 {
+                    let c = &mut acc.cats[cat];
+                    c.total = c.total.wrapping_add(d);
+                    c.count += 1;
+                    c.hist.add(d);
+                    let s = c.by_stack.entry(rec).or_insert((0, 0));
+                    s.0 = s.0.wrapping_add(d);
+                    s.1 += 1;
+                }
+            }
+        }
+        let start = self.start.unwrap_or(0);
+        let frames = &self.stack_frames;
+        let blocking = |c: &CatAcc| {
+            let mut v: Vec<(u32, (i64, u64))> = c.by_stack.iter().map(|(k, v)| (*k, *v)).collect();
+            v.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(&b.0)));
+            Blocking {
+                total_ns: c.total,
+                count: c.count,
+                p50_ns: c.hist.quantile(0.5),
+                p99_ns: c.hist.quantile(0.99),
+                max_ns: c.hist.max,
+                dropped_by_go_clip_ns: c.dropped,
+                dropped_by_go_clip_count: c.dropped_n,
+                top_stacks: v
+                    .into_iter()
+                    .take(top)
+                    .map(|(k, (t, n))| TopStack {
+                        total_ns: t,
+                        count: n,
+                        frames: frames.get(k as usize).cloned().unwrap_or_default(),
+                    })
+                    .collect(),
+            }
+        };
+        let dist = |h: &Hist, total: i64| Distribution {
+            count: h.n,
+            total_ns: total,
+            p50_ns: h.quantile(0.5),
+            p99_ns: h.quantile(0.99),
+            max_ns: h.max,
+        };
+        let mut by_entry: Vec<EntryCount> = acc
+            .entries
+            .iter()
+            .map(|(f, n)| EntryCount {
+                func: f.clone(),
+                count: *n,
+            })
+            .collect();
+        by_entry.sort_by(|a, b| b.count.cmp(&a.count).then(a.func.cmp(&b.func)));
+        by_entry.truncate(top);
+        let mut by_kind: Vec<StwKind> = acc
+            .stw
+            .iter()
+            .map(|(k, s)| StwKind {
+                kind: k.clone(),
+                count: s.count,
+                total_ns: s.total,
+                max_ns: s.max,
+                max_at_ns: s.max_at,
+                at_ns: s.at.clone(),
+            })
+            .collect();
+        by_kind.sort_by(|a, b| b.total_ns.cmp(&a.total_ns).then(a.kind.cmp(&b.kind)));
+        let stw_total = acc
+            .stw
+            .iter()
+            .fold(0i64, |t, (_, s)| t.wrapping_add(s.total));
+        let stw_max = acc.stw.iter().map(|(_, s)| s.max).max().unwrap_or(0);
+        let mut inits: Vec<InitFrame> = acc
+            .inits
+            .iter()
+            .filter(|(_, t, n)| *t >= 0 && *n > 0)
+            .map(|(f, t, n)| InitFrame {
+                func: f.clone(),
+                first_seen_ns: *t,
+                events: *n,
+            })
+            .collect();
+        inits.sort_by(|a, b| {
+            a.first_seen_ns
+                .cmp(&b.first_seen_ns)
+                .then(a.func.cmp(&b.func))
+        });
+        let summary = Summary {
+            schema: SCHEMA,
+            header: String::new(),
+            written_by: String::new(),
+            bytes: 0,
+            events: acc.events,
+            generations: acc.gens,
+            complete,
+            warnings: Vec::new(),
+            span: Span {
+                start_ns: start,
+                end_ns: acc.end,
+                duration_ns: acc.end.wrapping_sub(start),
+                wall_start: self.wall_start.clone(),
+            },
+            main: MainInfo {
+                first_main_main_ns: acc.first_main.map(|m| m.0),
+                first_main_main_goroutine: acc.first_main.map(|m| m.1).filter(|g| *g != NONE),
+                init_frames: inits,
+            },
+            gc: GcInfo {
+                cycles: acc.gc_cycles,
+                active_at_start: acc.gc_active,
+                completed: dist(&acc.gc_hist, acc.gc_total),
+                first_at_ns: acc.gc_first,
+            },
+            stw: StwInfo {
+                count: acc.stw_count,
+                total_ns: stw_total,
+                max_ns: stw_max,
+                by_kind,
+            },
+            goroutines: GoroutineInfo {
+                created: acc.created,
+                by_entry,
+                create_to_first_run: dist(&acc.first_run, acc.first_run_total),
+            },
+            blocking: BlockingInfo {
+                syscall: blocking(&acc.cats[CAT_SYSCALL]),
+                net: blocking(&acc.cats[CAT_NET]),
+                sync: blocking(&acc.cats[CAT_SYNC]),
+                sched: blocking(&acc.cats[CAT_SCHED]),
+            },
+        };
+        (summary, acc.events, acc.gens)
+    }
+}
+
+fn format_wall(sec: u64, nsec: u64) -> String {
+    // Civil date from days since the epoch (Howard Hinnant's algorithm), UTC.
+    let days = (sec / 86400) as i64;
+    let rem = sec % 86400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:09}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60,
+        nsec % 1_000_000_000
+    )
+}
+
+/// Options for [`summarize`].
+#[derive(Debug, Clone)]
+pub struct SummarizeOptions {
+    /// Rows per table (top stacks, entry functions).
+    pub top: usize,
+}
+
+impl Default for SummarizeOptions {
+    fn default() -> Self {
+        SummarizeOptions { top: 10 }
+    }
+}
+
+/// Reads a whole trace and summarizes it. A truncated trace yields the complete generations
+/// and a warning; any other error fails (after the header, with its offset and generation).
+pub fn summarize<R: Read>(r: R, opts: &SummarizeOptions) -> Result<Summary, TraceError> {
+    let mut rd = Reader::new(r)?;
+    let ver = rd.version();
+    let mut s = Summarizer::new();
+    let mut warning = None;
+    loop {
+        match rd.next_event() {
+            Ok(Some(e)) => s.event(&e, &rd.generation),
+            Ok(None) => break,
+            Err(e) => {
+                if e.is_truncation() && s.has_committed && s.committed.events > 0 {
+                    warning = Some(e);
+                    break;
+                }
+                return Err(e);
+            }
+        }
+    }
+    let bytes = rd.offset();
+    let (mut sum, _, _) = s.finish(opts.top, warning.is_none());
+    sum.header = format!("go 1.{ver} trace");
+    sum.written_by = super::wire::written_by(ver).to_string();
+    sum.bytes = bytes;
+    if let Some(w) = warning {
+        sum.warnings.push(format!(
+            "{w}; reporting the {} complete generation(s) before it, as `go tool trace` does",
+            sum.generations
+        ));
+    }
+    Ok(sum)
+}

@@ -79,9 +79,26 @@ pub fn at_flags(flags: i64) -> Option<String> {
         &[
             (libc::AT_SYMLINK_NOFOLLOW as i64, "AT_SYMLINK_NOFOLLOW"),
             (libc::AT_REMOVEDIR as i64, "AT_REMOVEDIR"),
-            (libc::AT_EACCESS as i64, "AT_EACCESS"),
             (libc::AT_SYMLINK_FOLLOW as i64, "AT_SYMLINK_FOLLOW"),
             (libc::AT_NO_AUTOMOUNT as i64, "AT_NO_AUTOMOUNT"),
+            (libc::AT_EMPTY_PATH as i64, "AT_EMPTY_PATH"),
+        ],
+    );
+    Some(finish(parts, rest))
+}
+
+/// faccessat2's flags: 0x200 is AT_EACCESS here (AT_REMOVEDIR in unlinkat).
+pub fn access_at_flags(flags: i64) -> Option<String> {
+    if flags == 0 {
+        return None;
+    }
+    let mut parts = Vec::new();
+    let rest = join_flags(
+        &mut parts,
+        flags,
+        &[
+            (libc::AT_SYMLINK_NOFOLLOW as i64, "AT_SYMLINK_NOFOLLOW"),
+            (libc::AT_EACCESS as i64, "AT_EACCESS"),
             (libc::AT_EMPTY_PATH as i64, "AT_EMPTY_PATH"),
         ],
     );
@@ -154,6 +171,12 @@ mod tests {
         assert_eq!(open_flags(f), "O_RDONLY|O_CLOEXEC");
         let f = i64::from(libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_CLOEXEC);
         assert_eq!(open_flags(f), "O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC");
+    }
+
+    #[test]
+    fn access_flags_are_not_unlink_flags() {
+        assert_eq!(access_at_flags(0x200).as_deref(), Some("AT_EACCESS"));
+        assert_eq!(at_flags(0x200).as_deref(), Some("AT_REMOVEDIR"));
     }
 
     #[test]

@@ -834,7 +834,7 @@ impl Tracer<'_> {
             }
             Kind::AccessAt { has_flags } => {
                 call.flags = Some(decode::access_mode(a[2] as i64));
-                if has_flags && let Some(f) = decode::at_flags(a[3] as i64) {
+                if has_flags && let Some(f) = decode::access_at_flags(a[3] as i64) {
                     call.flags = Some(format!("{}, {f}", decode::access_mode(a[2] as i64)));
                 }
                 let empty_ok = has_flags && a[3] as i32 & libc::AT_EMPTY_PATH != 0;

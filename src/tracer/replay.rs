@@ -16,16 +16,37 @@ pub struct Replay {
     pub dur_ns: u64,
 }
 
+/// golat's own thread: (involuntary context switches, CPU µs), from getrusage.
+fn thread_usage() -> (i64, i64) {
+    // SAFETY: zeroed rusage is valid; getrusage fills it for the calling thread.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut ru) };
+    let us = |tv: libc::timeval| tv.tv_sec * 1_000_000 + tv.tv_usec;
+    (ru.ru_nivcsw, us(ru.ru_utime) + us(ru.ru_stime))
+}
+
+/// Runs one repetition and times it. Wall time is the truth for a call that blocks (a
+/// slow mount); but when golat itself was preempted meanwhile (on a busy machine), wall
+/// time would charge the wait to the filesystem, so then the thread's CPU time is used.
 fn timed(f: impl FnOnce() -> libc::c_long) -> Replay {
+    let (switches, cpu_us) = thread_usage();
     let start = Instant::now();
     let ret = f();
-    let dur_ns = start.elapsed().as_nanos() as u64;
-    let result = if ret < 0 {
-        Err(std::io::Error::last_os_error()
+    let wall_ns = start.elapsed().as_nanos() as u64;
+    let errno = (ret < 0).then(|| {
+        std::io::Error::last_os_error()
             .raw_os_error()
-            .unwrap_or(libc::EIO))
+            .unwrap_or(libc::EIO)
+    });
+    let (switches_after, cpu_us_after) = thread_usage();
+    let dur_ns = if switches_after != switches {
+        (cpu_us_after - cpu_us).max(0) as u64 * 1000
     } else {
-        Ok(ret)
+        wall_ns
+    };
+    let result = match errno {
+        Some(e) => Err(e),
+        None => Ok(ret),
     };
     Replay { result, dur_ns }
 }
@@ -82,25 +103,18 @@ pub fn readlink(path: &CString) -> Replay {
 /// directory, EACCES from an access check when golat is not root.
 pub fn open(path: &CString, open_flags: i32) -> Replay {
     let keep = open_flags & (libc::O_NOFOLLOW | libc::O_DIRECTORY);
-    let start = Instant::now();
     // SAFETY: path is NUL-terminated; the fd is closed below.
-    let fd = unsafe {
+    let opened = timed(|| unsafe {
         libc::openat(
             libc::AT_FDCWD,
             path.as_ptr(),
             libc::O_PATH | libc::O_CLOEXEC | keep,
-        )
+        ) as libc::c_long
+    });
+    let Ok(fd) = opened.result else {
+        return opened;
     };
-    if fd < 0 {
-        let errno = std::io::Error::last_os_error()
-            .raw_os_error()
-            .unwrap_or(libc::EIO);
-        return Replay {
-            result: Err(errno),
-            dur_ns: start.elapsed().as_nanos() as u64,
-        };
-    }
-    let dur_ns = start.elapsed().as_nanos() as u64;
+    let fd = fd as i32;
     let accmode = open_flags & libc::O_ACCMODE;
     let mut result = Ok(0);
     if keep & libc::O_NOFOLLOW != 0 || accmode != libc::O_RDONLY {
@@ -139,5 +153,8 @@ pub fn open(path: &CString, open_flags: i32) -> Replay {
     }
     // SAFETY: we own fd.
     unsafe { libc::close(fd) };
-    Replay { result, dur_ns }
+    Replay {
+        result,
+        dur_ns: opened.dur_ns,
+    }
 }

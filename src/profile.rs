@@ -36,6 +36,8 @@ pub struct Options {
     pub runs: usize,
     pub cold: bool,
     pub debug_trace: bool,
+    /// --runtime-trace with its window.
+    pub runtime_trace: Option<std::time::Duration>,
     pub stall: Option<std::time::Duration>,
     pub budget_ms: Option<f64>,
 }
@@ -57,6 +59,21 @@ impl Options {
             }
             Some(Ok(ms)) => Some(ms),
             None => None,
+        };
+        let runtime_trace = if args.runtime_trace {
+            match parse_duration_ms(&args.runtime_trace_window) {
+                Ok(ms) if ms > 0.0 => Some(std::time::Duration::from_secs_f64(ms / 1000.0)),
+                Ok(_) => {
+                    eprintln!("golat: --runtime-trace-window must be positive");
+                    return Err(2);
+                }
+                Err(e) => {
+                    eprintln!("golat: --runtime-trace-window: {e}");
+                    return Err(2);
+                }
+            }
+        } else {
+            None
         };
         let user_godebug = std::env::var("GODEBUG").unwrap_or_default();
         let off = args.no_inittrace || args.inittrace == InitTraceScope::Off;
@@ -86,6 +103,7 @@ impl Options {
             top: args.top,
             runs: args.runs.max(1),
             debug_trace: !args.no_debug_trace,
+            runtime_trace,
             stall: (args.stall > 0.0 && args.stall.is_finite())
                 .then(|| std::time::Duration::from_secs_f64(args.stall)),
             cold: args.cold,
@@ -140,6 +158,27 @@ fn command_env(init: InitCapture, gocache: Option<&Path>) -> Vec<CString> {
     env
 }
 
+/// Sets `key=value` in an envp; GODEBUG settings are appended to the existing value (the
+/// Go runtime reads only the first GODEBUG in the environment).
+fn set_env(envp: &mut Vec<CString>, key: &str, value: &str) -> anyhow::Result<()> {
+    let prefix = format!("{key}=");
+    let existing = envp
+        .iter()
+        .position(|kv| kv.as_bytes().starts_with(prefix.as_bytes()));
+    let entry = match existing {
+        Some(i) if key == "GODEBUG" && envp[i].as_bytes().len() > prefix.len() => {
+            format!("{},{value}", envp[i].to_string_lossy())
+        }
+        _ => format!("{prefix}{value}"),
+    };
+    let entry = CString::new(entry).context("environment value contains a NUL byte")?;
+    match existing {
+        Some(i) => envp[i] = entry,
+        None => envp.push(entry),
+    }
+    Ok(())
+}
+
 /// execvp's lookup: a name with a slash is used as is, else the first executable regular
 /// file in PATH (empty entries mean the current directory, as execvp treats them).
 pub fn find_program(name: &OsStr) -> Option<PathBuf> {
@@ -181,6 +220,8 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<u8> {
         envp: Vec::new(),
     };
     let mut reports = Vec::new();
+    // The runtime-trace table of the last run (its summary is not re-readable from JSON).
+    let mut runtime_table = String::new();
     for _ in 0..opts.runs {
         // --cold: a fresh GOCACHE per run, removed when the run is done.
         let cache = if opts.cold {
@@ -197,21 +238,38 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<u8> {
         let trace_dir = tempfile::Builder::new()
             .prefix("golat-debug-trace-")
             .tempdir()?;
-        let plan = debug_trace_plan(&opts, &trace_dir.path().join("go.trace.json"));
+        // --runtime-trace rewrites the go command first (-overlay or -trace), then
+        // -debug-trace is planned on top of that argv.
+        let runtime = match opts.runtime_trace {
+            Some(window) => Some(prepare_runtime_trace(&opts, trace_dir.path(), window)?),
+            None => None,
+        };
+        let base_argv: Vec<OsString> = match &runtime {
+            Some(rt) => rt.argv.iter().map(OsString::from).collect(),
+            None => opts.command.clone(),
+        };
+        let plan = debug_trace_plan(&opts, &base_argv, &trace_dir.path().join("go.trace.json"));
         let argv = match &plan {
-            Some(goargs::Plan::Rewrite { argv, .. }) => argv
+            Some(goargs::Plan::Rewrite { argv, .. }) => argv,
+            _ => &base_argv,
+        };
+        let mut envp = command_env(opts.init, cache.as_ref().map(|d| d.path()));
+        for (k, v) in runtime.iter().flat_map(|rt| rt.env.iter()) {
+            set_env(&mut envp, k, v)?;
+        }
+        let cmd = tracer::Command {
+            envp,
+            argv: argv
                 .iter()
                 .map(|a| cstring(a))
                 .collect::<anyhow::Result<_>>()?,
-            _ => cmd.argv.clone(),
-        };
-        let cmd = tracer::Command {
-            envp: command_env(opts.init, cache.as_ref().map(|d| d.path())),
-            argv,
             ..cmd.clone()
         };
         let (mut report, exec_error) = record(&opts, &cmd)?;
         attach_debug_trace(&mut report, plan.as_ref());
+        if let Some(rt) = &runtime {
+            runtime_table = attach_runtime_trace(&mut report, rt, opts.top);
+        }
         if let Some(errno) = exec_error {
             let err = std::io::Error::from_raw_os_error(errno);
             eprintln!("golat: cannot execute {}: {err}", opts.program.display());
@@ -230,7 +288,7 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<u8> {
     }
     let mut report = summarize_runs(reports, opts.cold);
     crate::analyze::analyze(&mut report);
-    emit(&opts, &report)?;
+    emit(&opts, &report, &runtime_table)?;
     if report.exit_code != 0 {
         return Ok(exit_byte(report.exit_code));
     }
@@ -250,7 +308,7 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<u8> {
 
 /// Decides whether (and how) the go command writes its -debug-trace, from its version and
 /// argv. `None` when the command is not a go command or --no-debug-trace was given.
-fn debug_trace_plan(opts: &Options, trace: &Path) -> Option<goargs::Plan> {
+fn debug_trace_plan(opts: &Options, argv: &[OsString], trace: &Path) -> Option<goargs::Plan> {
     if !opts.debug_trace || opts.program.file_name() != Some(OsStr::new("go")) {
         return None;
     }
@@ -258,7 +316,7 @@ fn debug_trace_plan(opts: &Options, trace: &Path) -> Option<goargs::Plan> {
     let goflags = std::env::var_os("GOFLAGS");
     let plan = goargs::plan(
         &goargs::GoInvocation {
-            argv: &opts.command,
+            argv,
             version: goargs::GoVersion::of_go_binary(&opts.program),
             goflags: goflags.as_deref(),
             cwd: &cwd,
@@ -268,6 +326,53 @@ fn debug_trace_plan(opts: &Options, trace: &Path) -> Option<goargs::Plan> {
     match plan {
         goargs::Plan::Skip { .. } => None,
         other => Some(other),
+    }
+}
+
+/// Rewrites the go command so the program it builds writes a runtime trace of its start.
+fn prepare_runtime_trace(
+    opts: &Options,
+    dir: &Path,
+    window: std::time::Duration,
+) -> anyhow::Result<crate::exectrace::overlay::RuntimeTrace> {
+    let argv: Vec<String> = opts
+        .command
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let cwd = std::env::current_dir().context("current directory")?;
+    crate::exectrace::overlay::prepare(&argv, &cwd, &dir.join("runtime.trace"), window)
+}
+
+/// Summarizes the program's runtime trace into `report.go["runtime_trace"]` and returns
+/// its table, as `golat trace` prints it.
+fn attach_runtime_trace(
+    report: &mut Report,
+    rt: &crate::exectrace::overlay::RuntimeTrace,
+    top: usize,
+) -> String {
+    match crate::exectrace::overlay::summarize_file(&rt.trace_file, top) {
+        Ok(summary) => {
+            let mut table = b"\nRuntime trace of the program's start (--runtime-trace)\n".to_vec();
+            for note in &rt.notes {
+                table.extend_from_slice(format!("  note: {note}\n").as_bytes());
+            }
+            let _ = crate::exectrace::render::table(&mut table, &summary, "program", top);
+            let value = serde_json::json!({
+                "method": rt.method,
+                "notes": rt.notes,
+                "summary": summary,
+            });
+            report.go.insert("runtime_trace".into(), value);
+            String::from_utf8_lossy(&table).into_owned()
+        }
+        Err(e) => {
+            report.warnings.push(model::Warning {
+                kind: "runtime_trace".into(),
+                message: format!("no runtime trace of the program: {e:#}"),
+            });
+            String::new()
+        }
     }
 }
 
@@ -488,7 +593,7 @@ fn run_env() -> model::RunEnv {
 
 /// Writes every requested output. The table goes to stderr (or -o), never to stdout: the
 /// command's stdout is the user's.
-fn emit(opts: &Options, report: &Report) -> anyhow::Result<()> {
+fn emit(opts: &Options, report: &Report, extra: &str) -> anyhow::Result<()> {
     if let Some(path) = &opts.json {
         let file = std::fs::File::create(path)
             .with_context(|| format!("cannot write --json {}", path.display()))?;
@@ -516,6 +621,7 @@ fn emit(opts: &Options, report: &Report) -> anyhow::Result<()> {
         };
         let mut text = crate::render::summary::render(report, &style);
         text.push_str(&crate::render::init_chain::render(report, opts.top));
+        text.push_str(extra);
         match &opts.output {
             Some(path) => std::fs::write(path, text)
                 .with_context(|| format!("cannot write -o {}", path.display()))?,

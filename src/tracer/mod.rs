@@ -969,11 +969,10 @@ impl Tracer<'_> {
             if !var.starts_with(b"GODEBUG=") {
                 continue;
             }
-            // Only the setting golat appended (the last one): the user's own stays.
-            let ours = b"inittrace=1";
-            if var.ends_with(ours) {
-                let at = ptr + (var.len() - 1) as u64;
-                let _ = sys::write_mem(tid, at, b"0");
+            // Only the setting golat appended (the last inittrace element): the user's
+            // own settings stay, whatever follows ours.
+            if let Some(end) = last_inittrace_on(&var) {
+                let _ = sys::write_mem(tid, ptr + end as u64 - 1, b"0");
             }
             break;
         }
@@ -1095,6 +1094,24 @@ fn proc_self_to(path: &str, pid: i32, tid: i32) -> Option<String> {
     None
 }
 
+/// End offset of the last `inittrace=...` element of a `GODEBUG=...` entry, if it is
+/// `inittrace=1`.
+fn last_inittrace_on(var: &[u8]) -> Option<usize> {
+    let value_start = var.iter().position(|&b| b == b'=')? + 1;
+    let mut found = None;
+    let mut start = value_start;
+    for i in value_start..=var.len() {
+        if i == var.len() || var[i] == b',' {
+            let element = &var[start..i];
+            if element.starts_with(b"inittrace=") {
+                found = (element == b"inittrace=1").then_some(i);
+            }
+            start = i + 1;
+        }
+    }
+    found
+}
+
 /// A binary of the Go toolchain's own: `<GOROOT>/pkg/tool/<goos>_<goarch>/<tool>`.
 fn is_toolchain_tool(path: &str) -> bool {
     let mut parts = path.rsplit('/');
@@ -1135,4 +1152,31 @@ fn read_nul_list(path: &str) -> Vec<String> {
         .filter(|s| !s.is_empty())
         .map(|s| String::from_utf8_lossy(s).into_owned())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_inittrace_golat_appended() {
+        let end = |s: &str| last_inittrace_on(s.as_bytes());
+        assert_eq!(end("GODEBUG=inittrace=1"), Some(19));
+        assert_eq!(end("GODEBUG=gctrace=1,inittrace=1"), Some(29));
+        assert_eq!(
+            end("GODEBUG=inittrace=1,traceadvanceperiod=10000000"),
+            Some(19)
+        );
+        assert_eq!(end("GODEBUG=inittrace=1,inittrace=0"), None);
+        assert_eq!(end("GODEBUG=gctrace=1"), None);
+    }
+
+    #[test]
+    fn toolchain_tools_are_recognised_by_their_place() {
+        assert!(is_toolchain_tool(
+            "/usr/local/go/pkg/tool/linux_amd64/compile"
+        ));
+        assert!(!is_toolchain_tool("/usr/local/go/bin/go"));
+        assert!(!is_toolchain_tool("/tmp/go-build1/b001/exe/hello"));
+    }
 }

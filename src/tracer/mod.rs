@@ -95,6 +95,11 @@ pub struct Outcome {
     pub exit_stop_calls: u64,
 }
 
+/// Non-blocking waitpid polls before the tracer sleeps. Measured on a no-op `go build`
+/// (2 vCPUs): 0 polls 444 ms median wall, 30 → 410, 200 → 375, 1000 → 361, with the
+/// tracer's own CPU going 137 → 154 → 186 → 215 ms; 100 is the middle ground.
+const WAIT_SPIN_POLLS: u32 = 100;
+
 /// Why tracing could not start; `Denied` lets the caller fall back to an untraced run.
 #[derive(Debug)]
 pub enum StartError {
@@ -297,7 +302,7 @@ pub fn calibrate(rounds: usize) -> Result<u64, StartError> {
     let _ = read_exec_error(err);
     let mut samples = Vec::with_capacity(rounds);
     let mut entry: Option<Instant> = None;
-    while let Ok(Some((tid, status))) = sys::wait_any() {
+    while let Ok(Some((tid, status))) = sys::wait_any(0) {
         match sys::decode(status) {
             sys::Status::Stopped { sig, event } => {
                 if sig == libc::SIGTRAP && event == libc::PTRACE_EVENT_SECCOMP {
@@ -387,6 +392,8 @@ struct Tracer<'a> {
     root: i32,
     root_status: Option<(RootStatus, u64)>,
     sink: &'a mut dyn FnMut(Event),
+    /// How many non-blocking polls precede a blocking wait.
+    spin: u32,
     stops: u64,
     entry_only: u64,
     exit_stops: u64,
@@ -425,6 +432,7 @@ pub fn trace(
         root: pid,
         root_status: None,
         sink,
+        spin: WAIT_SPIN_POLLS,
         stops: 0,
         entry_only: 0,
         exit_stops: 0,
@@ -529,8 +537,8 @@ impl Tracer<'_> {
 
     fn run(&mut self) -> anyhow::Result<()> {
         loop {
-            let Some((tid, status)) =
-                sys::wait_any().map_err(|e| anyhow::anyhow!("waitpid: {}", errno_name(e)))?
+            let Some((tid, status)) = sys::wait_any(self.spin)
+                .map_err(|e| anyhow::anyhow!("waitpid: {}", errno_name(e)))?
             else {
                 return Ok(());
             };

@@ -146,3 +146,45 @@ fn events_file_holds_every_recorded_call() {
             .any(|c| c["path"] == "/nonexistent-golat" && c["errno"] == "ENOENT")
     );
 }
+
+#[test]
+fn timeline_carries_the_go_commands_phases_on_its_process() {
+    let Some(_) = require("go") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (json, timeline) = (dir.path().join("r.json"), dir.path().join("t.json"));
+    let out = output_timeout(
+        Command::new(golat())
+            .args(["profile", "-q", "--json"])
+            .arg(&json)
+            .arg("--timeline")
+            .arg(&timeline)
+            .args(["go", "build", "-o", "/dev/null", "./fixtures/hello"])
+            .current_dir(repo()),
+        120,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let go_pid = report["processes"][0]["pid"].clone();
+    assert_eq!(report["processes"][0]["tool"], "go");
+    let events: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&timeline).unwrap()).unwrap();
+    let phases: Vec<_> = events["traceEvents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["cat"] == "go_phase")
+        .collect();
+    assert!(!phases.is_empty(), "no go phases on the timeline");
+    assert!(phases.iter().all(|e| e["pid"] == go_pid));
+    assert!(phases.iter().any(|e| {
+        e["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("load.PackagesAndErrors")
+    }));
+}

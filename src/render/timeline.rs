@@ -11,8 +11,9 @@ use std::io::Write;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::analyze::path_scan;
 use crate::analyze::{Ctx, result_text, sys_us};
+use crate::analyze::{go_phases, path_scan};
+use crate::gosrc::debugtrace::DebugTrace;
 use crate::model::{Report, Timing};
 
 /// Up to this many calls the timeline holds every call; above it, only the long ones.
@@ -22,6 +23,8 @@ pub const LONG_CALL_US: f64 = 100.0;
 /// Track ids for the per-process span track and PATH-scan bursts stay clear of real tids
 /// (pid_max is at most 2^22).
 const SPAN_TID_BASE: i64 = 1 << 30;
+/// Tracks of the go command's -debug-trace phases.
+const PHASE_TID_BASE: i64 = 1 << 31;
 
 #[derive(Serialize)]
 struct Ev<'a> {
@@ -264,6 +267,60 @@ pub fn write<W: Write>(report: &Report, ctx: &Ctx, w: &mut W) -> std::io::Result
             )?;
         }
     }
+    // The go command's own phases (-debug-trace), one track per cmd/go trace tid, placed
+    // on the run's clock where the go process created its trace file.
+    if let Some(trace) = report
+        .go
+        .get("debug_trace")
+        .and_then(|v| serde_json::from_value::<DebugTrace>(v.clone()).ok())
+    {
+        let (pid, offset_ms, how) = go_phases::alignment(report, &trace);
+        if let Some(pid) = pid.filter(|p| known.contains(p)) {
+            let mut tids: BTreeSet<u64> = BTreeSet::new();
+            for phase in &trace.phases {
+                let tid = PHASE_TID_BASE + phase.tid as i64;
+                if tids.insert(phase.tid) {
+                    let name = json!({"name": format!("go phases (-debug-trace) {}", phase.tid)});
+                    for (meta, args) in [
+                        ("thread_name", name),
+                        ("thread_sort_index", json!({"sort_index": -2})),
+                    ] {
+                        emit(
+                            w,
+                            &Ev {
+                                name: meta,
+                                cat: "",
+                                ph: "M",
+                                ts: 0.0,
+                                dur: None,
+                                pid,
+                                tid,
+                                id: None,
+                                args,
+                            },
+                            &mut out,
+                        )?;
+                    }
+                }
+                emit(
+                    w,
+                    &Ev {
+                        name: &phase.name,
+                        cat: "go_phase",
+                        ph: "X",
+                        ts: us(offset_ms + phase.start_ms),
+                        dur: Some(us(phase.dur_ms)),
+                        pid,
+                        tid,
+                        id: None,
+                        args: json!({"kind": phase.kind, "aligned_by": how}),
+                    },
+                    &mut out,
+                )?;
+            }
+        }
+    }
+
     w.write_all(b"\n],\"displayTimeUnit\":\"ms\",\"otherData\":")?;
     serde_json::to_writer(
         &mut *w,

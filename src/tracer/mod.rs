@@ -99,6 +99,8 @@ pub struct Outcome {
 /// (2 vCPUs): 0 polls 444 ms median wall, 30 → 410, 200 → 375, 1000 → 361, with the
 /// tracer's own CPU going 137 → 154 → 186 → 215 ms; 100 is the middle ground.
 const WAIT_SPIN_POLLS: u32 = 100;
+/// Poll only while at most this many traced processes are alive.
+const SPIN_MAX_PROCS: usize = 2;
 
 /// Why tracing could not start; `Denied` lets the caller fall back to an untraced run.
 #[derive(Debug)]
@@ -537,8 +539,16 @@ impl Tracer<'_> {
 
     fn run(&mut self) -> anyhow::Result<()> {
         loop {
-            let Some((tid, status)) = sys::wait_any(self.spin)
-                .map_err(|e| anyhow::anyhow!("waitpid: {}", errno_name(e)))?
+            // Polling pays off when one process at a time makes calls back to back (a
+            // no-op build); when several run at once (a parallel compile) the polling
+            // tracer would take CPU from them, so it sleeps at once.
+            let spin = if self.procs.len() <= SPIN_MAX_PROCS {
+                self.spin
+            } else {
+                0
+            };
+            let Some((tid, status)) =
+                sys::wait_any(spin).map_err(|e| anyhow::anyhow!("waitpid: {}", errno_name(e)))?
             else {
                 return Ok(());
             };

@@ -172,6 +172,7 @@ fn generate(n_calls: usize) -> Report {
         calls,
         mounts: Vec::new(),
         warnings: Vec::new(),
+        runs: None,
         init_lines: Vec::new(),
         hotspots: Default::default(),
         go: Default::default(),

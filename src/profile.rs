@@ -483,18 +483,7 @@ fn record(opts: &Options, cmd: &tracer::Command) -> anyhow::Result<(Report, Opti
     let cwd = std::env::current_dir()
         .map(|p| p.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let mounts = crate::fsinfo::MountTable::load()
-        .map(|t| {
-            t.mounts
-                .into_iter()
-                .map(|m| model::MountRecord {
-                    mount_point: m.mount_point,
-                    fs_type: m.fs_type,
-                    source: m.source,
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let mounts = crate::analyze::read_live_mounts();
     let mut builder = RunBuilder::default();
     let mut untraced_reason = None;
     let calibrated = tracer::calibrate(200);

@@ -304,84 +304,42 @@ pub fn under(path: &str, root: &str) -> bool {
 }
 
 /// Why a filesystem type deserves a flag: each lookup may cost a network round trip
-/// (`network`), a userspace daemon (`fuse`), or a walk through layers (`overlay`).
+/// (`network`), a userspace daemon (`fuse`), a mount on demand (`automount`), or a walk
+/// through layers (`overlay`). The classes are fsinfo's, shared with path-audit.
 pub fn fs_flag(fs_type: &str) -> Option<&'static str> {
-    const NETWORK: &[&str] = &[
-        "nfs",
-        "nfs4",
-        "cifs",
-        "smb3",
-        "smbfs",
-        "9p",
-        "ceph",
-        "glusterfs",
-        "afs",
-        "lustre",
-        "gpfs",
-        "fuse.sshfs",
-        "fuse.s3fs",
-        "fuse.rclone",
-        "fuse.gcsfuse",
-        "virtiofs",
-    ];
-    if NETWORK.contains(&fs_type) {
-        Some("network")
-    } else if fs_type.starts_with("fuse") {
-        Some("fuse")
-    } else if fs_type == "overlay" {
-        Some("overlay")
-    } else {
-        None
+    match crate::fsinfo::classify(fs_type) {
+        crate::fsinfo::FsClass::Network => Some("network"),
+        crate::fsinfo::FsClass::Fuse => Some("fuse"),
+        crate::fsinfo::FsClass::Automount => Some("automount"),
+        crate::fsinfo::FsClass::Local if fs_type == "overlay" => Some("overlay"),
+        crate::fsinfo::FsClass::Local => None,
     }
 }
 
 /// Parses /proc/self/mountinfo. Only for a live run: a saved report never looks at the
-/// machine it is re-read on.
-fn read_live_mounts() -> Vec<MountRecord> {
+/// machine it is read on.
+pub fn read_live_mounts() -> Vec<MountRecord> {
     std::fs::read_to_string("/proc/self/mountinfo")
         .map(|text| parse_mountinfo(&text))
         .unwrap_or_default()
 }
 
 /// `36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue`
+/// Lenient: a line fsinfo cannot read is skipped, the rest kept.
 pub fn parse_mountinfo(text: &str) -> Vec<MountRecord> {
     text.lines()
-        .filter_map(|line| {
-            let (left, right) = line.split_once(" - ")?;
-            let mount_point = left.split(' ').nth(4)?;
-            let mut r = right.split(' ');
-            let fs_type = r.next()?;
-            let source = r.next().unwrap_or("");
-            Some(MountRecord {
-                mount_point: unescape_octal(mount_point),
-                fs_type: fs_type.to_string(),
-                source: unescape_octal(source),
-            })
-        })
+        .filter_map(|line| crate::fsinfo::MountTable::parse(line).ok())
+        .flat_map(|t| t.mounts)
+        .map(mount_record)
         .collect()
 }
 
-/// mountinfo writes space, tab, newline and backslash as `\040`-style octal escapes.
-fn unescape_octal(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            let v = u32::from(b[i + 1] - b'0') * 64
-                + u32::from(b[i + 2] - b'0') * 8
-                + u32::from(b[i + 3] - b'0');
-            out.push(v as u8);
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
+fn mount_record(m: crate::fsinfo::Mount) -> MountRecord {
+    MountRecord {
+        mount_point: m.mount_point,
+        fs_type: m.fs_type,
+        source: m.source,
     }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Finds the process a call belongs to (pids can be reused within one run: the process

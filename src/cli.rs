@@ -49,7 +49,9 @@ pub enum Command {
     golat profile go version\n  \
     golat profile go run ./cmd/server\n  \
     golat profile --json out.json --events calls.jsonl -- go build ./...\n  \
-    golat profile -o report.txt go test ./...\n\n\
+    golat profile -o report.txt go test ./...\n  \
+    golat profile -n 5 --cold --budget 30s go build ./...\n  \
+    golat profile --runtime-trace --timeline t.json go run .\n\n\
     The command's stdin, stdout, stderr, exit code and signals are its own; the report goes to \
     stderr (or -o FILE). golat exits with the command's exit code (128+N if signal N killed it).")]
 pub struct ProfileArgs {
@@ -77,7 +79,8 @@ pub struct ProfileArgs {
     #[arg(short, long)]
     pub quiet: bool,
 
-    /// Report stalls when nothing progresses for this many seconds (0 = never).
+    /// Name every thread blocked in one filesystem call (or in uninterruptible sleep) longer
+    /// than this many seconds, with its path and mount, while it hangs (0 = never).
     #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
     pub stall: f64,
 

@@ -5,9 +5,151 @@
 //! JSON is all that analysis and rendering need, so `golat report saved.json` exercises
 //! everything after the tracer without tracing.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::{Deserialize, Serialize};
+
+/// An interned, immutable string: syscall names, errno names, flags and paths repeat
+/// across a run's calls (a build probes the same few thousand paths again and again), so
+/// each distinct text is stored once and a call holds a 16-byte handle to it. The interner
+/// lives as long as the process, which for a command-line run is the run.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Atom(Arc<str>);
+
+fn interner() -> &'static Mutex<HashSet<Arc<str>>> {
+    static INTERNER: OnceLock<Mutex<HashSet<Arc<str>>>> = OnceLock::new();
+    INTERNER.get_or_init(Default::default)
+}
+
+impl Atom {
+    pub fn new(text: &str) -> Atom {
+        let mut set = interner().lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(existing) = set.get(text) {
+            return Atom(existing.clone());
+        }
+        let arc: Arc<str> = Arc::from(text);
+        set.insert(arc.clone());
+        Atom(arc)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Atom {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for Atom {
+    fn default() -> Atom {
+        Atom::new("")
+    }
+}
+
+impl AsRef<str> for Atom {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for Atom {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Atom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl std::fmt::Display for Atom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&*self.0, f)
+    }
+}
+
+impl From<&str> for Atom {
+    fn from(s: &str) -> Atom {
+        Atom::new(s)
+    }
+}
+
+impl From<String> for Atom {
+    fn from(s: String) -> Atom {
+        Atom::new(&s)
+    }
+}
+
+impl From<&String> for Atom {
+    fn from(s: &String) -> Atom {
+        Atom::new(s)
+    }
+}
+
+impl From<Atom> for String {
+    fn from(a: Atom) -> String {
+        a.0.to_string()
+    }
+}
+
+impl PartialEq<str> for Atom {
+    fn eq(&self, other: &str) -> bool {
+        &*self.0 == other
+    }
+}
+
+impl PartialEq<&str> for Atom {
+    fn eq(&self, other: &&str) -> bool {
+        &*self.0 == *other
+    }
+}
+
+impl PartialEq<String> for Atom {
+    fn eq(&self, other: &String) -> bool {
+        &*self.0 == other.as_str()
+    }
+}
+
+impl PartialEq<Atom> for str {
+    fn eq(&self, other: &Atom) -> bool {
+        self == &*other.0
+    }
+}
+
+impl PartialEq<Atom> for &str {
+    fn eq(&self, other: &Atom) -> bool {
+        *self == &*other.0
+    }
+}
+
+impl Serialize for Atom {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Atom {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Atom, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Atom;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Atom, E> {
+                Ok(Atom::new(v))
+            }
+        }
+        d.deserialize_str(Visitor)
+    }
+}
 
 /// The schema of `golat profile --json`. Change only by adding fields, or bump the version.
 pub const PROFILE_SCHEMA: &str = "golat.profile/v1";
@@ -34,25 +176,25 @@ pub struct Call {
     pub pid: i32,
     pub tid: i32,
     /// Syscall name as strace spells it (`openat`, `newfstatat`, `execve`, ...).
-    pub name: String,
+    pub name: Atom,
     /// The main path argument, absolute (resolved at entry through the dirfd or the cwd).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
+    pub path: Option<Atom>,
     /// The second path (rename targets, symlink targets, link names).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub path2: Option<String>,
+    pub path2: Option<Atom>,
     /// Decoded flags or mode, e.g. `O_RDONLY|O_CLOEXEC`, `X_OK`, `AT_SYMLINK_NOFOLLOW`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub flags: Option<String>,
+    pub flags: Option<Atom>,
     /// Address for `connect` (`127.0.0.1:443`, `/run/socket`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub addr: Option<String>,
+    pub addr: Option<Atom>,
     /// Return value when it succeeded (fd, byte count, 0); `None` when unknown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ret: Option<i64>,
     /// Error name when it failed (`ENOENT`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub errno: Option<String>,
+    pub errno: Option<Atom>,
     /// Entry time, ms since the command started (monotonic clock).
     pub t_ms: f64,
     /// Duration in microseconds, of the kind `timing` says.
@@ -285,7 +427,7 @@ impl Report {
             let entry = by_name
                 .entry(call.name.as_str())
                 .or_insert_with(|| SyscallSummary {
-                    name: call.name.clone(),
+                    name: call.name.to_string(),
                     count: 0,
                     errors: 0,
                     total_ms: 0.0,

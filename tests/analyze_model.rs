@@ -435,7 +435,7 @@ fn arb_report() -> impl Strategy<Value = Report> {
             .into_iter()
             .map(|(pid, name, path, t, dur, errno, timing)| {
                 let mut c = call(pid, t, name, "", errno);
-                c.path = path;
+                c.path = path.map(Into::into);
                 c.dur_us = dur;
                 c.addr = (name == "connect").then(|| "10.0.0.1:443".into());
                 c.timing = [Timing::Replayed, Timing::Corrected, Timing::None][timing as usize];

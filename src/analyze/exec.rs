@@ -138,9 +138,10 @@ pub fn compute(report: &Report, ctx: &Ctx) -> ExecAnalysis {
                 tool: tool.to_string(),
                 addr: c
                     .addr
-                    .clone()
-                    .or_else(|| c.path.clone())
-                    .unwrap_or_else(|| "?".into()),
+                    .as_deref()
+                    .or(c.path.as_deref())
+                    .unwrap_or("?")
+                    .to_string(),
                 t_ms: c.t_ms,
                 result: super::result_text(c),
                 sys_us: sys_us(c).unwrap_or(0.0),

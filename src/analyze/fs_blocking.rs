@@ -415,8 +415,8 @@ pub fn compute(report: &Report, ctx: &Ctx) -> FsBlocking {
                     .at(c.pid, c.t_ms)
                     .map(|p| procs.get(p).tool.clone())
                     .unwrap_or_default(),
-                name: c.name.clone(),
-                path: c.path.clone().unwrap_or_default(),
+                name: c.name.to_string(),
+                path: c.path.as_deref().unwrap_or_default().to_string(),
                 result: super::result_text(c),
                 t_ms: c.t_ms,
                 sys_us: us,

@@ -227,9 +227,9 @@ fn process_init(
         for c in &inside {
             if let Some(path) = &c.path
                 && io_paths.len() < 3
-                && !io_paths.contains(path)
+                && !io_paths.iter().any(|p| p == path.as_str())
             {
-                io_paths.push(path.clone());
+                io_paths.push(path.to_string());
             }
         }
         pkgs.push(PkgInit {

@@ -484,7 +484,7 @@ impl Times {
 /// A call's result as one short word: the errno name, the return value, or `ok`.
 pub fn result_text(call: &Call) -> String {
     match (&call.errno, call.ret) {
-        (Some(e), _) => e.clone(),
+        (Some(e), _) => e.to_string(),
         (None, Some(r)) => r.to_string(),
         (None, None) => "ok".to_string(),
     }

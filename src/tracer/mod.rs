@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::time::Instant;
 
 use crate::event::Event;
-use crate::model::{Call, Timing};
+use crate::model::{Atom, Call, Timing};
 use syscalls::{Kind, Sys};
 
 pub use sys::{errno_name, self_usage};
@@ -740,7 +740,7 @@ impl Tracer<'_> {
             && info.op == sys::OP_EXIT
         {
             if info.is_error() {
-                pending.call.errno = Some(errno_name(-info.rval() as i32));
+                pending.call.errno = Some(errno_name(-info.rval() as i32).into());
             } else {
                 pending.call.ret = Some(info.rval());
                 if matches!(pending.sys.kind, Kind::Chdir | Kind::Fchdir) {
@@ -776,7 +776,7 @@ impl Tracer<'_> {
         let mut call = Call {
             pid,
             tid,
-            name: sys.name.to_string(),
+            name: Atom::new(sys.name),
             path: None,
             path2: None,
             flags: None,
@@ -808,7 +808,7 @@ impl Tracer<'_> {
                 };
                 let flags = if compat { flags & 0xffff_ffff } else { flags };
                 open_flags = flags as i32;
-                call.flags = Some(decode::open_flags(flags));
+                call.flags = Some(decode::open_flags(flags).into());
                 target = self.resolve(tid, pid, dirfd, path_arg, false);
                 let creates = flags & i64::from(libc::O_CREAT) != 0
                     || flags & i64::from(libc::O_TMPFILE) == i64::from(libc::O_TMPFILE);
@@ -826,13 +826,13 @@ impl Tracer<'_> {
                 replayable = true;
             }
             Kind::StatAt => {
-                call.flags = decode::at_flags(a[3] as i64);
+                call.flags = decode::at_flags(a[3] as i64).map(Atom::from);
                 let empty_ok = a[3] as i32 & libc::AT_EMPTY_PATH != 0;
                 target = self.resolve(tid, pid, as_fd(a[0]), a[1], empty_ok);
                 replayable = true;
             }
             Kind::Statx => {
-                call.flags = decode::at_flags(a[2] as i64 & 0xffff);
+                call.flags = decode::at_flags(a[2] as i64 & 0xffff).map(Atom::from);
                 let empty_ok = a[2] as i32 & libc::AT_EMPTY_PATH != 0;
                 target = self.resolve(tid, pid, as_fd(a[0]), a[1], empty_ok);
                 replayable = true;
@@ -846,14 +846,14 @@ impl Tracer<'_> {
                 replayable = true;
             }
             Kind::Access => {
-                call.flags = Some(decode::access_mode(a[1] as i64));
+                call.flags = Some(decode::access_mode(a[1] as i64).into());
                 target = self.resolve(tid, pid, libc::AT_FDCWD, a[0], false);
                 replayable = true;
             }
             Kind::AccessAt { has_flags } => {
-                call.flags = Some(decode::access_mode(a[2] as i64));
+                call.flags = Some(decode::access_mode(a[2] as i64).into());
                 if has_flags && let Some(f) = decode::access_at_flags(a[3] as i64) {
-                    call.flags = Some(format!("{}, {f}", decode::access_mode(a[2] as i64)));
+                    call.flags = Some(format!("{}, {f}", decode::access_mode(a[2] as i64)).into());
                 }
                 let empty_ok = has_flags && a[3] as i32 & libc::AT_EMPTY_PATH != 0;
                 target = self.resolve(tid, pid, as_fd(a[0]), a[1], empty_ok);
@@ -871,37 +871,37 @@ impl Tracer<'_> {
             }
             Kind::PathAt => {
                 target = self.resolve(tid, pid, as_fd(a[0]), a[1], false);
-                call.flags = decode::at_flags(a[2] as i64);
+                call.flags = decode::at_flags(a[2] as i64).map(Atom::from);
             }
             Kind::ExecveAt => {
                 let empty_ok = a[4] as i32 & libc::AT_EMPTY_PATH != 0;
                 target = self.resolve(tid, pid, as_fd(a[0]), a[1], empty_ok);
-                call.flags = decode::at_flags(a[4] as i64);
+                call.flags = decode::at_flags(a[4] as i64).map(Atom::from);
                 self.spare_toolchain_inittrace(tid, target.as_ref(), a[3]);
             }
             Kind::Rename => {
                 target = self.resolve(tid, pid, libc::AT_FDCWD, a[0], false);
                 call.path2 = self
                     .resolve(tid, pid, libc::AT_FDCWD, a[1], false)
-                    .map(|p| p.0);
+                    .map(|p| Atom::from(p.0));
             }
             Kind::RenameAt => {
                 target = self.resolve(tid, pid, as_fd(a[0]), a[1], false);
                 call.path2 = self
                     .resolve(tid, pid, as_fd(a[2]), a[3], false)
-                    .map(|p| p.0);
+                    .map(|p| Atom::from(p.0));
             }
             Kind::Connect => {
                 let len = (a[2] as usize).min(128);
                 let mut buf = vec![0u8; len];
                 if sys::read_mem(tid, a[1], &mut buf).is_ok() {
-                    call.addr = decode::sockaddr(&buf);
+                    call.addr = decode::sockaddr(&buf).map(Atom::from);
                 }
             }
             Kind::WriteStderr => unreachable!("handled above"),
         }
         let replay_path = target.as_ref().map(|(_, r)| r.clone());
-        call.path = target.map(|(p, _)| p);
+        call.path = target.map(|(p, _)| Atom::from(p));
 
         if replayable
             && !self.cfg.exit_stops_all
@@ -934,7 +934,7 @@ impl Tracer<'_> {
                         call.ret = Some(v);
                     }
                 }
-                Err(e) => call.errno = Some(errno_name(e)),
+                Err(e) => call.errno = Some(errno_name(e).into()),
             }
             call.dur_us = r.dur_ns as f64 / 1000.0;
             call.timing = Timing::Replayed;

@@ -36,6 +36,11 @@ impl Atom {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Where the text lives: equal atoms share it, so this identifies the text.
+    pub fn address(&self) -> usize {
+        self.0.as_ptr() as usize
+    }
 }
 
 impl std::ops::Deref for Atom {

@@ -209,17 +209,10 @@ impl<'a> Ctx<'a> {
         let mut kinds = Vec::with_capacity(report.calls.len());
         let mut path_id = Vec::with_capacity(report.calls.len());
         let mut paths: Vec<&'a str> = Vec::new();
-        // Distinct paths copied into one arena: the key compare of every lookup then reads
-        // compact memory instead of another call's scattered heap string.
-        let mut arena: Vec<u8> = Vec::new();
-        let mut spans: Vec<(usize, usize)> = Vec::new();
-        let mut table: hashbrown::HashTable<u32> = hashbrown::HashTable::new();
-        let hash = |s: &[u8]| {
-            use std::hash::Hasher;
-            let mut h = FxHasher::default();
-            h.write(s);
-            h.finish()
-        };
+        // Paths are interned (model::Atom): equal paths share one allocation, so its address
+        // identifies the path without hashing or comparing its text.
+        let mut by_address: HashMap<usize, u32, std::hash::BuildHasherDefault<FxHasher>> =
+            HashMap::default();
         // Consecutive calls mostly come from one process: remember the last answer.
         let mut last: Option<(i32, u32)> = None;
         for c in &report.calls {
@@ -233,29 +226,11 @@ impl<'a> Ctx<'a> {
             };
             last = Some((c.pid, p));
             proc_of.push(p);
-            path_id.push(match c.path.as_deref() {
-                Some(path) => {
-                    let b = path.as_bytes();
-                    let h = hash(b);
-                    let key = |&id: &u32| {
-                        let (o, l) = spans[id as usize];
-                        &arena[o..o + l]
-                    };
-                    match table.find(h, |id| key(id) == b) {
-                        Some(&id) => id,
-                        None => {
-                            let id = u32::try_from(paths.len()).unwrap_or(NO_PATH);
-                            spans.push((arena.len(), b.len()));
-                            arena.extend_from_slice(b);
-                            paths.push(path);
-                            table.insert_unique(h, id, |&id| {
-                                let (o, l) = spans[id as usize];
-                                hash(&arena[o..o + l])
-                            });
-                            id
-                        }
-                    }
-                }
+            path_id.push(match c.path.as_ref() {
+                Some(path) => *by_address.entry(path.address()).or_insert_with(|| {
+                    paths.push(path.as_str());
+                    u32::try_from(paths.len() - 1).unwrap_or(NO_PATH)
+                }),
                 None => NO_PATH,
             });
         }

@@ -68,13 +68,9 @@ pub fn access_mode(mode: i64) -> String {
     finish(parts, rest)
 }
 
+/// AT_* flags of the *at calls (0x200 is AT_REMOVEDIR here).
 pub fn at_flags(flags: i64) -> Option<String> {
-    if flags == 0 {
-        return None;
-    }
-    let mut parts = Vec::new();
-    let rest = join_flags(
-        &mut parts,
+    flag_list(
         flags,
         &[
             (libc::AT_SYMLINK_NOFOLLOW as i64, "AT_SYMLINK_NOFOLLOW"),
@@ -83,25 +79,28 @@ pub fn at_flags(flags: i64) -> Option<String> {
             (libc::AT_NO_AUTOMOUNT as i64, "AT_NO_AUTOMOUNT"),
             (libc::AT_EMPTY_PATH as i64, "AT_EMPTY_PATH"),
         ],
-    );
-    Some(finish(parts, rest))
+    )
 }
 
 /// faccessat2's flags: 0x200 is AT_EACCESS here (AT_REMOVEDIR in unlinkat).
 pub fn access_at_flags(flags: i64) -> Option<String> {
-    if flags == 0 {
-        return None;
-    }
-    let mut parts = Vec::new();
-    let rest = join_flags(
-        &mut parts,
+    flag_list(
         flags,
         &[
             (libc::AT_SYMLINK_NOFOLLOW as i64, "AT_SYMLINK_NOFOLLOW"),
             (libc::AT_EACCESS as i64, "AT_EACCESS"),
             (libc::AT_EMPTY_PATH as i64, "AT_EMPTY_PATH"),
         ],
-    );
+    )
+}
+
+/// `None` for no flags, else the names joined with `|` (unknown bits in hex).
+fn flag_list(flags: i64, table: &[(i64, &'static str)]) -> Option<String> {
+    if flags == 0 {
+        return None;
+    }
+    let mut parts = Vec::new();
+    let rest = join_flags(&mut parts, flags, table);
     Some(finish(parts, rest))
 }
 

@@ -460,6 +460,19 @@ pub fn tool_name(exe: &str, argv: &[String]) -> String {
     base.to_string()
 }
 
+/// The smallest valid saved report (a `go` command with nothing recorded), as the JSON a
+/// reader of old or minimal reports gets: for unit tests of analyzers and renderers.
+#[cfg(test)]
+pub(crate) fn empty_report_for_tests() -> Report {
+    serde_json::from_value(serde_json::json!({
+        "schema": "golat.profile/v1", "golat_version": "t", "command": ["go"], "cwd": "/",
+        "exit_code": 0, "wall_ms": 1.0, "traced": true, "timing": {"stop_cost_us": 1.0,
+        "stops": 0, "entry_only_calls": 0, "exit_stop_calls": 0, "note": ""},
+        "env": {"path": ""}, "processes": [], "syscalls": [], "calls": []
+    }))
+    .expect("a minimal report deserializes")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -160,13 +160,7 @@ mod tests {
 
     #[test]
     fn nothing_without_a_trace() {
-        let report: Report = serde_json::from_value(serde_json::json!({
-            "schema": "golat.profile/v1", "golat_version": "t", "command": ["go"], "cwd": "/",
-            "exit_code": 0, "wall_ms": 1.0, "traced": true, "timing": {"stop_cost_us": 1.0,
-            "stops": 0, "entry_only_calls": 0, "exit_stop_calls": 0, "note": ""},
-            "env": {"path": ""}, "processes": [], "syscalls": [], "calls": []
-        }))
-        .unwrap();
+        let report = crate::model::empty_report_for_tests();
         assert!(analyze(&report).is_none());
         let mut with_bad = report.clone();
         with_bad

@@ -238,13 +238,7 @@ mod tests {
 
     #[test]
     fn empty_report_renders_nothing() {
-        let report: Report = serde_json::from_value(serde_json::json!({
-            "schema": "golat.profile/v1", "golat_version": "t", "command": ["go"], "cwd": "/",
-            "exit_code": 0, "wall_ms": 1.0, "traced": true, "timing": {"stop_cost_us": 1.0,
-            "stops": 0, "entry_only_calls": 0, "exit_stop_calls": 0, "note": ""},
-            "env": {"path": ""}, "processes": [], "syscalls": [], "calls": []
-        }))
-        .unwrap();
+        let report = crate::model::empty_report_for_tests();
         assert_eq!(render(&report, 10), "");
         assert_eq!(clip("abcdef", 4), "abc…");
     }

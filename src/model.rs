@@ -280,6 +280,10 @@ pub struct TimingInfo {
     /// Calibrated cost of one ptrace stop round trip (entry stop → exit stop of a no-op
     /// syscall), median, microseconds. Subtracted from `corrected` durations.
     pub stop_cost_us: f64,
+    /// The tracee's own on-CPU time over that round trip (leaving one stop, entering the
+    /// next), median, microseconds. Subtracted from durations taken from on-CPU time.
+    #[serde(default)]
+    pub stop_oncpu_cost_us: f64,
     /// Stops the tracer handled (seccomp, syscall-exit, signal, event stops).
     pub stops: u64,
     /// Calls resolved at the entry stop only (replayed or counted).

@@ -487,20 +487,20 @@ fn record(opts: &Options, cmd: &tracer::Command) -> anyhow::Result<(Report, Opti
     let mut builder = RunBuilder::default();
     let mut untraced_reason = None;
     let calibrated = tracer::calibrate(200);
-    let (outcome, stop_cost_ns) = match calibrated {
-        Ok(stop_cost_ns) => {
+    let (outcome, calibration) = match calibrated {
+        Ok(calibration) => {
             let cfg = tracer::Config {
-                stop_cost_ns,
+                calibration,
                 exit_stops_all: opts.exit_stops_all,
                 init: opts.init,
                 init_scope: opts.init_scope,
                 stall: opts.stall,
             };
             match tracer::trace(cmd, cfg, &mut |e| builder.add(e)) {
-                Ok(o) => (o, stop_cost_ns),
+                Ok(o) => (o, calibration),
                 Err(StartError::Denied(why)) => {
                     untraced_reason = Some(why);
-                    (tracer::run_untraced(cmd)?, 0)
+                    (tracer::run_untraced(cmd)?, Default::default())
                 }
                 Err(StartError::Other(e)) => return Err(e),
             }
@@ -508,7 +508,7 @@ fn record(opts: &Options, cmd: &tracer::Command) -> anyhow::Result<(Report, Opti
         Err(StartError::Denied(why)) => {
             eprintln!("golat: {why}; running the command untraced (wall time only)");
             untraced_reason = Some(why);
-            (tracer::run_untraced(cmd)?, 0)
+            (tracer::run_untraced(cmd)?, Default::default())
         }
         Err(StartError::Other(e)) => return Err(e.context("calibrating the tracer")),
     };
@@ -523,9 +523,12 @@ fn record(opts: &Options, cmd: &tracer::Command) -> anyhow::Result<(Report, Opti
     let note = if traced {
         format!(
             "durations: `replayed` calls were repeated by golat at the entry stop (kernel time, \
-             no ptrace round trip); `corrected` calls are entry-to-exit minus the calibrated \
-             {:.1} us round trip; `inclusive` totals include ptrace overhead",
-            stop_cost_ns as f64 / 1000.0
+             no ptrace round trip); `corrected` calls are the thread's on-CPU time minus the \
+             calibrated {:.1} us the stops cost it, or (when it blocked or was preempted) \
+             entry-to-exit minus the calibrated {:.1} us round trip; `inclusive` totals \
+             include ptrace overhead",
+            calibration.oncpu_cost_ns as f64 / 1000.0,
+            calibration.stop_cost_ns as f64 / 1000.0
         )
     } else {
         "untraced: only wall time was measured".to_string()
@@ -545,7 +548,8 @@ fn record(opts: &Options, cmd: &tracer::Command) -> anyhow::Result<(Report, Opti
         traced,
         untraced_reason,
         timing: model::TimingInfo {
-            stop_cost_us: stop_cost_ns as f64 / 1000.0,
+            stop_cost_us: calibration.stop_cost_ns as f64 / 1000.0,
+            stop_oncpu_cost_us: calibration.oncpu_cost_ns as f64 / 1000.0,
             stops: outcome.stops,
             entry_only_calls: outcome.entry_only_calls,
             exit_stop_calls: outcome.exit_stop_calls,

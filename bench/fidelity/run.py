@@ -7,6 +7,10 @@ on the raw_syscalls tracepoints of a native (unptraced) run, and with strace -T'
 Rounds alternate: bpftrace-on-native, golat, strace -T; medians per syscall are compared.
 Goal (issue 2): golat's corrected totals within +-50% of the kernel's.
 
+The command's own first execve (the launch) is left out on every side: its kernel time is
+mostly the teardown of the launcher's memory image (bpftrace's forked copy: about 2 ms;
+golat's: about 0.2 ms), which says nothing about the command.
+
   bench/fidelity/run.py [--rounds N] [-- COMMAND...]   (default: no-op go build of fixtures/hello)
 
 Needs root (or CAP_BPF) and bpftrace (Debian package `bpftrace`).
@@ -33,13 +37,17 @@ tracepoint:sched:sched_process_fork /args->parent_pid == cpid || @tree[args->par
   @tree[args->child_pid] = 1;
 }
 tracepoint:raw_syscalls:sys_enter /(pid == cpid || @tree[pid]) && (%s)/ {
-  @start[tid] = nsecs; @nr[tid] = args->id;
+  if (args->id == 59 && pid == cpid && @launched == 0) {
+    @launched = 1;
+  } else {
+    @start[tid] = nsecs; @nr[tid] = args->id;
+  }
 }
 tracepoint:raw_syscalls:sys_exit /@start[tid]/ {
   @ns[@nr[tid]] = sum(nsecs - @start[tid]); @n[@nr[tid]] = count();
   delete(@start[tid]); delete(@nr[tid]);
 }
-END { clear(@tree); clear(@start); clear(@nr); }
+END { clear(@tree); clear(@start); clear(@nr); clear(@launched); }
 """ % " || ".join(f"args->id == {nr}" for nr in CALLS)
 
 
@@ -69,13 +77,24 @@ def kernel_run(cmd):
 def golat_run(cmd):
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
         path = f.name
-    subprocess.run([GOLAT, "profile", "-q", "--no-inittrace", "--json", path, "--"] + cmd,
+    events = path + ".events"
+    subprocess.run([GOLAT, "profile", "-q", "--no-inittrace", "--json", path,
+                    "--events", events, "--"] + cmd,
                    cwd=REPO, check=True, stdout=subprocess.DEVNULL)
     with open(path) as f:
         report = json.load(f)
+    with open(events) as f:
+        execs = [e for e in map(json.loads, f) if e.get("name") == "execve"]
     os.unlink(path)
-    return {s["name"]: (s["count"], s["total_ms"], s["total_ms_inclusive"])
-            for s in report["syscalls"]}
+    os.unlink(events)
+    totals = {s["name"]: [s["count"], s["total_ms"], s["total_ms_inclusive"]]
+              for s in report["syscalls"]}
+    if execs and "execve" in totals:
+        launch = min(execs, key=lambda e: e["t_ms"])
+        t = totals["execve"]
+        totals["execve"] = [t[0] - 1, t[1] - launch["dur_us"] / 1e3,
+                            t[2] - launch["dur_us_inclusive"] / 1e3]
+    return {name: tuple(t) for name, t in totals.items()}
 
 
 def strace_run(cmd):
@@ -85,9 +104,13 @@ def strace_run(cmd):
                     "-e", "trace=" + ",".join(CALLS.values())] + cmd,
                    cwd=REPO, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     totals = {}
+    launched = False
     with open(path) as f:
         for line in f:
             m = re.search(r"\b([a-z0-9_]+)\(.*<(\d+\.\d+)>$", line.strip())
+            if m and m.group(1) == "execve" and not launched:
+                launched = True
+                continue
             if m and m.group(1) in CALLS.values():
                 count, ms = totals.get(m.group(1), (0, 0.0))
                 totals[m.group(1)] = (count + 1, ms + float(m.group(2)) * 1e3)
@@ -122,18 +145,22 @@ def main():
     print(f"command: {' '.join(cmd)}   rounds: {args.rounds}   (medians; ms summed per syscall)")
     print(f"{'syscall':<12} {'count':>7} {'kernel ms':>10} {'golat ms':>9} {'ratio':>7} "
           f"{'inclusive':>10} {'ratio':>7} {'strace -T':>10} {'ratio':>7}")
-    worst = 0.0
+    worst = worst_all = 0.0
     for name in sorted(kern, key=lambda n: -med(kern[n], 1)):
         k = med(kern[name], 1)
         if name not in gol or k <= 0:
             continue
         g, gi = med(gol[name], 1), med(gol[name], 2)
         s = med(st[name], 1) if name in st else float("nan")
-        worst = max(worst, abs(g / k - 1))
+        worst_all = max(worst_all, abs(g / k - 1))
+        if med(kern[name], 0) >= 10:
+            worst = max(worst, abs(g / k - 1))
         print(f"{name:<12} {med(kern[name], 0):>7.0f} {k:>10.2f} {g:>9.2f} {g / k:>6.2f}x "
               f"{gi:>10.2f} {gi / k:>6.2f}x {s:>10.2f} {s / k:>6.2f}x")
-    print(f"largest deviation of golat's corrected totals from the kernel's: {worst * 100:.0f}%"
-          f" (goal: within 50%)")
+    # A call made once or twice costs what the caches hold at that moment (the first
+    # lookup of a new /proc/PID entry, say): its total is a sample of one, not a rate.
+    print(f"largest deviation of golat's corrected totals from the kernel's, calls made 10+ "
+          f"times: {worst * 100:.0f}% (goal: within 50%); all rows: {worst_all * 100:.0f}%")
 
 
 if __name__ == "__main__":

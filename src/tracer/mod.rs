@@ -46,10 +46,21 @@ pub enum InitCapture {
     Observe,
 }
 
+/// What one ptrace stop costs, measured on a no-op call before tracing starts.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Calibration {
+    /// Round trip (entry stop → exit stop) as golat sees it, ns; subtracted from
+    /// entry-to-exit durations.
+    pub stop_cost_ns: u64,
+    /// The tracee's own on-CPU time over the same round trip, ns: the kernel's work to
+    /// leave the entry stop and enter the exit stop (waking golat). Subtracted from
+    /// durations taken from the thread's on-CPU time.
+    pub oncpu_cost_ns: u64,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Calibrated round trip of one stop, ns; subtracted from exit-stop durations.
-    pub stop_cost_ns: u64,
+    pub calibration: Calibration,
     /// Take an exit stop for every call (exact return values, e.g. fds) instead of
     /// repeating side-effect-free calls. Slower.
     pub exit_stops_all: bool,
@@ -274,7 +285,7 @@ pub fn run_untraced(cmd: &Command) -> anyhow::Result<Outcome> {
 /// Measures the round trip of one traced call: a child makes `getppid` calls that stop at
 /// entry (seccomp) and exit; the median entry→exit time is what the tracer itself adds to
 /// every exit-stop duration (getppid's own kernel time is ~0.1 µs).
-pub fn calibrate(rounds: usize) -> Result<u64, StartError> {
+pub fn calibrate(rounds: usize) -> Result<Calibration, StartError> {
     let getppid = [Sys {
         nr: libc::SYS_getppid as u32,
         name: "getppid",
@@ -303,21 +314,27 @@ pub fn calibrate(rounds: usize) -> Result<u64, StartError> {
     send_go_ahead(go, b'T');
     let _ = read_exec_error(err);
     let mut samples = Vec::with_capacity(rounds);
-    let mut entry: Option<Instant> = None;
+    let mut oncpu_samples = Vec::with_capacity(rounds);
+    let mut entry: Option<(Instant, Option<(u64, u64, u64)>)> = None;
     while let Ok(Some((tid, status))) = sys::wait_any(0) {
         match sys::decode(status) {
             sys::Status::Stopped { sig, event } => {
                 if sig == libc::SIGTRAP && event == libc::PTRACE_EVENT_SECCOMP {
                     let info = sys::syscall_info(tid).ok();
                     if info.is_some_and(|i| i.nr_or_rval == libc::SYS_getppid as u64) {
-                        entry = Some(Instant::now());
+                        // Same order as at a real entry stop: schedstat, clock, resume.
+                        let sched = sys::schedstat(tid);
+                        entry = Some((Instant::now(), sched));
                         let _ = sys::resume(tid, true, 0);
                         continue;
                     }
                     let _ = sys::resume(tid, false, 0);
                 } else if sig == libc::SIGTRAP | 0x80 {
-                    if let Some(at) = entry.take() {
+                    if let Some((at, before)) = entry.take() {
                         samples.push(at.elapsed().as_nanos() as u64);
+                        if let Some(cpu) = one_slice_oncpu(before, sys::schedstat(tid)) {
+                            oncpu_samples.push(cpu);
+                        }
                     }
                     let _ = sys::resume(tid, false, 0);
                 } else if sig == libc::SIGTRAP || event != 0 {
@@ -339,7 +356,21 @@ pub fn calibrate(rounds: usize) -> Result<u64, StartError> {
         )));
     }
     samples.sort_unstable();
-    Ok(samples[samples.len() / 2])
+    oncpu_samples.sort_unstable();
+    Ok(Calibration {
+        stop_cost_ns: samples[samples.len() / 2],
+        oncpu_cost_ns: oncpu_samples
+            .get(oncpu_samples.len() / 2)
+            .copied()
+            .unwrap_or(0),
+    })
+}
+
+/// The thread's on-CPU ns between two schedstat readings, when it was scheduled in at
+/// most once in between (it neither blocked nor was preempted).
+fn one_slice_oncpu(before: Option<(u64, u64, u64)>, after: Option<(u64, u64, u64)>) -> Option<u64> {
+    let (before, after) = before.zip(after)?;
+    (after.2.saturating_sub(before.2) <= 1).then(|| after.0.saturating_sub(before.0))
 }
 
 /// The body of the calibration child (`golat __golat_calibrate N`).
@@ -714,17 +745,16 @@ impl Tracer<'_> {
     /// Entry-to-exit as golat sees it also holds the time the exit stop waited for golat
     /// while it served other tracees, which the calibrated round trip cannot remove. So
     /// when the thread ran the whole call in one go (scheduled in exactly once between
-    /// resume and exit stop: it neither blocked nor was preempted), its own on-CPU time is
-    /// the call's duration; otherwise entry-to-exit minus the calibrated round trip.
+    /// resume and exit stop: it neither blocked nor was preempted), its own on-CPU time,
+    /// less the calibrated on-CPU cost of the stops themselves, is the call's duration;
+    /// otherwise entry-to-exit minus the calibrated round trip.
     fn finish(&self, pending: &mut Pending, now: u64) {
         let inclusive = now.saturating_sub(pending.resumed_ns);
         pending.call.dur_us_inclusive = inclusive as f64 / 1000.0;
-        let round_trip_corrected = inclusive.saturating_sub(self.cfg.stop_cost_ns);
-        let on_cpu = pending
-            .sched
-            .zip(sys::schedstat(pending.call.tid))
-            .filter(|(before, after)| after.2.saturating_sub(before.2) <= 1)
-            .map(|(before, after)| after.0.saturating_sub(before.0));
+        let cal = self.cfg.calibration;
+        let round_trip_corrected = inclusive.saturating_sub(cal.stop_cost_ns);
+        let on_cpu = one_slice_oncpu(pending.sched, sys::schedstat(pending.call.tid))
+            .map(|cpu| cpu.saturating_sub(cal.oncpu_cost_ns));
         let dur = on_cpu.map_or(round_trip_corrected, |cpu| cpu.min(round_trip_corrected));
         pending.call.dur_us = dur as f64 / 1000.0;
         pending.call.timing = Timing::Corrected;

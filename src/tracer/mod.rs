@@ -315,7 +315,7 @@ pub fn calibrate(rounds: usize) -> Result<Calibration, StartError> {
     let _ = read_exec_error(err);
     let mut samples = Vec::with_capacity(rounds);
     let mut oncpu_samples = Vec::with_capacity(rounds);
-    let mut entry: Option<(Instant, Option<(u64, u64, u64)>)> = None;
+    let mut entry: Option<(Instant, Option<sys::SchedStat>)> = None;
     while let Ok(Some((tid, status))) = sys::wait_any(0) {
         match sys::decode(status) {
             sys::Status::Stopped { sig, event } => {
@@ -406,7 +406,7 @@ struct Pending {
     /// When the tracee was resumed into the call, ns since start.
     resumed_ns: u64,
     /// The thread's (on-CPU ns, run-queue ns, slices) when it was resumed into the call.
-    sched: Option<(u64, u64, u64)>,
+    sched: Option<sys::SchedStat>,
 }
 
 struct Proc {

@@ -330,7 +330,9 @@ pub fn self_usage() -> (u64, f64) {
 
 /// A thread's scheduler accounting from /proc/TID/schedstat: (ns on CPU, ns waiting on a
 /// run queue, times scheduled in).
-pub fn schedstat(tid: i32) -> Option<(u64, u64, u64)> {
+pub type SchedStat = (u64, u64, u64);
+
+pub fn schedstat(tid: i32) -> Option<SchedStat> {
     let mut path = [0u8; 48];
     let text = format!("/proc/{tid}/schedstat\0");
     path.get_mut(..text.len())?.copy_from_slice(text.as_bytes());

@@ -166,16 +166,29 @@ pub fn decode(status: i32) -> Status {
     }
 }
 
-/// waitpid(-1, __WALL). `None` when no tracee is left (ECHILD).
-pub fn wait_any(spin: u32) -> Result<Option<(i32, i32)>, Errno> {
+/// What `wait_any` found: the stopped or dead thread, its status, and whether it came
+/// while polling (so the tracer did not sleep).
+pub struct Waited {
+    pub tid: i32,
+    pub status: i32,
+    pub while_polling: bool,
+}
+
+/// waitpid(-1, __WALL) after up to `polls` non-blocking tries. `None` when no tracee is
+/// left (ECHILD).
+pub fn wait_any(polls: u32) -> Result<Option<Waited>, Errno> {
     // Stops come in bursts a few microseconds apart: polling a little before sleeping
     // saves the sleep/wake-up of the tracer thread, the largest part of its cost per stop.
-    for _ in 0..spin {
+    for _ in 0..polls {
         let mut status = 0;
         // SAFETY: waitpid writes the status into our local.
         let tid = unsafe { libc::waitpid(-1, &mut status, libc::__WALL | libc::WNOHANG) };
         if tid > 0 {
-            return Ok(Some((tid, status)));
+            return Ok(Some(Waited {
+                tid,
+                status,
+                while_polling: true,
+            }));
         }
         if tid < 0 {
             match last_errno() {
@@ -191,7 +204,11 @@ pub fn wait_any(spin: u32) -> Result<Option<(i32, i32)>, Errno> {
         // SAFETY: waitpid writes the status into our local.
         let tid = unsafe { libc::waitpid(-1, &mut status, libc::__WALL) };
         if tid >= 0 {
-            return Ok(Some((tid, status)));
+            return Ok(Some(Waited {
+                tid,
+                status,
+                while_polling: false,
+            }));
         }
         match last_errno() {
             libc::EINTR => continue,

@@ -8,7 +8,8 @@ Workloads (issue 2):
 Variants, alternated within each round so machine noise hits all alike:
   native, golat (default: inittrace on), golat --no-inittrace,
   strace -f --seccomp-bpf -T -o /dev/null -e trace=<golat's set>.
-Prints per workload the median wall time of each variant, its ratio to native, and
+Prints per workload the median wall time of each variant, its ratio to native, the median
+of per-round (paired) ratios, the CPU time of the whole process tree, and
 golat's own peak RSS and CPU (from the report it writes). Usage:
 
   bench/overhead/run.py [--rounds N] [--cold-rounds N] [--workloads abc]
@@ -17,6 +18,7 @@ golat's own peak RSS and CPU (from the report it writes). Usage:
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -33,13 +35,17 @@ STRACE_SET = ("open,stat,lstat,access,connect,execve,getdents,chdir,fchdir,renam
 
 
 def timed(argv, env):
+    """(wall s, CPU s of the whole process tree: user+sys of every reaped descendant)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(argv, cwd=REPO, env=env, stdout=subprocess.DEVNULL,
                           stderr=subprocess.PIPE)
     wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         sys.exit(f"failed ({proc.returncode}): {' '.join(argv)}\n{proc.stderr.decode()[-2000:]}")
-    return wall
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
 
 
 def variants(workload_argv, report_path):
@@ -55,7 +61,7 @@ def variants(workload_argv, report_path):
 def run_workload(name, argv, rounds, fresh_cache):
     base_env = dict(os.environ, GOTOOLCHAIN="local", GOFLAGS="-buildvcs=false")
     report_path = os.path.join(tempfile.gettempdir(), f"golat-bench-{os.getpid()}.json")
-    times = {}
+    times, cpus = {}, {}
     rss, cpu, stops = [], [], []
     # One warm-up round of everything, not counted.
     for round_no in range(rounds + 1):
@@ -65,12 +71,13 @@ def run_workload(name, argv, rounds, fresh_cache):
             if fresh_cache:
                 cache = tempfile.mkdtemp(prefix="golat-bench-cache-")
                 env["GOCACHE"] = cache
-            wall = timed(cmd, env)
+            wall, tree_cpu = timed(cmd, env)
             if cache:
                 shutil.rmtree(cache, ignore_errors=True)
             if round_no == 0:
                 continue
             times.setdefault(label, []).append(wall)
+            cpus.setdefault(label, []).append(tree_cpu)
             if label == "golat":
                 with open(report_path) as f:
                     t = json.load(f)["timing"]
@@ -78,12 +85,20 @@ def run_workload(name, argv, rounds, fresh_cache):
                 cpu.append(t["tracer_cpu_ms"])
                 stops.append(t["stops"])
     native = statistics.median(times["native"])
+    native_cpu = statistics.median(cpus["native"])
     print(f"\n({name}) {' '.join(argv)}{'  [fresh GOCACHE per run]' if fresh_cache else ''}"
           f"  n={rounds}")
-    print(f"  {'variant':<26} {'median s':>9} {'min s':>8} {'max s':>8} {'ratio':>7}")
+    # `paired` is the median of per-round ratios (each variant against the native run of
+    # the same round, moments apart), steadier than a ratio of medians when the load of
+    # other tenants drifts. `CPU` is user+sys of the whole process tree, tracer included.
+    print(f"  {'variant':<26} {'median s':>9} {'min s':>8} {'max s':>8} {'ratio':>7} "
+          f"{'paired':>7} {'CPU s':>7} {'ratio':>7}")
     for label, ts in times.items():
         med = statistics.median(ts)
-        print(f"  {label:<26} {med:>9.3f} {min(ts):>8.3f} {max(ts):>8.3f} {med / native:>6.2f}x")
+        paired = statistics.median(t / n for t, n in zip(ts, times["native"]))
+        c = statistics.median(cpus[label])
+        print(f"  {label:<26} {med:>9.3f} {min(ts):>8.3f} {max(ts):>8.3f} {med / native:>6.2f}x "
+              f"{paired:>6.2f}x {c:>7.2f} {c / native_cpu:>6.2f}x")
     print(f"  golat itself: peak RSS {statistics.median(rss):.1f} MB (max {max(rss):.1f}), "
           f"CPU {statistics.median(cpu):.0f} ms, {statistics.median(stops):.0f} stops")
     if os.path.exists(report_path):

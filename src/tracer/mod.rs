@@ -1071,7 +1071,8 @@ impl Tracer<'_> {
             self.emit(Event::Warning {
                 kind: "inittrace".into(),
                 message: format!(
-                    "pid {pid}: a write to stderr interrupted an inittrace line;                      the pieces golat had already hidden are lost"
+                    "pid {pid}: a write to stderr interrupted an inittrace line; the pieces golat had \
+                     already hidden are lost"
                 ),
             });
         }

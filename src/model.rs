@@ -788,3 +788,54 @@ impl RuntimeTimeline {
         }
     }
 }
+
+#[cfg(test)]
+mod runtime_timeline_tests {
+    use super::*;
+
+    fn program() -> Process {
+        Process {
+            pid: 7,
+            ppid: 1,
+            tool: "prog".into(),
+            exe: "/tmp/prog".into(),
+            argv: vec![],
+            cwd: "/".into(),
+            start_ms: 10.0,
+            execs: vec![ExecSpan {
+                t_ms: 11.0,
+                exe: "/tmp/prog".into(),
+                argv: vec![],
+            }],
+            end_ms: Some(20.0),
+            exit_code: Some(0),
+            signal: None,
+            threads: 1,
+            path_env: None,
+            godebug: None,
+        }
+    }
+
+    #[test]
+    fn clock_anchor_places_the_trace_and_a_wrong_one_falls_back_to_exec() {
+        let mut tl = RuntimeTimeline {
+            trace_start_ns: 1_000_000_000 + 12_500_000,
+            trace_end_ns: 5_000_000,
+            clock: Some(ClockAnchor {
+                t0_monotonic_ns: 1_000_000_000,
+                bracket_ns: 2_000,
+            }),
+            ..Default::default()
+        };
+        let a = tl.align(&program());
+        assert!((a.offset_ms - 12.5).abs() < 1e-9, "{a:?}");
+        assert!(a.how.starts_with("CLOCK_MONOTONIC") && a.how.contains("2.0 us"));
+        // A trace that would end after the program died is not trusted to the clock.
+        tl.trace_end_ns = 20_000_000;
+        let a = tl.align(&program());
+        assert_eq!(a.offset_ms, 11.0);
+        assert!(a.how.starts_with("approximate"));
+        tl.clock = None;
+        assert_eq!(tl.align(&program()).offset_ms, 11.0);
+    }
+}

@@ -663,3 +663,114 @@ pub fn collect_timeline(path: &Path, cap: usize) -> anyhow::Result<RuntimeTimeli
     tl.trace_start_ns = start.unwrap_or(0);
     Ok(tl)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_hook_needs_exithook_with_run_on_failure_and_a_free_package_dir() {
+        let root = tempfile::tempdir().unwrap();
+        let why = exit_hook_unavailable(root.path()).expect("no Go tree");
+        assert!(why.contains("hooks.go"), "{why}");
+        let dir = root.path().join("src/internal/runtime/exithook");
+        std::fs::create_dir_all(&dir).unwrap();
+        // Go 1.22's shape had no exported Add with RunOnFailure.
+        std::fs::write(
+            dir.join("hooks.go"),
+            "package exithook\nfunc Add(f func()) {}\n",
+        )
+        .unwrap();
+        assert!(exit_hook_unavailable(root.path()).is_some());
+        std::fs::write(
+            dir.join("hooks.go"),
+            "package exithook\ntype Hook struct { F func(); RunOnFailure bool }\nfunc Add(h Hook) {}\n",
+        )
+        .unwrap();
+        assert_eq!(exit_hook_unavailable(root.path()), None);
+        std::fs::create_dir_all(root.path().join("src").join(EXIT_PKG)).unwrap();
+        let why = exit_hook_unavailable(root.path()).expect("the package dir is taken");
+        assert!(why.contains("already exists"), "{why}");
+    }
+
+    #[test]
+    fn cover_builds_are_refused_with_a_reason_but_a_program_flag_is_not_a_go_flag() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tmp.path().join("t");
+        let err = prepare(
+            &args(&["go", "build", "-cover", "."]),
+            tmp.path(),
+            &t,
+            Duration::from_secs(1),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("-cover"), "{err}");
+        // `-cover` after the package belongs to the program: golat goes on (to go list,
+        // which fails here in an empty directory, for its own reason).
+        let err = prepare(
+            &args(&["go", "run", ".", "-cover"]),
+            tmp.path(),
+            &t,
+            Duration::from_secs(1),
+        )
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
+        assert!(!err.contains("cover"), "{err}");
+    }
+
+    #[test]
+    fn starter_registers_the_exit_hook_only_when_asked() {
+        let with = starter_source(PKG_DIR, true);
+        let without = starter_source("main", false);
+        assert!(with.contains(&format!("\t\"{EXIT_PKG}\"\n")));
+        assert!(with.contains(&format!("\t{EXIT_PKG}.AtExit(stop)\n")));
+        assert!(without.starts_with("// Package main is injected"));
+        assert!(without.contains("package main\n"));
+        assert!(!without.contains(EXIT_PKG));
+    }
+
+    /// The window-only starter (used when the exit hook is unavailable) is valid Go that
+    /// traces: built and run with the machine's Go, it writes a complete trace after its
+    /// window even though the program outlives it only by a sleep.
+    #[test]
+    fn window_only_starter_builds_and_traces() {
+        let Ok(out) = Command::new("go").args(["env", "GOROOT"]).output() else {
+            assert!(std::env::var("CI").is_err(), "go is required in CI");
+            return;
+        };
+        assert!(out.status.success());
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        std::fs::write(dir.join("go.mod"), "module example.com/w\n\ngo 1.22\n").unwrap();
+        std::fs::create_dir(dir.join(PKG_DIR)).unwrap();
+        std::fs::write(
+            dir.join(PKG_DIR).join("s.go"),
+            starter_source(PKG_DIR, false),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("main.go"),
+            format!(
+                "package main\n\nimport (\n\t_ \"example.com/w/{PKG_DIR}\"\n\t\"time\"\n)\n\n\
+                 func main() {{ time.Sleep(300 * time.Millisecond) }}\n"
+            ),
+        )
+        .unwrap();
+        let trace = dir.join("w.trace");
+        let st = Command::new("go")
+            .args(["run", "."])
+            .current_dir(dir)
+            .env("GOTOOLCHAIN", "local")
+            .env(ENV_TRACE, &trace)
+            .env(ENV_WINDOW, "50ms")
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let s = summarize_file(&trace, 5).unwrap();
+        assert!(s.generations >= 1 && s.events > 10, "{s:?}");
+        assert!(s.span.duration_ns < 250_000_000, "stopped by the window");
+    }
+}

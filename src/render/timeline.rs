@@ -431,13 +431,13 @@ fn runtime_events<W: Write>(
                     pid,
                     tid,
                     id: None,
-                    args: json!({
+                    args: without_nulls(json!({
                         "kind": s.kind,
                         "dur_us": s.dur_ns as f64 / 1000.0,
                         "trace_ms": s.start_ns as f64 / 1e6,
                         "unfinished (drawn to the trace's end)": s.unfinished.then_some(true),
                         "aligned_by": align.how,
-                    }),
+                    })),
                 },
             )?;
         }
@@ -455,7 +455,9 @@ fn runtime_events<W: Write>(
                 pid,
                 tid: CREATED,
                 id: None,
-                args: json!({"goid": c.goid, "parent": c.parent, "trace_ms": c.at_ns as f64 / 1e6}),
+                args: without_nulls(
+                    json!({"goid": c.goid, "parent": c.parent, "trace_ms": c.at_ns as f64 / 1e6}),
+                ),
             },
         )?;
     }
@@ -472,9 +474,20 @@ fn runtime_events<W: Write>(
                 pid,
                 tid: p_tid(r.p),
                 id: None,
-                args: json!({"goid": r.goid, "p": r.p, "resumed within 10 us (merged)": r.resumed}),
+                args: without_nulls(json!({
+                    "goid": r.goid,
+                    "p": r.p,
+                    "resumed within 10 us (merged)": (r.resumed > 0).then_some(r.resumed),
+                })),
             },
         )?;
     }
     Ok(())
+}
+
+fn without_nulls(mut v: Value) -> Value {
+    if let Value::Object(m) = &mut v {
+        m.retain(|_, x| !x.is_null());
+    }
+    v
 }

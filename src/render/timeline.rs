@@ -2,8 +2,10 @@
 //!
 //! One process per traced process (named after its tool), one track per thread with the
 //! recorded calls as slices (`sys` duration: the round trip taken out), an extra track per
-//! process with its lifetime and exec spans, and PATH-scan bursts as async slices. Events
-//! are streamed so a report of a million calls never becomes one big JSON value.
+//! process with its lifetime and exec spans, PATH-scan bursts as async slices, the go
+//! command's -debug-trace phases, and the program's runtime trace (GC, STW, goroutines)
+//! on the program's process. Events are streamed so a report of a million calls never
+//! becomes one big JSON value.
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -343,7 +345,7 @@ pub fn write<W: Write>(report: &Report, ctx: &Ctx, w: &mut W) -> std::io::Result
     w.write_all(b"\n],\"displayTimeUnit\":\"ms\",\"otherData\":")?;
     serde_json::to_writer(
         &mut *w,
-        &json!({
+        &without_nulls(json!({
             "schema": "golat.timeline/v1",
             "command": report.command.join(" "),
             "wall_ms": report.wall_ms,
@@ -351,7 +353,7 @@ pub fn write<W: Write>(report: &Report, ctx: &Ctx, w: &mut W) -> std::io::Result
             "omitted_calls": out.omitted_calls,
             "omitted_why": format!("above {ALL_CALLS_UP_TO} calls only calls of at least {LONG_CALL_US} us, execs and connects are kept"),
             "runtime_trace": runtime_note,
-        }),
+        })),
     )?;
     w.write_all(b"}\n")?;
     Ok(out)

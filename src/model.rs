@@ -649,3 +649,197 @@ impl RunBuilder {
         }
     }
 }
+
+/// Where the run's clock (`t_ms` = 0) sits on CLOCK_MONOTONIC, so events stamped by another
+/// process with that clock (Go's `nanotime`, which stamps runtime traces on Linux) can be
+/// placed on the run's timeline.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ClockAnchor {
+    /// CLOCK_MONOTONIC (ns) at `t_ms` = 0: an upper bound, taken as the smallest
+    /// `monotonic now − t_ns` over events the tracer stamped just before handing them over.
+    pub t0_monotonic_ns: u64,
+    /// How much earlier `t_ms` = 0 can at most be (the clock read before tracing started):
+    /// the guaranteed bound of the alignment error, usually far above the real one.
+    pub bracket_ns: u64,
+}
+
+/// The events of a runtime trace (`golat profile --runtime-trace`) that the timeline draws,
+/// kept in `go.runtime_trace.timeline`: GC cycles, stop-the-world pauses, goroutine
+/// creations and goroutine run slices, each list holding at most `cap` entries (the first
+/// ones: startup is what matters), with what was left out counted in `dropped`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct RuntimeTimeline {
+    /// Trace clock (Go's nanotime: CLOCK_MONOTONIC on Linux) of the trace's first event; the
+    /// `*_ns` times below are relative to it.
+    pub trace_start_ns: i64,
+    /// Trace clock of its last event, relative to `trace_start_ns`.
+    pub trace_end_ns: i64,
+    /// The traced program's process (the one that created the trace file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<i32>,
+    /// Where the run's `t_ms` = 0 sits on CLOCK_MONOTONIC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock: Option<ClockAnchor>,
+    /// Most entries kept per list.
+    pub cap: usize,
+    /// One per GCBegin (as `summary.gc.cycles` counts them).
+    pub gc: Vec<RuntimeSpan>,
+    /// One per STWBegin (as `summary.stw.count` counts them), with its kind.
+    pub stw: Vec<RuntimeSpan>,
+    /// Goroutine creations (as `summary.goroutines.created` counts them).
+    pub created: Vec<GoroutineCreated>,
+    /// Intervals a goroutine was running, on its P.
+    pub running: Vec<GoroutineRun>,
+    /// Entry function of each goroutine created in the trace, by goroutine id.
+    #[serde(default)]
+    pub entries: BTreeMap<u64, String>,
+    pub dropped: RuntimeDropped,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuntimeSpan {
+    pub start_ns: i64,
+    pub dur_ns: i64,
+    /// The STW kind (`GC mark termination`, `start trace`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// No end event in the trace: the span is drawn to the trace's end.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unfinished: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GoroutineCreated {
+    pub at_ns: i64,
+    pub goid: u64,
+    /// The creating goroutine, if the event ran on one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GoroutineRun {
+    pub start_ns: i64,
+    pub dur_ns: i64,
+    pub goid: u64,
+    /// The P it ran on; `None` when it ran without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p: Option<u64>,
+    /// Times it stopped and ran again on the same P within 10 us with nothing else
+    /// between (a `Gosched` loop, a quick wake-up), merged into this slice.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub resumed: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// Entries not kept because a list reached its cap.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+pub struct RuntimeDropped {
+    pub gc: u64,
+    pub stw: u64,
+    pub created: u64,
+    pub running: u64,
+}
+
+/// How runtime-trace times map to the run's clock: `t_ms = offset_ms + ns / 1e6`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuntimeAlignment {
+    pub offset_ms: f64,
+    /// Says how, for the timeline's event args.
+    pub how: String,
+}
+
+impl RuntimeTimeline {
+    /// The timeline events of a report, if its runtime trace recorded them.
+    pub fn of(report: &Report) -> Option<RuntimeTimeline> {
+        let v = report.go.get("runtime_trace")?.get("timeline")?;
+        serde_json::from_value(v.clone()).ok()
+    }
+
+    /// Places the trace on the run's clock. Both clocks are CLOCK_MONOTONIC, so with a
+    /// clock anchor the mapping is exact up to the anchor's error (and the trace clock's
+    /// 64 ns resolution). Without one, or when the result falls outside the program's
+    /// lifetime (another time namespace, a report edited by hand), the trace's first event
+    /// is put at the program's exec, which places everything early by the runtime's own
+    /// start-up (typically well under a millisecond before the tracing package's init).
+    pub fn align(&self, program: &Process) -> RuntimeAlignment {
+        let exec_ms = program.execs.last().map_or(program.start_ms, |e| e.t_ms);
+        if let Some(c) = self.clock {
+            let offset_ms = (self.trace_start_ns as f64 - c.t0_monotonic_ns as f64) / 1e6;
+            let end_ms = program.end_ms.unwrap_or(f64::INFINITY);
+            // 1 ms of slack: the process's exit is stamped when the tracer sees it.
+            if offset_ms >= program.start_ms - 1.0
+                && offset_ms + self.trace_end_ns as f64 / 1e6 <= end_ms + 1.0
+            {
+                return RuntimeAlignment {
+                    offset_ms,
+                    how: format!(
+                        "CLOCK_MONOTONIC: the trace's nanotime minus golat's start instant \
+                         (anchor bracket {:.1} us)",
+                        c.bracket_ns as f64 / 1000.0
+                    ),
+                };
+            }
+        }
+        RuntimeAlignment {
+            offset_ms: exec_ms,
+            how: "approximate: trace start placed at the program's exec (no usable clock \
+                  anchor), so events appear early by the runtime's start-up"
+                .into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod runtime_timeline_tests {
+    use super::*;
+
+    fn program() -> Process {
+        Process {
+            pid: 7,
+            ppid: 1,
+            tool: "prog".into(),
+            exe: "/tmp/prog".into(),
+            argv: vec![],
+            cwd: "/".into(),
+            start_ms: 10.0,
+            execs: vec![ExecSpan {
+                t_ms: 11.0,
+                exe: "/tmp/prog".into(),
+                argv: vec![],
+            }],
+            end_ms: Some(20.0),
+            exit_code: Some(0),
+            signal: None,
+            threads: 1,
+            path_env: None,
+            godebug: None,
+        }
+    }
+
+    #[test]
+    fn clock_anchor_places_the_trace_and_a_wrong_one_falls_back_to_exec() {
+        let mut tl = RuntimeTimeline {
+            trace_start_ns: 1_000_000_000 + 12_500_000,
+            trace_end_ns: 5_000_000,
+            clock: Some(ClockAnchor {
+                t0_monotonic_ns: 1_000_000_000,
+                bracket_ns: 2_000,
+            }),
+            ..Default::default()
+        };
+        let a = tl.align(&program());
+        assert!((a.offset_ms - 12.5).abs() < 1e-9, "{a:?}");
+        assert!(a.how.starts_with("CLOCK_MONOTONIC") && a.how.contains("2.0 us"));
+        // A trace that would end after the program died is not trusted to the clock.
+        tl.trace_end_ns = 20_000_000;
+        let a = tl.align(&program());
+        assert_eq!(a.offset_ms, 11.0);
+        assert!(a.how.starts_with("approximate"));
+        tl.clock = None;
+        assert_eq!(tl.align(&program()).offset_ms, 11.0);
+    }
+}

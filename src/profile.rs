@@ -265,10 +265,10 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<u8> {
                 .collect::<anyhow::Result<_>>()?,
             ..cmd.clone()
         };
-        let (mut report, exec_error) = record(&opts, &cmd)?;
+        let (mut report, exec_error, clock) = record(&opts, &cmd)?;
         attach_debug_trace(&mut report, plan.as_ref());
         if let Some(rt) = &runtime {
-            runtime_table = attach_runtime_trace(&mut report, rt, opts.top);
+            runtime_table = attach_runtime_trace(&mut report, rt, opts.top, clock);
         }
         if let Some(errno) = exec_error {
             let err = std::io::Error::from_raw_os_error(errno);
@@ -344,25 +344,56 @@ fn prepare_runtime_trace(
     crate::exectrace::overlay::prepare(&argv, &cwd, &dir.join("runtime.trace"), window)
 }
 
-/// Summarizes the program's runtime trace into `report.go["runtime_trace"]` and returns
-/// its table, as `golat trace` prints it.
+/// The process that wrote the runtime trace: the one that created the trace file.
+fn trace_writer_pid(report: &Report, trace_file: &Path) -> Option<i32> {
+    let canonical = std::fs::canonicalize(trace_file).ok();
+    report
+        .calls
+        .iter()
+        .find(|c| {
+            c.errno.is_none()
+                && c.flags.as_deref().is_some_and(|f| f.contains("O_CREAT"))
+                && c.path.as_deref().is_some_and(|p| {
+                    Path::new(p) == trace_file || canonical.as_deref() == Some(Path::new(p))
+                })
+        })
+        .map(|c| c.pid)
+}
+
+/// Summarizes the program's runtime trace into `report.go["runtime_trace"]` (with the
+/// events the timeline draws, placed by `clock`) and returns its table, as `golat trace`
+/// prints it.
 fn attach_runtime_trace(
     report: &mut Report,
     rt: &crate::exectrace::overlay::RuntimeTrace,
     top: usize,
+    clock: Option<model::ClockAnchor>,
 ) -> String {
-    match crate::exectrace::overlay::summarize_file(&rt.trace_file, top) {
+    use crate::exectrace::overlay;
+    match overlay::summarize_file(&rt.trace_file, top) {
         Ok(summary) => {
             let mut table = b"\nRuntime trace of the program's start (--runtime-trace)\n".to_vec();
             for note in &rt.notes {
                 table.extend_from_slice(format!("  note: {note}\n").as_bytes());
             }
             let _ = crate::exectrace::render::table(&mut table, &summary, "program", top);
-            let value = serde_json::json!({
+            let mut value = serde_json::json!({
                 "method": rt.method,
+                "stops_at_exit": rt.stops_at_exit,
                 "notes": rt.notes,
                 "summary": summary,
             });
+            match overlay::collect_timeline(&rt.trace_file, overlay::TIMELINE_CAP) {
+                Ok(mut tl) => {
+                    tl.pid = trace_writer_pid(report, &rt.trace_file);
+                    tl.clock = clock;
+                    value["timeline"] = serde_json::to_value(&tl).unwrap_or_default();
+                }
+                Err(e) => report.warnings.push(model::Warning {
+                    kind: "runtime_trace".into(),
+                    message: format!("runtime trace events left off the timeline: {e:#}"),
+                }),
+            }
             report.go.insert("runtime_trace".into(), value);
             String::from_utf8_lossy(&table).into_owned()
         }
@@ -478,14 +509,68 @@ fn exit_byte(code: i32) -> u8 {
     u8::try_from(code).unwrap_or(1)
 }
 
-/// Runs the command (traced if possible) and builds the report.
-fn record(opts: &Options, cmd: &tracer::Command) -> anyhow::Result<(Report, Option<i32>)> {
+/// CLOCK_MONOTONIC now, ns (the clock Rust's `Instant` and Go's `nanotime` read on Linux).
+fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes only the timespec it is given.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// Brackets where the tracer's start instant (`t_ms` = 0) sits on CLOCK_MONOTONIC: after
+/// `before`, and no later than `now − t_ns` for any event handed over right after it was
+/// stamped (the tightest such bound is kept).
+struct ClockProbe {
+    before: u64,
+    upper: u64,
+}
+
+impl ClockProbe {
+    fn start() -> ClockProbe {
+        let before = monotonic_ns();
+        ClockProbe {
+            before,
+            upper: u64::MAX,
+        }
+    }
+
+    fn see(&mut self, e: &crate::event::Event) {
+        use crate::event::Event;
+        if let Event::ProcessStarted { t_ns, .. }
+        | Event::Exec { t_ns, .. }
+        | Event::ProcessExited { t_ns, .. } = e
+        {
+            self.upper = self.upper.min(monotonic_ns().saturating_sub(*t_ns));
+        }
+    }
+
+    fn anchor(&self) -> Option<model::ClockAnchor> {
+        (self.upper != u64::MAX && self.upper >= self.before).then(|| model::ClockAnchor {
+            t0_monotonic_ns: self.upper,
+            bracket_ns: self.upper - self.before,
+        })
+    }
+}
+
+/// Runs the command (traced if possible) and builds the report, with where its clock sits
+/// on CLOCK_MONOTONIC (when traced).
+fn record(
+    opts: &Options,
+    cmd: &tracer::Command,
+) -> anyhow::Result<(Report, Option<i32>, Option<model::ClockAnchor>)> {
     let cwd = std::env::current_dir()
         .map(|p| p.to_string_lossy().into_owned())
         .unwrap_or_default();
     let mounts = crate::analyze::read_live_mounts();
     let mut builder = RunBuilder::default();
     let mut untraced_reason = None;
+    let mut clock = ClockProbe {
+        before: 0,
+        upper: u64::MAX,
+    };
     let calibrated = tracer::calibrate(200);
     let (outcome, calibration) = match calibrated {
         Ok(calibration) => {
@@ -496,7 +581,12 @@ fn record(opts: &Options, cmd: &tracer::Command) -> anyhow::Result<(Report, Opti
                 init_scope: opts.init_scope,
                 stall: opts.stall,
             };
-            match tracer::trace(cmd, cfg, &mut |e| builder.add(e)) {
+            let probe = &mut clock;
+            *probe = ClockProbe::start();
+            match tracer::trace(cmd, cfg, &mut |e| {
+                probe.see(&e);
+                builder.add(e)
+            }) {
                 Ok(o) => (o, calibration),
                 Err(StartError::Denied(why)) => {
                     untraced_reason = Some(why);
@@ -568,7 +658,7 @@ fn record(opts: &Options, cmd: &tracer::Command) -> anyhow::Result<(Report, Opti
         hotspots: Default::default(),
         go: Default::default(),
     };
-    Ok((report, outcome.exec_error))
+    Ok((report, outcome.exec_error, clock.anchor()))
 }
 
 fn run_env() -> model::RunEnv {

@@ -2,8 +2,10 @@
 //!
 //! One process per traced process (named after its tool), one track per thread with the
 //! recorded calls as slices (`sys` duration: the round trip taken out), an extra track per
-//! process with its lifetime and exec spans, and PATH-scan bursts as async slices. Events
-//! are streamed so a report of a million calls never becomes one big JSON value.
+//! process with its lifetime and exec spans, PATH-scan bursts as async slices, the go
+//! command's -debug-trace phases, and the program's runtime trace (GC, STW, goroutines)
+//! on the program's process. Events are streamed so a report of a million calls never
+//! becomes one big JSON value.
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -14,7 +16,7 @@ use serde_json::{Value, json};
 use crate::analyze::{Ctx, result_text, sys_us};
 use crate::analyze::{go_phases, path_scan};
 use crate::gosrc::debugtrace::DebugTrace;
-use crate::model::{Report, Timing};
+use crate::model::{Report, RuntimeAlignment, RuntimeTimeline, Timing};
 
 /// Up to this many calls the timeline holds every call; above it, only the long ones.
 pub const ALL_CALLS_UP_TO: usize = 200_000;
@@ -25,6 +27,8 @@ pub const LONG_CALL_US: f64 = 100.0;
 const SPAN_TID_BASE: i64 = 1 << 30;
 /// Tracks of the go command's -debug-trace phases.
 const PHASE_TID_BASE: i64 = 1 << 31;
+/// Tracks of the program's runtime trace (GC, STW, goroutines created, then one per P).
+const RUNTIME_TID_BASE: i64 = PHASE_TID_BASE + (1 << 24);
 
 #[derive(Serialize)]
 struct Ev<'a> {
@@ -321,18 +325,171 @@ pub fn write<W: Write>(report: &Report, ctx: &Ctx, w: &mut W) -> std::io::Result
         }
     }
 
+    let runtime = RuntimeTimeline::of(report);
+    let mut runtime_note = Value::Null;
+    if let Some(tl) = &runtime
+        && let Some(p) = tl
+            .pid
+            .and_then(|pid| report.processes.iter().rev().find(|p| p.pid == pid))
+    {
+        let align = tl.align(p);
+        runtime_note = json!({
+            "pid": p.pid,
+            "aligned_by": align.how,
+            "cap_per_list": tl.cap,
+            "dropped": tl.dropped,
+        });
+        runtime_events(w, tl, p.pid, &align, &mut |w, ev| emit(w, ev, &mut out))?;
+    }
+
     w.write_all(b"\n],\"displayTimeUnit\":\"ms\",\"otherData\":")?;
     serde_json::to_writer(
         &mut *w,
-        &json!({
+        &without_nulls(json!({
             "schema": "golat.timeline/v1",
             "command": report.command.join(" "),
             "wall_ms": report.wall_ms,
             "slices": "syscall slices last their sys duration (replayed/corrected, ptrace round trip removed); args.traced_us is what the tracer saw",
             "omitted_calls": out.omitted_calls,
             "omitted_why": format!("above {ALL_CALLS_UP_TO} calls only calls of at least {LONG_CALL_US} us, execs and connects are kept"),
-        }),
+            "runtime_trace": runtime_note,
+        })),
     )?;
     w.write_all(b"}\n")?;
     Ok(out)
+}
+
+/// The program's runtime trace on its process: a GC track, a stop-the-world track, a track
+/// of goroutine creations (instants) and one track per P with the goroutines it ran.
+fn runtime_events<W: Write>(
+    w: &mut W,
+    tl: &RuntimeTimeline,
+    pid: i32,
+    align: &RuntimeAlignment,
+    emit: &mut dyn FnMut(&mut W, &Ev) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let us = |ns: i64| ((align.offset_ms * 1000.0 + ns as f64 / 1000.0) * 1000.0).round() / 1000.0;
+    let dur_us = |ns: i64| ns.max(0) as f64 / 1000.0;
+    const GC: i64 = RUNTIME_TID_BASE;
+    const STW: i64 = RUNTIME_TID_BASE + 1;
+    const CREATED: i64 = RUNTIME_TID_BASE + 2;
+    const NO_P: i64 = RUNTIME_TID_BASE + 3;
+    let p_tid = |p: Option<u64>| p.map_or(NO_P, |p| NO_P + 1 + p.min(1 << 20) as i64);
+    let mut tracks: Vec<(i64, String)> = vec![
+        (GC, "Go runtime: GC cycles".into()),
+        (STW, "Go runtime: stop-the-world".into()),
+        (CREATED, "Go runtime: goroutines created".into()),
+    ];
+    let ps: BTreeSet<Option<u64>> = tl.running.iter().map(|r| r.p).collect();
+    for p in ps {
+        let name = match p {
+            Some(p) => format!("Go runtime: P{p} (goroutines running)"),
+            None => "Go runtime: running without a P".into(),
+        };
+        tracks.push((p_tid(p), name));
+    }
+    for (rank, (tid, name)) in tracks.iter().enumerate() {
+        for (meta, args) in [
+            ("thread_name", json!({ "name": name })),
+            (
+                "thread_sort_index",
+                json!({"sort_index": -10 + rank as i64}),
+            ),
+        ] {
+            emit(
+                w,
+                &Ev {
+                    name: meta,
+                    cat: "",
+                    ph: "M",
+                    ts: 0.0,
+                    dur: None,
+                    pid,
+                    tid: *tid,
+                    id: None,
+                    args,
+                },
+            )?;
+        }
+    }
+    let goroutine = |id: u64| match tl.entries.get(&id) {
+        Some(f) => format!("G{id} {f}"),
+        None => format!("G{id}"),
+    };
+    for (tid, cat, list) in [(GC, "go_gc", &tl.gc), (STW, "go_stw", &tl.stw)] {
+        for s in list {
+            let name = match &s.kind {
+                Some(k) => format!("STW: {k}"),
+                None => "GC".to_string(),
+            };
+            emit(
+                w,
+                &Ev {
+                    name: &name,
+                    cat,
+                    ph: "X",
+                    ts: us(s.start_ns),
+                    dur: Some(dur_us(s.dur_ns)),
+                    pid,
+                    tid,
+                    id: None,
+                    args: without_nulls(json!({
+                        "kind": s.kind,
+                        "dur_us": s.dur_ns as f64 / 1000.0,
+                        "trace_ms": s.start_ns as f64 / 1e6,
+                        "unfinished (drawn to the trace's end)": s.unfinished.then_some(true),
+                        "aligned_by": align.how,
+                    })),
+                },
+            )?;
+        }
+    }
+    for c in &tl.created {
+        let name = format!("go {}", goroutine(c.goid));
+        emit(
+            w,
+            &Ev {
+                name: &name,
+                cat: "go_create",
+                ph: "i",
+                ts: us(c.at_ns),
+                dur: None,
+                pid,
+                tid: CREATED,
+                id: None,
+                args: without_nulls(
+                    json!({"goid": c.goid, "parent": c.parent, "trace_ms": c.at_ns as f64 / 1e6}),
+                ),
+            },
+        )?;
+    }
+    for r in &tl.running {
+        let name = goroutine(r.goid);
+        emit(
+            w,
+            &Ev {
+                name: &name,
+                cat: "go_run",
+                ph: "X",
+                ts: us(r.start_ns),
+                dur: Some(dur_us(r.dur_ns)),
+                pid,
+                tid: p_tid(r.p),
+                id: None,
+                args: without_nulls(json!({
+                    "goid": r.goid,
+                    "p": r.p,
+                    "resumed within 10 us (merged)": (r.resumed > 0).then_some(r.resumed),
+                })),
+            },
+        )?;
+    }
+    Ok(())
+}
+
+fn without_nulls(mut v: Value) -> Value {
+    if let Value::Object(m) = &mut v {
+        m.retain(|_, x| !x.is_null());
+    }
+    v
 }

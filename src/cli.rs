@@ -115,11 +115,13 @@ pub struct ProfileArgs {
     #[arg(long)]
     pub no_debug_trace: bool,
 
-    /// Capture a runtime/trace of the built program's startup.
+    /// Capture a runtime/trace of the built program's startup (go run/build/test): its
+    /// summary goes into the report, its GC/STW/goroutine events onto --timeline. The trace
+    /// stops after --runtime-trace-window or when the program exits, whichever is first.
     #[arg(long)]
     pub runtime_trace: bool,
 
-    /// How long the runtime trace window lasts.
+    /// How long the runtime trace window lasts at most.
     #[arg(long, default_value = "1s", value_name = "DURATION")]
     pub runtime_trace_window: String,
 

@@ -54,8 +54,9 @@ fn go_run_overlay_traces_from_early_init() {
         init_at < main_at,
         "main.init ({init_at}) before main.main ({main_at})"
     );
-    // The program exits without trace.Stop: only the complete 10 ms generations count, so
-    // the forced GCs at its very end may be cut; the one in main's init is always in.
+    // This test drives the overlay by hand, without golat's exit hook: the program exits
+    // without trace.Stop, so only the complete 10 ms generations count and the forced GCs
+    // at its very end may be cut; the one in main's init is always in.
     assert!(s.gc.cycles >= 1);
 }
 

@@ -237,6 +237,86 @@ impl GState {
     }
 }
 
+/// Goroutine states by ID. The runtime hands out goroutine IDs in small consecutive blocks,
+/// so they are dense: an index vector into a slab beats hashing on the per-event path. IDs
+/// past `G_DENSE` (a program that made millions of goroutines) go to a map.
+#[derive(Default)]
+struct GStates {
+    /// ID → slab slot + 1; 0 = no such goroutine.
+    index: Vec<u32>,
+    slab: Vec<GState>,
+    free: Vec<u32>,
+    sparse: FxMap<u64, u32>,
+}
+
+const G_DENSE: u64 = 1 << 22;
+
+impl GStates {
+    #[inline]
+    fn slot(&self, id: u64) -> Option<usize> {
+        if id < G_DENSE {
+            match self.index.get(id as usize) {
+                Some(&s) if s != 0 => Some(s as usize - 1),
+                _ => None,
+            }
+        } else {
+            self.sparse.get(&id).map(|&s| s as usize)
+        }
+    }
+    #[inline]
+    fn get(&self, id: &u64) -> Option<&GState> {
+        self.slot(*id).map(|s| &self.slab[s])
+    }
+    #[inline]
+    fn get_mut(&mut self, id: &u64) -> Option<&mut GState> {
+        self.slot(*id).map(|s| &mut self.slab[s])
+    }
+    #[inline]
+    fn contains_key(&self, id: &u64) -> bool {
+        self.slot(*id).is_some()
+    }
+    fn insert(&mut self, id: u64, st: GState) {
+        if let Some(s) = self.slot(id) {
+            self.slab[s] = st;
+            return;
+        }
+        let s = match self.free.pop() {
+            Some(s) => {
+                self.slab[s as usize] = st;
+                s
+            }
+            None => {
+                self.slab.push(st);
+                (self.slab.len() - 1) as u32
+            }
+        };
+        if id < G_DENSE {
+            if self.index.len() <= id as usize {
+                self.index.resize(id as usize + 1, 0);
+            }
+            self.index[id as usize] = s + 1;
+        } else {
+            self.sparse.insert(id, s);
+        }
+    }
+    fn remove(&mut self, id: &u64) {
+        let s = if *id < G_DENSE {
+            match self.index.get_mut(*id as usize) {
+                Some(s) if *s != 0 => std::mem::replace(s, 0) - 1,
+                _ => return,
+            }
+        } else {
+            match self.sparse.remove(id) {
+                Some(s) => s,
+                None => return,
+            }
+        };
+        // Drop the goroutine's regions and ranges now; the slot is reused by a later insert.
+        self.slab[s as usize] = GState::new(0, Seq { gn: 0, seq: 0 });
+        self.free.push(s);
+    }
+}
+
 #[derive(Debug)]
 struct PState {
     status: u64,
@@ -304,16 +384,21 @@ impl MStates {
     fn get_mut(&mut self, m: &u64) -> Option<&mut MState> {
         self.find(*m).map(|i| &mut self.states[i])
     }
+    /// The M's slot, created (with no P and no G) if new.
     #[inline]
-    fn entry(&mut self, m: u64) -> &mut MState {
-        let i = match self.find(m) {
+    fn slot(&mut self, m: u64) -> usize {
+        match self.find(m) {
             Some(i) => i,
             None => {
                 self.ids.push(m);
                 self.states.push(MState { g: NONE, p: NONE });
                 self.ids.len() - 1
             }
-        };
+        }
+    }
+    #[inline]
+    fn entry(&mut self, m: u64) -> &mut MState {
+        let i = self.slot(m);
         &mut self.states[i]
     }
     fn insert(&mut self, m: u64, st: MState) {
@@ -363,7 +448,7 @@ fn user_go(ctx: Ctx) -> Result<(), String> {
 
 pub struct Ordering {
     ver: u32,
-    g_states: FxMap<u64, GState>,
+    g_states: GStates,
     /// P IDs are 0..GOMAXPROCS: a vector, with a map for odd IDs.
     p_states: PStates,
     /// Few Ms exist at once: a vector beats hashing on the per-event path.
@@ -384,7 +469,7 @@ impl Ordering {
     pub fn new(ver: u32) -> Self {
         Ordering {
             ver,
-            g_states: FxMap::default(),
+            g_states: GStates::default(),
             p_states: PStates::default(),
             m_states: MStates::default(),
             active_tasks: FxMap::default(),
@@ -416,8 +501,10 @@ impl Ordering {
             p: NONE,
             m,
         };
+        let mut mslot = usize::MAX;
         if m != NO_THREAD {
-            let ms = self.m_states.entry(m);
+            mslot = self.m_states.slot(m);
+            let ms = &self.m_states.states[mslot];
             cur.p = ms.p;
             cur.g = ms.g;
         }
@@ -455,10 +542,9 @@ impl Ordering {
             128..=136 => self.alloc_free(ev, cur),
             t => return Err(format!("bad event type found while ordering: {t}")),
         }?;
-        if ok
-            && m != NO_THREAD
-            && let Some(ms) = self.m_states.get_mut(&m)
-        {
+        if ok && m != NO_THREAD {
+            // Handlers only append Ms, so the slot is still this M's.
+            let ms = &mut self.m_states.states[mslot];
             ms.p = new.p;
             ms.g = new.g;
         }

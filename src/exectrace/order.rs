@@ -423,7 +423,20 @@ enum C {
     Must,
 }
 
+#[inline]
 fn validate(ctx: Ctx, m: C, p: C, g: C) -> Result<(), String> {
+    // Inlined with constant requirements this folds to a few compares; the messages are
+    // built out of line.
+    let bad = |c: C, has: bool| (c == C::Must && !has) || (c == C::MustNot && has);
+    if bad(m, ctx.m != NO_THREAD) || bad(p, ctx.p != NONE) || bad(g, ctx.g != NONE) {
+        return validate_slow(ctx, m, p, g);
+    }
+    Ok(())
+}
+
+#[cold]
+#[inline(never)]
+fn validate_slow(ctx: Ctx, m: C, p: C, g: C) -> Result<(), String> {
     if m == C::Must && ctx.m == NO_THREAD {
         return Err("expected a thread but didn't have one".into());
     } else if m == C::MustNot && ctx.m != NO_THREAD {
@@ -442,6 +455,7 @@ fn validate(ctx: Ctx, m: C, p: C, g: C) -> Result<(), String> {
     Ok(())
 }
 
+#[inline]
 fn user_go(ctx: Ctx) -> Result<(), String> {
     validate(ctx, C::Must, C::Must, C::Must)
 }

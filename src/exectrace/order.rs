@@ -500,6 +500,7 @@ impl Ordering {
     }
 
     /// Go's `ordering.Advance`: Ok(true) when `ev` happened and was queued.
+    #[inline(always)]
     pub fn advance(
         &mut self,
         ev: &mut Event,
@@ -522,7 +523,25 @@ impl Ordering {
             cur.p = ms.p;
             cur.g = ms.g;
         }
+        // The scheduler's four common events are handled inline; the rest out of line.
         let (new, ok) = match ev.typ {
+            EV_GO_START => self.go_start(ev, gn, cur),
+            EV_GO_DESTROY | EV_GO_STOP | EV_GO_BLOCK => self.go_stop_exec(ev, cur),
+            EV_GO_UNBLOCK => self.go_unblock(ev, gn, cur),
+            _ => self.advance_other(ev, g, gn, cur),
+        }?;
+        if ok && m != NO_THREAD {
+            // Handlers only append Ms, so the slot is still this M's.
+            let ms = &mut self.m_states.states[mslot];
+            ms.p = new.p;
+            ms.g = new.g;
+        }
+        Ok(ok)
+    }
+
+    #[inline(never)]
+    fn advance_other(&mut self, ev: &mut Event, g: &Generation, gn: u64, cur: Ctx) -> Adv {
+        match ev.typ {
             EV_PROCS_CHANGE | EV_GO_LABEL | EV_USER_LOG => self.annotation(ev, cur),
             EV_PROC_START => self.proc_start(ev, gn, cur),
             EV_PROC_STOP => self.proc_stop(ev, cur),
@@ -530,10 +549,7 @@ impl Ordering {
             EV_PROC_STATUS => self.proc_status(ev, gn, cur),
             EV_GO_CREATE | EV_GO_CREATE_BLOCKED => self.go_create(ev, gn, cur),
             EV_GO_CREATE_SYSCALL => self.go_create_syscall(ev, gn, cur),
-            EV_GO_START => self.go_start(ev, gn, cur),
-            EV_GO_DESTROY | EV_GO_STOP | EV_GO_BLOCK => self.go_stop_exec(ev, cur),
             EV_GO_DESTROY_SYSCALL => self.go_destroy_syscall(ev, cur),
-            EV_GO_UNBLOCK => self.go_unblock(ev, gn, cur),
             EV_GO_SYSCALL_BEGIN => self.go_syscall_begin(ev, gn, cur),
             EV_GO_SYSCALL_END => self.go_syscall_end(ev, cur),
             EV_GO_SYSCALL_END_BLOCKED => self.go_syscall_end_blocked(ev, cur),
@@ -554,15 +570,8 @@ impl Ordering {
             EV_USER_REGION_END => self.region(ev, g, cur, false),
             EV_GO_SWITCH | EV_GO_SWITCH_DESTROY => self.go_switch(ev, gn, cur),
             128..=136 => self.alloc_free(ev, cur),
-            t => return Err(format!("bad event type found while ordering: {t}")),
-        }?;
-        if ok && m != NO_THREAD {
-            // Handlers only append Ms, so the slot is still this M's.
-            let ms = &mut self.m_states.states[mslot];
-            ms.p = new.p;
-            ms.g = new.g;
+            t => Err(format!("bad event type found while ordering: {t}")),
         }
-        Ok(ok)
     }
 
     #[inline]
@@ -837,6 +846,7 @@ impl Ordering {
         Ok((cur, true))
     }
 
+    #[inline(always)]
     fn go_stop_exec(&mut self, ev: &mut Event, cur: Ctx) -> Adv {
         user_go(cur)?;
         let (ver, typ) = (self.ver, ev.typ);
@@ -867,6 +877,7 @@ impl Ordering {
         Ok((new, true))
     }
 
+    #[inline(always)]
     fn go_start(&mut self, ev: &mut Event, gn: u64, cur: Ctx) -> Adv {
         let gid = ev.args[0];
         let seq = Seq {
@@ -888,6 +899,7 @@ impl Ordering {
         Ok((new, true))
     }
 
+    #[inline(always)]
     fn go_unblock(&mut self, ev: &mut Event, gn: u64, cur: Ctx) -> Adv {
         let gid = ev.args[0];
         let seq = Seq {

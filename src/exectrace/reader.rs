@@ -605,3 +605,31 @@ fn min3(b: &[Head], i0: usize, i1: usize, i2: usize) -> usize {
 pub fn is_truncation(e: &TraceError) -> bool {
     e.kind == ErrorKind::Truncated
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The padded fast varint decoder agrees with `binary.Uvarint` (`wire::uvarint`) on
+        /// every input: same value and length, or both refuse.
+        #[test]
+        fn padded_varint_equals_checked(bytes in proptest::collection::vec(
+            prop_oneof![any::<u8>(), 0x80u8..=0xff, Just(0xffu8), Just(0x01u8)], 0..12)) {
+            let mut padded = bytes.clone();
+            padded.resize(bytes.len() + DATA_PAD, 0);
+            let mut n = 0;
+            let fast = uv_padded(&padded, &mut n);
+            match uvarint(&bytes) {
+                Some((v, k)) => prop_assert_eq!((fast, n), (Some(v), k)),
+                // Too short for the checked decoder: the fast one reads into the padding and
+                // must then end past the input, which the caller treats as "ran off the batch".
+                None if bytes.len() < 10 && bytes.iter().all(|&b| b >= 0x80) => {
+                    prop_assert!(fast.is_none() || n > bytes.len())
+                }
+                None => prop_assert!(fast.is_none()),
+            }
+        }
+    }
+}

@@ -46,6 +46,10 @@ measure() {
 
 median() { sort -n | awk '{a[NR]=$1} END {if (NR==0) print "-"; else if (NR%2) print a[(NR+1)/2]; else printf "%.2f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 
+# The machine is shared: say how loaded it was, before and after.
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+LOAD_BEFORE=$(load)
+
 # Interleave the contenders so load changes hit all of them alike.
 for name in golat-parse golat-trace go-reader; do : > "$OUT/$name.times"; done
 for _ in $(seq "$RUNS"); do
@@ -77,3 +81,4 @@ for n in "${names[@]}"; do
     printf "%-12s %5d %9.2f %9.2f %9.1f %10.1f %11.2fx %10.2fx\n", n, runs, w, c, r/1024, b/1e6/w, gw/w, gc/c }'
 done
 echo "(medians; ratio = go-reader time / tool time, >1 means faster than Go's reader)"
+echo "load average (1/5/15 min): $LOAD_BEFORE before, $(load) after; $(nproc) cores"

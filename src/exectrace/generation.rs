@@ -11,6 +11,11 @@ use super::wire::{Src, VarintErr};
 
 pub const NO_THREAD: u64 = u64::MAX;
 
+/// Zero bytes after the last batch in `Generation::data`: the event decoder reads a whole
+/// event's varints (at most 1 + 5×10 bytes) without a bounds check per byte, then checks
+/// once that the event ended inside its batch.
+pub const DATA_PAD: usize = 64;
+
 /// An ID → value table where ID 0 always exists (Go's `dataTable`).
 #[derive(Default)]
 pub struct IdTable<T> {
@@ -116,6 +121,10 @@ pub struct Generation {
     pub cpu_samples: Vec<CpuSample>,
     pub min_ts: u64,
     pub freq: f64,
+    /// `freq` as an integer when it is one (amd64 ticks are 64 ns), and the largest tick
+    /// count below which the integer product equals Go's float product exactly (< 2^53).
+    int_freq: u64,
+    int_freq_limit: u64,
     has_freq: bool,
     pub has_clock_snapshot: bool,
     pub snap_time: u64,
@@ -139,6 +148,8 @@ impl Generation {
         self.cpu_samples.clear();
         self.min_ts = 0;
         self.freq = 0.0;
+        self.int_freq = 0;
+        self.int_freq_limit = 0;
         self.has_freq = false;
         self.has_clock_snapshot = false;
         self.snap_time = 0;
@@ -153,7 +164,13 @@ impl Generation {
 
     #[inline]
     pub fn mul(&self, t: u64) -> i64 {
-        (t as f64 * self.freq) as i64
+        // Go computes float64(t) * freq. For an integral freq and t·freq < 2^53 both factors
+        // and the product are exact in f64, so the integer product is the same number.
+        if t < self.int_freq_limit {
+            (t * self.int_freq) as i64
+        } else {
+            (t as f64 * self.freq) as i64
+        }
     }
 
     pub fn string(&self, id: u64) -> &str {
@@ -517,6 +534,11 @@ fn finish(g: &mut Generation, ver: u32) -> Result<(), TraceError> {
         }
     }
     let freq = g.freq;
+    if freq >= 1.0 && freq <= (1u64 << 20) as f64 && freq.fract() == 0.0 {
+        g.int_freq = freq as u64;
+        g.int_freq_limit = (1u64 << 53) / g.int_freq;
+    }
+    g.data.resize(g.data.len() + DATA_PAD, 0);
     for s in &mut g.cpu_samples {
         s.time = (s.time as u64 as f64 * freq) as i64;
     }

@@ -32,11 +32,12 @@ pub fn run(args: &TraceArgs) -> anyhow::Result<u8> {
     let file =
         File::open(&args.file).with_context(|| format!("cannot open {}", args.file.display()))?;
     if args.parse_only {
-        let mut r = Reader::new(std::io::BufReader::with_capacity(1 << 20, file))
-            .map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
+        let mut r =
+            Reader::new(file).map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
         let mut n = 0u64;
+        // `next_ref`: counting needs no copy of each event. `Src` buffers the file itself.
         while r
-            .next_event()
+            .next_ref()
             .map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?
             .is_some()
         {

@@ -237,6 +237,86 @@ impl GState {
     }
 }
 
+/// Goroutine states by ID. The runtime hands out goroutine IDs in small consecutive blocks,
+/// so they are dense: an index vector into a slab beats hashing on the per-event path. IDs
+/// past `G_DENSE` (a program that made millions of goroutines) go to a map.
+#[derive(Default)]
+struct GStates {
+    /// ID → slab slot + 1; 0 = no such goroutine.
+    index: Vec<u32>,
+    slab: Vec<GState>,
+    free: Vec<u32>,
+    sparse: FxMap<u64, u32>,
+}
+
+const G_DENSE: u64 = 1 << 22;
+
+impl GStates {
+    #[inline]
+    fn slot(&self, id: u64) -> Option<usize> {
+        if id < G_DENSE {
+            match self.index.get(id as usize) {
+                Some(&s) if s != 0 => Some(s as usize - 1),
+                _ => None,
+            }
+        } else {
+            self.sparse.get(&id).map(|&s| s as usize)
+        }
+    }
+    #[inline]
+    fn get(&self, id: &u64) -> Option<&GState> {
+        self.slot(*id).map(|s| &self.slab[s])
+    }
+    #[inline]
+    fn get_mut(&mut self, id: &u64) -> Option<&mut GState> {
+        self.slot(*id).map(|s| &mut self.slab[s])
+    }
+    #[inline]
+    fn contains_key(&self, id: &u64) -> bool {
+        self.slot(*id).is_some()
+    }
+    fn insert(&mut self, id: u64, st: GState) {
+        if let Some(s) = self.slot(id) {
+            self.slab[s] = st;
+            return;
+        }
+        let s = match self.free.pop() {
+            Some(s) => {
+                self.slab[s as usize] = st;
+                s
+            }
+            None => {
+                self.slab.push(st);
+                (self.slab.len() - 1) as u32
+            }
+        };
+        if id < G_DENSE {
+            if self.index.len() <= id as usize {
+                self.index.resize(id as usize + 1, 0);
+            }
+            self.index[id as usize] = s + 1;
+        } else {
+            self.sparse.insert(id, s);
+        }
+    }
+    fn remove(&mut self, id: &u64) {
+        let s = if *id < G_DENSE {
+            match self.index.get_mut(*id as usize) {
+                Some(s) if *s != 0 => std::mem::replace(s, 0) - 1,
+                _ => return,
+            }
+        } else {
+            match self.sparse.remove(id) {
+                Some(s) => s,
+                None => return,
+            }
+        };
+        // Drop the goroutine's regions and ranges now; the slot is reused by a later insert.
+        self.slab[s as usize] = GState::new(0, Seq { gn: 0, seq: 0 });
+        self.free.push(s);
+    }
+}
+
 #[derive(Debug)]
 struct PState {
     status: u64,
@@ -304,16 +384,21 @@ impl MStates {
     fn get_mut(&mut self, m: &u64) -> Option<&mut MState> {
         self.find(*m).map(|i| &mut self.states[i])
     }
+    /// The M's slot, created (with no P and no G) if new.
     #[inline]
-    fn entry(&mut self, m: u64) -> &mut MState {
-        let i = match self.find(m) {
+    fn slot(&mut self, m: u64) -> usize {
+        match self.find(m) {
             Some(i) => i,
             None => {
                 self.ids.push(m);
                 self.states.push(MState { g: NONE, p: NONE });
                 self.ids.len() - 1
             }
-        };
+        }
+    }
+    #[inline]
+    fn entry(&mut self, m: u64) -> &mut MState {
+        let i = self.slot(m);
         &mut self.states[i]
     }
     fn insert(&mut self, m: u64, st: MState) {
@@ -338,7 +423,20 @@ enum C {
     Must,
 }
 
+#[inline]
 fn validate(ctx: Ctx, m: C, p: C, g: C) -> Result<(), String> {
+    // Inlined with constant requirements this folds to a few compares; the messages are
+    // built out of line.
+    let bad = |c: C, has: bool| (c == C::Must && !has) || (c == C::MustNot && has);
+    if bad(m, ctx.m != NO_THREAD) || bad(p, ctx.p != NONE) || bad(g, ctx.g != NONE) {
+        return validate_slow(ctx, m, p, g);
+    }
+    Ok(())
+}
+
+#[cold]
+#[inline(never)]
+fn validate_slow(ctx: Ctx, m: C, p: C, g: C) -> Result<(), String> {
     if m == C::Must && ctx.m == NO_THREAD {
         return Err("expected a thread but didn't have one".into());
     } else if m == C::MustNot && ctx.m != NO_THREAD {
@@ -357,13 +455,14 @@ fn validate(ctx: Ctx, m: C, p: C, g: C) -> Result<(), String> {
     Ok(())
 }
 
+#[inline]
 fn user_go(ctx: Ctx) -> Result<(), String> {
     validate(ctx, C::Must, C::Must, C::Must)
 }
 
 pub struct Ordering {
     ver: u32,
-    g_states: FxMap<u64, GState>,
+    g_states: GStates,
     /// P IDs are 0..GOMAXPROCS: a vector, with a map for odd IDs.
     p_states: PStates,
     /// Few Ms exist at once: a vector beats hashing on the per-event path.
@@ -384,7 +483,7 @@ impl Ordering {
     pub fn new(ver: u32) -> Self {
         Ordering {
             ver,
-            g_states: FxMap::default(),
+            g_states: GStates::default(),
             p_states: PStates::default(),
             m_states: MStates::default(),
             active_tasks: FxMap::default(),
@@ -401,6 +500,7 @@ impl Ordering {
     }
 
     /// Go's `ordering.Advance`: Ok(true) when `ev` happened and was queued.
+    #[inline(always)]
     pub fn advance(
         &mut self,
         ev: &mut Event,
@@ -416,12 +516,32 @@ impl Ordering {
             p: NONE,
             m,
         };
+        let mut mslot = usize::MAX;
         if m != NO_THREAD {
-            let ms = self.m_states.entry(m);
+            mslot = self.m_states.slot(m);
+            let ms = &self.m_states.states[mslot];
             cur.p = ms.p;
             cur.g = ms.g;
         }
+        // The scheduler's four common events are handled inline; the rest out of line.
         let (new, ok) = match ev.typ {
+            EV_GO_START => self.go_start(ev, gn, cur),
+            EV_GO_DESTROY | EV_GO_STOP | EV_GO_BLOCK => self.go_stop_exec(ev, cur),
+            EV_GO_UNBLOCK => self.go_unblock(ev, gn, cur),
+            _ => self.advance_other(ev, g, gn, cur),
+        }?;
+        if ok && m != NO_THREAD {
+            // Handlers only append Ms, so the slot is still this M's.
+            let ms = &mut self.m_states.states[mslot];
+            ms.p = new.p;
+            ms.g = new.g;
+        }
+        Ok(ok)
+    }
+
+    #[inline(never)]
+    fn advance_other(&mut self, ev: &mut Event, g: &Generation, gn: u64, cur: Ctx) -> Adv {
+        match ev.typ {
             EV_PROCS_CHANGE | EV_GO_LABEL | EV_USER_LOG => self.annotation(ev, cur),
             EV_PROC_START => self.proc_start(ev, gn, cur),
             EV_PROC_STOP => self.proc_stop(ev, cur),
@@ -429,10 +549,7 @@ impl Ordering {
             EV_PROC_STATUS => self.proc_status(ev, gn, cur),
             EV_GO_CREATE | EV_GO_CREATE_BLOCKED => self.go_create(ev, gn, cur),
             EV_GO_CREATE_SYSCALL => self.go_create_syscall(ev, gn, cur),
-            EV_GO_START => self.go_start(ev, gn, cur),
-            EV_GO_DESTROY | EV_GO_STOP | EV_GO_BLOCK => self.go_stop_exec(ev, cur),
             EV_GO_DESTROY_SYSCALL => self.go_destroy_syscall(ev, cur),
-            EV_GO_UNBLOCK => self.go_unblock(ev, gn, cur),
             EV_GO_SYSCALL_BEGIN => self.go_syscall_begin(ev, gn, cur),
             EV_GO_SYSCALL_END => self.go_syscall_end(ev, cur),
             EV_GO_SYSCALL_END_BLOCKED => self.go_syscall_end_blocked(ev, cur),
@@ -453,16 +570,8 @@ impl Ordering {
             EV_USER_REGION_END => self.region(ev, g, cur, false),
             EV_GO_SWITCH | EV_GO_SWITCH_DESTROY => self.go_switch(ev, gn, cur),
             128..=136 => self.alloc_free(ev, cur),
-            t => return Err(format!("bad event type found while ordering: {t}")),
-        }?;
-        if ok
-            && m != NO_THREAD
-            && let Some(ms) = self.m_states.get_mut(&m)
-        {
-            ms.p = new.p;
-            ms.g = new.g;
+            t => Err(format!("bad event type found while ordering: {t}")),
         }
-        Ok(ok)
     }
 
     #[inline]
@@ -737,6 +846,7 @@ impl Ordering {
         Ok((cur, true))
     }
 
+    #[inline(always)]
     fn go_stop_exec(&mut self, ev: &mut Event, cur: Ctx) -> Adv {
         user_go(cur)?;
         let (ver, typ) = (self.ver, ev.typ);
@@ -767,6 +877,7 @@ impl Ordering {
         Ok((new, true))
     }
 
+    #[inline(always)]
     fn go_start(&mut self, ev: &mut Event, gn: u64, cur: Ctx) -> Adv {
         let gid = ev.args[0];
         let seq = Seq {
@@ -788,6 +899,7 @@ impl Ordering {
         Ok((new, true))
     }
 
+    #[inline(always)]
     fn go_unblock(&mut self, ev: &mut Event, gn: u64, cur: Ctx) -> Adv {
         let gid = ev.args[0];
         let seq = Seq {

@@ -5,7 +5,7 @@
 use std::io::Read;
 
 use super::error::{ErrorKind, TraceError};
-use super::generation::{GenOutcome, GenReader, Generation};
+use super::generation::{DATA_PAD, GenOutcome, GenReader, Generation};
 use super::order::{Ctx, Event, NONE, Ordering};
 use super::spec::*;
 use super::wire::{Src, read_header, uvarint};
@@ -15,11 +15,25 @@ struct Cursor {
     /// Index into the generation's `ms`.
     mi: usize,
     last_ts: i64,
+    /// Index of the current batch in the M's list (`usize::MAX` before the first).
     idx: usize,
-    off: usize,
+    /// The current batch's unread bytes: `pos..end` in the generation's arena.
+    pos: usize,
+    end: usize,
+    /// File offset minus arena offset within the current batch.
+    file_delta: u64,
     ev: Event,
     /// File offset of `ev`.
     ev_off: u64,
+}
+
+/// A frontier entry: the time of a cursor's current event and the cursor's index. The heap
+/// moves these 16-byte entries, not the cursors, and keeps exactly the arrangement Go's
+/// heap of cursors has, so ties break the same way.
+#[derive(Clone, Copy)]
+struct Head {
+    time: i64,
+    cur: u32,
 }
 
 pub struct Reader<R> {
@@ -29,7 +43,11 @@ pub struct Reader<R> {
     pub generation: Generation,
     have_gen: bool,
     last_ts: i64,
-    frontier: Vec<Cursor>,
+    /// Cursors of the current generation, by position; `frontier` is the heap over them.
+    cursors: Vec<Cursor>,
+    frontier: Vec<Head>,
+    /// The event being returned.
+    out: Event,
     cpu_next: usize,
     order: Ordering,
     syncs: u64,
@@ -55,7 +73,18 @@ impl<R: Read> Reader<R> {
             generation: Generation::default(),
             have_gen: false,
             last_ts: 0,
+            cursors: Vec::new(),
             frontier: Vec::new(),
+            out: Event {
+                typ: 0,
+                time: 0,
+                args: [0; 4],
+                ctx: Ctx {
+                    g: NONE,
+                    p: NONE,
+                    m: NONE,
+                },
+            },
             cpu_next: 0,
             order: Ordering::new(ver),
             syncs: 0,
@@ -85,24 +114,33 @@ impl<R: Read> Reader<R> {
 
     /// The next event, `Ok(None)` at the end. After an error, always `Ok(None)`.
     pub fn next_event(&mut self) -> Result<Option<Event>, TraceError> {
+        Ok(self.next_ref()?.map(|(e, _)| *e))
+    }
+
+    /// Like `next_event`, without copying the event out: it and the generation whose tables
+    /// its IDs refer to are borrowed until the next call.
+    #[inline]
+    pub fn next_ref(&mut self) -> Result<Option<(&Event, &Generation)>, TraceError> {
         if self.done || self.failed {
             return Ok(None);
         }
         match self.read_event() {
-            Ok(Some(mut e)) => {
-                if e.typ != EV_READER_SYNC
-                    && let Err(err) = self.validate_ids(&e)
+            Ok(true) => {
+                if HAS_IDS[self.out.typ as usize]
+                    && self.out.typ != EV_READER_SYNC
+                    && let Err(err) = self.validate_ids()
                 {
                     self.failed = true;
                     return Err(err.at(self.src.offset(), self.cur_gen));
                 }
+                let e = &mut self.out;
                 if e.time <= self.last_ts {
                     e.time = self.last_ts.wrapping_add(1);
                 }
                 self.last_ts = e.time;
-                Ok(Some(e))
+                Ok(Some((&self.out, &self.generation)))
             }
-            Ok(None) => Ok(None),
+            Ok(false) => Ok(None),
             Err(e) => {
                 self.failed = true;
                 Err(e)
@@ -111,11 +149,9 @@ impl<R: Read> Reader<R> {
     }
 
     #[inline]
-    fn validate_ids(&self, e: &Event) -> Result<(), TraceError> {
+    fn validate_ids(&self) -> Result<(), TraceError> {
+        let e = &self.out;
         let sp = &SPECS[e.typ as usize];
-        if sp.stack_ids.is_empty() && sp.string_ids.is_empty() {
-            return Ok(());
-        }
         for &i in sp.stack_ids {
             let id = e.args[i - 1];
             if !self.generation.stacks.contains(id) {
@@ -151,42 +187,68 @@ impl<R: Read> Reader<R> {
         }
     }
 
-    fn read_event(&mut self) -> Result<Option<Event>, TraceError> {
+    /// Puts the next event into `self.out`; false at the end.
+    #[inline]
+    fn read_event(&mut self) -> Result<bool, TraceError> {
+        // The common case: nothing queued, no CPU sample due, and the earliest event may
+        // happen now.
+        if self.order.queue.is_empty()
+            && let Some(head) = self.frontier.first()
+            && self
+                .generation
+                .cpu_samples
+                .get(self.cpu_next)
+                .is_none_or(|s| s.time >= head.time)
+        {
+            if self.try_advance(0)? {
+                return Ok(true);
+            }
+            return self.advance_others();
+        }
+        self.read_event_slow()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn read_event_slow(&mut self) -> Result<bool, TraceError> {
         if let Some(ev) = self.order.queue.pop_front() {
-            return Ok(Some(ev));
+            self.out = ev;
+            return Ok(true);
         }
         if self.frontier.is_empty() && self.cpu_next >= self.generation.cpu_samples.len() {
             if self.have_gen {
                 self.complete_gens += 1;
             }
             if self.ver < 26 {
-                return self.next_gen_with_spill().map(Some);
+                self.out = self.next_gen_with_spill()?;
+                return Ok(true);
             }
             if let Some(e) = self.read_gen_err.take() {
                 return Err(e);
             }
-            return match self.genr.read(&mut self.src, &mut self.generation) {
+            self.out = match self.genr.read(&mut self.src, &mut self.generation) {
                 Ok(GenOutcome::Done) => {
                     self.have_gen = false;
                     self.done = true;
-                    Ok(Some(self.sync_event(self.last_ts)))
+                    self.sync_event(self.last_ts)
                 }
-                Ok(_) => self.install_gen().map(Some),
+                Ok(_) => self.install_gen()?,
                 Err(e) => {
                     self.read_gen_err = Some(e);
                     self.have_gen = false;
                     self.generation.cpu_samples.clear();
-                    Ok(Some(self.sync_event(self.last_ts)))
+                    self.sync_event(self.last_ts)
                 }
             };
+            return Ok(true);
         }
         if self.cpu_next < self.generation.cpu_samples.len()
             && (self.frontier.is_empty()
-                || self.generation.cpu_samples[self.cpu_next].time < self.frontier[0].ev.time)
+                || self.generation.cpu_samples[self.cpu_next].time < self.frontier[0].time)
         {
             let s = self.generation.cpu_samples[self.cpu_next];
             self.cpu_next += 1;
-            return Ok(Some(Event {
+            self.out = Event {
                 typ: EV_CPU_SAMPLE,
                 time: s.time,
                 args: [s.stack, 0, 0, 0],
@@ -195,69 +257,78 @@ impl<R: Read> Reader<R> {
                     p: s.p,
                     m: s.m,
                 },
-            }));
+            };
+            return Ok(true);
         }
         if self.frontier.is_empty() {
             return Err(TraceError::corrupt("broken trace: frontier is empty")
                 .at(self.src.offset(), self.generation.num));
         }
-        if let Some(e) = self.try_advance(0)? {
-            return Ok(Some(e));
+        if self.try_advance(0)? {
+            return Ok(true);
         }
-        // Rare: the earliest event must wait; try the others in time order.
-        self.frontier.sort_by_key(|a| a.ev.time);
-        for i in 1..self.frontier.len() {
-            if let Some(e) = self.try_advance(i)? {
-                return Ok(Some(e));
-            }
-        }
-        {
-            {
-                let c = &self.frontier[0];
-                let mut msg = String::from("broken trace: failed to advance: frontier:");
-                for c in &self.frontier {
-                    let sp = &SPECS[c.ev.typ as usize];
-                    msg.push_str(&format!(
-                        " [M {} {} time={}",
-                        c.m as i64, sp.name, c.ev.time
-                    ));
-                    for (i, a) in sp.args.iter().skip(1).enumerate() {
-                        msg.push_str(&format!(" {a}={}", c.ev.args[i]));
-                    }
-                    msg.push(']');
-                }
-                Err(TraceError::corrupt(msg).at(c.ev_off, self.generation.num))
-            }
-        }
+        self.advance_others()
     }
 
-    /// Advances cursor `i`'s event if the ordering allows; returns the event to emit next.
-    #[inline]
-    fn try_advance(&mut self, i: usize) -> Result<Option<Event>, TraceError> {
+    /// The earliest event must wait: tries the others in time order, or fails.
+    #[cold]
+    #[inline(never)]
+    fn advance_others(&mut self) -> Result<bool, TraceError> {
+        // Rare: the earliest event must wait; try the others in time order. A stable sort
+        // of the heap entries is the stable sort of Go's cursors.
+        self.frontier.sort_by_key(|h| h.time);
+        for i in 1..self.frontier.len() {
+            if self.try_advance(i)? {
+                return Ok(true);
+            }
+        }
+        let c = &self.cursors[self.frontier[0].cur as usize];
+        let mut msg = String::from("broken trace: failed to advance: frontier:");
+        for h in &self.frontier {
+            let c = &self.cursors[h.cur as usize];
+            let sp = &SPECS[c.ev.typ as usize];
+            msg.push_str(&format!(
+                " [M {} {} time={}",
+                c.m as i64, sp.name, c.ev.time
+            ));
+            for (i, a) in sp.args.iter().skip(1).enumerate() {
+                msg.push_str(&format!(" {a}={}", c.ev.args[i]));
+            }
+            msg.push(']');
+        }
+        Err(TraceError::corrupt(msg).at(c.ev_off, self.generation.num))
+    }
+
+    /// Advances the cursor of frontier entry `i` if the ordering allows; the event to
+    /// return next goes to `self.out`.
+    // Forced inlining of the per-event chain (advance, decode, heap fix-up) into `next_ref`
+    // measured 15–20% less CPU: values stay in registers across the steps.
+    #[inline(always)]
+    fn try_advance(&mut self, i: usize) -> Result<bool, TraceError> {
         let gen_no = self.generation.num;
-        let c = &mut self.frontier[i];
-        let off = c.ev_off;
-        let ok = self
-            .order
-            .advance(&mut c.ev, &self.generation, c.m, gen_no)
-            .map_err(|m| TraceError::corrupt(m).at(off, gen_no))?;
+        let ci = self.frontier[i].cur as usize;
+        let c = &mut self.cursors[ci];
+        let ok = match self.order.advance(&mut c.ev, &self.generation, c.m, gen_no) {
+            Ok(ok) => ok,
+            Err(m) => return Err(TraceError::corrupt(m).at(c.ev_off, gen_no)),
+        };
         if !ok {
-            return Ok(None);
+            return Ok(false);
         }
         let (ctx, pos) = self.order.main.take().expect("advance queued its event");
-        let mut out = c.ev;
-        out.ctx = ctx;
+        self.out = c.ev;
+        self.out.ctx = ctx;
         if !self.order.queue.is_empty() {
-            self.order.queue.insert(pos, out);
-            out = self.order.queue.pop_front().expect("non-empty");
+            self.order.queue.insert(pos, self.out);
+            self.out = self.order.queue.pop_front().expect("non-empty");
         }
-        let more = next_event(&mut self.frontier[i], &self.generation)?;
-        if more {
+        if next_event(c, &self.generation)? {
+            self.frontier[i].time = c.ev.time;
             heap_update(&mut self.frontier, i);
         } else {
             heap_remove(&mut self.frontier, i);
         }
-        Ok(Some(out))
+        Ok(true)
     }
 
     fn next_gen_with_spill(&mut self) -> Result<Event, TraceError> {
@@ -295,14 +366,17 @@ impl<R: Read> Reader<R> {
         self.cur_gen = self.generation.num;
         self.cpu_next = 0;
         self.frontier.clear();
+        self.cursors.clear();
         for mi in 0..self.generation.ms.len() {
             let m = self.generation.ms[mi].0;
             let mut c = Cursor {
                 m,
                 mi,
                 last_ts: 0,
-                idx: 0,
-                off: 0,
+                idx: usize::MAX,
+                pos: 0,
+                end: 0,
+                file_delta: 0,
                 ev: Event {
                     typ: 0,
                     time: 0,
@@ -318,7 +392,11 @@ impl<R: Read> Reader<R> {
             if !next_event(&mut c, &self.generation)? {
                 continue;
             }
-            self.frontier.push(c);
+            self.frontier.push(Head {
+                time: c.ev.time,
+                cur: self.cursors.len() as u32,
+            });
+            self.cursors.push(c);
             let n = self.frontier.len() - 1;
             heap_sift_up(&mut self.frontier, n);
         }
@@ -332,24 +410,100 @@ impl<R: Read> Reader<R> {
     }
 }
 
-/// Decodes the cursor's next timed event (Go's `batchCursor.nextEvent`).
-#[inline]
-fn next_event(c: &mut Cursor, g: &Generation) -> Result<bool, TraceError> {
-    let batches = &g.ms[c.mi].1;
-    while c.idx < batches.len() && batches[c.idx].len == c.off {
-        c.idx += 1;
-        c.off = 0;
-        c.last_ts = 0;
+/// One varint at `d[*n..]`, where the arena padding guarantees ten readable bytes; None on
+/// overflow (the checked decoder then names the error).
+#[inline(always)]
+fn uv_padded(d: &[u8], n: &mut usize) -> Option<u64> {
+    let b = d[*n];
+    if b < 0x80 {
+        *n += 1;
+        return Some(b as u64);
     }
-    if c.idx == batches.len() {
+    let mut x = (b & 0x7f) as u64;
+    let mut s = 7;
+    for i in 1..10 {
+        let b = d[*n + i];
+        if b < 0x80 {
+            if i == 9 && b > 1 {
+                return None;
+            }
+            *n += i + 1;
+            return Some(x | (b as u64) << s);
+        }
+        x |= ((b & 0x7f) as u64) << s;
+        s += 7;
+    }
+    None
+}
+
+/// Decodes the cursor's next timed event (Go's `batchCursor.nextEvent`).
+#[inline(always)]
+fn next_event(c: &mut Cursor, g: &Generation) -> Result<bool, TraceError> {
+    if c.pos == c.end && !next_batch(c, g) {
         return Ok(false);
     }
-    let b = &batches[c.idx];
     if c.last_ts == 0 {
-        c.last_ts = g.mul(b.time);
+        c.last_ts = g.mul(g.ms[c.mi].1[c.idx].time);
     }
-    let data = &g.data[b.start + c.off..b.start + b.len];
-    let off = b.file_off + c.off as u64;
+    // Fast path: decode from the padded arena, then check the event ended inside its
+    // batch; anything unusual goes to the checked decoder, which names the error.
+    let d = &g.data[c.pos..c.pos + DATA_PAD];
+    let typ = d[0];
+    let nargs = WIRE_ARGS[typ as usize];
+    if nargs != NOT_TIMED {
+        let mut n = 1;
+        if let Some(dt) = uv_padded(d, &mut n) {
+            let mut args = [0u64; 4];
+            let mut ok = true;
+            for a in args.iter_mut().take(nargs as usize) {
+                match uv_padded(d, &mut n) {
+                    Some(v) => *a = v,
+                    None => {
+                        ok = false;
+                        break;
+                    }
+                }
+            }
+            if ok && c.pos + n <= c.end {
+                c.ev.typ = typ;
+                c.ev.args = args;
+                c.ev.time = g.mul(dt).wrapping_add(c.last_ts);
+                c.last_ts = c.ev.time;
+                c.ev_off = c.file_delta.wrapping_add(c.pos as u64);
+                c.pos += n;
+                return Ok(true);
+            }
+        }
+    }
+    next_event_checked(c, g)
+}
+
+/// Moves to the M's next non-empty batch; false after the last.
+#[inline(never)]
+fn next_batch(c: &mut Cursor, g: &Generation) -> bool {
+    let batches = &g.ms[c.mi].1;
+    loop {
+        let i = c.idx.wrapping_add(1);
+        if i >= batches.len() {
+            return false;
+        }
+        c.idx = i;
+        c.last_ts = 0;
+        let b = &batches[i];
+        if b.len > 0 {
+            c.pos = b.start;
+            c.end = b.start + b.len;
+            c.file_delta = b.file_off.wrapping_sub(b.start as u64);
+            return true;
+        }
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn next_event_checked(c: &mut Cursor, g: &Generation) -> Result<bool, TraceError> {
+    let data = &g.data[c.pos..c.end];
+    let off = c.file_delta.wrapping_add(c.pos as u64);
     let fail = |msg: String| Err(TraceError::corrupt(msg).at(off, g.num));
     let typ = data[0];
     if typ as usize >= SPECS.len() {
@@ -376,18 +530,30 @@ fn next_event(c: &mut Cursor, g: &Generation) -> Result<bool, TraceError> {
     c.ev.time = g.mul(dt).wrapping_add(c.last_ts);
     c.last_ts = c.ev.time;
     c.ev_off = off;
-    c.off += n;
+    c.pos += n;
     Ok(true)
 }
 
-fn heap_update(h: &mut [Cursor], i: usize) {
+#[inline(always)]
+fn heap_update(h: &mut [Head], i: usize) {
+    if i == 0 {
+        // The common case: the cursor that just advanced is usually still the earliest.
+        let t = h[0].time;
+        let l = h.get(1).map_or(i64::MAX, |x| x.time);
+        let r = h.get(2).map_or(i64::MAX, |x| x.time);
+        if t <= l && t <= r {
+            return;
+        }
+        heap_sift_down(h, 0);
+        return;
+    }
     if heap_sift_up(h, i) != i {
         return;
     }
     heap_sift_down(h, i);
 }
 
-fn heap_remove(h: &mut Vec<Cursor>, mut i: usize) {
+fn heap_remove(h: &mut Vec<Head>, mut i: usize) {
     while i > 0 {
         h.swap((i - 1) / 2, i);
         i = (i - 1) / 2;
@@ -398,15 +564,15 @@ fn heap_remove(h: &mut Vec<Cursor>, mut i: usize) {
     heap_sift_down(h, 0);
 }
 
-fn heap_sift_up(h: &mut [Cursor], mut i: usize) -> usize {
-    while i > 0 && h[(i - 1) / 2].ev.time > h[i].ev.time {
+fn heap_sift_up(h: &mut [Head], mut i: usize) -> usize {
+    while i > 0 && h[(i - 1) / 2].time > h[i].time {
         h.swap((i - 1) / 2, i);
         i = (i - 1) / 2;
     }
     i
 }
 
-fn heap_sift_down(h: &mut [Cursor], mut i: usize) -> usize {
+fn heap_sift_down(h: &mut [Head], mut i: usize) -> usize {
     loop {
         let m = min3(h, i, 2 * i + 1, 2 * i + 2);
         if m == i {
@@ -418,17 +584,18 @@ fn heap_sift_down(h: &mut [Cursor], mut i: usize) -> usize {
     i
 }
 
-fn min3(b: &[Cursor], i0: usize, i1: usize, i2: usize) -> usize {
+#[inline]
+fn min3(b: &[Head], i0: usize, i1: usize, i2: usize) -> usize {
     let mut min_idx = i0;
     let mut min_t = i64::MAX;
     if i0 < b.len() {
-        min_t = b[i0].ev.time;
+        min_t = b[i0].time;
     }
-    if i1 < b.len() && b[i1].ev.time < min_t {
-        min_t = b[i1].ev.time;
+    if i1 < b.len() && b[i1].time < min_t {
+        min_t = b[i1].time;
         min_idx = i1;
     }
-    if i2 < b.len() && b[i2].ev.time < min_t {
+    if i2 < b.len() && b[i2].time < min_t {
         min_idx = i2;
     }
     min_idx
@@ -437,4 +604,32 @@ fn min3(b: &[Cursor], i0: usize, i1: usize, i2: usize) -> usize {
 /// Error kinds that mean "the file ends early" rather than "the bytes are wrong".
 pub fn is_truncation(e: &TraceError) -> bool {
     e.kind == ErrorKind::Truncated
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The padded fast varint decoder agrees with `binary.Uvarint` (`wire::uvarint`) on
+        /// every input: same value and length, or both refuse.
+        #[test]
+        fn padded_varint_equals_checked(bytes in proptest::collection::vec(
+            prop_oneof![any::<u8>(), 0x80u8..=0xff, Just(0xffu8), Just(0x01u8)], 0..12)) {
+            let mut padded = bytes.clone();
+            padded.resize(bytes.len() + DATA_PAD, 0);
+            let mut n = 0;
+            let fast = uv_padded(&padded, &mut n);
+            match uvarint(&bytes) {
+                Some((v, k)) => prop_assert_eq!((fast, n), (Some(v), k)),
+                // Too short for the checked decoder: the fast one reads into the padding and
+                // must then end past the input, which the caller treats as "ran off the batch".
+                None if bytes.len() < 10 && bytes.iter().all(|&b| b >= 0x80) => {
+                    prop_assert!(fast.is_none() || n > bytes.len())
+                }
+                None => prop_assert!(fast.is_none()),
+            }
+        }
+    }
 }

@@ -250,6 +250,34 @@ pub static SPECS: [Spec; MAX_EXPERIMENTAL_EVENT as usize] = {
     a
 };
 
+/// `WIRE_ARGS[typ]`: how many varint arguments follow `dt` for a timed event type, or
+/// `NOT_TIMED` (untimed, unknown or out of range). The decoder reads this per event: one byte
+/// instead of a `Spec` and its slices.
+pub const NOT_TIMED: u8 = u8::MAX;
+pub static WIRE_ARGS: [u8; 256] = {
+    let mut a = [NOT_TIMED; 256];
+    let mut i = 0;
+    while i < SPECS.len() {
+        let sp = &SPECS[i];
+        if sp.timed && !sp.args.is_empty() {
+            a[i] = (sp.args.len() - 1) as u8;
+        }
+        i += 1;
+    }
+    a
+};
+
+/// `HAS_IDS[typ]`: the event carries stack or string IDs that the reader must check.
+pub static HAS_IDS: [bool; 256] = {
+    let mut a = [false; 256];
+    let mut i = 0;
+    while i < SPECS.len() {
+        a[i] = !SPECS[i].stack_ids.is_empty() || !SPECS[i].string_ids.is_empty();
+        i += 1;
+    }
+    a
+};
+
 /// The event types a trace version may contain (Go's `version.Specs()` length).
 pub fn num_specs_for_version(v: u32) -> usize {
     match v {

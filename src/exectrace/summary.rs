@@ -844,8 +844,8 @@ pub fn summarize<R: Read>(r: R, opts: &SummarizeOptions) -> Result<Summary, Trac
     let mut s = Summarizer::new();
     let mut warning = None;
     loop {
-        match rd.next_event() {
-            Ok(Some(e)) => s.event(&e, &rd.generation),
+        match rd.next_ref() {
+            Ok(Some((e, g))) => s.event(e, g),
             Ok(None) => break,
             Err(e) => {
                 if e.is_truncation() && s.has_committed && s.committed.events > 0 {

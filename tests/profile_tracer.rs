@@ -499,3 +499,33 @@ fn inittrace_scope_user_spares_toolchain_tools() {
     assert!(all.contains(&"compile".to_string()), "{all:?}");
     assert!(all.contains(&"link".to_string()), "{all:?}");
 }
+
+/// The report's `tracer_max_rss_kb` is golat's own peak, not its parent's: Linux carries
+/// getrusage's ru_maxrss over exec, so a big parent used to show up as golat's size.
+#[test]
+fn tracer_peak_rss_is_golats_own_not_the_parents() {
+    // Make this test process (golat's parent) big: 160 MiB, touched.
+    let ballast = vec![1u8; 160 << 20];
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    let out = output_timeout(
+        Command::new(golat())
+            .args(["profile", "-q", "--json"])
+            .arg(&json)
+            .args(["--", "/bin/true"]),
+        60,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let peak_kb = report["timing"]["tracer_max_rss_kb"].as_u64().unwrap();
+    assert!(peak_kb > 0 && peak_kb < 64 * 1024, "{peak_kb} KiB");
+    assert_eq!(
+        ballast.iter().map(|&b| b as usize).sum::<usize>(),
+        160 << 20
+    );
+}

@@ -335,14 +335,27 @@ pub fn errno_name(errno: i32) -> String {
     name.to_string()
 }
 
-/// golat's own peak RSS (KiB) and CPU time (ms, user+system), from getrusage(RUSAGE_SELF):
-/// the tracer's cost, without the command's.
+/// golat's own peak RSS (KiB) and CPU time (ms, user+system): the tracer's cost, without
+/// the command's.
+///
+/// The peak is VmHWM of golat's own address space. getrusage's ru_maxrss is not: Linux
+/// carries it over from the image golat was exec'd from, so under a big parent (a Python
+/// benchmark holding reports: 60 MB) it reported the parent's size, not golat's (6 MB).
 pub fn self_usage() -> (u64, f64) {
     // SAFETY: zeroed rusage is valid; getrusage fills it.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
     unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
     let ms = |tv: libc::timeval| tv.tv_sec as f64 * 1e3 + tv.tv_usec as f64 / 1e3;
-    (ru.ru_maxrss as u64, ms(ru.ru_utime) + ms(ru.ru_stime))
+    let peak_kb = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| vm_hwm_kb(&status))
+        .unwrap_or(ru.ru_maxrss as u64);
+    (peak_kb, ms(ru.ru_utime) + ms(ru.ru_stime))
+}
+
+fn vm_hwm_kb(status: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// A thread's scheduler accounting from /proc/TID/schedstat: (ns on CPU, ns waiting on a

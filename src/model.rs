@@ -284,6 +284,12 @@ pub struct TimingInfo {
     /// next), median, microseconds. Subtracted from durations taken from on-CPU time.
     #[serde(default)]
     pub stop_oncpu_cost_us: f64,
+    /// The same two when golat was polling for the exit stop rather than asleep (the
+    /// tracee then need not wake it): the figures used for such stops.
+    #[serde(default)]
+    pub stop_cost_polled_us: f64,
+    #[serde(default)]
+    pub stop_oncpu_cost_polled_us: f64,
     /// Stops the tracer handled (seccomp, syscall-exit, signal, event stops).
     pub stops: u64,
     /// Calls resolved at the entry stop only (replayed or counted).

@@ -614,11 +614,13 @@ fn record(
         format!(
             "durations: `replayed` calls were repeated by golat at the entry stop (kernel time, \
              no ptrace round trip); `corrected` calls are the thread's on-CPU time minus the \
-             calibrated {:.1} us the stops cost it, or (when it blocked or was preempted) \
-             entry-to-exit minus the calibrated {:.1} us round trip; `inclusive` totals \
-             include ptrace overhead",
+             calibrated {:.1} us the stops cost it ({:.1} us when golat was polling), or (when \
+             it blocked or was preempted) entry-to-exit minus the calibrated {:.1} us round trip \
+             ({:.1} us); `inclusive` totals include ptrace overhead",
             calibration.oncpu_cost_ns as f64 / 1000.0,
-            calibration.stop_cost_ns as f64 / 1000.0
+            calibration.oncpu_cost_polled_ns as f64 / 1000.0,
+            calibration.stop_cost_ns as f64 / 1000.0,
+            calibration.stop_cost_polled_ns as f64 / 1000.0
         )
     } else {
         "untraced: only wall time was measured".to_string()
@@ -640,6 +642,8 @@ fn record(
         timing: model::TimingInfo {
             stop_cost_us: calibration.stop_cost_ns as f64 / 1000.0,
             stop_oncpu_cost_us: calibration.oncpu_cost_ns as f64 / 1000.0,
+            stop_cost_polled_us: calibration.stop_cost_polled_ns as f64 / 1000.0,
+            stop_oncpu_cost_polled_us: calibration.oncpu_cost_polled_ns as f64 / 1000.0,
             stops: outcome.stops,
             entry_only_calls: outcome.entry_only_calls,
             exit_stop_calls: outcome.exit_stop_calls,

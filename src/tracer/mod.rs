@@ -46,7 +46,9 @@ pub enum InitCapture {
     Observe,
 }
 
-/// What one ptrace stop costs, measured on a no-op call before tracing starts.
+/// What one ptrace stop costs, measured on a no-op call before tracing starts, in the two
+/// ways an exit stop can find golat: asleep in waitpid (the tracee must wake it, which on
+/// a VM can cost the tracee an inter-processor interrupt: 3-4x the CPU) or polling.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Calibration {
     /// Round trip (entry stop → exit stop) as golat sees it, ns; subtracted from
@@ -56,6 +58,31 @@ pub struct Calibration {
     /// leave the entry stop and enter the exit stop (waking golat). Subtracted from
     /// durations taken from the thread's on-CPU time.
     pub oncpu_cost_ns: u64,
+    /// The same two when golat was polling for the exit stop.
+    pub stop_cost_polled_ns: u64,
+    pub oncpu_cost_polled_ns: u64,
+}
+
+impl Calibration {
+    /// (round trip, tracee on-CPU cost) for an exit stop golat was asleep for, or not.
+    fn costs(&self, tracer_slept: bool) -> (u64, u64) {
+        if tracer_slept {
+            (self.stop_cost_ns, self.oncpu_cost_ns)
+        } else {
+            (self.stop_cost_polled_ns, self.oncpu_cost_polled_ns)
+        }
+    }
+}
+
+/// Whether a stop found golat asleep in waitpid (so the tracee had to wake it): a wait
+/// that polled it, or found it already queued, returns within microseconds.
+fn tracer_slept(while_polling: bool, waited_ns: u64) -> bool {
+    !while_polling && waited_ns > 5_000
+}
+
+fn median(mut v: Vec<u64>) -> u64 {
+    v.sort_unstable();
+    v.get(v.len() / 2).copied().unwrap_or(0)
 }
 
 #[derive(Debug, Clone)]
@@ -315,10 +342,28 @@ pub fn calibrate(rounds: usize) -> Result<Calibration, StartError> {
     }
     send_go_ahead(go, b'T');
     let _ = read_exec_error(err);
-    let mut samples = Vec::with_capacity(rounds);
-    let mut oncpu_samples = Vec::with_capacity(rounds);
+    // [slept, polled] round trips and on-CPU costs. The first half of the rounds waits
+    // asleep, the second polls as the tracer does while stops come back to back.
+    let mut round_trips: [Vec<u64>; 2] = Default::default();
+    let mut oncpu: [Vec<u64>; 2] = Default::default();
     let mut entry: Option<(Instant, Option<sys::SchedStat>)> = None;
-    while let Ok(Some(sys::Waited { tid, status, .. })) = sys::wait_any(0) {
+    let mut exits = 0usize;
+    loop {
+        let polls = if exits < rounds / 2 {
+            0
+        } else {
+            WAIT_SPIN_POLLS
+        };
+        let waiting_since = Instant::now();
+        let Ok(Some(sys::Waited {
+            tid,
+            status,
+            while_polling,
+        })) = sys::wait_any(polls)
+        else {
+            break;
+        };
+        let slept = tracer_slept(while_polling, waiting_since.elapsed().as_nanos() as u64);
         match sys::decode(status) {
             sys::Status::Stopped { sig, event } => {
                 if sig == libc::SIGTRAP && event == libc::PTRACE_EVENT_SECCOMP {
@@ -333,9 +378,11 @@ pub fn calibrate(rounds: usize) -> Result<Calibration, StartError> {
                     let _ = sys::resume(tid, false, 0);
                 } else if sig == libc::SIGTRAP | 0x80 {
                     if let Some((at, before)) = entry.take() {
-                        samples.push(at.elapsed().as_nanos() as u64);
+                        exits += 1;
+                        let mode = usize::from(!slept);
+                        round_trips[mode].push(at.elapsed().as_nanos() as u64);
                         if let Some(cpu) = one_slice_oncpu(before, sys::schedstat(tid)) {
-                            oncpu_samples.push(cpu);
+                            oncpu[mode].push(cpu);
                         }
                     }
                     let _ = sys::resume(tid, false, 0);
@@ -352,19 +399,20 @@ pub fn calibrate(rounds: usize) -> Result<Calibration, StartError> {
             }
         }
     }
-    if samples.is_empty() {
+    if round_trips.iter().all(Vec::is_empty) {
         return Err(StartError::Other(anyhow::anyhow!(
             "calibration child made no traced calls"
         )));
     }
-    samples.sort_unstable();
-    oncpu_samples.sort_unstable();
+    let [rt_slept, rt_polled] = round_trips.map(median);
+    let [cpu_slept, cpu_polled] = oncpu.map(median);
+    // A mode never seen (polls that always missed) borrows the other's figures.
+    let or = |v: u64, other: u64| if v == 0 { other } else { v };
     Ok(Calibration {
-        stop_cost_ns: samples[samples.len() / 2],
-        oncpu_cost_ns: oncpu_samples
-            .get(oncpu_samples.len() / 2)
-            .copied()
-            .unwrap_or(0),
+        stop_cost_ns: or(rt_slept, rt_polled),
+        oncpu_cost_ns: or(cpu_slept, cpu_polled),
+        stop_cost_polled_ns: or(rt_polled, rt_slept),
+        oncpu_cost_polled_ns: or(cpu_polled, cpu_slept),
     })
 }
 
@@ -445,6 +493,8 @@ struct Tracer<'a> {
     /// How many non-blocking polls precede a blocking wait.
     /// Polls before the next sleeping wait (see `next_polls`).
     polls: u32,
+    /// The stop being handled found golat asleep in waitpid (see `Calibration`).
+    tracer_slept: bool,
     stops: u64,
     entry_only: u64,
     exit_stops: u64,
@@ -484,6 +534,7 @@ pub fn trace(
         root_status: None,
         sink,
         polls: WAIT_SPIN_POLLS,
+        tracer_slept: true,
         stops: 0,
         entry_only: 0,
         exit_stops: 0,
@@ -607,6 +658,7 @@ impl Tracer<'_> {
             };
             let now = self.now_ns();
             self.polls = next_polls(self.polls, polls, while_polling, now - waiting_since);
+            self.tracer_slept = tracer_slept(while_polling, now - waiting_since);
             self.stops += 1;
             LAST_PROGRESS_NS.store(now, Ordering::Relaxed);
             match sys::decode(status) {
@@ -775,10 +827,10 @@ impl Tracer<'_> {
     fn finish(&self, pending: &mut Pending, now: u64) {
         let inclusive = now.saturating_sub(pending.resumed_ns);
         pending.call.dur_us_inclusive = inclusive as f64 / 1000.0;
-        let cal = self.cfg.calibration;
-        let round_trip_corrected = inclusive.saturating_sub(cal.stop_cost_ns);
+        let (round_trip, oncpu_cost) = self.cfg.calibration.costs(self.tracer_slept);
+        let round_trip_corrected = inclusive.saturating_sub(round_trip);
         let on_cpu = one_slice_oncpu(pending.sched, sys::schedstat(pending.call.tid))
-            .map(|cpu| cpu.saturating_sub(cal.oncpu_cost_ns));
+            .map(|cpu| cpu.saturating_sub(oncpu_cost));
         let dur = on_cpu.map_or(round_trip_corrected, |cpu| cpu.min(round_trip_corrected));
         pending.call.dur_us = dur as f64 / 1000.0;
         pending.call.timing = Timing::Corrected;

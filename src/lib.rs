@@ -2,6 +2,10 @@
 //!
 //! Data flows one way: options → tracer events → model → analysis → render.
 
+// The ptrace engine is the only place for `unsafe`; everything else goes through safe
+// wrappers (std, nix).
+#![deny(unsafe_code)]
+
 pub mod analyze;
 pub mod audit;
 pub mod cli;
@@ -13,6 +17,7 @@ pub mod model;
 pub mod profile;
 pub mod render;
 pub mod report_cmd;
+#[allow(unsafe_code)]
 pub mod tracer;
 
 use cli::{Cli, Command};

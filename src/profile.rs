@@ -511,13 +511,9 @@ fn exit_byte(code: i32) -> u8 {
 
 /// CLOCK_MONOTONIC now, ns (the clock Rust's `Instant` and Go's `nanotime` read on Linux).
 fn monotonic_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes only the timespec it is given.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+    nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC)
+        .map(|ts| ts.tv_sec() as u64 * 1_000_000_000 + ts.tv_nsec() as u64)
+        .unwrap_or(0)
 }
 
 /// Brackets where the tracer's start instant (`t_ms` = 0) sits on CLOCK_MONOTONIC: after

@@ -3,7 +3,6 @@
 //! and GOROOT through `fsinfo::with_timeout`, so a dead mount cannot hang the doctor.
 
 use std::collections::BTreeMap;
-use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -149,38 +148,28 @@ pub fn dir_state(path: &Path, mounts: Option<&MountTable>) -> DirState {
 }
 
 fn access_w(p: &Path) -> Result<(), String> {
-    let c = CString::new(p.as_os_str().as_bytes()).map_err(|_| "path contains NUL".to_string())?;
-    // SAFETY: c is a valid NUL-terminated path; faccessat only reads it.
-    let rc = unsafe {
-        libc::faccessat(
-            libc::AT_FDCWD,
-            c.as_ptr(),
-            libc::W_OK | libc::X_OK,
-            libc::AT_EACCESS,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        let err = std::io::Error::last_os_error();
-        Err(match err.raw_os_error() {
-            Some(libc::EROFS) => "read-only file system".into(),
-            Some(libc::EACCES) => "permission denied".into(),
-            Some(libc::EPERM) => "operation not permitted (immutable?)".into(),
-            _ => err.to_string(),
-        })
+    use nix::errno::Errno;
+    use nix::unistd::AccessFlags;
+    if p.as_os_str().as_bytes().contains(&0) {
+        return Err("path contains NUL".into());
     }
+    nix::unistd::faccessat(
+        nix::fcntl::AT_FDCWD,
+        p,
+        AccessFlags::W_OK | AccessFlags::X_OK,
+        nix::fcntl::AtFlags::AT_EACCESS,
+    )
+    .map_err(|e| match e {
+        Errno::EROFS => "read-only file system".into(),
+        Errno::EACCES => "permission denied".into(),
+        Errno::EPERM => "operation not permitted (immutable?)".into(),
+        other => std::io::Error::from(other).to_string(),
+    })
 }
 
 fn statvfs_noexec(p: &Path) -> bool {
-    let Ok(c) = CString::new(p.as_os_str().as_bytes()) else {
-        return false;
-    };
-    // SAFETY: zeroed statvfs is a valid out-parameter; c is NUL-terminated.
-    unsafe {
-        let mut st: libc::statvfs = std::mem::zeroed();
-        libc::statvfs(c.as_ptr(), &mut st) == 0 && st.f_flag & libc::ST_NOEXEC != 0
-    }
+    use nix::sys::statvfs::{FsFlags, statvfs};
+    statvfs(p).is_ok_and(|st| st.flags().contains(FsFlags::ST_NOEXEC))
 }
 
 /// Runs `f` with the probe deadline; Err carries a sentence for the report.
@@ -548,8 +537,10 @@ pub fn go_env_json(
     let out = match out {
         Ok(r) => r.map_err(|e| e.to_string())?,
         Err(_) => {
-            // SAFETY: killing the child we spawned, by its pid.
-            unsafe { libc::kill(id as libc::pid_t, libc::SIGKILL) };
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(id as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
             return Err("go env did not answer within 5 s".into());
         }
     };

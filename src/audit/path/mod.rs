@@ -241,7 +241,7 @@ pub fn audit(opts: &Options) -> anyhow::Result<Report> {
     }
     let outcomes = scan::scan_all(&probe_dirs, opts.timeout);
     let mounts = MountTable::load().unwrap_or_default();
-    let euid = unsafe { libc::geteuid() };
+    let euid = nix::unistd::geteuid().as_raw();
     let users = Users::load();
 
     let lexical: Vec<PathBuf> = probe_dirs

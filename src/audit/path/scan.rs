@@ -3,8 +3,6 @@
 //! `unresponsive` row instead of a hung audit.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::ffi::CString;
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -288,7 +286,7 @@ fn scan_one(dir: &Path, claimed: &Mutex<HashSet<(u64, u64)>>, stated: impl FnOnc
         return s;
     }
     s.canonical = std::fs::canonicalize(dir).ok();
-    s.searchable = eaccess(dir, libc::X_OK);
+    s.searchable = eaccess(dir, nix::unistd::AccessFlags::X_OK);
     let first = claimed
         .lock()
         .map(|mut c| c.insert((s.dev, s.ino)))
@@ -303,12 +301,14 @@ fn scan_one(dir: &Path, claimed: &Mutex<HashSet<(u64, u64)>>, stated: impl FnOnc
 }
 
 /// faccessat(AT_EACCESS): what the effective uid may do, as Go's LookPath asks it.
-fn eaccess(path: &Path, mode: libc::c_int) -> bool {
-    let Ok(c) = CString::new(path.as_os_str().as_bytes()) else {
-        return false;
-    };
-    // SAFETY: c is a valid NUL-terminated string for the duration of the call.
-    unsafe { libc::faccessat(libc::AT_FDCWD, c.as_ptr(), mode, libc::AT_EACCESS) == 0 }
+fn eaccess(path: &Path, mode: nix::unistd::AccessFlags) -> bool {
+    nix::unistd::faccessat(
+        nix::fcntl::AT_FDCWD,
+        path,
+        mode,
+        nix::fcntl::AtFlags::AT_EACCESS,
+    )
+    .is_ok()
 }
 
 /// Times stats of names that cannot exist in `dir` (fresh each time, so no negative dentry

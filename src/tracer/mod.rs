@@ -1107,9 +1107,12 @@ impl Tracer<'_> {
         let Some(proc) = self.procs.get_mut(&pid) else {
             return self.resume(tid, 0);
         };
-        // Runtime pieces are short; a long write is never one.
+        // Runtime pieces are short; a long write is never one. And the runtime runs package
+        // inits on the main thread, locked to it (runtime.main: lockOSThread before
+        // doInit), so writes of other threads are never pieces: they must neither be
+        // claimed nor break a line in progress.
         let was_in_line = proc.init.in_line();
-        let piece = if count == 0 || count > 512 {
+        let piece = if tid != pid || count == 0 || count > 512 {
             stderr::Piece::Other
         } else {
             let mut buf = vec![0u8; count];
@@ -1119,7 +1122,7 @@ impl Tracer<'_> {
             }
         };
         let hide = self.cfg.init == InitCapture::Hide;
-        if was_in_line && piece == stderr::Piece::Other && hide {
+        if was_in_line && piece == stderr::Piece::Other && hide && tid == pid {
             self.emit(Event::Warning {
                 kind: "inittrace".into(),
                 message: format!(

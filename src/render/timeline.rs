@@ -55,6 +55,26 @@ pub struct Written {
     pub omitted_calls: u64,
 }
 
+/// The two metadata events that name a track (`thread_name`) and place it among its
+/// process's tracks (`thread_sort_index`, lower first).
+fn track_meta(pid: i32, tid: i64, name: &str, sort_index: i64) -> [Ev<'static>; 2] {
+    let meta = |what: &'static str, args: Value| Ev {
+        name: what,
+        cat: "",
+        ph: "M",
+        ts: 0.0,
+        dur: None,
+        pid,
+        tid,
+        id: None,
+        args,
+    };
+    [
+        meta("thread_name", json!({ "name": name })),
+        meta("thread_sort_index", json!({ "sort_index": sort_index })),
+    ]
+}
+
 pub fn write<W: Write>(report: &Report, ctx: &Ctx, w: &mut W) -> std::io::Result<Written> {
     let mut out = Written::default();
     let known: BTreeSet<i32> = report.processes.iter().map(|p| p.pid).collect();
@@ -110,16 +130,9 @@ pub fn write<W: Write>(report: &Report, ctx: &Ctx, w: &mut W) -> std::io::Result
             &mut out,
         )?;
         let span_tid = SPAN_TID_BASE + i64::from(p.pid);
-        emit(
-            w,
-            &meta("thread_name", span_tid, json!({"name": "process / exec"})),
-            &mut out,
-        )?;
-        emit(
-            w,
-            &meta("thread_sort_index", span_tid, json!({"sort_index": -1})),
-            &mut out,
-        )?;
+        for ev in track_meta(p.pid, span_tid, "process / exec", -1) {
+            emit(w, &ev, &mut out)?;
+        }
         let end = p.end_ms.unwrap_or(report.wall_ms).max(p.start_ms);
         emit(
             w,
@@ -284,26 +297,9 @@ pub fn write<W: Write>(report: &Report, ctx: &Ctx, w: &mut W) -> std::io::Result
             for phase in &trace.phases {
                 let tid = PHASE_TID_BASE + phase.tid as i64;
                 if tids.insert(phase.tid) {
-                    let name = json!({"name": format!("go phases (-debug-trace) {}", phase.tid)});
-                    for (meta, args) in [
-                        ("thread_name", name),
-                        ("thread_sort_index", json!({"sort_index": -2})),
-                    ] {
-                        emit(
-                            w,
-                            &Ev {
-                                name: meta,
-                                cat: "",
-                                ph: "M",
-                                ts: 0.0,
-                                dur: None,
-                                pid,
-                                tid,
-                                id: None,
-                                args,
-                            },
-                            &mut out,
-                        )?;
+                    let name = format!("go phases (-debug-trace) {}", phase.tid);
+                    for ev in track_meta(pid, tid, &name, -2) {
+                        emit(w, &ev, &mut out)?;
                     }
                 }
                 emit(
@@ -389,27 +385,8 @@ fn runtime_events<W: Write>(
         tracks.push((p_tid(p), name));
     }
     for (rank, (tid, name)) in tracks.iter().enumerate() {
-        for (meta, args) in [
-            ("thread_name", json!({ "name": name })),
-            (
-                "thread_sort_index",
-                json!({"sort_index": -10 + rank as i64}),
-            ),
-        ] {
-            emit(
-                w,
-                &Ev {
-                    name: meta,
-                    cat: "",
-                    ph: "M",
-                    ts: 0.0,
-                    dur: None,
-                    pid,
-                    tid: *tid,
-                    id: None,
-                    args,
-                },
-            )?;
+        for ev in track_meta(pid, *tid, name, -10 + rank as i64) {
+            emit(w, &ev)?;
         }
     }
     let goroutine = |id: u64| match tl.entries.get(&id) {

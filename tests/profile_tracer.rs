@@ -512,22 +512,12 @@ fn inittrace_scope_user_spares_toolchain_tools() {
 fn tracer_peak_rss_is_golats_own_not_the_parents() {
     // Make this test process (golat's parent) big: 160 MiB, touched.
     let ballast = vec![1u8; 160 << 20];
-    let dir = tempfile::tempdir().unwrap();
-    let json = dir.path().join("r.json");
-    let out = output_timeout(
-        Command::new(golat())
-            .args(["profile", "-q", "--json"])
-            .arg(&json)
-            .args(["--", "/bin/true"]),
-        60,
-    );
+    let (out, report) = profile(&["/bin/true"], 60);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let peak_kb = report["timing"]["tracer_max_rss_kb"].as_u64().unwrap();
     assert!(peak_kb > 0 && peak_kb < 64 * 1024, "{peak_kb} KiB");
     assert_eq!(
@@ -547,23 +537,12 @@ fn stderr_writes_of_other_threads_do_not_break_inittrace_lines() {
     let expected: Vec<String> = (0..400).map(|i| format!("noise {i}")).collect();
     // The interleaving differs from run to run; before the fix 2 runs in 3 leaked pieces.
     for _ in 0..4 {
-        let dir = tempfile::tempdir().unwrap();
-        let json = dir.path().join("r.json");
-        let out = output_timeout(
-            Command::new(golat())
-                .args(["profile", "-q", "--json"])
-                .arg(&json)
-                .arg("--")
-                .arg(&bin),
-            60,
-        );
+        let (out, report) = profile(&[bin.to_str().unwrap()], 60);
         assert!(out.status.success());
         assert_eq!(out.stdout, b"ok\n");
         let stderr = String::from_utf8_lossy(&out.stderr);
         let lines: Vec<&str> = stderr.lines().collect();
         assert_eq!(lines, expected, "stderr reached the user altered");
-        let report: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
         let mut pkgs: Vec<String> = report["init_lines"]
             .as_array()
             .unwrap()

@@ -156,6 +156,23 @@ fn check_counts_and_alignment(report: &Value, timeline: &Value, aligned_by_clock
     pid
 }
 
+/// `golat report SAVED --timeline OUT`: the timeline drawn from a saved report alone.
+fn redraw(saved: &std::path::Path, out: &std::path::Path) -> Value {
+    let st = Command::new(golat())
+        .arg("report")
+        .arg(saved)
+        .arg("--timeline")
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    serde_json::from_str(&std::fs::read_to_string(out).unwrap()).unwrap()
+}
+
 #[test]
 fn gc_stw_and_goroutines_of_the_program_are_on_its_timeline_track() {
     let Some(_) = require("go") else { return };
@@ -195,20 +212,7 @@ fn gc_stw_and_goroutines_of_the_program_are_on_its_timeline_track() {
     let tmp = tempfile::tempdir().unwrap();
     let saved = tmp.path().join("r.json");
     std::fs::write(&saved, serde_json::to_vec(&report).unwrap()).unwrap();
-    let again = tmp.path().join("t2.json");
-    let st = Command::new(golat())
-        .arg("report")
-        .arg(&saved)
-        .arg("--timeline")
-        .arg(&again)
-        .output()
-        .unwrap();
-    assert!(
-        st.status.success(),
-        "{}",
-        String::from_utf8_lossy(&st.stderr)
-    );
-    let again: Value = serde_json::from_str(&std::fs::read_to_string(&again).unwrap()).unwrap();
+    let again = redraw(&saved, &tmp.path().join("t2.json"));
     assert_eq!(go_events(&again, pid), go_events(&timeline, pid));
 }
 
@@ -269,21 +273,8 @@ fn saved_report_renders_runtime_tracks_without_tracing() {
     // fixtures/rtrace (fixtures/rtrace/save-report.sh), calls of other processes left out.
     let saved = repo().join("fixtures/rtrace/report.json");
     let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("t.json");
-    let st = Command::new(golat())
-        .arg("report")
-        .arg(&saved)
-        .arg("--timeline")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(
-        st.status.success(),
-        "{}",
-        String::from_utf8_lossy(&st.stderr)
-    );
+    let timeline = redraw(&saved, &tmp.path().join("t.json"));
     let report: Value = serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
-    let timeline: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     let pid = check_counts_and_alignment(&report, &timeline, true);
     let tracks: Vec<&str> = timeline["traceEvents"]
         .as_array()
@@ -313,19 +304,7 @@ fn saved_report_renders_runtime_tracks_without_tracing() {
         .remove("clock");
     let path = tmp.path().join("unanchored.json");
     std::fs::write(&path, serde_json::to_vec(&unanchored).unwrap()).unwrap();
-    let st = Command::new(golat())
-        .arg("report")
-        .arg(&path)
-        .arg("--timeline")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(
-        st.status.success(),
-        "{}",
-        String::from_utf8_lossy(&st.stderr)
-    );
-    let timeline: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let timeline = redraw(&path, &tmp.path().join("t.json"));
     check_counts_and_alignment(&unanchored, &timeline, false);
     assert!(go_events(&timeline, pid).iter().all(|e| {
         e["args"]["aligned_by"].is_null()

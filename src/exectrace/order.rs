@@ -87,7 +87,7 @@ pub struct Event {
 }
 
 impl Event {
-    fn make(ctx: Ctx, typ: u8, time: i64, args: &[u64]) -> Event {
+    pub(crate) fn make(ctx: Ctx, typ: u8, time: i64, args: &[u64]) -> Event {
         let mut a = [0u64; 4];
         a[..args.len()].copy_from_slice(args);
         Event {

@@ -10,6 +10,13 @@ use super::order::{Ctx, Event, NONE, Ordering};
 use super::spec::*;
 use super::wire::{Src, read_header, uvarint};
 
+/// No goroutine, P or M.
+const NO_CTX: Ctx = Ctx {
+    g: NONE,
+    p: NONE,
+    m: NONE,
+};
+
 struct Cursor {
     m: u64,
     /// Index into the generation's `ms`.
@@ -75,16 +82,7 @@ impl<R: Read> Reader<R> {
             last_ts: 0,
             cursors: Vec::new(),
             frontier: Vec::new(),
-            out: Event {
-                typ: 0,
-                time: 0,
-                args: [0; 4],
-                ctx: Ctx {
-                    g: NONE,
-                    p: NONE,
-                    m: NONE,
-                },
-            },
+            out: Event::make(NO_CTX, 0, 0, &[]),
             cpu_next: 0,
             order: Ordering::new(ver),
             syncs: 0,
@@ -175,16 +173,7 @@ impl<R: Read> Reader<R> {
 
     fn sync_event(&mut self, time: i64) -> Event {
         self.syncs += 1;
-        Event {
-            typ: EV_READER_SYNC,
-            time,
-            args: [self.syncs, 0, 0, 0],
-            ctx: Ctx {
-                g: NONE,
-                p: NONE,
-                m: NONE,
-            },
-        }
+        Event::make(NO_CTX, EV_READER_SYNC, time, &[self.syncs])
     }
 
     /// Puts the next event into `self.out`; false at the end.
@@ -248,16 +237,12 @@ impl<R: Read> Reader<R> {
         {
             let s = self.generation.cpu_samples[self.cpu_next];
             self.cpu_next += 1;
-            self.out = Event {
-                typ: EV_CPU_SAMPLE,
-                time: s.time,
-                args: [s.stack, 0, 0, 0],
-                ctx: Ctx {
-                    g: s.g,
-                    p: s.p,
-                    m: s.m,
-                },
+            let ctx = Ctx {
+                g: s.g,
+                p: s.p,
+                m: s.m,
             };
+            self.out = Event::make(ctx, EV_CPU_SAMPLE, s.time, &[s.stack]);
             return Ok(true);
         }
         if self.frontier.is_empty() {
@@ -377,16 +362,7 @@ impl<R: Read> Reader<R> {
                 pos: 0,
                 end: 0,
                 file_delta: 0,
-                ev: Event {
-                    typ: 0,
-                    time: 0,
-                    args: [0; 4],
-                    ctx: Ctx {
-                        g: NONE,
-                        p: NONE,
-                        m,
-                    },
-                },
+                ev: Event::make(Ctx { m, ..NO_CTX }, 0, 0, &[]),
                 ev_off: 0,
             };
             if !next_event(&mut c, &self.generation)? {

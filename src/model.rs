@@ -661,11 +661,11 @@ impl RunBuilder {
 /// placed on the run's timeline.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ClockAnchor {
-    /// CLOCK_MONOTONIC (ns) at `t_ms` = 0: an upper bound, taken as the smallest
-    /// `monotonic now − t_ns` over events the tracer stamped just before handing them over.
+    /// CLOCK_MONOTONIC (ns) at `t_ms` = 0: an upper bound, read by the tracer right after
+    /// it took its start instant.
     pub t0_monotonic_ns: u64,
-    /// How much earlier `t_ms` = 0 can at most be (the clock read before tracing started):
-    /// the guaranteed bound of the alignment error, usually far above the real one.
+    /// How much earlier `t_ms` = 0 can at most be (the clock read just before the start
+    /// instant): the guaranteed bound of the alignment error.
     pub bracket_ns: u64,
 }
 

@@ -509,48 +509,6 @@ fn exit_byte(code: i32) -> u8 {
     u8::try_from(code).unwrap_or(1)
 }
 
-/// CLOCK_MONOTONIC now, ns (the clock Rust's `Instant` and Go's `nanotime` read on Linux).
-fn monotonic_ns() -> u64 {
-    nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC)
-        .map(|ts| ts.tv_sec() as u64 * 1_000_000_000 + ts.tv_nsec() as u64)
-        .unwrap_or(0)
-}
-
-/// Brackets where the tracer's start instant (`t_ms` = 0) sits on CLOCK_MONOTONIC: after
-/// `before`, and no later than `now − t_ns` for any event handed over right after it was
-/// stamped (the tightest such bound is kept).
-struct ClockProbe {
-    before: u64,
-    upper: u64,
-}
-
-impl ClockProbe {
-    fn start() -> ClockProbe {
-        let before = monotonic_ns();
-        ClockProbe {
-            before,
-            upper: u64::MAX,
-        }
-    }
-
-    fn see(&mut self, e: &crate::event::Event) {
-        use crate::event::Event;
-        if let Event::ProcessStarted { t_ns, .. }
-        | Event::Exec { t_ns, .. }
-        | Event::ProcessExited { t_ns, .. } = e
-        {
-            self.upper = self.upper.min(monotonic_ns().saturating_sub(*t_ns));
-        }
-    }
-
-    fn anchor(&self) -> Option<model::ClockAnchor> {
-        (self.upper != u64::MAX && self.upper >= self.before).then(|| model::ClockAnchor {
-            t0_monotonic_ns: self.upper,
-            bracket_ns: self.upper - self.before,
-        })
-    }
-}
-
 /// Runs the command (traced if possible) and builds the report, with where its clock sits
 /// on CLOCK_MONOTONIC (when traced).
 fn record(
@@ -563,10 +521,6 @@ fn record(
     let mounts = crate::analyze::read_live_mounts();
     let mut builder = RunBuilder::default();
     let mut untraced_reason = None;
-    let mut clock = ClockProbe {
-        before: 0,
-        upper: u64::MAX,
-    };
     let calibrated = tracer::calibrate(200);
     let (outcome, calibration) = match calibrated {
         Ok(calibration) => {
@@ -577,12 +531,7 @@ fn record(
                 init_scope: opts.init_scope,
                 stall: opts.stall,
             };
-            let probe = &mut clock;
-            *probe = ClockProbe::start();
-            match tracer::trace(cmd, cfg, &mut |e| {
-                probe.see(&e);
-                builder.add(e)
-            }) {
+            match tracer::trace(cmd, cfg, &mut |e| builder.add(e)) {
                 Ok(o) => (o, calibration),
                 Err(StartError::Denied(why)) => {
                     untraced_reason = Some(why);
@@ -658,7 +607,7 @@ fn record(
         hotspots: Default::default(),
         go: Default::default(),
     };
-    Ok((report, outcome.exec_error, clock.anchor()))
+    Ok((report, outcome.exec_error, outcome.clock))
 }
 
 fn run_env() -> model::RunEnv {

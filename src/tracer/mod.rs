@@ -128,6 +128,8 @@ pub struct Outcome {
     pub wall_ns: u64,
     /// Set when the command could not be executed at all (errno of its execve).
     pub exec_error: Option<i32>,
+    /// Where the run's clock (`t_ns` = 0) sits on CLOCK_MONOTONIC; traced runs only.
+    pub clock: Option<crate::model::ClockAnchor>,
     pub stops: u64,
     pub entry_only_calls: u64,
     pub exit_stop_calls: u64,
@@ -305,6 +307,7 @@ pub fn run_untraced(cmd: &Command) -> anyhow::Result<Outcome> {
         root,
         wall_ns,
         exec_error: read_exec_error(err),
+        clock: None,
         stops: 0,
         entry_only_calls: 0,
         exit_stop_calls: 0,
@@ -515,7 +518,15 @@ pub fn trace(
     let cwd = std::env::current_dir()
         .map(|p| p.to_string_lossy().into_owned())
         .unwrap_or_else(|_| "/".into());
+    // The tracer's clock is this Instant; where it sits on CLOCK_MONOTONIC (Go's nanotime)
+    // lets a runtime trace of the command be drawn on the same timeline.
+    let before = sys::monotonic_ns();
     let start = Instant::now();
+    let after = sys::monotonic_ns();
+    let clock = crate::model::ClockAnchor {
+        t0_monotonic_ns: after,
+        bracket_ns: after - before,
+    };
     let (pid, go, err) = fork_child(cmd, &filter).map_err(StartError::Other)?;
     if let Err(errno) = sys::seize(pid, sys::PTRACE_OPTIONS) {
         sys::kill(pid, libc::SIGKILL);
@@ -558,6 +569,7 @@ pub fn trace(
         root,
         wall_ns,
         exec_error,
+        clock: Some(clock),
         stops: tracer.stops,
         entry_only_calls: tracer.entry_only,
         exit_stop_calls: tracer.exit_stops,

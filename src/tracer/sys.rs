@@ -358,6 +358,13 @@ fn vm_hwm_kb(status: &str) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// CLOCK_MONOTONIC now, ns (the clock Rust's `Instant` and Go's `nanotime` read on Linux).
+pub fn monotonic_ns() -> u64 {
+    nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC)
+        .map(|ts| ts.tv_sec() as u64 * 1_000_000_000 + ts.tv_nsec() as u64)
+        .unwrap_or(0)
+}
+
 /// A thread's scheduler accounting from /proc/TID/schedstat: (ns on CPU, ns waiting on a
 /// run queue, times scheduled in).
 pub type SchedStat = (u64, u64, u64);

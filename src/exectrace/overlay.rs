@@ -22,6 +22,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 
 use super::summary::{SummarizeOptions, Summary, summarize};
+use crate::gosrc::goargs::takes_value;
 use crate::model::{GoroutineCreated, GoroutineRun, RuntimeSpan, RuntimeTimeline};
 
 /// Names the trace output file in the traced program's environment.
@@ -155,53 +156,6 @@ fn go_duration(d: Duration) -> String {
     format!("{}us", d.as_micros().max(1))
 }
 
-/// Flags of go build/run/test that take a value (so the package arguments can be found).
-const VALUE_FLAGS: &[&str] = &[
-    "-C",
-    "-p",
-    "-covermode",
-    "-coverpkg",
-    "-asmflags",
-    "-buildmode",
-    "-buildvcs",
-    "-compiler",
-    "-gccgoflags",
-    "-gcflags",
-    "-installsuffix",
-    "-ldflags",
-    "-mod",
-    "-modfile",
-    "-overlay",
-    "-pgo",
-    "-pkgdir",
-    "-tags",
-    "-toolexec",
-    "-o",
-    "-exec",
-    "-run",
-    "-bench",
-    "-count",
-    "-cpu",
-    "-parallel",
-    "-timeout",
-    "-trace",
-    "-cpuprofile",
-    "-memprofile",
-    "-blockprofile",
-    "-mutexprofile",
-    "-coverprofile",
-    "-outputdir",
-    "-benchtime",
-    "-list",
-    "-skip",
-    "-fuzz",
-    "-fuzztime",
-    "-fuzzminimizetime",
-    "-shuffle",
-    "-vet",
-    "-json",
-];
-
 /// Splits `go run|build [flags] [packages|files] [-- args]` into (flags end index, packages).
 fn package_args(args: &[String]) -> (usize, Vec<String>) {
     let mut i = 0;
@@ -211,8 +165,7 @@ fn package_args(args: &[String]) -> (usize, Vec<String>) {
             break;
         }
         let name = a.trim_start_matches('-');
-        let flag = format!("-{}", name.split('=').next().unwrap_or(""));
-        if !a.contains('=') && VALUE_FLAGS.contains(&flag.as_str()) && flag != "-json" {
+        if !a.contains('=') && takes_value(name.as_bytes()) {
             i += 1;
         }
         i += 1;
@@ -326,7 +279,7 @@ fn prepare_overlay(
     while i < flags.len() {
         let a = &flags[i];
         let name = a.trim_start_matches('-').split('=').next().unwrap_or("");
-        let takes_value = !a.contains('=') && VALUE_FLAGS.contains(&format!("-{name}").as_str());
+        let takes_value = !a.contains('=') && takes_value(name.as_bytes());
         if matches!(name, "tags" | "mod" | "modfile" | "C") {
             list.arg(a);
             if takes_value && i + 1 < flags.len() {

@@ -156,8 +156,15 @@ const VALUE_FLAGS: &[&str] = &[
     "outputdir",
     "trace",
     "vettool",
+    "vet",
     "c",
 ];
+
+/// Whether the go flag `name` (without dashes or `=value`) of build, run, test or vet takes
+/// the next argument as its value when written without `=`.
+pub fn takes_value(name: &[u8]) -> bool {
+    VALUE_FLAGS.iter().any(|v| v.as_bytes() == name)
+}
 
 /// Decides how to run `inv` so that the go command writes a `-debug-trace` file to
 /// `trace` (which must not exist yet; golat owns it).
@@ -283,7 +290,7 @@ fn user_trace_flag(sub: &str, args: &[OsString]) -> Option<OsString> {
             Some(eq) => (&flag[..eq], Some(&flag[eq + 1..])),
             None => (flag, None),
         };
-        let takes_value = VALUE_FLAGS.iter().any(|v| v.as_bytes() == name);
+        let takes_value = takes_value(name);
         let value = match value {
             Some(v) => Some(v.to_vec()),
             None if takes_value => {

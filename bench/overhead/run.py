@@ -7,7 +7,10 @@ Workloads (issue 2):
   c  `go run ./fixtures/hello`
 Variants, alternated within each round so machine noise hits all alike:
   native, golat (default: inittrace on), golat --no-inittrace,
-  strace -f --seccomp-bpf -T -o /dev/null -e trace=<golat's set>.
+  strace -f --seccomp-bpf -T -o /dev/null -e trace=<golat's set>, and
+  floor: bench/overhead/floor.c, a bare tracer with golat's filter that only resumes the
+  tracee at one entry stop per traced call (the least any exact ptrace tracer of this set
+  pays; golat's cost above it is golat's own work).
 Prints per workload the median wall time of each variant, its ratio to native, the median
 of per-round (paired) ratios, the CPU time of the whole process tree, and
 golat's own peak RSS and CPU (from the report it writes). Usage:
@@ -28,6 +31,7 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 GOLAT = os.path.join(REPO, "target", "release", "golat")
+FLOOR = os.path.join(REPO, "bench", "out", "overhead", "floor")
 # Same set golat traces (src/tracer/syscalls.rs, native ABI, without write).
 STRACE_SET = ("open,stat,lstat,access,connect,execve,getdents,chdir,fchdir,rename,mkdir,rmdir,"
               "creat,unlink,readlink,getdents64,openat,mkdirat,newfstatat,unlinkat,renameat,"
@@ -55,6 +59,7 @@ def variants(workload_argv, report_path):
         "golat --no-inittrace": [GOLAT, "profile", "-q", "--no-inittrace", "--"] + workload_argv,
         "strace --seccomp-bpf -T": ["strace", "-f", "--seccomp-bpf", "-T", "-o", "/dev/null",
                                     "-e", "trace=" + STRACE_SET] + workload_argv,
+        "floor (bare entry stops)": [FLOOR] + workload_argv,
     }
 
 
@@ -99,6 +104,11 @@ def run_workload(name, argv, rounds, fresh_cache):
         c = statistics.median(cpus[label])
         print(f"  {label:<26} {med:>9.3f} {min(ts):>8.3f} {max(ts):>8.3f} {med / native:>6.2f}x "
               f"{paired:>6.2f}x {c:>7.2f} {c / native_cpu:>6.2f}x")
+    floor = times.get("floor (bare entry stops)")
+    if floor:
+        # What golat adds above the mechanism's floor, paired per round like the rest.
+        above = statistics.median(g / f for g, f in zip(times["golat"], floor))
+        print(f"  golat / floor: {above:.3f}x paired (golat's own work above the bare stops)")
     print(f"  golat itself: peak RSS {statistics.median(rss):.1f} MB (max {max(rss):.1f}), "
           f"CPU {statistics.median(cpu):.0f} ms, {statistics.median(stops):.0f} stops")
     if os.path.exists(report_path):
@@ -113,9 +123,12 @@ def main():
     args = ap.parse_args()
     if not os.path.exists(GOLAT):
         subprocess.run(["cargo", "build", "--release"], cwd=REPO, check=True)
-    for tool in ("go", "strace"):
+    for tool in ("go", "strace", "cc"):
         if not shutil.which(tool):
             sys.exit(f"bench/overhead needs {tool} on PATH")
+    os.makedirs(os.path.dirname(FLOOR), exist_ok=True)
+    subprocess.run(["cc", "-O2", "-o", FLOOR, os.path.join(REPO, "bench", "overhead", "floor.c")],
+                   check=True)
     print(f"machine: {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}; golat {GOLAT}")
     build = ["go", "build", "-o", "/dev/null", "./fixtures/hello"]
     if "a" in args.workloads:

@@ -524,12 +524,20 @@ impl Ordering {
             cur.g = ms.g;
         }
         // The scheduler's four common events are handled inline; the rest out of line.
-        let (new, ok) = match ev.typ {
-            EV_GO_START => self.go_start(ev, gn, cur),
-            EV_GO_DESTROY | EV_GO_STOP | EV_GO_BLOCK => self.go_stop_exec(ev, cur),
-            EV_GO_UNBLOCK => self.go_unblock(ev, gn, cur),
-            _ => self.advance_other(ev, g, gn, cur),
-        }?;
+        // The fast handlers only ever change the goroutine: they write it in place rather
+        // than return a new context (a returned (Ctx, bool) went through the stack and
+        // stalled the load that read it back).
+        let mut new = cur;
+        let ok = match ev.typ {
+            EV_GO_START => self.go_start(ev, gn, cur, &mut new.g)?,
+            EV_GO_DESTROY | EV_GO_STOP | EV_GO_BLOCK => self.go_stop_exec(ev, cur, &mut new.g)?,
+            EV_GO_UNBLOCK => self.go_unblock(ev, gn, cur)?,
+            _ => {
+                let (other, ok) = self.advance_other(ev, g, gn, cur)?;
+                new = other;
+                ok
+            }
+        };
         if ok && m != NO_THREAD {
             // Handlers only append Ms, so the slot is still this M's.
             let ms = &mut self.m_states.states[mslot];
@@ -847,7 +855,7 @@ impl Ordering {
     }
 
     #[inline(always)]
-    fn go_stop_exec(&mut self, ev: &mut Event, cur: Ctx) -> Adv {
+    fn go_stop_exec(&mut self, ev: &mut Event, cur: Ctx, new_g: &mut u64) -> Result<bool, String> {
         user_go(cur)?;
         let (ver, typ) = (self.ver, ev.typ);
         let name = || event_name(ver, typ);
@@ -864,7 +872,6 @@ impl Ordering {
                 name = name()
             ));
         }
-        let mut new = cur;
         match ev.typ {
             EV_GO_DESTROY => {
                 self.g_states.remove(&cur.g);
@@ -872,50 +879,55 @@ impl Ordering {
             EV_GO_STOP => st.status = GO_RUNNABLE,
             _ => st.status = GO_WAITING,
         }
-        new.g = NONE;
+        *new_g = NONE;
         self.push(ev, cur);
-        Ok((new, true))
+        Ok(true)
     }
 
     #[inline(always)]
-    fn go_start(&mut self, ev: &mut Event, gn: u64, cur: Ctx) -> Adv {
+    fn go_start(
+        &mut self,
+        ev: &mut Event,
+        gn: u64,
+        cur: Ctx,
+        new_g: &mut u64,
+    ) -> Result<bool, String> {
         let gid = ev.args[0];
         let seq = Seq {
             gn,
             seq: ev.args[1],
         };
         let Some(st) = self.g_states.get_mut(&gid) else {
-            return Ok((cur, false));
+            return Ok(false);
         };
         if st.status != GO_RUNNABLE || !seq.succeeds(st.seq) {
-            return Ok((cur, false));
+            return Ok(false);
         }
         validate(cur, C::Must, C::Must, C::MustNot)?;
         st.status = GO_RUNNING;
         st.seq = seq;
-        let mut new = cur;
-        new.g = gid;
+        *new_g = gid;
         self.push(ev, cur);
-        Ok((new, true))
+        Ok(true)
     }
 
     #[inline(always)]
-    fn go_unblock(&mut self, ev: &mut Event, gn: u64, cur: Ctx) -> Adv {
+    fn go_unblock(&mut self, ev: &mut Event, gn: u64, cur: Ctx) -> Result<bool, String> {
         let gid = ev.args[0];
         let seq = Seq {
             gn,
             seq: ev.args[1],
         };
         let Some(st) = self.g_states.get_mut(&gid) else {
-            return Ok((cur, false));
+            return Ok(false);
         };
         if st.status != GO_WAITING || !seq.succeeds(st.seq) {
-            return Ok((cur, false));
+            return Ok(false);
         }
         st.status = GO_RUNNABLE;
         st.seq = seq;
         self.push(ev, cur);
-        Ok((cur, true))
+        Ok(true)
     }
 
     fn go_switch(&mut self, ev: &mut Event, gn: u64, cur: Ctx) -> Adv {

@@ -50,3 +50,51 @@ fn the_command_gets_the_signal_dispositions_golat_was_given() {
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
 }
 
+/// Runs golat with its stdout a pipe whose reader is already gone.
+fn closed_stdout(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut cmd = Command::new(golat());
+    cmd.args(args).stdout(writer);
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(cmd);
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    let status = wait_timeout(&mut child, 60);
+    std::process::Output {
+        status,
+        stdout: Vec::new(),
+        stderr: err.into_bytes(),
+    }
+}
+
+#[test]
+fn json_to_a_closed_pipe_is_not_a_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("r.json");
+    let out = output_timeout(
+        Command::new(golat())
+            .args(["profile", "-q", "--json"])
+            .arg(&report)
+            .args(["sh", "-c", "exit 0"]),
+        60,
+    );
+    assert!(out.status.success(), "{out:?}");
+    let r = report.as_os_str();
+    let cases: Vec<Vec<&std::ffi::OsStr>> = vec![
+        vec!["report".as_ref(), "--json".as_ref(), r],
+        vec!["diff".as_ref(), "--json".as_ref(), r, r],
+        vec!["path-audit".as_ref(), "--json".as_ref()],
+    ];
+    for args in cases {
+        let out = closed_stdout(&args);
+        // As `golat report FILE | head` with the table: the reader's choice, exit 0.
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {out:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{args:?}");
+    }
+}
+

@@ -98,3 +98,20 @@ fn json_to_a_closed_pipe_is_not_a_failure() {
     }
 }
 
+#[test]
+fn runs_table_shows_the_spread_and_which_run_it_describes() {
+    let out = output_timeout(
+        Command::new(golat()).args(["profile", "-n", "3", "sh", "-c", "exit 0"]),
+        60,
+    );
+    assert!(out.status.success(), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    let line = err
+        .lines()
+        .find(|l| l.contains("3 run(s)"))
+        .unwrap_or_else(|| panic!("no runs line in:\n{err}"));
+    assert!(line.contains("wall median"), "{line}");
+    assert!(line.contains("min") && line.contains("max"), "{line}");
+    assert!(line.contains("the median run"), "{line}");
+}
+

@@ -25,6 +25,8 @@ pub struct Options {
     pub command: Vec<OsString>,
     pub program: PathBuf,
     pub init: InitCapture,
+    /// Why init chains are not captured although the user did not turn them off.
+    pub init_note: Option<String>,
     pub init_scope: InitScope,
     pub exit_stops_all: bool,
     pub json: Option<PathBuf>,
@@ -82,10 +84,18 @@ impl Options {
         } else {
             InitScope::User
         };
+        let mut init_note = None;
         let init = if off {
             InitCapture::Off
         } else if godebug_has_inittrace(&user_godebug) {
             InitCapture::Observe
+        } else if let Some(sub @ ("env" | "bug")) = goargs::subcommand(&command) {
+            // These print GODEBUG from the environment: golat's inittrace=1 would show up in
+            // the command's own output.
+            init_note = Some(format!(
+                "init chains not captured: `go {sub}` prints GODEBUG, so golat leaves it unchanged"
+            ));
+            InitCapture::Off
         } else {
             InitCapture::Hide
         };
@@ -93,6 +103,7 @@ impl Options {
             command,
             program,
             init,
+            init_note,
             init_scope,
             exit_stops_all: args.exact,
             json: args.json.clone(),
@@ -267,6 +278,12 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<u8> {
         };
         let (mut report, exec_error, clock) = record(&opts, &cmd)?;
         attach_debug_trace(&mut report, plan.as_ref());
+        if let Some(note) = &opts.init_note {
+            report.warnings.push(model::Warning {
+                kind: "inittrace".into(),
+                message: note.clone(),
+            });
+        }
         if let Some(rt) = &runtime {
             runtime_table = attach_runtime_trace(&mut report, rt, opts.top, clock);
         }

@@ -115,3 +115,29 @@ fn runs_table_shows_the_spread_and_which_run_it_describes() {
     assert!(line.contains("the median run"), "{line}");
 }
 
+#[test]
+fn go_env_output_is_the_same_as_without_golat() {
+    let Some(_) = require("go") else { return };
+    let native = output_timeout(Command::new("go").args(["env", "GODEBUG"]), 60);
+    let traced = output_timeout(
+        Command::new(golat()).args(["profile", "go", "env", "GODEBUG"]),
+        60,
+    );
+    assert!(traced.status.success(), "{traced:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&traced.stdout),
+        String::from_utf8_lossy(&native.stdout)
+    );
+    let err = String::from_utf8_lossy(&traced.stderr);
+    assert!(err.contains("init chains not captured"), "{err}");
+    // Other go commands still get their init chain.
+    let (out, report) = profile(&["go", "version"], 60);
+    assert!(out.status.success());
+    assert!(
+        report["init_lines"]
+            .as_array()
+            .is_some_and(|l| !l.is_empty()),
+        "no init lines for go version"
+    );
+}
+

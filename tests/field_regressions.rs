@@ -141,3 +141,53 @@ fn go_env_output_is_the_same_as_without_golat() {
     );
 }
 
+#[test]
+fn env_check_quotes_the_go_commands_own_goflags_errors() {
+    let Some(_) = require("go") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("go.mod"), "module example.com/m\ngo 1.21\n").unwrap();
+    std::fs::write(dir.path().join("main.go"), "package main\nfunc main() {}\n").unwrap();
+    for goflags in [
+        "-mod=bogus",
+        "-buildvcs=maybe",
+        "-p=x",
+        "-race=maybe",
+        "-tags",
+    ] {
+        let native = output_timeout(
+            Command::new("go")
+                .args(["build", "-o", "/dev/null", "."])
+                .current_dir(dir.path())
+                .env("GOFLAGS", goflags)
+                .env("GOTOOLCHAIN", "local"),
+            120,
+        );
+        assert!(!native.status.success(), "{goflags}: go build succeeded");
+        let first = String::from_utf8_lossy(&native.stderr)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let out = output_timeout(
+            Command::new(golat())
+                .args(["env-check", "--json", "--fail-on", "never", "--dir"])
+                .arg(dir.path())
+                .env("GOFLAGS", goflags)
+                .env("GOTOOLCHAIN", "local"),
+            60,
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let msg = v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == "GO025")
+            .map(|c| c["message"].as_str().unwrap_or_default().to_string())
+            .unwrap_or_default();
+        assert!(
+            msg.contains(&format!("`{first}`")),
+            "GOFLAGS={goflags}: go says {first:?}, golat says {msg:?}"
+        );
+    }
+}
+

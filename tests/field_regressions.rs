@@ -191,3 +191,15 @@ fn env_check_quotes_the_go_commands_own_goflags_errors() {
     }
 }
 
+#[test]
+fn path_audit_rejects_a_zero_timeout() {
+    let out = output_timeout(
+        Command::new(golat()).args(["path-audit", "--timeout", "0", "--path", "/usr/bin"]),
+        30,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("--timeout"), "{err}");
+}

@@ -203,3 +203,23 @@ fn path_audit_rejects_a_zero_timeout() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("--timeout"), "{err}");
 }
+
+#[test]
+fn a_script_without_a_shebang_runs_as_execvp_runs_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("plain-script");
+    std::fs::write(&script, "echo \"args: $*\"\nexit 4\n").unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    // env(1) execs through execvp, which hands such a file to /bin/sh.
+    let native = output_timeout(Command::new("env").arg(&script).args(["a", "b"]), 30);
+    let traced = output_timeout(
+        Command::new(golat())
+            .args(["profile", "-q"])
+            .arg(&script)
+            .args(["a", "b"]),
+        30,
+    );
+    assert_eq!(native.stdout, b"args: a b\n");
+    assert_eq!(traced.stdout, native.stdout);
+    assert_eq!(traced.status.code(), Some(4));
+}

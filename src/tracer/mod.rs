@@ -224,6 +224,14 @@ fn fork_child(cmd: &Command, filter: &[libc::sock_filter]) -> anyhow::Result<(i3
         .map(|a| a.as_ptr())
         .chain(std::iter::once(std::ptr::null()))
         .collect();
+    // execvp's fallback for an executable without a `#!` line (ENOEXEC): run it with
+    // /bin/sh, as shells, env(1) and timeout(1) do. Built before the fork: no allocation after.
+    let bin_sh = c"/bin/sh";
+    let sh_argv: Vec<*const libc::c_char> = [bin_sh.as_ptr(), cmd.program.as_ptr()]
+        .into_iter()
+        .chain(cmd.argv.iter().skip(1).map(|a| a.as_ptr()))
+        .chain(std::iter::once(std::ptr::null()))
+        .collect();
     let prog = libc::sock_fprog {
         len: filter.len() as u16,
         filter: filter.as_ptr() as *mut libc::sock_filter,
@@ -260,6 +268,10 @@ fn fork_child(cmd: &Command, filter: &[libc::sock_filter]) -> anyhow::Result<(i3
             // and so must this fork, or `yes | head -1` under golat gets EPIPE instead of dying.
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);
             libc::execve(cmd.program.as_ptr(), argv.as_ptr(), envp.as_ptr());
+            if *libc::__errno_location() == libc::ENOEXEC {
+                libc::execve(bin_sh.as_ptr(), sh_argv.as_ptr(), envp.as_ptr());
+                *libc::__errno_location() = libc::ENOEXEC;
+            }
             let errno = *libc::__errno_location();
             libc::write(err_pipe[1], (&errno as *const i32).cast(), 4);
             libc::_exit(127);

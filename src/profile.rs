@@ -54,6 +54,19 @@ impl Options {
             );
             return Err(EXIT_NOT_FOUND);
         };
+        // Found out before a long build, not after it: where the outputs cannot go.
+        let outputs = [
+            ("--json", &args.json),
+            ("--events", &args.events),
+            ("--timeline", &args.timeline),
+            ("-o", &args.output),
+        ];
+        for (flag, path) in outputs {
+            if let Some(why) = path.as_deref().and_then(unwritable_reason) {
+                eprintln!("golat: cannot write {flag} {}: {why}", path_display(path));
+                return Err(crate::EXIT_GOLAT_FAILED);
+            }
+        }
         let budget_ms = match args.budget.as_deref().map(parse_duration_ms) {
             Some(Err(e)) => {
                 eprintln!("golat: --budget: {e}");
@@ -121,6 +134,28 @@ impl Options {
             budget_ms,
         })
     }
+}
+
+fn path_display(path: &Option<PathBuf>) -> String {
+    path.as_deref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
+}
+
+/// Why an output file could not be written at the end of the run, judged without creating
+/// it: a directory in its place, or a parent directory that is missing.
+fn unwritable_reason(path: &Path) -> Option<String> {
+    if path.is_dir() {
+        return Some("it is a directory".into());
+    }
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !parent.is_dir() {
+        return Some(format!("directory {} does not exist", parent.display()));
+    }
+    None
 }
 
 /// True when GODEBUG already turns inittrace on (the last setting of a key wins).

@@ -223,3 +223,23 @@ fn a_script_without_a_shebang_runs_as_execvp_runs_it() {
     assert_eq!(traced.stdout, native.stdout);
     assert_eq!(traced.status.code(), Some(4));
 }
+
+#[test]
+fn an_output_that_cannot_be_written_stops_golat_before_the_command_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-dir").join("r.json");
+    for (flag, path) in [("--json", &missing), ("-o", &dir.path().to_path_buf())] {
+        let out = output_timeout(
+            Command::new(golat())
+                .args(["profile", flag])
+                .arg(path)
+                .args(["sh", "-c", "echo ran"]),
+            30,
+        );
+        assert_eq!(out.status.code(), Some(125), "{flag}: {out:?}");
+        assert!(out.stdout.is_empty(), "{flag}: the command ran");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(&format!("cannot write {flag}")), "{err}");
+    }
+}

@@ -46,7 +46,7 @@ pub struct Options {
 
 impl Options {
     pub fn from_args(args: &ProfileArgs) -> Result<Options, u8> {
-        let command: Vec<OsString> = args.command.iter().map(OsString::from).collect();
+        let command: Vec<OsString> = args.command.clone();
         let Some(program) = find_program(&command[0]) else {
             eprintln!(
                 "golat: command not found: {} (searched PATH)",

@@ -243,3 +243,17 @@ fn an_output_that_cannot_be_written_stops_golat_before_the_command_runs() {
         assert!(err.contains(&format!("cannot write {flag}")), "{err}");
     }
 }
+
+#[test]
+fn arguments_that_are_not_utf8_reach_the_command_unchanged() {
+    use std::os::unix::ffi::OsStrExt;
+    let arg = std::ffi::OsStr::from_bytes(b"caf\xe9-\xff.txt");
+    let out = output_timeout(
+        Command::new(golat())
+            .args(["profile", "-q", "printf", "%s"])
+            .arg(arg),
+        30,
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(out.stdout, arg.as_bytes());
+}

@@ -257,3 +257,59 @@ fn arguments_that_are_not_utf8_reach_the_command_unchanged() {
     assert!(out.status.success(), "{out:?}");
     assert_eq!(out.stdout, arg.as_bytes());
 }
+
+#[test]
+fn env_check_reads_go_env_defaults_when_go_is_a_shim_script() {
+    // Version managers (asdf, mise, goenv) put a shell script named `go` first in PATH;
+    // GOROOT then comes from asking go, and $GOROOT/go.env still sets GOPROXY.
+    let Some(real_go) = require("go") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let shim = dir.path().join("go");
+    std::fs::write(
+        &shim,
+        format!("#!/bin/sh\nexec {} \"$@\"\n", real_go.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&shim, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        dir.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    // Only $GOROOT/go.env may supply GOPROXY: no environment value, an empty go/env file.
+    let goenv = dir.path().join("goenv");
+    std::fs::write(&goenv, "").unwrap();
+    let want = output_timeout(
+        Command::new(&shim)
+            .args(["env", "GOPROXY"])
+            .env("PATH", &path)
+            .env("GOENV", &goenv)
+            .env_remove("GOPROXY"),
+        60,
+    );
+    let want = String::from_utf8_lossy(&want.stdout).trim().to_string();
+    assert!(!want.is_empty(), "go env GOPROXY is empty here");
+    let out = output_timeout(
+        Command::new(golat())
+            .args(["env-check", "--json", "--fail-on", "never", "--dir"])
+            .arg(dir.path())
+            .env("PATH", &path)
+            .env("GOENV", &goenv)
+            .env_remove("GOPROXY"),
+        60,
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let go029 = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "GO029")
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        go029["message"]
+            .as_str()
+            .is_some_and(|m| m.contains(&format!("GOPROXY={want}"))),
+        "go says GOPROXY={want}; golat: {go029}"
+    );
+}

@@ -313,3 +313,18 @@ fn env_check_reads_go_env_defaults_when_go_is_a_shim_script() {
         "go says GOPROXY={want}; golat: {go029}"
     );
 }
+
+#[test]
+fn the_report_header_quotes_the_command_as_it_was_typed() {
+    let out = output_timeout(
+        Command::new(golat()).args(["profile", "sh", "-c", "echo \"it's\"; exit 0", "x y"]),
+        30,
+    );
+    assert!(out.status.success(), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    let header = err.lines().next().unwrap_or_default();
+    assert!(
+        header.starts_with(r#"golat: `sh -c 'echo "it'\''s"; exit 0' 'x y'` exited 0"#),
+        "{header}"
+    );
+}

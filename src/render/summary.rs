@@ -36,7 +36,7 @@ fn heading(out: &mut String, title: &str, style: &Style) -> std::fmt::Result {
 }
 
 fn write_report(out: &mut String, report: &Report, style: &Style) -> std::fmt::Result {
-    let cmd = report.command.join(" ");
+    let cmd = super::shell_join(&report.command);
     let status = match report.signal {
         Some(sig) => format!("was killed by signal {sig}"),
         None => format!("exited {}", report.exit_code),

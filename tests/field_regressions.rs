@@ -327,4 +327,18 @@ fn the_report_header_quotes_the_command_as_it_was_typed() {
         header.starts_with(r#"golat: `sh -c 'echo "it'\''s"; exit 0' 'x y'` exited 0"#),
         "{header}"
     );
+    // golat diff names the commands the same way.
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    let out = output_timeout(
+        Command::new(golat())
+            .args(["profile", "-q", "--json"])
+            .arg(&json)
+            .args(["sh", "-c", "exit 0"]),
+        30,
+    );
+    assert!(out.status.success(), "{out:?}");
+    let out = output_timeout(Command::new(golat()).arg("diff").arg(&json).arg(&json), 30);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("`sh -c 'exit 0'` exited 0"), "{text}");
 }

@@ -226,7 +226,8 @@ fn set_env(envp: &mut Vec<CString>, key: &str, value: &str) -> anyhow::Result<()
 }
 
 /// execvp's lookup: a name with a slash is used as is, else the first executable regular
-/// file in PATH (empty entries mean the current directory, as execvp treats them).
+/// file in PATH, or failing that the first regular file (empty entries mean the current
+/// directory, as execvp treats them).
 pub fn find_program(name: &OsStr) -> Option<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
     let is_exec = |p: &Path| {
@@ -236,7 +237,7 @@ pub fn find_program(name: &OsStr) -> Option<PathBuf> {
         return Some(PathBuf::from(name));
     }
     let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
-    std::env::split_paths(&path)
+    let candidates: Vec<PathBuf> = std::env::split_paths(&path)
         .map(|dir| {
             if dir.as_os_str().is_empty() {
                 PathBuf::from(".").join(name)
@@ -244,7 +245,14 @@ pub fn find_program(name: &OsStr) -> Option<PathBuf> {
                 dir.join(name)
             }
         })
+        .collect();
+    // Like execvp: a file that is there but not executable makes it EACCES (126, "Permission
+    // denied"), not "not found".
+    candidates
+        .iter()
         .find(|p| is_exec(p))
+        .or_else(|| candidates.iter().find(|p| p.is_file()))
+        .cloned()
 }
 
 fn cstring(s: &OsStr) -> anyhow::Result<CString> {

@@ -342,3 +342,30 @@ fn the_report_header_quotes_the_command_as_it_was_typed() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("`sh -c 'exit 0'` exited 0"), "{text}");
 }
+
+#[test]
+fn a_name_found_in_path_but_not_executable_exits_126_like_execvp() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("golat-field-noexec"), "echo hi\n").unwrap();
+    let path = format!(
+        "{}:{}",
+        dir.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let native = output_timeout(
+        Command::new("env")
+            .arg("golat-field-noexec")
+            .env("PATH", &path),
+        30,
+    );
+    let traced = output_timeout(
+        Command::new(golat())
+            .args(["profile", "-q", "golat-field-noexec"])
+            .env("PATH", &path),
+        30,
+    );
+    assert_eq!(native.status.code(), Some(126));
+    assert_eq!(traced.status.code(), native.status.code());
+    let err = String::from_utf8_lossy(&traced.stderr);
+    assert!(err.contains("Permission denied"), "{err}");
+}

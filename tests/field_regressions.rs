@@ -369,3 +369,45 @@ fn a_name_found_in_path_but_not_executable_exits_126_like_execvp() {
     let err = String::from_utf8_lossy(&traced.stderr);
     assert!(err.contains("Permission denied"), "{err}");
 }
+
+#[test]
+fn runtime_trace_refuses_go_test_of_several_packages_instead_of_breaking_it() {
+    let Some(_) = require("go") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("go.mod"), "module example.com/m\ngo 1.21\n").unwrap();
+    for pkg in ["a", "b"] {
+        std::fs::create_dir(dir.path().join(pkg)).unwrap();
+        std::fs::write(
+            dir.path().join(pkg).join("x_test.go"),
+            format!("package {pkg}\nimport \"testing\"\nfunc TestX(t *testing.T) {{}}\n"),
+        )
+        .unwrap();
+    }
+    // What golat's -trace would do to the user's command.
+    let native = output_timeout(
+        Command::new("go")
+            .args(["test", "-trace", "/dev/null", "./..."])
+            .current_dir(dir.path())
+            .env("GOTOOLCHAIN", "local"),
+        120,
+    );
+    assert!(
+        String::from_utf8_lossy(&native.stderr).contains("multiple packages"),
+        "{native:?}"
+    );
+    for pkgs in [&["./..."][..], &["./a", "./b"][..]] {
+        let out = output_timeout(
+            Command::new(golat())
+                .args(["profile", "--runtime-trace", "go", "test", "-count", "1"])
+                .args(pkgs)
+                .current_dir(dir.path())
+                .env("GOTOOLCHAIN", "local"),
+            120,
+        );
+        assert_eq!(out.status.code(), Some(125), "{pkgs:?}: {out:?}");
+        assert!(out.stdout.is_empty(), "{pkgs:?}: go test ran");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains("one test package"), "{err}");
+    }
+}

@@ -220,6 +220,15 @@ pub fn prepare(
             {
                 bail!("the go test command already has -trace; drop --runtime-trace or the flag");
             }
+            // go test refuses -trace for several packages ("cannot use -trace flag with
+            // multiple packages"): golat's flag would make the user's command fail.
+            let pkgs = test_packages(rest);
+            if pkgs.len() > 1 || pkgs.iter().any(|p| p.contains("...")) {
+                bail!(
+                    "--runtime-trace traces one test package (go test -trace refuses several); name one package instead of {}",
+                    pkgs.join(" ")
+                );
+            }
             let mut out = vec![
                 argv[0].clone(),
                 "test".into(),
@@ -243,6 +252,29 @@ pub fn prepare(
         "run" | "build" => prepare_overlay(argv, cwd, sub, rest, trace_file, window),
         _ => bail!("--runtime-trace supports go run, go build and go test, not go {sub}"),
     }
+}
+
+/// The package arguments of `go test` (before `-args`): what is neither a flag nor a flag's
+/// value.
+fn test_packages(rest: &[String]) -> Vec<&str> {
+    let mut pkgs = Vec::new();
+    let mut i = 0;
+    while i < rest.len() {
+        let a = rest[i].as_str();
+        if a == "-args" || a == "--args" || a == "--" {
+            break;
+        }
+        match a.strip_prefix("--").or_else(|| a.strip_prefix('-')) {
+            Some(flag) if !flag.is_empty() => {
+                if !flag.contains('=') && takes_value(flag.as_bytes()) {
+                    i += 1;
+                }
+            }
+            _ => pkgs.push(a),
+        }
+        i += 1;
+    }
+    pkgs
 }
 
 fn prepare_overlay(

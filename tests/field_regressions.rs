@@ -410,4 +410,18 @@ fn runtime_trace_refuses_go_test_of_several_packages_instead_of_breaking_it() {
         assert_eq!(err.lines().count(), 1, "{err}");
         assert!(err.contains("one test package"), "{err}");
     }
+    // `go -C dir run .` is not a subcommand called -C.
+    let out = output_timeout(
+        Command::new(golat())
+            .args(["profile", "--runtime-trace", "go", "-C"])
+            .arg(dir.path())
+            .args(["test", "./a"]),
+        60,
+    );
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("go -C: run golat from that directory"),
+        "{err}"
+    );
 }

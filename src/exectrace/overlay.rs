@@ -206,6 +206,9 @@ pub fn prepare(
         );
     }
     let sub = argv[1].as_str();
+    if sub == "-C" || sub.starts_with("-C=") || sub == "--C" || sub.starts_with("--C=") {
+        bail!("--runtime-trace does not follow go -C: run golat from that directory instead");
+    }
     let rest = &argv[2..];
     let trace_file = if trace_file.is_absolute() {
         trace_file.to_path_buf()

@@ -125,14 +125,15 @@ pub struct ProfileArgs {
     #[arg(long, default_value = "1s", value_name = "DURATION")]
     pub runtime_trace_window: String,
 
-    /// The command to run, e.g. `go build ./...`.
+    /// The command to run, e.g. `go build ./...`. Arguments are passed as bytes: file
+    /// names need not be UTF-8.
     #[arg(
         required = true,
         trailing_var_arg = true,
         allow_hyphen_values = true,
         value_name = "COMMAND"
     )]
-    pub command: Vec<String>,
+    pub command: Vec<std::ffi::OsString>,
 }
 
 #[derive(Debug, Args)]

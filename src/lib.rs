@@ -39,10 +39,15 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
 }
 
 /// True when the error chain ends in EPIPE: the reader of our stdout went away.
+/// `serde_json::to_writer` wraps the write's io error in its own error type.
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    use std::io::ErrorKind::BrokenPipe;
     err.chain().any(|cause| {
         cause
             .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            .is_some_and(|io| io.kind() == BrokenPipe)
+            || cause
+                .downcast_ref::<serde_json::Error>()
+                .is_some_and(|e| e.io_error_kind() == Some(BrokenPipe))
     })
 }

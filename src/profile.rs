@@ -25,6 +25,8 @@ pub struct Options {
     pub command: Vec<OsString>,
     pub program: PathBuf,
     pub init: InitCapture,
+    /// Why init chains are not captured although the user did not turn them off.
+    pub init_note: Option<String>,
     pub init_scope: InitScope,
     pub exit_stops_all: bool,
     pub json: Option<PathBuf>,
@@ -44,7 +46,7 @@ pub struct Options {
 
 impl Options {
     pub fn from_args(args: &ProfileArgs) -> Result<Options, u8> {
-        let command: Vec<OsString> = args.command.iter().map(OsString::from).collect();
+        let command: Vec<OsString> = args.command.clone();
         let Some(program) = find_program(&command[0]) else {
             eprintln!(
                 "golat: command not found: {} (searched PATH)",
@@ -52,6 +54,19 @@ impl Options {
             );
             return Err(EXIT_NOT_FOUND);
         };
+        // Found out before a long build, not after it: where the outputs cannot go.
+        let outputs = [
+            ("--json", &args.json),
+            ("--events", &args.events),
+            ("--timeline", &args.timeline),
+            ("-o", &args.output),
+        ];
+        for (flag, path) in outputs {
+            if let Some(why) = path.as_deref().and_then(unwritable_reason) {
+                eprintln!("golat: cannot write {flag} {}: {why}", path_display(path));
+                return Err(crate::EXIT_GOLAT_FAILED);
+            }
+        }
         let budget_ms = match args.budget.as_deref().map(parse_duration_ms) {
             Some(Err(e)) => {
                 eprintln!("golat: --budget: {e}");
@@ -82,10 +97,18 @@ impl Options {
         } else {
             InitScope::User
         };
+        let mut init_note = None;
         let init = if off {
             InitCapture::Off
         } else if godebug_has_inittrace(&user_godebug) {
             InitCapture::Observe
+        } else if let Some(sub @ ("env" | "bug")) = goargs::subcommand(&command) {
+            // These print GODEBUG from the environment: golat's inittrace=1 would show up in
+            // the command's own output.
+            init_note = Some(format!(
+                "init chains not captured: `go {sub}` prints GODEBUG, so golat leaves it unchanged"
+            ));
+            InitCapture::Off
         } else {
             InitCapture::Hide
         };
@@ -93,6 +116,7 @@ impl Options {
             command,
             program,
             init,
+            init_note,
             init_scope,
             exit_stops_all: args.exact,
             json: args.json.clone(),
@@ -110,6 +134,28 @@ impl Options {
             budget_ms,
         })
     }
+}
+
+fn path_display(path: &Option<PathBuf>) -> String {
+    path.as_deref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
+}
+
+/// Why an output file could not be written at the end of the run, judged without creating
+/// it: a directory in its place, or a parent directory that is missing.
+fn unwritable_reason(path: &Path) -> Option<String> {
+    if path.is_dir() {
+        return Some("it is a directory".into());
+    }
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !parent.is_dir() {
+        return Some(format!("directory {} does not exist", parent.display()));
+    }
+    None
 }
 
 /// True when GODEBUG already turns inittrace on (the last setting of a key wins).
@@ -180,7 +226,8 @@ fn set_env(envp: &mut Vec<CString>, key: &str, value: &str) -> anyhow::Result<()
 }
 
 /// execvp's lookup: a name with a slash is used as is, else the first executable regular
-/// file in PATH (empty entries mean the current directory, as execvp treats them).
+/// file in PATH, or failing that the first regular file (empty entries mean the current
+/// directory, as execvp treats them).
 pub fn find_program(name: &OsStr) -> Option<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
     let is_exec = |p: &Path| {
@@ -190,7 +237,7 @@ pub fn find_program(name: &OsStr) -> Option<PathBuf> {
         return Some(PathBuf::from(name));
     }
     let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
-    std::env::split_paths(&path)
+    let candidates: Vec<PathBuf> = std::env::split_paths(&path)
         .map(|dir| {
             if dir.as_os_str().is_empty() {
                 PathBuf::from(".").join(name)
@@ -198,7 +245,14 @@ pub fn find_program(name: &OsStr) -> Option<PathBuf> {
                 dir.join(name)
             }
         })
+        .collect();
+    // Like execvp: a file that is there but not executable makes it EACCES (126, "Permission
+    // denied"), not "not found".
+    candidates
+        .iter()
         .find(|p| is_exec(p))
+        .or_else(|| candidates.iter().find(|p| p.is_file()))
+        .cloned()
 }
 
 fn cstring(s: &OsStr) -> anyhow::Result<CString> {
@@ -267,6 +321,12 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<u8> {
         };
         let (mut report, exec_error, clock) = record(&opts, &cmd)?;
         attach_debug_trace(&mut report, plan.as_ref());
+        if let Some(note) = &opts.init_note {
+            report.warnings.push(model::Warning {
+                kind: "inittrace".into(),
+                message: note.clone(),
+            });
+        }
         if let Some(rt) = &runtime {
             runtime_table = attach_runtime_trace(&mut report, rt, opts.top, clock);
         }

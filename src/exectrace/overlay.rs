@@ -206,6 +206,9 @@ pub fn prepare(
         );
     }
     let sub = argv[1].as_str();
+    if sub == "-C" || sub.starts_with("-C=") || sub == "--C" || sub.starts_with("--C=") {
+        bail!("--runtime-trace does not follow go -C: run golat from that directory instead");
+    }
     let rest = &argv[2..];
     let trace_file = if trace_file.is_absolute() {
         trace_file.to_path_buf()
@@ -219,6 +222,15 @@ pub fn prepare(
                 .any(|a| a == "-trace" || a.starts_with("-trace=") || a == "--trace")
             {
                 bail!("the go test command already has -trace; drop --runtime-trace or the flag");
+            }
+            // go test refuses -trace for several packages ("cannot use -trace flag with
+            // multiple packages"): golat's flag would make the user's command fail.
+            let pkgs = test_packages(rest);
+            if pkgs.len() > 1 || pkgs.iter().any(|p| p.contains("...")) {
+                bail!(
+                    "--runtime-trace traces one test package (go test -trace refuses several); name one package instead of {}",
+                    pkgs.join(" ")
+                );
             }
             let mut out = vec![
                 argv[0].clone(),
@@ -243,6 +255,29 @@ pub fn prepare(
         "run" | "build" => prepare_overlay(argv, cwd, sub, rest, trace_file, window),
         _ => bail!("--runtime-trace supports go run, go build and go test, not go {sub}"),
     }
+}
+
+/// The package arguments of `go test` (before `-args`): what is neither a flag nor a flag's
+/// value.
+fn test_packages(rest: &[String]) -> Vec<&str> {
+    let mut pkgs = Vec::new();
+    let mut i = 0;
+    while i < rest.len() {
+        let a = rest[i].as_str();
+        if a == "-args" || a == "--args" || a == "--" {
+            break;
+        }
+        match a.strip_prefix("--").or_else(|| a.strip_prefix('-')) {
+            Some(flag) if !flag.is_empty() => {
+                if !flag.contains('=') && takes_value(flag.as_bytes()) {
+                    i += 1;
+                }
+            }
+            _ => pkgs.push(a),
+        }
+        i += 1;
+    }
+    pkgs
 }
 
 fn prepare_overlay(

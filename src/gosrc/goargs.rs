@@ -249,6 +249,21 @@ pub fn plan(inv: &GoInvocation<'_>, trace: &Path) -> Plan {
     }
 }
 
+/// The go subcommand of `argv` (`go [-C dir] SUB ...`, or a `go1.N.M` wrapper); `None` for a
+/// command that is not go or has no subcommand.
+pub fn subcommand(argv: &[OsString]) -> Option<&str> {
+    let base = Path::new(argv.first()?).file_name()?.to_str()?;
+    if base != "go" && !base.starts_with("go1.") {
+        return None;
+    }
+    let at = match chdir_flag(argv, 1) {
+        Ok(Some((_, n))) => 1 + n,
+        Ok(None) => 1,
+        Err(()) => return None,
+    };
+    argv.get(at)?.to_str()
+}
+
 /// `-C dir` / `-C=dir` (or `--C`) at `argv[i]`: the directory and how many arguments it
 /// takes; `Err` when the directory is missing.
 fn chdir_flag(argv: &[OsString], i: usize) -> Result<Option<(&OsStr, usize)>, ()> {

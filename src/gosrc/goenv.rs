@@ -683,7 +683,7 @@ fn build_flag_value_error(name: &str, value: Option<&str>) -> Option<String> {
     if name == "buildvcs" {
         return match value {
             Some(v) if !BOOLS.contains(&v) && v != "auto" => Some(format!(
-                "go: invalid boolean value {} for flag -buildvcs (from $GOFLAGS)",
+                "go: invalid boolean value {} for flag -buildvcs (from $GOFLAGS): value is neither 'auto' nor a valid bool",
                 go_quote(v)
             )),
             _ => None,
@@ -695,8 +695,9 @@ fn build_flag_value_error(name: &str, value: Option<&str>) -> Option<String> {
         ));
     };
     match name {
+        // cmd/go/internal/work/init.go reports this through base.Fatalf: no "go: " prefix.
         "mod" if !matches!(v, "" | "mod" | "readonly" | "vendor") => Some(format!(
-            "go: -mod={v} not supported (can be '', 'mod', 'readonly', or 'vendor')"
+            "-mod={v} not supported (can be '', 'mod', 'readonly', or 'vendor')"
         )),
         "p" if v.parse::<i64>().is_err() => Some(format!(
             "go: invalid value {} for flag -p (from $GOFLAGS): parse error",

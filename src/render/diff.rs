@@ -187,7 +187,7 @@ fn work_dir_neutral(path: &str) -> String {
 pub fn compare(before: &Report, before_file: &str, after: &Report, after_file: &str) -> Diff {
     let side = |r: &Report, file: &str| Side {
         file: file.to_string(),
-        command: r.command.join(" "),
+        command: super::shell_join(&r.command),
         wall_ms: r.wall_ms,
         exit_code: r.exit_code,
         verdict: hotspot::<Verdict>(r, "verdict").map(|v| v.line),

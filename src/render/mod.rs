@@ -222,6 +222,22 @@ pub fn ellipsize_middle(s: &str, max: usize) -> String {
 }
 
 /// Milliseconds for a table cell: more decimals for small figures.
+/// A command line as a shell would need it typed: arguments with spaces or shell syntax
+/// are single-quoted, so `sh -c 'exit 7'` does not read as `sh -c exit 7`.
+pub fn shell_join(args: &[String]) -> String {
+    let quote = |a: &String| {
+        let plain = !a.is_empty()
+            && a.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%^".contains(&b));
+        if plain {
+            a.clone()
+        } else {
+            format!("'{}'", a.replace('\'', "'\\''"))
+        }
+    };
+    args.iter().map(quote).collect::<Vec<_>>().join(" ")
+}
+
 pub fn ms(v: f64) -> String {
     if v.abs() >= 100.0 {
         format!("{v:.0}")

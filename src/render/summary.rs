@@ -36,7 +36,7 @@ fn heading(out: &mut String, title: &str, style: &Style) -> std::fmt::Result {
 }
 
 fn write_report(out: &mut String, report: &Report, style: &Style) -> std::fmt::Result {
-    let cmd = report.command.join(" ");
+    let cmd = super::shell_join(&report.command);
     let status = match report.signal {
         Some(sig) => format!("was killed by signal {sig}"),
         None => format!("exited {}", report.exit_code),
@@ -46,6 +46,9 @@ fn write_report(out: &mut String, report: &Report, style: &Style) -> std::fmt::R
         "golat: `{cmd}` {status} after {:.1} ms wall",
         report.wall_ms
     )?;
+    if let Some(runs) = &report.runs {
+        write_runs(out, runs, report.exit_code != 0)?;
+    }
     if !report.traced {
         writeln!(
             out,
@@ -135,6 +138,40 @@ fn write_report(out: &mut String, report: &Report, style: &Style) -> std::fmt::R
         writeln!(out, "warning ({}): {}", warn.kind, warn.message)?;
     }
     Ok(())
+}
+
+/// `--runs N` / `--cold`: how the wall time spread and which run the tables describe.
+fn write_runs(
+    out: &mut String,
+    runs: &crate::model::RunsSummary,
+    failed: bool,
+) -> std::fmt::Result {
+    let cold = if runs.cold {
+        " (fresh GOCACHE each)"
+    } else {
+        ""
+    };
+    let which = if failed {
+        "the failed run, which ended the series"
+    } else {
+        "the median run"
+    };
+    write!(out, "       {} run(s){cold}", runs.n)?;
+    if let Some(w) = runs.figures.iter().find(|f| f.name == "wall_ms") {
+        write!(
+            out,
+            ": wall median {:.1} ms, min {:.1} ms, max {:.1} ms",
+            w.median, w.min, w.max
+        )?;
+        if w.unstable {
+            write!(out, " (unstable: max-min > 20% of the median)")?;
+        }
+    }
+    writeln!(
+        out,
+        "; tables below are run {} ({which})",
+        runs.representative + 1
+    )
 }
 
 fn exec_tables(out: &mut String, ex: &ExecAnalysis, style: &Style) -> std::fmt::Result {

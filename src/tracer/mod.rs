@@ -175,11 +175,20 @@ extern "C" fn forward_signal(sig: libc::c_int, info: *mut libc::siginfo_t, _: *m
 
 /// Installs handlers so golat survives SIGINT/SIGQUIT (the command decides what they mean)
 /// and forwards SIGTERM/SIGHUP to the command. Handlers, unlike SIG_IGN, are reset by exec,
-/// so the command starts with default dispositions.
+/// so the command starts with the dispositions golat was given. A signal golat was started
+/// with ignored (`nohup`, a shell's background job) stays ignored: the command inherits
+/// SIG_IGN across exec, as it would without golat, and there is nothing to forward.
 fn install_forwarding() {
     for sig in [libc::SIGINT, libc::SIGQUIT, libc::SIGTERM, libc::SIGHUP] {
-        // SAFETY: a zeroed sigaction with our handler, SA_SIGINFO and SA_RESTART.
+        // SAFETY: a zeroed sigaction read back (no change), then one with our handler,
+        // SA_SIGINFO and SA_RESTART.
         unsafe {
+            let mut old: libc::sigaction = std::mem::zeroed();
+            if libc::sigaction(sig, std::ptr::null(), &mut old) == 0
+                && old.sa_sigaction == libc::SIG_IGN
+            {
+                continue;
+            }
             let mut act: libc::sigaction = std::mem::zeroed();
             act.sa_sigaction = forward_signal as *const () as usize;
             act.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART;
@@ -215,12 +224,20 @@ fn fork_child(cmd: &Command, filter: &[libc::sock_filter]) -> anyhow::Result<(i3
         .map(|a| a.as_ptr())
         .chain(std::iter::once(std::ptr::null()))
         .collect();
+    // execvp's fallback for an executable without a `#!` line (ENOEXEC): run it with
+    // /bin/sh, as shells, env(1) and timeout(1) do. Built before the fork: no allocation after.
+    let bin_sh = c"/bin/sh";
+    let sh_argv: Vec<*const libc::c_char> = [bin_sh.as_ptr(), cmd.program.as_ptr()]
+        .into_iter()
+        .chain(cmd.argv.iter().skip(1).map(|a| a.as_ptr()))
+        .chain(std::iter::once(std::ptr::null()))
+        .collect();
     let prog = libc::sock_fprog {
         len: filter.len() as u16,
         filter: filter.as_ptr() as *mut libc::sock_filter,
     };
     // SAFETY: after fork the child calls only async-signal-safe functions (read, prctl,
-    // syscall, execve, write, _exit) on memory prepared before the fork.
+    // syscall, signal, execve, write, _exit) on memory prepared before the fork.
     let pid = unsafe { libc::fork() };
     if pid < 0 {
         anyhow::bail!("fork: {}", std::io::Error::last_os_error());
@@ -247,7 +264,14 @@ fn fork_child(cmd: &Command, filter: &[libc::sock_filter]) -> anyhow::Result<(i3
                     libc::_exit(127);
                 }
             }
+            // Rust's runtime ignores SIGPIPE in golat; std's Command restores it for children,
+            // and so must this fork, or `yes | head -1` under golat gets EPIPE instead of dying.
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
             libc::execve(cmd.program.as_ptr(), argv.as_ptr(), envp.as_ptr());
+            if *libc::__errno_location() == libc::ENOEXEC {
+                libc::execve(bin_sh.as_ptr(), sh_argv.as_ptr(), envp.as_ptr());
+                *libc::__errno_location() = libc::ENOEXEC;
+            }
             let errno = *libc::__errno_location();
             libc::write(err_pipe[1], (&errno as *const i32).cast(), 4);
             libc::_exit(127);

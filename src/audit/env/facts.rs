@@ -411,12 +411,6 @@ pub fn gather(env: BTreeMap<String, String>, dir: PathBuf) -> Facts {
             },
         ),
     };
-    // go.env is read from the root findGOROOT(file value) gives, before $GOROOT is applied.
-    let goenv_root = match (&file_goroot, &env_goroot) {
-        (Some(f), Some(_)) => Some(goenv::clean(Path::new(f))),
-        _ => goroot.clone(),
-    };
-
     let go_info = go.as_ref().and_then(|g| g.info.clone());
     let mut go_env_asked = None;
     let trimmed = go_info
@@ -436,6 +430,12 @@ pub fn gather(env: BTreeMap<String, String>, dir: PathBuf) -> Facts {
         }
         go_env_asked = Some(answer);
     }
+    // go.env is read from the root findGOROOT(file value) gives, before $GOROOT is applied;
+    // after the question above, so a root only go could name (a shim script in PATH) counts.
+    let goenv_root = match (&file_goroot, &env_goroot) {
+        (Some(f), Some(_)) => Some(goenv::clean(Path::new(f))),
+        _ => goroot.clone(),
+    };
     if let Some(root) = goenv_root.as_ref().filter(|r| r.is_dir())
         && let Ok(data) = std::fs::read(root.join("go.env"))
     {

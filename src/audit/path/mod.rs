@@ -146,6 +146,11 @@ pub struct Options {
 }
 
 pub fn run(args: &PathAuditArgs) -> anyhow::Result<u8> {
+    // 0 ms would call every entry unresponsive: a usage error (clap's exit code 2).
+    if args.timeout == Some(0) {
+        eprintln!("golat: --timeout must be at least 1 ms");
+        return Ok(2);
+    }
     let path = match &args.path {
         Some(p) => p.clone(),
         None => std::env::var_os("PATH")

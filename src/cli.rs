@@ -59,7 +59,7 @@ pub struct ProfileArgs {
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
 
-    /// Write every recorded call as JSON Lines.
+    /// Write every recorded call as JSON Lines (each line has "schema": "golat.events/v1").
     #[arg(long, value_name = "FILE")]
     pub events: Option<PathBuf>,
 

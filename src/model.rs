@@ -159,6 +159,9 @@ impl<'de> Deserialize<'de> for Atom {
 /// The schema of `golat profile --json`. Change only by adding fields, or bump the version.
 pub const PROFILE_SCHEMA: &str = "golat.profile/v1";
 
+/// The schema of each line of `golat profile --events` (a `Call` plus this field).
+pub const EVENTS_SCHEMA: &str = "golat.events/v1";
+
 /// How a call's duration was obtained. Every time golat prints says which kind it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -697,8 +697,19 @@ fn emit(opts: &Options, report: &Report, extra: &str) -> anyhow::Result<()> {
         let file = std::fs::File::create(path)
             .with_context(|| format!("cannot write --events {}", path.display()))?;
         let mut w = std::io::BufWriter::new(file);
+        // Every line carries the schema, so a line cut out of the file still says what it is.
+        #[derive(serde::Serialize)]
+        struct Line<'a> {
+            schema: &'static str,
+            #[serde(flatten)]
+            call: &'a model::Call,
+        }
         for call in &report.calls {
-            serde_json::to_writer(&mut w, call)?;
+            let line = Line {
+                schema: model::EVENTS_SCHEMA,
+                call,
+            };
+            serde_json::to_writer(&mut w, &line)?;
             w.write_all(b"\n")?;
         }
         w.flush()?;

@@ -145,6 +145,7 @@ fn events_file_holds_every_recorded_call() {
             .iter()
             .any(|c| c["path"] == "/nonexistent-golat" && c["errno"] == "ENOENT")
     );
+    assert!(lines.iter().all(|c| c["schema"] == "golat.events/v1"));
 }
 
 #[test]

@@ -1035,9 +1035,10 @@ fn modules(f: &Facts, o: &mut Out) {
                 "GO041",
                 S_MOD,
                 format!(
-                    "workspace mode: {} ({} modules)",
+                    "workspace mode: {} ({} module{})",
                     work.path.display(),
-                    uses.len()
+                    uses.len(),
+                    if uses.len() == 1 { "" } else { "s" }
                 ),
                 None,
             );

@@ -117,11 +117,13 @@ pub fn text(out: &mut impl Write, r: &Report, colour: bool) -> io::Result<()> {
 
     writeln!(out)?;
     let count = |s| r.findings.iter().filter(|f| f.severity == s).count();
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     writeln!(
         out,
-        "Findings: {} errors, {} warnings, {} info",
-        count(Severity::Error),
-        count(Severity::Warn),
+        "Findings: {}, {}, {} info",
+        plural(count(Severity::Error), "error", "errors"),
+        plural(count(Severity::Warn), "warning", "warnings"),
         count(Severity::Info)
     )?;
     if r.findings.is_empty() {

@@ -295,7 +295,14 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<u8> {
         // --runtime-trace rewrites the go command first (-overlay or -trace), then
         // -debug-trace is planned on top of that argv.
         let runtime = match opts.runtime_trace {
-            Some(window) => Some(prepare_runtime_trace(&opts, trace_dir.path(), window)?),
+            Some(window) => match prepare_runtime_trace(&opts, trace_dir.path(), window) {
+                Ok(rt) => Some(rt),
+                Err(e) if e.is::<crate::exectrace::overlay::UsageError>() => {
+                    eprintln!("golat: {e}");
+                    return Ok(2);
+                }
+                Err(e) => return Err(e),
+            },
             None => None,
         };
         let base_argv: Vec<OsString> = match &runtime {

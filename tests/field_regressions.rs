@@ -404,7 +404,7 @@ fn runtime_trace_refuses_go_test_of_several_packages_instead_of_breaking_it() {
                 .env("GOTOOLCHAIN", "local"),
             120,
         );
-        assert_eq!(out.status.code(), Some(125), "{pkgs:?}: {out:?}");
+        assert_eq!(out.status.code(), Some(2), "{pkgs:?}: {out:?}");
         assert!(out.stdout.is_empty(), "{pkgs:?}: go test ran");
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(err.lines().count(), 1, "{err}");
@@ -418,7 +418,7 @@ fn runtime_trace_refuses_go_test_of_several_packages_instead_of_breaking_it() {
             .args(["test", "./a"]),
         60,
     );
-    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("go -C: run golat from that directory"),

@@ -190,6 +190,23 @@ fn package_args(args: &[String]) -> (usize, Vec<String>) {
     (flags_end, pkgs)
 }
 
+/// A command golat cannot add a runtime trace to, as given: a usage error (exit 2), unlike
+/// a failure to prepare one (go list failing, an unwritable directory).
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+fn usage(msg: String) -> anyhow::Error {
+    UsageError(msg).into()
+}
+
 /// Prepares `argv` (`go run …`, `go build …`, `go test …`, to be run in directory `cwd`) to
 /// write a runtime trace of the program it builds to `trace_file`, for `window` after the
 /// program starts (or until it exits).
@@ -200,14 +217,16 @@ pub fn prepare(
     window: Duration,
 ) -> anyhow::Result<RuntimeTrace> {
     if argv.len() < 2 || Path::new(&argv[0]).file_name().is_none_or(|n| n != "go") {
-        bail!(
+        return Err(usage(format!(
             "--runtime-trace needs a go command (go run, go build or go test), got {:?}",
             argv.join(" ")
-        );
+        )));
     }
     let sub = argv[1].as_str();
     if sub == "-C" || sub.starts_with("-C=") || sub == "--C" || sub.starts_with("--C=") {
-        bail!("--runtime-trace does not follow go -C: run golat from that directory instead");
+        return Err(usage(format!(
+            "--runtime-trace does not follow go -C: run golat from that directory instead"
+        )));
     }
     let rest = &argv[2..];
     let trace_file = if trace_file.is_absolute() {
@@ -221,16 +240,18 @@ pub fn prepare(
                 .iter()
                 .any(|a| a == "-trace" || a.starts_with("-trace=") || a == "--trace")
             {
-                bail!("the go test command already has -trace; drop --runtime-trace or the flag");
+                return Err(usage(format!(
+                    "the go test command already has -trace; drop --runtime-trace or the flag"
+                )));
             }
             // go test refuses -trace for several packages ("cannot use -trace flag with
             // multiple packages"): golat's flag would make the user's command fail.
             let pkgs = test_packages(rest);
             if pkgs.len() > 1 || pkgs.iter().any(|p| p.contains("...")) {
-                bail!(
+                return Err(usage(format!(
                     "--runtime-trace traces one test package (go test -trace refuses several); name one package instead of {}",
                     pkgs.join(" ")
-                );
+                )));
             }
             let mut out = vec![
                 argv[0].clone(),
@@ -253,7 +274,9 @@ pub fn prepare(
             })
         }
         "run" | "build" => prepare_overlay(argv, cwd, sub, rest, trace_file, window),
-        _ => bail!("--runtime-trace supports go run, go build and go test, not go {sub}"),
+        _ => Err(usage(format!(
+            "--runtime-trace supports go run, go build and go test, not go {sub}"
+        ))),
     }
 }
 
@@ -292,7 +315,9 @@ fn prepare_overlay(
         .iter()
         .any(|a| a == "-overlay" || a.starts_with("-overlay="))
     {
-        bail!("the go command already has -overlay; golat cannot add its own");
+        return Err(usage(format!(
+            "the go command already has -overlay; golat cannot add its own"
+        )));
     }
     let (flags_end, pkgs) = package_args(rest);
     if rest[..flags_end].iter().any(|a| {
@@ -300,7 +325,9 @@ fn prepare_overlay(
         flag == "cover" || flag.starts_with("cover=") || flag.starts_with("covermode")
     }) {
         // cmd/cover opens the package's files by name and does not read -overlay.
-        bail!("--runtime-trace cannot trace a -cover build (the cover tool ignores -overlay)");
+        return Err(usage(format!(
+            "--runtime-trace cannot trace a -cover build (the cover tool ignores -overlay)"
+        )));
     }
     // Resolve the main package: its directory, module path and module directory.
     let mut list = Command::new(&argv[0]);

@@ -203,8 +203,8 @@ impl std::fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
-fn usage(msg: String) -> anyhow::Error {
-    UsageError(msg).into()
+fn usage(msg: impl Into<String>) -> anyhow::Error {
+    UsageError(msg.into()).into()
 }
 
 /// Prepares `argv` (`go run …`, `go build …`, `go test …`, to be run in directory `cwd`) to
@@ -224,9 +224,9 @@ pub fn prepare(
     }
     let sub = argv[1].as_str();
     if sub == "-C" || sub.starts_with("-C=") || sub == "--C" || sub.starts_with("--C=") {
-        return Err(usage(format!(
-            "--runtime-trace does not follow go -C: run golat from that directory instead"
-        )));
+        return Err(usage(
+            "--runtime-trace does not follow go -C: run golat from that directory instead",
+        ));
     }
     let rest = &argv[2..];
     let trace_file = if trace_file.is_absolute() {
@@ -240,9 +240,9 @@ pub fn prepare(
                 .iter()
                 .any(|a| a == "-trace" || a.starts_with("-trace=") || a == "--trace")
             {
-                return Err(usage(format!(
-                    "the go test command already has -trace; drop --runtime-trace or the flag"
-                )));
+                return Err(usage(
+                    "the go test command already has -trace; drop --runtime-trace or the flag",
+                ));
             }
             // go test refuses -trace for several packages ("cannot use -trace flag with
             // multiple packages"): golat's flag would make the user's command fail.
@@ -274,9 +274,9 @@ pub fn prepare(
             })
         }
         "run" | "build" => prepare_overlay(argv, cwd, sub, rest, trace_file, window),
-        _ => Err(usage(format!(
-            "--runtime-trace supports go run, go build and go test, not go {sub}"
-        ))),
+        _ => Err(usage(
+            "--runtime-trace supports go run, go build and go test, not go {sub}",
+        )),
     }
 }
 
@@ -315,9 +315,9 @@ fn prepare_overlay(
         .iter()
         .any(|a| a == "-overlay" || a.starts_with("-overlay="))
     {
-        return Err(usage(format!(
-            "the go command already has -overlay; golat cannot add its own"
-        )));
+        return Err(usage(
+            "the go command already has -overlay; golat cannot add its own",
+        ));
     }
     let (flags_end, pkgs) = package_args(rest);
     if rest[..flags_end].iter().any(|a| {
@@ -325,9 +325,9 @@ fn prepare_overlay(
         flag == "cover" || flag.starts_with("cover=") || flag.starts_with("covermode")
     }) {
         // cmd/cover opens the package's files by name and does not read -overlay.
-        return Err(usage(format!(
-            "--runtime-trace cannot trace a -cover build (the cover tool ignores -overlay)"
-        )));
+        return Err(usage(
+            "--runtime-trace cannot trace a -cover build (the cover tool ignores -overlay)",
+        ));
     }
     // Resolve the main package: its directory, module path and module directory.
     let mut list = Command::new(&argv[0]);

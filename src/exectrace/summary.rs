@@ -219,7 +219,24 @@ struct CatAcc {
     hist: Hist,
     dropped: i64,
     dropped_n: u64,
-    by_stack: FxMap<u32, (i64, u64)>,
+    /// (total, count) by stack record: records are dense indices into `stack_frames`.
+    by_stack: Vec<(i64, u64)>,
+}
+
+impl CatAcc {
+    #[inline]
+    fn add(&mut self, d: i64, rec: u32) {
+        self.total = self.total.wrapping_add(d);
+        self.count += 1;
+        self.hist.add(d);
+        let r = rec as usize;
+        if self.by_stack.len() <= r {
+            self.by_stack.resize(r + 1, (0, 0));
+        }
+        let s = &mut self.by_stack[r];
+        s.0 = s.0.wrapping_add(d);
+        s.1 += 1;
+    }
 }
 
 #[derive(Clone, Default)]
@@ -267,6 +284,57 @@ struct GTrack {
     created_at: Option<i64>,
 }
 
+/// IDs below this index dense tables; larger ones (untrusted trace data can carry any u64)
+/// go to a map, so memory stays bounded by the trace's size, not by its largest ID.
+const DENSE_LIMIT: u64 = 1 << 20;
+const NO_SLOT: u32 = u32::MAX;
+
+/// Per-goroutine tracking keyed by goroutine ID. IDs are mostly small and dense (the runtime
+/// hands them out in batches), so a dense slot index replaces a hash lookup on every
+/// transition; records stay in one Vec so `finish` can walk them.
+#[derive(Default)]
+struct GTable {
+    dense: Vec<u32>,
+    sparse: FxMap<u64, usize>,
+    recs: Vec<GTrack>,
+}
+
+impl GTable {
+    #[inline]
+    fn get_or_insert(&mut self, id: u64) -> &mut GTrack {
+        let slot = if id < DENSE_LIMIT {
+            let i = id as usize;
+            if self.dense.len() <= i {
+                self.dense.resize(i + 1, NO_SLOT);
+            }
+            match self.dense[i] {
+                NO_SLOT => match u32::try_from(self.recs.len()) {
+                    Ok(n) if n != NO_SLOT => {
+                        self.dense[i] = n;
+                        self.recs.push(GTrack::default());
+                        n as usize
+                    }
+                    // Past 4G records the slot index does not fit: keep it in the map.
+                    _ => self.sparse_slot(id),
+                },
+                n => n as usize,
+            }
+        } else {
+            self.sparse_slot(id)
+        };
+        &mut self.recs[slot]
+    }
+
+    fn sparse_slot(&mut self, id: u64) -> usize {
+        let n = self.recs.len();
+        let slot = *self.sparse.entry(id).or_insert(n);
+        if slot == n {
+            self.recs.push(GTrack::default());
+        }
+        slot
+    }
+}
+
 #[derive(Clone, Copy, Default)]
 struct StackClass {
     has_main: bool,
@@ -280,7 +348,7 @@ pub struct Summarizer {
     committed: Acc,
     has_committed: bool,
     start: Option<i64>,
-    gs: FxMap<u64, GTrack>,
+    gs: GTable,
     stw_open: FxMap<u64, (i64, usize)>,
     gc_open: Option<i64>,
     /// Stack records keyed by PC list (Go's pprof key), with frames resolved once.
@@ -294,7 +362,27 @@ pub struct Summarizer {
     last_sync_time: i64,
     wall_start: Option<String>,
     string_cache: FxMap<u64, (u64, u64)>,
-    reason_cat: FxMap<u64, Option<usize>>,
+    /// Per generation: reason string ID → `ReasonInfo` bits (0 = not yet looked up).
+    reasons: Vec<u8>,
+    reasons_sparse: FxMap<u64, u8>,
+}
+
+/// A blocking reason, classified once per string ID: category (`R_NONE` when not tracked) and
+/// whether it is "forever" (the goroutine never runs again).
+const R_KNOWN: u8 = 0x80;
+const R_FOREVER: u8 = 0x40;
+const R_CAT: u8 = 0x07;
+const R_NONE: u8 = 0x07;
+
+fn classify_reason(r: &str) -> u8 {
+    let cat = if r == "network" {
+        CAT_NET as u8
+    } else if r.contains("chan") || r.contains("sync") || r.contains("select") {
+        CAT_SYNC as u8
+    } else {
+        R_NONE
+    };
+    R_KNOWN | cat | if r == "forever" { R_FOREVER } else { 0 }
 }
 
 fn is_init_func(f: &str) -> bool {
@@ -326,7 +414,7 @@ impl Summarizer {
             committed: Acc::default(),
             has_committed: false,
             start: None,
-            gs: FxMap::default(),
+            gs: GTable::default(),
             stw_open: FxMap::default(),
             gc_open: None,
             stack_keys: FxMap::default(),
@@ -338,7 +426,8 @@ impl Summarizer {
             last_sync_time: 0,
             wall_start: None,
             string_cache: FxMap::default(),
-            reason_cat: FxMap::default(),
+            reasons: Vec::new(),
+            reasons_sparse: FxMap::default(),
         };
         // Record 0 = no stack.
         s.stack_keys.insert(Vec::new(), 0);
@@ -442,13 +531,16 @@ impl Summarizer {
             self.classes_sparse.clear();
             self.init_scratch.clear();
             self.string_cache.clear();
-            self.reason_cat.clear();
+            self.reasons.clear();
+            self.reasons_sparse.clear();
         }
         self.acc.events += 1;
         self.acc.end = e.time;
         let ms = main_stack(e);
+        let mut rec = 0;
         if ms != 0 && e.typ != EV_CPU_SAMPLE {
             let c = self.class(ms, g);
+            rec = c.rec;
             if c.has_main && self.acc.first_main.is_none() {
                 self.acc.first_main = Some((rel, e.ctx.g));
             }
@@ -507,24 +599,31 @@ impl Summarizer {
         if let Some(t) = transition(e)
             && let Resource::Goroutine(id) = t.resource
         {
-            self.go_transition(e, g, id, t.from, t.to, t.reason, t.stack);
+            self.go_transition(e, g, id, t.from, t.to, t.reason, t.stack, rec);
         }
     }
 
-    fn reason_category(&mut self, reason: u64, g: &Generation) -> Option<usize> {
-        if let Some(c) = self.reason_cat.get(&reason) {
-            return *c;
-        }
-        let r = g.string(reason);
-        let c = if r == "network" {
-            Some(CAT_NET)
-        } else if r.contains("chan") || r.contains("sync") || r.contains("select") {
-            Some(CAT_SYNC)
+    #[inline]
+    fn reason(&mut self, reason: u64, g: &Generation) -> u8 {
+        if reason < DENSE_LIMIT {
+            if let Some(&b) = self.reasons.get(reason as usize)
+                && b != 0
+            {
+                return b;
+            }
+            let b = classify_reason(g.string(reason));
+            let i = reason as usize;
+            if self.reasons.len() <= i {
+                self.reasons.resize(i + 1, 0);
+            }
+            self.reasons[i] = b;
+            b
         } else {
-            None
-        };
-        self.reason_cat.insert(reason, c);
-        c
+            *self
+                .reasons_sparse
+                .entry(reason)
+                .or_insert_with(|| classify_reason(g.string(reason)))
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -537,6 +636,7 @@ impl Summarizer {
         to: u8,
         reason: u64,
         tstack: u64,
+        rec: u32,
     ) {
         let from = GoState::from_u64(from as u64);
         let to = GoState::from_u64(to as u64);
@@ -557,18 +657,21 @@ impl Summarizer {
         }
         // Which tracked state (if any) this transition enters, and the entering stack, looked
         // up before borrowing the goroutine's record.
+        let rbits = if to == GoState::Waiting {
+            self.reason(reason, g)
+        } else {
+            0
+        };
         let enter_cat = match to {
             GoState::Runnable => Some(CAT_SCHED),
             GoState::Syscall => Some(CAT_SYSCALL),
-            GoState::Waiting => self.reason_category(reason, g),
+            GoState::Waiting if rbits & R_CAT != R_NONE => Some((rbits & R_CAT) as usize),
             _ => None,
         };
-        let enter = enter_cat.map(|cat| {
-            let ms = main_stack(e);
-            (cat, if ms == 0 { 0 } else { self.class(ms, g).rec })
-        });
+        // `rec` is the main stack's record, the stack Go's pprof attributes the interval to.
+        let enter = enter_cat.map(|cat| (cat, rec));
         // Go's Summarizer: a new summary on first sight or creation; skip same-state events.
-        let gt = self.gs.entry(id).or_default();
+        let gt = self.gs.get_or_insert(id);
         if from != to && (from == GoState::Undetermined || from == GoState::NotExist) {
             *gt = GTrack::default();
             if from == GoState::NotExist {
@@ -592,7 +695,7 @@ impl Summarizer {
                     }
                 }
                 GoState::NotExist => gt.end = Some(now),
-                GoState::Waiting if g.string(reason) == "forever" => gt.end = Some(now),
+                GoState::Waiting if rbits & R_FOREVER != 0 => gt.end = Some(now),
                 _ => {}
             }
         }
@@ -622,12 +725,7 @@ impl Summarizer {
                         c.dropped_n += 1;
                     }
                     if d > 0 {
-                        c.total = c.total.wrapping_add(d);
-                        c.count += 1;
-                        c.hist.add(d);
-                        let s = c.by_stack.entry(rec).or_insert((0, 0));
-                        s.0 = s.0.wrapping_add(d);
-                        s.1 += 1;
+                        c.add(d, rec);
                     }
                 } else {
                     let c = &mut self.acc.cats[cat];
@@ -657,7 +755,7 @@ impl Summarizer {
             self.last_sync_time
         };
         // Goroutines that never ran keep their intervals (Go's window is then [0, end]).
-        for gt in self.gs.values() {
+        for gt in &self.gs.recs {
             if gt.started {
                 continue;
             }
@@ -668,20 +766,21 @@ impl Summarizer {
                 let b2 = gt.end.map_or(b, |e| b.min(e));
                 let d = b2.wrapping_sub(a);
                 if d > 0 {
-                    let c = &mut acc.cats[cat];
-                    c.total = c.total.wrapping_add(d);
-                    c.count += 1;
-                    c.hist.add(d);
-                    let s = c.by_stack.entry(rec).or_insert((0, 0));
-                    s.0 = s.0.wrapping_add(d);
-                    s.1 += 1;
+                    acc.cats[cat].add(d, rec);
                 }
             }
         }
         let start = self.start.unwrap_or(0);
         let frames = &self.stack_frames;
         let blocking = |c: &CatAcc| {
-            let mut v: Vec<(u32, (i64, u64))> = c.by_stack.iter().map(|(k, v)| (*k, *v)).collect();
+            // Only records that got an interval (count > 0), as the map this replaced held.
+            let mut v: Vec<(u32, (i64, u64))> = c
+                .by_stack
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.1 > 0)
+                .map(|(k, s)| (k as u32, *s))
+                .collect();
             v.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(&b.0)));
             Blocking {
                 total_ns: c.total,

@@ -272,16 +272,40 @@ struct Acc {
     cats: [CatAcc; 4],
 }
 
-#[derive(Default)]
+/// One goroutine's state for the pprof walk, laid out flat (no `Option`s) so a transition
+/// touches one cache line.
 struct GTrack {
-    started: bool,
     start: i64,
-    end: Option<i64>,
-    /// (category, enter time, stack record).
-    tracking: Option<(usize, i64, u32)>,
+    /// Exit time; `i64::MAX` while running (Go's open window end).
+    end: i64,
+    /// Enter time and stack record of the tracked state `cat` (`NO_CAT` = none).
+    enter: i64,
+    rec: u32,
+    cat: u8,
+    started: bool,
+    /// `created_at` is set (the goroutine was created in the trace and has not run yet).
+    created: bool,
+    created_at: i64,
     /// Intervals closed before the goroutine ever ran: Go keeps them only if it never runs.
     pending: Vec<(usize, i64, i64, u32)>,
-    created_at: Option<i64>,
+}
+
+const NO_CAT: u8 = u8::MAX;
+
+impl Default for GTrack {
+    fn default() -> Self {
+        GTrack {
+            start: 0,
+            end: i64::MAX,
+            enter: 0,
+            rec: 0,
+            cat: NO_CAT,
+            started: false,
+            created: false,
+            created_at: 0,
+            pending: Vec::new(),
+        }
+    }
 }
 
 /// What the summary does with an event type, decided once per type instead of per event:
@@ -877,7 +901,8 @@ impl Summarizer {
         if from != to && (from == GoState::Undetermined || from == GoState::NotExist) {
             *gt = GTrack::default();
             if from == GoState::NotExist {
-                gt.created_at = Some(now);
+                gt.created = true;
+                gt.created_at = now;
             }
         }
         if from != to {
@@ -890,14 +915,15 @@ impl Summarizer {
                         c.dropped = c.dropped.wrapping_add(b.wrapping_sub(a));
                         c.dropped_n += 1;
                     }
-                    if let Some(c) = gt.created_at.take() {
-                        let d = now.wrapping_sub(c);
+                    if gt.created {
+                        gt.created = false;
+                        let d = now.wrapping_sub(gt.created_at);
                         self.acc.first_run.add(d);
                         self.acc.first_run_total = self.acc.first_run_total.wrapping_add(d);
                     }
                 }
-                GoState::NotExist => gt.end = Some(now),
-                GoState::Waiting if rbits & R_FOREVER != 0 => gt.end = Some(now),
+                GoState::NotExist => gt.end = now,
+                GoState::Waiting if rbits & R_FOREVER != 0 => gt.end = now,
                 _ => {}
             }
         }
@@ -908,14 +934,15 @@ impl Summarizer {
             CAT_SYSCALL => GoState::Syscall,
             _ => GoState::Waiting,
         };
-        if let Some((cat, enter, rec)) = gt.tracking {
+        if gt.cat != NO_CAT {
+            let (cat, enter, rec) = (gt.cat as usize, gt.enter, gt.rec);
             if to == state_of(cat) {
                 return;
             }
-            gt.tracking = None;
+            gt.cat = NO_CAT;
             if gt.started {
                 // Overlap of [enter, now] with [start, end or +inf], as Go's interval.overlap.
-                let win_end = gt.end.unwrap_or(i64::MAX);
+                let win_end = gt.end;
                 if !(win_end < enter || now < gt.start) {
                     let a = enter.max(gt.start);
                     let b = now.min(win_end);
@@ -940,7 +967,9 @@ impl Summarizer {
             // The event that leaves one tracked state may enter another (syscall → runnable).
         }
         if let Some((cat, rec)) = enter {
-            gt.tracking = Some((cat, now, rec));
+            gt.cat = cat as u8;
+            gt.enter = now;
+            gt.rec = rec;
         }
     }
 
@@ -965,7 +994,8 @@ impl Summarizer {
                 if b > cut {
                     continue;
                 }
-                let b2 = gt.end.map_or(b, |e| b.min(e));
+                // `end` is i64::MAX while open, so this is Go's "end or b".
+                let b2 = b.min(gt.end);
                 let d = b2.wrapping_sub(a);
                 if d > 0 {
                     acc.cats[cat].add(d, rec);

@@ -56,7 +56,7 @@ pub fn main_stack(e: &Event) -> u64 {
 }
 
 /// Go's `Event.StateTransition` for the events of kind StateTransition.
-#[inline(always)]
+#[inline]
 pub fn transition(e: &Event) -> Option<Transition> {
     use GoState as G;
     Some(match e.typ {

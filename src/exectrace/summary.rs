@@ -10,7 +10,7 @@ use super::error::TraceError;
 use super::event::{Resource, main_stack, transition};
 use super::fxmap::FxMap;
 use super::generation::Generation;
-use super::order::{Event, GoState, NONE};
+use super::order::{Ctx, Event, GoState, NONE};
 use super::reader::Reader;
 use super::spec::*;
 
@@ -219,7 +219,24 @@ struct CatAcc {
     hist: Hist,
     dropped: i64,
     dropped_n: u64,
-    by_stack: FxMap<u32, (i64, u64)>,
+    /// (total, count) by stack record: records are dense indices into `stack_frames`.
+    by_stack: Vec<(i64, u64)>,
+}
+
+impl CatAcc {
+    #[inline]
+    fn add(&mut self, d: i64, rec: u32) {
+        self.total = self.total.wrapping_add(d);
+        self.count += 1;
+        self.hist.add(d);
+        let r = rec as usize;
+        if self.by_stack.len() <= r {
+            self.by_stack.resize(r + 1, (0, 0));
+        }
+        let s = &mut self.by_stack[r];
+        s.0 = s.0.wrapping_add(d);
+        s.1 += 1;
+    }
 }
 
 #[derive(Clone, Default)]
@@ -255,16 +272,198 @@ struct Acc {
     cats: [CatAcc; 4],
 }
 
-#[derive(Default)]
+/// One goroutine's state for the pprof walk, laid out flat (no `Option`s) so a transition
+/// touches one cache line.
 struct GTrack {
-    started: bool,
     start: i64,
-    end: Option<i64>,
-    /// (category, enter time, stack record).
-    tracking: Option<(usize, i64, u32)>,
+    /// Exit time; `i64::MAX` while running (Go's open window end).
+    end: i64,
+    /// Enter time and stack record of the tracked state `cat` (`NO_CAT` = none).
+    enter: i64,
+    rec: u32,
+    cat: u8,
+    started: bool,
+    /// `created_at` is set (the goroutine was created in the trace and has not run yet).
+    created: bool,
+    created_at: i64,
     /// Intervals closed before the goroutine ever ran: Go keeps them only if it never runs.
     pending: Vec<(usize, i64, i64, u32)>,
-    created_at: Option<i64>,
+}
+
+const NO_CAT: u8 = u8::MAX;
+
+impl Default for GTrack {
+    fn default() -> Self {
+        GTrack {
+            start: 0,
+            end: i64::MAX,
+            enter: 0,
+            rec: 0,
+            cat: NO_CAT,
+            started: false,
+            created: false,
+            created_at: 0,
+            pending: Vec::new(),
+        }
+    }
+}
+
+/// What the summary does with an event type, decided once per type instead of per event:
+/// bits 0-2 hold the `args` index of its main stack (`NO_STACK` = none; CPU samples count as
+/// none, the summary does not attribute them), then flags.
+const K_STACK: u8 = 0x07;
+const NO_STACK: u8 = 4;
+/// A goroutine state transition (`transition` gives a `Resource::Goroutine`).
+const K_GO: u8 = 0x08;
+/// GC or STW range events, handled by the `match` in `event`.
+const K_RANGE: u8 = 0x10;
+
+fn kind_table() -> [u8; 256] {
+    let mut t = [0u8; 256];
+    for (typ, k) in t.iter_mut().enumerate() {
+        let typ = typ as u8;
+        *k = NO_STACK;
+        let probe = Event {
+            typ,
+            time: 0,
+            args: [0; 4],
+            ctx: Ctx { g: 0, p: 0, m: 0 },
+        };
+        if typ != EV_CPU_SAMPLE && (typ as usize) < SPECS.len() {
+            // The arg index main_stack reads, found by marking each slot.
+            for i in 0..4 {
+                let mut p = probe;
+                p.args[i] = 1;
+                if main_stack(&p) == 1 {
+                    *k = i as u8;
+                    break;
+                }
+            }
+        }
+        if let Some(tr) = transition(&probe)
+            && matches!(tr.resource, Resource::Goroutine(_))
+        {
+            *k |= K_GO;
+        }
+        if matches!(
+            typ,
+            EV_GC_BEGIN | EV_GC_ACTIVE | EV_GC_END | EV_STW_BEGIN | EV_STW_END
+        ) {
+            *k |= K_RANGE;
+        }
+    }
+    t
+}
+
+/// Where a goroutine transition's fields come from, per event type: slots index
+/// `[args[0..4], ctx.g, 0]` (`D_ZERO` = none), from/to are constant. Read off `transition`
+/// itself by probing, so the two cannot disagree; `slow` types (GoStatus, whose states are in
+/// the arguments) still go through `transition`.
+#[derive(Clone, Copy, Default, PartialEq, Debug)]
+struct GoDecode {
+    id: u8,
+    from: u8,
+    to: u8,
+    reason: u8,
+    stack: u8,
+    slow: bool,
+}
+
+const D_CTX_G: u8 = 4;
+const D_ZERO: u8 = 5;
+
+fn decode_table() -> [GoDecode; 256] {
+    let mut t = [GoDecode::default(); 256];
+    for (typ, d) in t.iter_mut().enumerate() {
+        let typ = typ as u8;
+        // Distinct markers: each field's value says which slot it was read from.
+        let probe = Event {
+            typ,
+            time: 0,
+            args: [101, 102, 103, 104],
+            ctx: Ctx {
+                g: 105,
+                p: 106,
+                m: 107,
+            },
+        };
+        let Some(tr) = transition(&probe) else {
+            continue;
+        };
+        let Resource::Goroutine(id) = tr.resource else {
+            continue;
+        };
+        let slot = |v: u64| match v {
+            101..=105 => Some((v - 101) as u8),
+            0 => Some(D_ZERO),
+            _ => None,
+        };
+        let (Some(id), Some(reason), Some(stack)) = (slot(id), slot(tr.reason), slot(tr.stack))
+        else {
+            d.slow = true;
+            continue;
+        };
+        *d = GoDecode {
+            id,
+            from: tr.from,
+            to: tr.to,
+            reason,
+            stack,
+            slow: matches!(typ, EV_GO_STATUS | EV_GO_STATUS_STACK),
+        };
+    }
+    t
+}
+
+/// IDs below this index dense tables; larger ones (untrusted trace data can carry any u64)
+/// go to a map, so memory stays bounded by the trace's size, not by its largest ID.
+const DENSE_LIMIT: u64 = 1 << 20;
+const NO_SLOT: u32 = u32::MAX;
+
+/// Per-goroutine tracking keyed by goroutine ID. IDs are mostly small and dense (the runtime
+/// hands them out in batches), so a dense slot index replaces a hash lookup on every
+/// transition; records stay in one Vec so `finish` can walk them.
+#[derive(Default)]
+struct GTable {
+    dense: Vec<u32>,
+    sparse: FxMap<u64, usize>,
+    recs: Vec<GTrack>,
+}
+
+impl GTable {
+    #[inline]
+    fn get_or_insert(&mut self, id: u64) -> &mut GTrack {
+        let slot = if id < DENSE_LIMIT {
+            let i = id as usize;
+            if self.dense.len() <= i {
+                self.dense.resize(i + 1, NO_SLOT);
+            }
+            match self.dense[i] {
+                NO_SLOT => match u32::try_from(self.recs.len()) {
+                    Ok(n) if n != NO_SLOT => {
+                        self.dense[i] = n;
+                        self.recs.push(GTrack::default());
+                        n as usize
+                    }
+                    // Past 4G records the slot index does not fit: keep it in the map.
+                    _ => self.sparse_slot(id),
+                },
+                n => n as usize,
+            }
+        } else {
+            self.sparse_slot(id)
+        };
+        &mut self.recs[slot]
+    }
+
+    fn sparse_slot(&mut self, id: u64) -> usize {
+        let n = self.recs.len();
+        let slot = *self.sparse.entry(id).or_insert(n);
+        if slot == n {
+            self.recs.push(GTrack::default());
+        }
+        slot
+    }
 }
 
 #[derive(Clone, Copy, Default)]
@@ -275,26 +474,70 @@ struct StackClass {
     rec: u32,
 }
 
+impl StackClass {
+    /// The per-event view in one word (one load, no partial reloads): record in the low 32
+    /// bits, then flags.
+    fn packed(&self) -> u64 {
+        let mut p = C_PRESENT | self.rec as u64;
+        if self.has_main {
+            p |= C_MAIN;
+        }
+        if self.inits.0 < self.inits.1 {
+            p |= C_INITS;
+        }
+        p
+    }
+}
+
+const C_MAIN: u64 = 1 << 32;
+const C_INITS: u64 = 1 << 33;
+/// Zero marks a `classes` slot not yet filled.
+const C_PRESENT: u64 = 1 << 34;
+
 pub struct Summarizer {
+    kinds: [u8; 256],
+    decode: [GoDecode; 256],
     acc: Acc,
     committed: Acc,
     has_committed: bool,
     start: Option<i64>,
-    gs: FxMap<u64, GTrack>,
+    gs: GTable,
     stw_open: FxMap<u64, (i64, usize)>,
     gc_open: Option<i64>,
     /// Stack records keyed by PC list (Go's pprof key), with frames resolved once.
     stack_keys: FxMap<Vec<u64>, u32>,
     stack_frames: Vec<Vec<StackFrame>>,
     /// Per generation: stack ID → classification.
-    classes: Vec<Option<StackClass>>,
+    /// `StackClass::packed` by stack ID; slot 0 is "no stack" (record 0), so events without a
+    /// stack take the same path. `class_full` has the rest, read only for main/init stacks.
+    classes: Vec<u64>,
+    class_full: Vec<StackClass>,
     classes_sparse: FxMap<u64, StackClass>,
     init_scratch: Vec<usize>,
     cur_gen: u64,
     last_sync_time: i64,
     wall_start: Option<String>,
-    string_cache: FxMap<u64, (u64, u64)>,
-    reason_cat: FxMap<u64, Option<usize>>,
+    /// Per generation: reason string ID → `ReasonInfo` bits (0 = not yet looked up).
+    reasons: Vec<u8>,
+    reasons_sparse: FxMap<u64, u8>,
+}
+
+/// A blocking reason, classified once per string ID: category (`R_NONE` when not tracked) and
+/// whether it is "forever" (the goroutine never runs again).
+const R_KNOWN: u8 = 0x80;
+const R_FOREVER: u8 = 0x40;
+const R_CAT: u8 = 0x07;
+const R_NONE: u8 = 0x07;
+
+fn classify_reason(r: &str) -> u8 {
+    let cat = if r == "network" {
+        CAT_NET as u8
+    } else if r.contains("chan") || r.contains("sync") || r.contains("select") {
+        CAT_SYNC as u8
+    } else {
+        R_NONE
+    };
+    R_KNOWN | cat | if r == "forever" { R_FOREVER } else { 0 }
 }
 
 fn is_init_func(f: &str) -> bool {
@@ -322,23 +565,26 @@ impl Default for Summarizer {
 impl Summarizer {
     pub fn new() -> Self {
         let mut s = Summarizer {
+            kinds: kind_table(),
+            decode: decode_table(),
             acc: Acc::default(),
             committed: Acc::default(),
             has_committed: false,
             start: None,
-            gs: FxMap::default(),
+            gs: GTable::default(),
             stw_open: FxMap::default(),
             gc_open: None,
             stack_keys: FxMap::default(),
             stack_frames: Vec::new(),
-            classes: Vec::new(),
+            classes: vec![StackClass::default().packed()],
+            class_full: vec![StackClass::default()],
             classes_sparse: FxMap::default(),
             init_scratch: Vec::new(),
             cur_gen: u64::MAX,
             last_sync_time: 0,
             wall_start: None,
-            string_cache: FxMap::default(),
-            reason_cat: FxMap::default(),
+            reasons: Vec::new(),
+            reasons_sparse: FxMap::default(),
         };
         // Record 0 = no stack.
         s.stack_keys.insert(Vec::new(), 0);
@@ -346,10 +592,25 @@ impl Summarizer {
         s
     }
 
-    fn class(&mut self, id: u64, g: &Generation) -> StackClass {
-        if let Some(Some(c)) = self.classes.get(id as usize) {
-            return *c;
+    #[inline(always)]
+    fn class(&mut self, id: u64, g: &Generation) -> u64 {
+        match self.classes.get(id as usize) {
+            Some(&c) if c != 0 => c,
+            _ => self.class_slow(id, g).packed(),
         }
+    }
+
+    /// The full class of a stack `class` has already seen.
+    fn class_of(&self, id: u64) -> StackClass {
+        match self.class_full.get(id as usize) {
+            Some(c) if id < DENSE_LIMIT => *c,
+            _ => self.classes_sparse.get(&id).copied().unwrap_or_default(),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn class_slow(&mut self, id: u64, g: &Generation) -> StackClass {
         if let Some(c) = self.classes_sparse.get(&id) {
             return *c;
         }
@@ -358,7 +619,8 @@ impl Summarizer {
         let rec = match self.stack_keys.get(&key) {
             Some(&r) => r,
             None => {
-                let r = self.stack_frames.len() as u32;
+                // Never NO_SLOT: that marks an empty `classes` slot.
+                let r = (self.stack_frames.len() as u32).min(NO_SLOT - 1);
                 let frames = pcs
                     .iter()
                     .take(16)
@@ -406,11 +668,14 @@ impl Summarizer {
             inits: (s0 as u32, self.init_scratch.len() as u32),
             rec,
         };
-        if id < 1 << 20 {
+        if id < DENSE_LIMIT {
             if self.classes.len() <= id as usize {
-                self.classes.resize(id as usize + 1, None);
+                self.classes.resize(id as usize + 1, 0);
+                self.class_full
+                    .resize(id as usize + 1, StackClass::default());
             }
-            self.classes[id as usize] = Some(c);
+            self.classes[id as usize] = c.packed();
+            self.class_full[id as usize] = c;
         } else {
             self.classes_sparse.insert(id, c);
         }
@@ -422,45 +687,102 @@ impl Summarizer {
         self.has_committed = true;
     }
 
-    /// Feeds one event; `g` is the reader's current generation.
+    /// Feeds one event; `g` is the reader's current generation. The per-event path stays
+    /// small enough to inline into the read loop; rare work (syncs, generation changes, GC and
+    /// STW ranges, stacks with main.main or init frames) lives in cold functions.
+    #[inline]
     pub fn event(&mut self, e: &Event, g: &Generation) {
         let start = *self.start.get_or_insert(e.time);
-        let rel = e.time.wrapping_sub(start);
         if e.typ == EV_READER_SYNC {
-            self.acc.end = e.time;
-            self.last_sync_time = e.time;
-            self.acc.gens = e.args[0].saturating_sub(1);
-            self.commit();
-            if self.wall_start.is_none() && g.has_clock_snapshot && g.num != 0 {
-                self.wall_start = Some(format_wall(g.snap_wall.0, g.snap_wall.1));
-            }
+            self.sync(e, g);
             return;
         }
         if g.num != self.cur_gen {
-            self.cur_gen = g.num;
-            self.classes.clear();
-            self.classes_sparse.clear();
-            self.init_scratch.clear();
-            self.string_cache.clear();
-            self.reason_cat.clear();
+            self.new_generation(g.num);
         }
         self.acc.events += 1;
         self.acc.end = e.time;
-        let ms = main_stack(e);
-        if ms != 0 && e.typ != EV_CPU_SAMPLE {
-            let c = self.class(ms, g);
-            if c.has_main && self.acc.first_main.is_none() {
-                self.acc.first_main = Some((rel, e.ctx.g));
-            }
-            for k in c.inits.0..c.inits.1 {
-                let i = self.init_scratch[k as usize];
-                let ent = &mut self.acc.inits[i];
-                if ent.1 < 0 {
-                    ent.1 = rel;
-                }
-                ent.2 += 1;
-            }
+        let k = self.kinds[e.typ as usize];
+        // Slots from NO_STACK on read as "no stack": a load instead of a branch per event.
+        let si = (k & K_STACK) as usize;
+        let ms = if si < 4 { e.args[si & 3] } else { 0 };
+        let c = self.class(ms, g);
+        if c & C_INITS != 0 || (c & C_MAIN != 0 && self.acc.first_main.is_none()) {
+            self.stack_marks(ms, e.time.wrapping_sub(start), e.ctx.g);
         }
+        let rec = c as u32;
+        if k & K_GO != 0 {
+            let d = self.decode[e.typ as usize];
+            let (id, from, to, reason, tstack) = if d.slow {
+                match transition(e) {
+                    Some(t) => match t.resource {
+                        Resource::Goroutine(id) => (id, t.from, t.to, t.reason, t.stack),
+                        Resource::Proc(_) => return,
+                    },
+                    None => return,
+                }
+            } else {
+                let v = |slot: u8| match slot {
+                    0..=3 => e.args[(slot & 3) as usize],
+                    D_CTX_G => e.ctx.g,
+                    _ => 0,
+                };
+                (v(d.id), d.from, d.to, v(d.reason), v(d.stack))
+            };
+            self.go_transition(e, g, id, from, to, reason, tstack, rec);
+        } else if k & K_RANGE != 0 {
+            self.range_event(e, g, start);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn sync(&mut self, e: &Event, g: &Generation) {
+        self.acc.end = e.time;
+        self.last_sync_time = e.time;
+        self.acc.gens = e.args[0].saturating_sub(1);
+        self.commit();
+        if self.wall_start.is_none() && g.has_clock_snapshot && g.num != 0 {
+            self.wall_start = Some(format_wall(g.snap_wall.0, g.snap_wall.1));
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn new_generation(&mut self, num: u64) {
+        self.cur_gen = num;
+        self.classes.clear();
+        self.classes.push(StackClass::default().packed());
+        self.class_full.clear();
+        self.class_full.push(StackClass::default());
+        self.classes_sparse.clear();
+        self.init_scratch.clear();
+        self.reasons.clear();
+        self.reasons_sparse.clear();
+    }
+
+    /// First sight of main.main and of package init functions in an event's stack.
+    #[cold]
+    #[inline(never)]
+    fn stack_marks(&mut self, ms: u64, rel: i64, goid: u64) {
+        let c = self.class_of(ms);
+        if c.has_main && self.acc.first_main.is_none() {
+            self.acc.first_main = Some((rel, goid));
+        }
+        for k in c.inits.0..c.inits.1 {
+            let i = self.init_scratch[k as usize];
+            let ent = &mut self.acc.inits[i];
+            if ent.1 < 0 {
+                ent.1 = rel;
+            }
+            ent.2 += 1;
+        }
+    }
+
+    /// GC mark phases and stop-the-world pauses.
+    #[inline(never)]
+    fn range_event(&mut self, e: &Event, g: &Generation, start: i64) {
+        let rel = e.time.wrapping_sub(start);
         match e.typ {
             EV_GC_BEGIN => {
                 self.acc.gc_cycles += 1;
@@ -504,30 +826,33 @@ impl Summarizer {
             }
             _ => {}
         }
-        if let Some(t) = transition(e)
-            && let Resource::Goroutine(id) = t.resource
-        {
-            self.go_transition(e, g, id, t.from, t.to, t.reason, t.stack);
-        }
     }
 
-    fn reason_category(&mut self, reason: u64, g: &Generation) -> Option<usize> {
-        if let Some(c) = self.reason_cat.get(&reason) {
-            return *c;
-        }
-        let r = g.string(reason);
-        let c = if r == "network" {
-            Some(CAT_NET)
-        } else if r.contains("chan") || r.contains("sync") || r.contains("select") {
-            Some(CAT_SYNC)
+    #[inline]
+    fn reason(&mut self, reason: u64, g: &Generation) -> u8 {
+        if reason < DENSE_LIMIT {
+            if let Some(&b) = self.reasons.get(reason as usize)
+                && b != 0
+            {
+                return b;
+            }
+            let b = classify_reason(g.string(reason));
+            let i = reason as usize;
+            if self.reasons.len() <= i {
+                self.reasons.resize(i + 1, 0);
+            }
+            self.reasons[i] = b;
+            b
         } else {
-            None
-        };
-        self.reason_cat.insert(reason, c);
-        c
+            *self
+                .reasons_sparse
+                .entry(reason)
+                .or_insert_with(|| classify_reason(g.string(reason)))
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     fn go_transition(
         &mut self,
         e: &Event,
@@ -537,6 +862,7 @@ impl Summarizer {
         to: u8,
         reason: u64,
         tstack: u64,
+        rec: u32,
     ) {
         let from = GoState::from_u64(from as u64);
         let to = GoState::from_u64(to as u64);
@@ -557,22 +883,26 @@ impl Summarizer {
         }
         // Which tracked state (if any) this transition enters, and the entering stack, looked
         // up before borrowing the goroutine's record.
+        let rbits = if to == GoState::Waiting {
+            self.reason(reason, g)
+        } else {
+            0
+        };
         let enter_cat = match to {
             GoState::Runnable => Some(CAT_SCHED),
             GoState::Syscall => Some(CAT_SYSCALL),
-            GoState::Waiting => self.reason_category(reason, g),
+            GoState::Waiting if rbits & R_CAT != R_NONE => Some((rbits & R_CAT) as usize),
             _ => None,
         };
-        let enter = enter_cat.map(|cat| {
-            let ms = main_stack(e);
-            (cat, if ms == 0 { 0 } else { self.class(ms, g).rec })
-        });
+        // `rec` is the main stack's record, the stack Go's pprof attributes the interval to.
+        let enter = enter_cat.map(|cat| (cat, rec));
         // Go's Summarizer: a new summary on first sight or creation; skip same-state events.
-        let gt = self.gs.entry(id).or_default();
+        let gt = self.gs.get_or_insert(id);
         if from != to && (from == GoState::Undetermined || from == GoState::NotExist) {
             *gt = GTrack::default();
             if from == GoState::NotExist {
-                gt.created_at = Some(now);
+                gt.created = true;
+                gt.created_at = now;
             }
         }
         if from != to {
@@ -585,14 +915,15 @@ impl Summarizer {
                         c.dropped = c.dropped.wrapping_add(b.wrapping_sub(a));
                         c.dropped_n += 1;
                     }
-                    if let Some(c) = gt.created_at.take() {
-                        let d = now.wrapping_sub(c);
+                    if gt.created {
+                        gt.created = false;
+                        let d = now.wrapping_sub(gt.created_at);
                         self.acc.first_run.add(d);
                         self.acc.first_run_total = self.acc.first_run_total.wrapping_add(d);
                     }
                 }
-                GoState::NotExist => gt.end = Some(now),
-                GoState::Waiting if g.string(reason) == "forever" => gt.end = Some(now),
+                GoState::NotExist => gt.end = now,
+                GoState::Waiting if rbits & R_FOREVER != 0 => gt.end = now,
                 _ => {}
             }
         }
@@ -603,14 +934,15 @@ impl Summarizer {
             CAT_SYSCALL => GoState::Syscall,
             _ => GoState::Waiting,
         };
-        if let Some((cat, enter, rec)) = gt.tracking {
+        if gt.cat != NO_CAT {
+            let (cat, enter, rec) = (gt.cat as usize, gt.enter, gt.rec);
             if to == state_of(cat) {
                 return;
             }
-            gt.tracking = None;
+            gt.cat = NO_CAT;
             if gt.started {
                 // Overlap of [enter, now] with [start, end or +inf], as Go's interval.overlap.
-                let win_end = gt.end.unwrap_or(i64::MAX);
+                let win_end = gt.end;
                 if !(win_end < enter || now < gt.start) {
                     let a = enter.max(gt.start);
                     let b = now.min(win_end);
@@ -622,12 +954,7 @@ impl Summarizer {
                         c.dropped_n += 1;
                     }
                     if d > 0 {
-                        c.total = c.total.wrapping_add(d);
-                        c.count += 1;
-                        c.hist.add(d);
-                        let s = c.by_stack.entry(rec).or_insert((0, 0));
-                        s.0 = s.0.wrapping_add(d);
-                        s.1 += 1;
+                        c.add(d, rec);
                     }
                 } else {
                     let c = &mut self.acc.cats[cat];
@@ -640,7 +967,9 @@ impl Summarizer {
             // The event that leaves one tracked state may enter another (syscall → runnable).
         }
         if let Some((cat, rec)) = enter {
-            gt.tracking = Some((cat, now, rec));
+            gt.cat = cat as u8;
+            gt.enter = now;
+            gt.rec = rec;
         }
     }
 
@@ -657,7 +986,7 @@ impl Summarizer {
             self.last_sync_time
         };
         // Goroutines that never ran keep their intervals (Go's window is then [0, end]).
-        for gt in self.gs.values() {
+        for gt in &self.gs.recs {
             if gt.started {
                 continue;
             }
@@ -665,23 +994,25 @@ impl Summarizer {
                 if b > cut {
                     continue;
                 }
-                let b2 = gt.end.map_or(b, |e| b.min(e));
+                // `end` is i64::MAX while open, so this is Go's "end or b".
+                let b2 = b.min(gt.end);
                 let d = b2.wrapping_sub(a);
                 if d > 0 {
-                    let c = &mut acc.cats[cat];
-                    c.total = c.total.wrapping_add(d);
-                    c.count += 1;
-                    c.hist.add(d);
-                    let s = c.by_stack.entry(rec).or_insert((0, 0));
-                    s.0 = s.0.wrapping_add(d);
-                    s.1 += 1;
+                    acc.cats[cat].add(d, rec);
                 }
             }
         }
         let start = self.start.unwrap_or(0);
         let frames = &self.stack_frames;
         let blocking = |c: &CatAcc| {
-            let mut v: Vec<(u32, (i64, u64))> = c.by_stack.iter().map(|(k, v)| (*k, *v)).collect();
+            // Only records that got an interval (count > 0), as the map this replaced held.
+            let mut v: Vec<(u32, (i64, u64))> = c
+                .by_stack
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.1 > 0)
+                .map(|(k, s)| (k as u32, *s))
+                .collect();
             v.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(&b.0)));
             Blocking {
                 total_ns: c.total,
@@ -868,4 +1199,97 @@ pub fn summarize<R: Read>(r: R, opts: &SummarizeOptions) -> Result<Summary, Trac
         ));
     }
     Ok(sum)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The per-type table must say what `main_stack` and `transition` say, for every type.
+    #[test]
+    fn kind_table_matches_main_stack_and_transition() {
+        let t = kind_table();
+        for typ in 0..=255u8 {
+            if typ as usize >= SPECS.len() && typ != EV_READER_SYNC {
+                assert_eq!(t[typ as usize] & (K_STACK | K_GO), NO_STACK, "type {typ}");
+                continue;
+            }
+            for args in [[11, 22, 33, 44], [0, 0, 0, 0], [5, 0, 7, 0]] {
+                let e = Event {
+                    typ,
+                    time: 1,
+                    args,
+                    ctx: Ctx { g: 3, p: 4, m: 5 },
+                };
+                let k = t[typ as usize];
+                let si = k & K_STACK;
+                let ms = if si == NO_STACK {
+                    0
+                } else {
+                    e.args[si as usize]
+                };
+                let want = if typ == EV_CPU_SAMPLE {
+                    0
+                } else {
+                    main_stack(&e)
+                };
+                assert_eq!(ms, want, "type {typ}");
+                let go =
+                    transition(&e).is_some_and(|x| matches!(x.resource, Resource::Goroutine(_)));
+                assert_eq!(k & K_GO != 0, go, "type {typ}");
+            }
+        }
+    }
+
+    /// The table decode must give what `transition` gives, for every goroutine transition type.
+    #[test]
+    fn decode_table_matches_transition() {
+        let kinds = kind_table();
+        let dec = decode_table();
+        let mut fast = 0;
+        for typ in 0..=255u8 {
+            let d = dec[typ as usize];
+            if kinds[typ as usize] & K_GO == 0 || d.slow {
+                continue;
+            }
+            fast += 1;
+            for (args, g) in [
+                ([11, 22, 33, 44], 55),
+                ([0, 0, 0, 0], 0),
+                ([7, 0, 9, 1 << 40], NONE),
+            ] {
+                let e = Event {
+                    typ,
+                    time: 1,
+                    args,
+                    ctx: Ctx { g, p: 4, m: 5 },
+                };
+                let t = transition(&e).unwrap();
+                let v = [args[0], args[1], args[2], args[3], g, 0, 0, 0];
+                assert_eq!(
+                    t.resource,
+                    Resource::Goroutine(v[d.id as usize]),
+                    "type {typ}"
+                );
+                assert_eq!((t.from, t.to), (d.from, d.to), "type {typ}");
+                assert_eq!(t.reason, v[d.reason as usize], "type {typ}");
+                assert_eq!(t.stack, v[d.stack as usize], "type {typ}");
+            }
+        }
+        assert!(fast >= 14, "only {fast} types decode from the table");
+        assert!(dec[EV_GO_STATUS as usize].slow && dec[EV_GO_STATUS_STACK as usize].slow);
+    }
+
+    #[test]
+    fn goroutine_table_dense_and_sparse_ids() {
+        let mut gs = GTable::default();
+        for id in [0, 1, 7, DENSE_LIMIT - 1, DENSE_LIMIT, u64::MAX, 7, u64::MAX] {
+            gs.get_or_insert(id).start += 1;
+        }
+        assert_eq!(gs.recs.len(), 6);
+        assert_eq!(gs.get_or_insert(7).start, 2);
+        assert_eq!(gs.get_or_insert(u64::MAX).start, 2);
+        assert_eq!(gs.get_or_insert(DENSE_LIMIT).start, 1);
+        assert!(gs.dense.len() <= DENSE_LIMIT as usize);
+    }
 }

@@ -71,8 +71,8 @@ pub struct ProfileArgs {
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
 
-    /// Rows per table.
-    #[arg(long, default_value_t = 10, value_name = "N")]
+    /// Rows per table (at least 1).
+    #[arg(long, default_value_t = 10, value_name = "N", value_parser = at_least_one)]
     pub top: usize,
 
     /// Do not print the table report (useful with --json).
@@ -149,8 +149,8 @@ pub struct ReportArgs {
     /// Print the report as JSON (re-analysed) instead of a table.
     #[arg(long)]
     pub json: bool,
-    /// Rows per table.
-    #[arg(long, default_value_t = 10, value_name = "N")]
+    /// Rows per table (at least 1).
+    #[arg(long, default_value_t = 10, value_name = "N", value_parser = at_least_one)]
     pub top: usize,
 }
 
@@ -162,8 +162,8 @@ pub struct DiffArgs {
     /// Print the comparison as JSON.
     #[arg(long)]
     pub json: bool,
-    /// Rows per table.
-    #[arg(long, default_value_t = 10, value_name = "N")]
+    /// Rows per table (at least 1).
+    #[arg(long, default_value_t = 10, value_name = "N", value_parser = at_least_one)]
     pub top: usize,
 }
 
@@ -177,8 +177,8 @@ pub struct TraceArgs {
     /// Print the summary as JSON (schema golat.trace/v1).
     #[arg(long)]
     pub json: bool,
-    /// Rows per table.
-    #[arg(long, default_value_t = 10, value_name = "N")]
+    /// Rows per table (at least 1).
+    #[arg(long, default_value_t = 10, value_name = "N", value_parser = at_least_one)]
     pub top: usize,
     /// Only parse and count events (for benchmarks: no summary is built).
     #[arg(long, hide = true)]
@@ -246,4 +246,13 @@ pub struct EnvCheckArgs {
     /// Exit non-zero when a check is at least this severe.
     #[arg(long, value_enum, default_value_t = FailOn::Error)]
     pub fail_on: FailOn,
+}
+
+/// `--top 0` would print every table empty: refuse it as a usage error.
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
 }

@@ -425,3 +425,16 @@ fn runtime_trace_refuses_go_test_of_several_packages_instead_of_breaking_it() {
         "{err}"
     );
 }
+
+#[test]
+fn top_zero_is_a_usage_error_not_empty_tables() {
+    for sub in [
+        &["trace", "--top", "0", "x.trace"][..],
+        &["profile", "--top", "0", "true"][..],
+    ] {
+        let out = output_timeout(Command::new(golat()).args(sub), 30);
+        assert_eq!(out.status.code(), Some(2), "{sub:?}: {out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("must be at least 1"), "{err}");
+    }
+}

@@ -309,7 +309,8 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<u8> {
             Some(rt) => rt.argv.iter().map(OsString::from).collect(),
             None => opts.command.clone(),
         };
-        let plan = debug_trace_plan(&opts, &base_argv, &trace_dir.path().join("go.trace.json"));
+        let (plan, plan_warning) =
+            debug_trace_plan(&opts, &base_argv, &trace_dir.path().join("go.trace.json"));
         let argv = match &plan {
             Some(goargs::Plan::Rewrite { argv, .. }) => argv,
             _ => &base_argv,
@@ -328,6 +329,12 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<u8> {
         };
         let (mut report, exec_error, clock) = record(&opts, &cmd)?;
         attach_debug_trace(&mut report, plan.as_ref());
+        if let Some(message) = plan_warning {
+            report.warnings.push(model::Warning {
+                kind: "debug_trace".into(),
+                message,
+            });
+        }
         if let Some(note) = &opts.init_note {
             report.warnings.push(model::Warning {
                 kind: "inittrace".into(),
@@ -373,26 +380,54 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<u8> {
     Ok(0)
 }
 
+/// The go command's version: from `VERSION` in the GOROOT the binary sits in or, when
+/// `program` is not the toolchain's own binary (an asdf or mise shim script), from the go
+/// command itself (`go env -json GOVERSION` with GOTOOLCHAIN=local, 5 s deadline). Asked
+/// before tracing starts, so it is not in the measured run.
+fn go_version(program: &Path) -> Option<goargs::GoVersion> {
+    goargs::GoVersion::of_go_binary(program).or_else(|| {
+        let env: std::collections::BTreeMap<String, String> = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect();
+        let vars = crate::audit::env::go_env_json(program, &env, &["GOVERSION"]).ok()?;
+        goargs::GoVersion::parse(vars.get("GOVERSION")?)
+    })
+}
+
 /// Decides whether (and how) the go command writes its -debug-trace, from its version and
-/// argv. `None` when the command is not a go command or --no-debug-trace was given.
-fn debug_trace_plan(opts: &Options, argv: &[OsString], trace: &Path) -> Option<goargs::Plan> {
+/// argv. `None` when the command is not a go command or --no-debug-trace was given; the
+/// warning says why phases will be missing when the go command should have had them.
+fn debug_trace_plan(
+    opts: &Options,
+    argv: &[OsString],
+    trace: &Path,
+) -> (Option<goargs::Plan>, Option<String>) {
     if !opts.debug_trace || opts.program.file_name() != Some(OsStr::new("go")) {
-        return None;
+        return (None, None);
     }
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
     let goflags = std::env::var_os("GOFLAGS");
     let plan = goargs::plan(
         &goargs::GoInvocation {
             argv,
-            version: goargs::GoVersion::of_go_binary(&opts.program),
+            version: go_version(&opts.program),
             goflags: goflags.as_deref(),
             cwd: &cwd,
         },
         trace,
     );
     match plan {
-        goargs::Plan::Skip { .. } => None,
-        other => Some(other),
+        goargs::Plan::Skip { reason } if reason == goargs::UNKNOWN_VERSION => (
+            None,
+            Some(format!(
+                "go command phases not captured: cannot tell which Go release {} is (not in \
+                 a GOROOT, and `go env GOVERSION` did not say), so golat did not add \
+                 -debug-trace",
+                opts.program.display()
+            )),
+        ),
+        goargs::Plan::Skip { .. } => (None, None),
+        other => (Some(other), None),
     }
 }
 

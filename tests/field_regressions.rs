@@ -438,3 +438,52 @@ fn top_zero_is_a_usage_error_not_empty_tables() {
         assert!(err.contains("must be at least 1"), "{err}");
     }
 }
+
+#[test]
+fn profile_captures_go_phases_through_a_shim_script_and_says_when_it_cannot() {
+    // A version manager's `go` is a script: golat asks it for GOVERSION instead of
+    // silently dropping -debug-trace. A shim that will not say gets a warning.
+    let Some(real_go) = require("go") else { return };
+    let report_of = |shim_body: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let shim = dir.path().join("go");
+        std::fs::write(
+            &shim,
+            shim_body.replace("REAL", &real_go.display().to_string()),
+        )
+        .unwrap();
+        std::fs::set_permissions(&shim, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let path = format!(
+            "{}:{}",
+            dir.path().display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let json = dir.path().join("r.json");
+        let out = output_timeout(
+            Command::new(golat())
+                .args(["profile", "-q", "--json"])
+                .arg(&json)
+                .args(["go", "list", "std"])
+                .env("PATH", &path)
+                .env("GOTOOLCHAIN", "local"),
+            120,
+        );
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        v
+    };
+    let v = report_of("#!/bin/sh\nexec REAL \"$@\"\n");
+    assert!(v["go"]["debug_trace"].is_object(), "{}", v["warnings"]);
+    let v = report_of("#!/bin/sh\n[ \"$1\" = env ] && exit 1\nexec REAL \"$@\"\n");
+    assert!(v["go"]["debug_trace"].is_null());
+    let warned = v["warnings"].as_array().unwrap().iter().any(|w| {
+        w["kind"] == "debug_trace"
+            && w["message"]
+                .as_str()
+                .unwrap()
+                .contains("cannot tell which Go release")
+    });
+    assert!(warned, "{}", v["warnings"]);
+}

@@ -75,6 +75,9 @@ impl GoVersion {
     }
 }
 
+/// The skip reason when the go command's version is not known.
+pub const UNKNOWN_VERSION: &str = "unknown Go version";
+
 /// What golat should run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Plan {
@@ -228,7 +231,7 @@ pub fn plan(inv: &GoInvocation<'_>, trace: &Path) -> Plan {
         };
     }
     match version {
-        None => return skip("unknown Go version"),
+        None => return skip(UNKNOWN_VERSION),
         Some(v) if v < MIN_VERSION => {
             return skip(&format!(
                 "go1.{} predates -debug-trace (golat needs go1.{} or newer)",

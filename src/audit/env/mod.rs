@@ -5,6 +5,8 @@
 mod checks;
 mod facts;
 
+pub(crate) use facts::go_env_json;
+
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 

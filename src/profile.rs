@@ -169,7 +169,15 @@ pub fn godebug_has_inittrace(godebug: &str) -> bool {
 
 /// The environment for the command: the user's, with `inittrace=1` appended to GODEBUG
 /// when golat captures init chains (theirs is kept; a later key wins in GODEBUG).
-fn command_env(init: InitCapture, gocache: Option<&Path>) -> Vec<CString> {
+/// `inittrace_on` is the digit's start value: `false` when `--inittrace user` starts with
+/// the go command (or a toolchain tool): the tracer turns it on at the exec of every
+/// program outside the toolchain (`Tracer::steer_inittrace`).
+fn command_env(init: InitCapture, inittrace_on: bool, gocache: Option<&Path>) -> Vec<CString> {
+    let setting: &[u8] = if inittrace_on {
+        b"inittrace=1"
+    } else {
+        b"inittrace=0"
+    };
     let mut env: Vec<CString> = Vec::new();
     let mut saw_godebug = false;
     if let Some(dir) = gocache {
@@ -189,7 +197,7 @@ fn command_env(init: InitCapture, gocache: Option<&Path>) -> Vec<CString> {
             if !value.is_empty() {
                 value.push(b',');
             }
-            value.extend_from_slice(b"inittrace=1");
+            value.extend_from_slice(setting);
             kv.extend_from_slice(&value);
         } else {
             kv.extend_from_slice(v.as_bytes());
@@ -199,7 +207,7 @@ fn command_env(init: InitCapture, gocache: Option<&Path>) -> Vec<CString> {
         }
     }
     if init == InitCapture::Hide && !saw_godebug {
-        env.push(CString::new("GODEBUG=inittrace=1").expect("no NUL"));
+        env.push(CString::new([b"GODEBUG=", setting].concat()).expect("no NUL"));
     }
     env
 }
@@ -315,7 +323,9 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<u8> {
             Some(goargs::Plan::Rewrite { argv, .. }) => argv,
             _ => &base_argv,
         };
-        let mut envp = command_env(opts.init, cache.as_ref().map(|d| d.path()));
+        let inittrace_on = opts.init_scope == InitScope::All
+            || !tracer::spared_from_inittrace(&opts.program.to_string_lossy());
+        let mut envp = command_env(opts.init, inittrace_on, cache.as_ref().map(|d| d.path()));
         for (k, v) in runtime.iter().flat_map(|rt| rt.env.iter()) {
             set_env(&mut envp, k, v)?;
         }

@@ -130,15 +130,70 @@ fn go_env_output_is_the_same_as_without_golat() {
     );
     let err = String::from_utf8_lossy(&traced.stderr);
     assert!(err.contains("init chains not captured"), "{err}");
-    // Other go commands still get their init chain.
-    let (out, report) = profile(&["go", "version"], 60);
-    assert!(out.status.success());
-    assert!(
-        report["init_lines"]
+}
+
+/// Default `--inittrace user`: the go command's own init chain is left out (it is the
+/// toolchain's, and capturing it costs 12 stops per package, more than its inits take),
+/// the program it runs is captured; `--inittrace all` takes the go command's too.
+#[test]
+fn the_go_commands_init_chain_is_spared_the_programs_is_captured() {
+    let Some(_) = require("go") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| -> serde_json::Value {
+        let json = dir.path().join("r.json");
+        let out = output_timeout(
+            Command::new(golat())
+                .args(["profile", "-q", "--json"])
+                .arg(&json)
+                .args(args)
+                .current_dir(repo()),
+            120,
+        );
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap()
+    };
+    let pids_with_lines = |r: &serde_json::Value| -> Vec<String> {
+        let mut tools: Vec<String> = r["init_lines"]
             .as_array()
-            .is_some_and(|l| !l.is_empty()),
-        "no init lines for go version"
+            .unwrap()
+            .iter()
+            .map(|l| {
+                let pid = &l["pid"];
+                let p = r["processes"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|p| &p["pid"] == pid)
+                    .unwrap();
+                p["exe"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        tools.dedup();
+        tools
+    };
+    let r = run(&["go", "run", "./fixtures/hello"]);
+    assert_eq!(pids_with_lines(&r), ["hello"], "go run: init lines by exe");
+    let r = run(&["go", "version"]);
+    assert!(
+        pids_with_lines(&r).is_empty(),
+        "go version: {:?}",
+        pids_with_lines(&r)
     );
+    // Through a shell too: sh gets inittrace=1, the go it starts gets 0 back.
+    let r = run(&["sh", "-c", "go version"]);
+    assert!(
+        pids_with_lines(&r).is_empty(),
+        "sh -c go: {:?}",
+        pids_with_lines(&r)
+    );
+    let r = run(&["--inittrace", "all", "go", "version"]);
+    assert_eq!(pids_with_lines(&r), ["go"], "--inittrace all");
 }
 
 #[test]

@@ -29,9 +29,9 @@ pub use sys::{errno_name, self_usage};
 /// Which processes golat collects init chains from (with `InitCapture::Hide`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InitScope {
-    /// The go command and every program that is not a Go toolchain tool.
+    /// Every program that is not part of the Go toolchain (see `spared_from_inittrace`).
     User,
-    /// Every Go process, the toolchain's compile, link, asm, vet, ... included.
+    /// Every Go process: the go command, compile, link, asm, vet, ... included.
     All,
 }
 
@@ -525,6 +525,9 @@ struct Tracer<'a> {
     stops: u64,
     entry_only: u64,
     exit_stops: u64,
+    /// The `GODEBUG=...` entry golat started the command with and where the digit of its
+    /// `inittrace=` setting sits (see `steer_inittrace`).
+    godebug_ours: Option<(Vec<u8>, usize)>,
 }
 
 /// Traces `cmd` to the end of its whole process tree, sending every event to `sink`.
@@ -573,6 +576,12 @@ pub fn trace(
         stops: 0,
         entry_only: 0,
         exit_stops: 0,
+        godebug_ours: cmd
+            .envp
+            .iter()
+            .map(|e| e.as_bytes())
+            .find(|e| e.starts_with(b"GODEBUG="))
+            .and_then(|e| Some((e.to_vec(), last_inittrace_digit(e)?))),
     };
     tracer.add_process(pid, std::process::id() as i32, cwd);
     let watchdog = tracer.cfg.stall.map(stall::Watchdog::start);
@@ -1009,7 +1018,7 @@ impl Tracer<'_> {
             }
             Kind::Execve => {
                 target = self.resolve(tid, pid, libc::AT_FDCWD, a[0], false);
-                self.spare_toolchain_inittrace(tid, target.as_ref(), a[2]);
+                self.steer_inittrace(tid, target.as_ref(), a[2]);
             }
             Kind::PathAt => {
                 target = self.resolve(tid, pid, as_fd(a[0]), a[1], false);
@@ -1019,7 +1028,7 @@ impl Tracer<'_> {
                 let empty_ok = a[4] as i32 & libc::AT_EMPTY_PATH != 0;
                 target = self.resolve(tid, pid, as_fd(a[0]), a[1], empty_ok);
                 call.flags = decode::at_flags(a[4] as i64).map(Atom::from);
-                self.spare_toolchain_inittrace(tid, target.as_ref(), a[3]);
+                self.steer_inittrace(tid, target.as_ref(), a[3]);
             }
             Kind::Rename => {
                 target = self.resolve(tid, pid, libc::AT_FDCWD, a[0], false);
@@ -1100,20 +1109,27 @@ impl Tracer<'_> {
         self.resume(tid, 0);
     }
 
-    /// With `InitScope::User`, a Go toolchain tool (`$GOROOT/pkg/tool/*/compile`, link,
-    /// asm, vet, ...) about to be exec'd gets `inittrace=0` instead of the `inittrace=1`
-    /// golat appended: its init chain is fixed by the Go release, and capturing it costs
-    /// twelve stops per package init in every compile. The GODEBUG string is rewritten in
-    /// place (same length) in the envp the exec is handed: for a Go parent, a copy made for
-    /// this exec alone (syscall.SlicePtrFromStrings).
-    fn spare_toolchain_inittrace(&self, tid: i32, target: Option<&(String, String)>, envp: u64) {
+    /// With `InitScope::User`, golat's own `inittrace=` setting (the last one in GODEBUG) is
+    /// steered at every exec: `0` for the go command and the toolchain's tools
+    /// (`$GOROOT/pkg/tool/*/compile`, link, asm, vet, ...), `1` for every other program.
+    /// A toolchain process's init chain is fixed by the Go release, and capturing it costs
+    /// twelve stops per package init: 1.9k for the go command alone, more than its inits
+    /// take. The GODEBUG string is rewritten in place (same length) in the envp the exec is
+    /// handed: for a Go parent, a copy made for this exec alone (syscall.SlicePtrFromStrings).
+    /// Only a GODEBUG equal, but for that digit, to the one golat started the command with
+    /// is touched: one a program set for its child is its own.
+    fn steer_inittrace(&self, tid: i32, target: Option<&(String, String)>, envp: u64) {
         if self.cfg.init != InitCapture::Hide || self.cfg.init_scope != InitScope::User {
             return;
         }
-        let Some((path, _)) = target else { return };
-        if !is_toolchain_tool(path) {
+        let (Some((ours, digit_at)), Some((path, _))) = (&self.godebug_ours, target) else {
             return;
-        }
+        };
+        let want = if spared_from_inittrace(path) {
+            b'0'
+        } else {
+            b'1'
+        };
         let mut ptrs = [0u8; 8 * 256];
         let Ok(n) = sys::read_mem(tid, envp, &mut ptrs) else {
             return;
@@ -1129,10 +1145,13 @@ impl Tracer<'_> {
             if !var.starts_with(b"GODEBUG=") {
                 continue;
             }
-            // Only the setting golat appended (the last inittrace element): the user's
-            // own settings stay, whatever follows ours.
-            if let Some(end) = last_inittrace_on(&var) {
-                let _ = sys::write_mem(tid, ptr + end as u64 - 1, b"0");
+            let d = *digit_at;
+            let same_but_digit = var.len() == ours.len()
+                && var[..d] == ours[..d]
+                && var[d + 1..] == ours[d + 1..]
+                && matches!(var[d], b'0' | b'1');
+            if same_but_digit && var[d] != want {
+                let _ = sys::write_mem(tid, ptr + d as u64, &[want]);
             }
             break;
         }
@@ -1258,9 +1277,9 @@ fn proc_self_to(path: &str, pid: i32, tid: i32) -> Option<String> {
     None
 }
 
-/// End offset of the last `inittrace=...` element of a `GODEBUG=...` entry, if it is
-/// `inittrace=1`.
-fn last_inittrace_on(var: &[u8]) -> Option<usize> {
+/// Index of the digit of the last `inittrace=0` / `inittrace=1` element of a `GODEBUG=...`
+/// entry, if the last `inittrace=` element is one of those.
+fn last_inittrace_digit(var: &[u8]) -> Option<usize> {
     let value_start = var.iter().position(|&b| b == b'=')? + 1;
     let mut found = None;
     let mut start = value_start;
@@ -1268,12 +1287,23 @@ fn last_inittrace_on(var: &[u8]) -> Option<usize> {
         if i == var.len() || var[i] == b',' {
             let element = &var[start..i];
             if element.starts_with(b"inittrace=") {
-                found = (element == b"inittrace=1").then_some(i);
+                found = (element == b"inittrace=1" || element == b"inittrace=0").then_some(i - 1);
             }
             start = i + 1;
         }
     }
     found
+}
+
+/// Whether an exec target is part of the Go toolchain, whose init chains `--inittrace user`
+/// leaves out: the go command (also a golang.org/dl `go1.N` wrapper, or the toolchain
+/// GOTOOLCHAIN switches to) and the tools under `$GOROOT/pkg/tool/`.
+pub fn spared_from_inittrace(path: &str) -> bool {
+    let base = path.rsplit('/').next().unwrap_or(path);
+    let dl_wrapper = base.strip_prefix("go1.").is_some_and(|v| {
+        !v.is_empty() && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.')
+    });
+    base == "go" || dl_wrapper || is_toolchain_tool(path)
 }
 
 /// A binary of the Go toolchain's own: `<GOROOT>/pkg/tool/<goos>_<goarch>/<tool>`.
@@ -1341,15 +1371,37 @@ mod tests {
 
     #[test]
     fn finds_the_inittrace_golat_appended() {
-        let end = |s: &str| last_inittrace_on(s.as_bytes());
-        assert_eq!(end("GODEBUG=inittrace=1"), Some(19));
-        assert_eq!(end("GODEBUG=gctrace=1,inittrace=1"), Some(29));
+        let digit = |s: &str| last_inittrace_digit(s.as_bytes());
+        assert_eq!(digit("GODEBUG=inittrace=1"), Some(18));
+        assert_eq!(digit("GODEBUG=inittrace=0"), Some(18));
+        assert_eq!(digit("GODEBUG=gctrace=1,inittrace=1"), Some(28));
         assert_eq!(
-            end("GODEBUG=inittrace=1,traceadvanceperiod=10000000"),
-            Some(19)
+            digit("GODEBUG=inittrace=1,traceadvanceperiod=10000000"),
+            Some(18)
         );
-        assert_eq!(end("GODEBUG=inittrace=1,inittrace=0"), None);
-        assert_eq!(end("GODEBUG=gctrace=1"), None);
+        assert_eq!(digit("GODEBUG=inittrace=1,inittrace=0"), Some(30));
+        assert_eq!(digit("GODEBUG=inittrace=0,inittrace=2"), None);
+        assert_eq!(digit("GODEBUG=gctrace=1"), None);
+    }
+
+    #[test]
+    fn the_go_command_and_its_tools_are_spared_other_programs_not() {
+        for spared in [
+            "/usr/local/go/bin/go",
+            "/root/go/pkg/mod/golang.org/toolchain@v0.0.1-go1.27.0.linux-amd64/bin/go",
+            "/root/go/bin/go1.22.3",
+            "/usr/local/go/pkg/tool/linux_amd64/compile",
+        ] {
+            assert!(spared_from_inittrace(spared), "{spared}");
+        }
+        for traced in [
+            "/tmp/go-build1/b001/exe/hello",
+            "/usr/bin/gofmt",
+            "/bin/sh",
+            "/x/go1.",
+        ] {
+            assert!(!spared_from_inittrace(traced), "{traced}");
+        }
     }
 
     #[test]

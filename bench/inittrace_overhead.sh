@@ -37,7 +37,7 @@ for label in initchain go-version; do
   base=$(median_ms "${cmd[@]}")
   base_it=$(GODEBUG=inittrace=1 median_ms "${cmd[@]}")
   off=$(median_ms "$golat" profile --quiet --no-inittrace -- "${cmd[@]}")
-  on=$(median_ms "$golat" profile --quiet -- "${cmd[@]}")
+  on=$(median_ms "$golat" profile --quiet --inittrace all -- "${cmd[@]}")
   # runtime it: what GODEBUG=inittrace=1 costs by itself (the allocator's slow path);
   # golat capture: what golat's stops on the lines add on top of that.
   row "$label" "$base" "$base_it" "$off" "$on" \

@@ -169,17 +169,15 @@ pub fn godebug_has_inittrace(godebug: &str) -> bool {
 
 /// The environment for the command: the user's, with `inittrace=1` appended to GODEBUG
 /// when golat captures init chains (theirs is kept; a later key wins in GODEBUG).
-/// `inittrace_on` is the digit's start value: `false` when `--inittrace user` starts with
-/// the go command (or a toolchain tool): the tracer turns it on at the exec of every
-/// program outside the toolchain (`Tracer::steer_inittrace`).
+/// With `InitCapture::Hide`, golat's GODEBUG (the user's settings plus `inittrace=1`) sits
+/// next to the user's own under a same-length name, `GODEBUX`, and the tracer swaps the two
+/// names at each exec (`Tracer::steer_inittrace`): a program outside the Go toolchain runs
+/// with golat's as its GODEBUG, the go command and its tools with the user's, unchanged
+/// (the go command keys its test cache on GODEBUG: `go test` under golat still finds the
+/// results native runs cached). `inittrace_on` says which name the first program gets.
 fn command_env(init: InitCapture, inittrace_on: bool, gocache: Option<&Path>) -> Vec<CString> {
-    let setting: &[u8] = if inittrace_on {
-        b"inittrace=1"
-    } else {
-        b"inittrace=0"
-    };
     let mut env: Vec<CString> = Vec::new();
-    let mut saw_godebug = false;
+    let mut user_godebug: Option<Vec<u8>> = None;
     if let Some(dir) = gocache {
         let mut kv = b"GOCACHE=".to_vec();
         kv.extend_from_slice(dir.as_os_str().as_bytes());
@@ -189,25 +187,35 @@ fn command_env(init: InitCapture, inittrace_on: bool, gocache: Option<&Path>) ->
         if gocache.is_some() && k == "GOCACHE" {
             continue;
         }
+        if k == "GODEBUG" && init == InitCapture::Hide {
+            user_godebug = Some(v.into_vec());
+            continue;
+        }
         let mut kv = k.clone().into_vec();
         kv.push(b'=');
-        if k == "GODEBUG" && init == InitCapture::Hide {
-            saw_godebug = true;
-            let mut value = v.into_vec();
-            if !value.is_empty() {
-                value.push(b',');
-            }
-            value.extend_from_slice(setting);
-            kv.extend_from_slice(&value);
-        } else {
-            kv.extend_from_slice(v.as_bytes());
-        }
+        kv.extend_from_slice(v.as_bytes());
         if let Ok(c) = CString::new(kv) {
             env.push(c);
         }
     }
-    if init == InitCapture::Hide && !saw_godebug {
-        env.push(CString::new([b"GODEBUG=", setting].concat()).expect("no NUL"));
+    if init == InitCapture::Hide {
+        let (ours_name, user_name): (&[u8], &[u8]) = if inittrace_on {
+            (b"GODEBUG=", b"GODEBUX=")
+        } else {
+            (b"GODEBUX=", b"GODEBUG=")
+        };
+        let mut ours = ours_name.to_vec();
+        if let Some(user) = user_godebug.as_ref().filter(|u| !u.is_empty()) {
+            ours.extend_from_slice(user);
+            ours.push(b',');
+        }
+        ours.extend_from_slice(b"inittrace=1");
+        if let Some(c) = user_godebug.and_then(|u| CString::new([user_name, &u].concat()).ok()) {
+            env.push(c);
+        }
+        if let Ok(c) = CString::new(ours) {
+            env.push(c);
+        }
     }
     env
 }
@@ -216,19 +224,34 @@ fn command_env(init: InitCapture, inittrace_on: bool, gocache: Option<&Path>) ->
 /// Go runtime reads only the first GODEBUG in the environment).
 fn set_env(envp: &mut Vec<CString>, key: &str, value: &str) -> anyhow::Result<()> {
     let prefix = format!("{key}=");
-    let existing = envp
-        .iter()
-        .position(|kv| kv.as_bytes().starts_with(prefix.as_bytes()));
-    let entry = match existing {
-        Some(i) if key == "GODEBUG" && envp[i].as_bytes().len() > prefix.len() => {
-            format!("{},{value}", envp[i].to_string_lossy())
-        }
-        _ => format!("{prefix}{value}"),
+    // golat's own GODEBUG may sit under GODEBUX (see `command_env`): a GODEBUG setting goes
+    // to both, so the program gets it whichever name it runs with.
+    let names: &[&str] = if key == "GODEBUG" {
+        &["GODEBUG=", "GODEBUX="]
+    } else {
+        &[prefix.as_str()]
     };
-    let entry = CString::new(entry).context("environment value contains a NUL byte")?;
-    match existing {
-        Some(i) => envp[i] = entry,
-        None => envp.push(entry),
+    let mut found = false;
+    for kv in envp.iter_mut() {
+        let Some(name) = names
+            .iter()
+            .find(|n| kv.as_bytes().starts_with(n.as_bytes()))
+        else {
+            continue;
+        };
+        found = true;
+        let entry = if key == "GODEBUG" && kv.as_bytes().len() > name.len() {
+            format!("{},{value}", kv.to_string_lossy())
+        } else {
+            format!("{name}{value}")
+        };
+        *kv = CString::new(entry).context("environment value contains a NUL byte")?;
+    }
+    if !found {
+        envp.push(
+            CString::new(format!("{prefix}{value}"))
+                .context("environment value contains a NUL byte")?,
+        );
     }
     Ok(())
 }

@@ -542,3 +542,43 @@ fn profile_captures_go_phases_through_a_shim_script_and_says_when_it_cannot() {
     });
     assert!(warned, "{}", v["warnings"]);
 }
+
+/// The go command keys its test cache on GODEBUG: golat's inittrace setting must not reach
+/// it, or `golat profile go test` re-runs every test a native run had cached. With and
+/// without a GODEBUG of the user's.
+#[test]
+fn go_test_under_golat_finds_the_native_test_cache() {
+    let Some(_) = require("go") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("go.mod"),
+        "module example.com/tc\ngo 1.21\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("a_test.go"),
+        "package tc\nimport \"testing\"\nfunc TestA(t *testing.T) {}\n",
+    )
+    .unwrap();
+    for godebug in [None, Some("gctrace=0")] {
+        let with_env = |c: &mut Command| {
+            c.current_dir(dir.path()).env("GOTOOLCHAIN", "local");
+            match godebug {
+                Some(v) => c.env("GODEBUG", v),
+                None => c.env_remove("GODEBUG"),
+            };
+        };
+        let mut native = Command::new("go");
+        native.args(["test", "."]);
+        with_env(&mut native);
+        let first = output_timeout(&mut native, 120);
+        assert!(first.status.success(), "{first:?}");
+        let mut traced = Command::new(golat());
+        traced.args(["profile", "-q", "go", "test", "."]);
+        with_env(&mut traced);
+        let out = output_timeout(&mut traced, 120);
+        assert!(out.status.success(), "{out:?}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains("(cached)"), "GODEBUG {godebug:?}: {stdout}");
+    }
+}

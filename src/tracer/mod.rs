@@ -525,9 +525,10 @@ struct Tracer<'a> {
     stops: u64,
     entry_only: u64,
     exit_stops: u64,
-    /// The `GODEBUG=...` entry golat started the command with and where the digit of its
-    /// `inittrace=` setting sits (see `steer_inittrace`).
-    godebug_ours: Option<(Vec<u8>, usize)>,
+    /// The values of golat's GODEBUG (with `inittrace=1`) and of the user's, as golat
+    /// started the command with them under the names GODEBUG and GODEBUX (see
+    /// `steer_inittrace`).
+    godebug_ours: Option<(Vec<u8>, Option<Vec<u8>>)>,
 }
 
 /// Traces `cmd` to the end of its whole process tree, sending every event to `sink`.
@@ -576,12 +577,7 @@ pub fn trace(
         stops: 0,
         entry_only: 0,
         exit_stops: 0,
-        godebug_ours: cmd
-            .envp
-            .iter()
-            .map(|e| e.as_bytes())
-            .find(|e| e.starts_with(b"GODEBUG="))
-            .and_then(|e| Some((e.to_vec(), last_inittrace_digit(e)?))),
+        godebug_ours: godebug_pair(&cmd.envp),
     };
     tracer.add_process(pid, std::process::id() as i32, cwd);
     let watchdog = tracer.cfg.stall.map(stall::Watchdog::start);
@@ -1109,51 +1105,50 @@ impl Tracer<'_> {
         self.resume(tid, 0);
     }
 
-    /// With `InitScope::User`, golat's own `inittrace=` setting (the last one in GODEBUG) is
-    /// steered at every exec: `0` for the go command and the toolchain's tools
-    /// (`$GOROOT/pkg/tool/*/compile`, link, asm, vet, ...), `1` for every other program.
-    /// A toolchain process's init chain is fixed by the Go release, and capturing it costs
-    /// twelve stops per package init: 1.9k for the go command alone, more than its inits
-    /// take. The GODEBUG string is rewritten in place (same length) in the envp the exec is
-    /// handed: for a Go parent, a copy made for this exec alone (syscall.SlicePtrFromStrings).
-    /// Only a GODEBUG equal, but for that digit, to the one golat started the command with
-    /// is touched: one a program set for its child is its own.
+    /// With `InitScope::User`, golat's GODEBUG (the user's settings plus `inittrace=1`) and
+    /// the user's own sit in the environment under the names GODEBUG and GODEBUX, and at
+    /// every exec the names are set for the new program: a program outside the Go toolchain
+    /// gets golat's as GODEBUG; the go command and its tools (`$GOROOT/pkg/tool/*/compile`,
+    /// link, asm, vet, ...) the user's. A toolchain process's init chain is fixed by the Go
+    /// release, capturing it costs twelve stops per package init (1.9k for the go command
+    /// alone, more than its inits take), and the go command keys its test cache on GODEBUG.
+    /// Names are rewritten in place (one byte) in the envp the exec is handed: for a Go
+    /// parent, a copy made for this exec alone (syscall.SlicePtrFromStrings). Only entries
+    /// whose values are exactly golat's or the user's are touched.
     fn steer_inittrace(&self, tid: i32, target: Option<&(String, String)>, envp: u64) {
         if self.cfg.init != InitCapture::Hide || self.cfg.init_scope != InitScope::User {
             return;
         }
-        let (Some((ours, digit_at)), Some((path, _))) = (&self.godebug_ours, target) else {
+        let (Some((ours, user)), Some((path, _))) = (&self.godebug_ours, target) else {
             return;
         };
-        let want = if spared_from_inittrace(path) {
-            b'0'
-        } else {
-            b'1'
-        };
+        let program = !spared_from_inittrace(path);
         let mut ptrs = [0u8; 8 * 256];
         let Ok(n) = sys::read_mem(tid, envp, &mut ptrs) else {
             return;
         };
+        let mut todo = 1 + usize::from(user.is_some());
         for chunk in ptrs[..n - n % 8].chunks_exact(8) {
             let ptr = u64::from_ne_bytes(chunk.try_into().expect("8 bytes"));
-            if ptr == 0 {
+            if ptr == 0 || todo == 0 {
                 break;
             }
             let Ok(var) = sys::read_cstr(tid, ptr, 4096) else {
                 continue;
             };
-            if !var.starts_with(b"GODEBUG=") {
+            if !(var.starts_with(b"GODEBUG=") || var.starts_with(b"GODEBUX=")) {
                 continue;
             }
-            let d = *digit_at;
-            let same_but_digit = var.len() == ours.len()
-                && var[..d] == ours[..d]
-                && var[d + 1..] == ours[d + 1..]
-                && matches!(var[d], b'0' | b'1');
-            if same_but_digit && var[d] != want {
-                let _ = sys::write_mem(tid, ptr + d as u64, &[want]);
+            let value = &var[8..];
+            let is_ours = value == ours.as_slice();
+            if !is_ours && user.as_deref() != Some(value) {
+                continue;
             }
-            break;
+            todo -= 1;
+            let want = if is_ours == program { b'G' } else { b'X' };
+            if var[6] != want {
+                let _ = sys::write_mem(tid, ptr + 6, &[want]);
+            }
         }
     }
 
@@ -1277,6 +1272,21 @@ fn proc_self_to(path: &str, pid: i32, tid: i32) -> Option<String> {
     None
 }
 
+/// golat's GODEBUG value (the entry, named GODEBUG or GODEBUX, whose last `inittrace=`
+/// setting is 1) and the user's (the other one), from the environment golat starts with.
+fn godebug_pair(envp: &[std::ffi::CString]) -> Option<(Vec<u8>, Option<Vec<u8>>)> {
+    let entries: Vec<&[u8]> = envp
+        .iter()
+        .map(|e| e.as_bytes())
+        .filter(|e| e.starts_with(b"GODEBUG=") || e.starts_with(b"GODEBUX="))
+        .collect();
+    let ours = entries
+        .iter()
+        .find(|e| last_inittrace_digit(e).is_some_and(|d| e[d] == b'1'))?;
+    let user = entries.iter().find(|e| *e != ours).map(|e| e[8..].to_vec());
+    Some((ours[8..].to_vec(), user))
+}
+
 /// Index of the digit of the last `inittrace=0` / `inittrace=1` element of a `GODEBUG=...`
 /// entry, if the last `inittrace=` element is one of those.
 fn last_inittrace_digit(var: &[u8]) -> Option<usize> {
@@ -1382,6 +1392,33 @@ mod tests {
         assert_eq!(digit("GODEBUG=inittrace=1,inittrace=0"), Some(30));
         assert_eq!(digit("GODEBUG=inittrace=0,inittrace=2"), None);
         assert_eq!(digit("GODEBUG=gctrace=1"), None);
+    }
+
+    #[test]
+    fn tells_golats_godebug_from_the_users() {
+        let env = |v: &[&str]| -> Vec<std::ffi::CString> {
+            v.iter()
+                .map(|s| std::ffi::CString::new(*s).unwrap())
+                .collect()
+        };
+        let pair = godebug_pair(&env(&[
+            "PATH=/bin",
+            "GODEBUG=gctrace=0",
+            "GODEBUX=gctrace=0,inittrace=1",
+        ]));
+        assert_eq!(
+            pair,
+            Some((
+                b"gctrace=0,inittrace=1".to_vec(),
+                Some(b"gctrace=0".to_vec())
+            ))
+        );
+        let pair = godebug_pair(&env(&["GODEBUG=inittrace=1,traceadvanceperiod=1"]));
+        assert_eq!(
+            pair,
+            Some((b"inittrace=1,traceadvanceperiod=1".to_vec(), None))
+        );
+        assert_eq!(godebug_pair(&env(&["GODEBUG=gctrace=0"])), None);
     }
 
     #[test]

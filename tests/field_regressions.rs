@@ -367,6 +367,19 @@ fn env_check_reads_go_env_defaults_when_go_is_a_shim_script() {
             .is_some_and(|m| m.contains(&format!("GOPROXY={want}"))),
         "go says GOPROXY={want}; golat: {go029}"
     );
+    // GO001 names the toolchain the shim runs, not "version unknown".
+    let go001 = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "GO001")
+        .cloned()
+        .unwrap_or_default();
+    let msg = go001["message"].as_str().unwrap_or_default();
+    assert!(
+        msg.contains("through a wrapper script") && msg.contains("go1."),
+        "{go001}"
+    );
 }
 
 #[test]

@@ -132,7 +132,24 @@ fn which_go(f: &Facts, o: &mut Out) {
             "put an absolute <GOROOT>/bin in PATH and remove relative entries",
         );
     } else {
-        let v = go.version.as_deref().unwrap_or("version unknown");
+        // A version manager's shim (asdf, mise) is a script: no build info of its own, but
+        // the toolchain it runs is known from the GOROOT it reports.
+        let v = match (&go.version, &f.go_version) {
+            (Ok(v), _) => v.clone(),
+            (Err(_), Some(v)) => {
+                let mut head = [0u8; 2];
+                let script = std::fs::File::open(&go.path)
+                    .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+                    .is_ok_and(|()| &head == b"#!");
+                let how = if script {
+                    "through a wrapper script"
+                } else {
+                    "from its GOROOT"
+                };
+                format!("{v}, {how}")
+            }
+            (Err(_), None) => "version unknown".to_string(),
+        };
         o.ok(
             "GO001",
             S_GO,

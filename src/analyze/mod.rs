@@ -539,11 +539,12 @@ impl Verdict {
                 ms: link.ms,
                 time_kind: "wall",
                 text: format!(
-                    "{}{} (pid {}) holds {:.0}% of the {wall:.0} ms wall on the critical path ({:.1} ms)",
+                    "{}{} (pid {}) holds {:.0}% of the {} ms wall on the critical path ({:.1} ms)",
                     link.tool,
                     if root { " itself" } else { "" },
                     link.pid,
                     pct(link.ms),
+                    wall_text(wall),
                     link.ms
                 ),
             });
@@ -637,8 +638,25 @@ impl Verdict {
     }
 }
 
+/// A run's wall time in the verdict: whole milliseconds, but one decimal below 10 ms (a
+/// 1.6 ms run is not "the 2 ms wall").
+fn wall_text(ms: f64) -> String {
+    if ms < 10.0 {
+        format!("{ms:.1}")
+    } else {
+        format!("{ms:.0}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn verdict_wall_keeps_a_decimal_below_ten_ms() {
+        assert_eq!(super::wall_text(1.6), "1.6");
+        assert_eq!(super::wall_text(9.94), "9.9");
+        assert_eq!(super::wall_text(344.1), "344");
+    }
+
     use super::*;
 
     #[test]

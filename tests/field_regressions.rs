@@ -595,3 +595,20 @@ fn go_test_under_golat_finds_the_native_test_cache() {
         assert!(stdout.contains("(cached)"), "GODEBUG {godebug:?}: {stdout}");
     }
 }
+
+#[test]
+fn path_audit_says_why_an_entry_cannot_be_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("loopa"), dir.path().join("loopb"));
+    std::os::unix::fs::symlink(&b, &a).unwrap();
+    std::os::unix::fs::symlink(&a, &b).unwrap();
+    let out = output_timeout(
+        Command::new(golat())
+            .args(["path-audit", "--json"])
+            .env("PATH", format!("{}:/usr/bin:/bin", a.display())),
+        60,
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let text = v.to_string();
+    assert!(text.contains("symbolic links"), "{text}");
+}

@@ -413,12 +413,20 @@ pub fn audit(opts: &Options) -> anyhow::Result<Report> {
                 dropped[i] = true;
                 continue;
             }
-            (_, Status::Error) => {
+            (outcome, Status::Error) => {
+                // Say why (a symlink loop, a permission error on a parent, ...).
+                let why = match outcome {
+                    Outcome::Done(sc) => match &sc.kind {
+                        Kind::Error(err) => format!(": {err}"),
+                        _ => String::new(),
+                    },
+                    _ => String::new(),
+                };
                 add(
                     "PATH011",
                     "missing",
                     Severity::Warn,
-                    format!("entry #{n} {s:?} cannot be used"),
+                    format!("entry #{n} {s:?} cannot be used{why}"),
                     format!("remove entry #{n}"),
                 );
                 dropped[i] = true;

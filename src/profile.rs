@@ -160,11 +160,7 @@ fn unwritable_reason(path: &Path) -> Option<String> {
 
 /// True when GODEBUG already turns inittrace on (the last setting of a key wins).
 pub fn godebug_has_inittrace(godebug: &str) -> bool {
-    godebug
-        .split(',')
-        .filter_map(|kv| kv.trim().strip_prefix("inittrace="))
-        .next_back()
-        .is_some_and(|v| v == "1")
+    tracer::godebug_inittrace_on(godebug.as_bytes())
 }
 
 /// The environment for the command: the user's, with `inittrace=1` appended to GODEBUG

@@ -1280,29 +1280,19 @@ fn godebug_pair(envp: &[std::ffi::CString]) -> Option<(Vec<u8>, Option<Vec<u8>>)
         .map(|e| e.as_bytes())
         .filter(|e| e.starts_with(b"GODEBUG=") || e.starts_with(b"GODEBUX="))
         .collect();
-    let ours = entries
-        .iter()
-        .find(|e| last_inittrace_digit(e).is_some_and(|d| e[d] == b'1'))?;
+    let ours = entries.iter().find(|e| godebug_inittrace_on(&e[8..]))?;
     let user = entries.iter().find(|e| *e != ours).map(|e| e[8..].to_vec());
     Some((ours[8..].to_vec(), user))
 }
 
-/// Index of the digit of the last `inittrace=0` / `inittrace=1` element of a `GODEBUG=...`
-/// entry, if the last `inittrace=` element is one of those.
-fn last_inittrace_digit(var: &[u8]) -> Option<usize> {
-    let value_start = var.iter().position(|&b| b == b'=')? + 1;
-    let mut found = None;
-    let mut start = value_start;
-    for i in value_start..=var.len() {
-        if i == var.len() || var[i] == b',' {
-            let element = &var[start..i];
-            if element.starts_with(b"inittrace=") {
-                found = (element == b"inittrace=1" || element == b"inittrace=0").then_some(i - 1);
-            }
-            start = i + 1;
-        }
-    }
-    found
+/// Whether a GODEBUG value turns inittrace on: its last `inittrace=` setting is 1 (the last
+/// setting of a key wins).
+pub fn godebug_inittrace_on(value: &[u8]) -> bool {
+    value
+        .split(|&b| b == b',')
+        .filter_map(|kv| kv.trim_ascii().strip_prefix(b"inittrace="))
+        .next_back()
+        .is_some_and(|v| v == b"1")
 }
 
 /// Whether an exec target is part of the Go toolchain, whose init chains `--inittrace user`
@@ -1381,17 +1371,14 @@ mod tests {
 
     #[test]
     fn finds_the_inittrace_golat_appended() {
-        let digit = |s: &str| last_inittrace_digit(s.as_bytes());
-        assert_eq!(digit("GODEBUG=inittrace=1"), Some(18));
-        assert_eq!(digit("GODEBUG=inittrace=0"), Some(18));
-        assert_eq!(digit("GODEBUG=gctrace=1,inittrace=1"), Some(28));
-        assert_eq!(
-            digit("GODEBUG=inittrace=1,traceadvanceperiod=10000000"),
-            Some(18)
-        );
-        assert_eq!(digit("GODEBUG=inittrace=1,inittrace=0"), Some(30));
-        assert_eq!(digit("GODEBUG=inittrace=0,inittrace=2"), None);
-        assert_eq!(digit("GODEBUG=gctrace=1"), None);
+        let on = |s: &str| godebug_inittrace_on(s.as_bytes());
+        assert!(on("inittrace=1"));
+        assert!(!on("inittrace=0"));
+        assert!(on("gctrace=1,inittrace=1"));
+        assert!(on("inittrace=1,traceadvanceperiod=10000000"));
+        assert!(!on("inittrace=1,inittrace=0"));
+        assert!(!on("inittrace=0,inittrace=2"));
+        assert!(!on("gctrace=1"));
     }
 
     #[test]

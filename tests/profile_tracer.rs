@@ -463,27 +463,15 @@ fn replayed_results_agree_with_real_exit_stops() {
 }
 
 /// By default the toolchain (the go command, compile, link, ...) runs without inittrace and
-/// the program is captured; with `--inittrace all` the toolchain is captured too; either
-/// way nothing reaches the user's stderr.
+/// the program is captured, also when a shell starts the go command; with `--inittrace all`
+/// the toolchain is captured too; either way nothing reaches the user's stderr.
 #[test]
 fn inittrace_scope_user_spares_toolchain_tools() {
     let Some(_) = require("go") else { return };
-    let tools_with_lines = |extra: &[&str]| {
-        let dir = tempfile::tempdir().unwrap();
-        let json = dir.path().join("r.json");
-        let out = output_timeout(
-            Command::new(golat())
-                .args(["profile", "-q", "--json"])
-                .arg(&json)
-                .args(extra)
-                .args(["--", "go", "run", "./fixtures/hello"])
-                .current_dir(repo()),
-            300,
-        );
-        assert!(out.status.success());
+    let tools_with_lines = |opts: &[&str], cmd: &[&str]| {
+        let (out, report) = profile_with(opts, cmd, 300);
+        assert!(out.status.success(), "{cmd:?}: {out:?}");
         assert_eq!(out.stderr, b"", "inittrace leaked onto stderr");
-        let report: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
         let mut tools: Vec<String> = report["init_lines"]
             .as_array()
             .unwrap()
@@ -501,11 +489,19 @@ fn inittrace_scope_user_spares_toolchain_tools() {
         tools.dedup();
         tools
     };
-    assert_eq!(tools_with_lines(&[]), ["hello"]);
-    let all = tools_with_lines(&["--inittrace", "all"]);
+    let go_run = ["go", "run", "./fixtures/hello"];
+    assert_eq!(tools_with_lines(&[], &go_run), ["hello"]);
+    assert!(tools_with_lines(&[], &["go", "version"]).is_empty());
+    // Through a shell too: sh gets golat's GODEBUG, the go it starts the user's back.
+    assert!(tools_with_lines(&[], &["sh", "-c", "go version"]).is_empty());
+    let all = tools_with_lines(&["--inittrace", "all"], &go_run);
     assert!(all.contains(&"go".to_string()), "{all:?}");
     assert!(all.contains(&"compile".to_string()), "{all:?}");
     assert!(all.contains(&"link".to_string()), "{all:?}");
+    assert_eq!(
+        tools_with_lines(&["--inittrace", "all"], &["go", "version"]),
+        ["go"]
+    );
 }
 
 /// The report's `tracer_max_rss_kb` is golat's own peak, not its parent's: Linux carries

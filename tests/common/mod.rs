@@ -135,6 +135,11 @@ pub fn shell_code(status: &ExitStatus) -> i32 {
 
 /// Runs `golat profile --json FILE -q <args>` and returns (output, parsed report).
 pub fn profile(args: &[&str], secs: u64) -> (Output, serde_json::Value) {
+    profile_with(&[], args, secs)
+}
+
+/// Like `profile`, with golat options before the command (`--` separates them).
+pub fn profile_with(opts: &[&str], args: &[&str], secs: u64) -> (Output, serde_json::Value) {
     let json = tempfile::NamedTempFile::new().unwrap();
     let out = output_timeout(
         Command::new(golat())
@@ -142,6 +147,7 @@ pub fn profile(args: &[&str], secs: u64) -> (Output, serde_json::Value) {
             .arg("-q")
             .arg("--json")
             .arg(json.path())
+            .args(opts)
             .arg("--")
             .args(args)
             .current_dir(repo()),

@@ -136,7 +136,8 @@ pub enum Method {
     GoTestTraceFlag,
 }
 
-/// A prepared command: run `argv` with `env` added; the trace lands in `trace_file`.
+/// A prepared command: run `argv` with `env` added (a GODEBUG entry is appended to the
+/// environment's GODEBUG, not put in its place); the trace lands in `trace_file`.
 #[derive(Debug)]
 pub struct RuntimeTrace {
     pub argv: Vec<String>,
@@ -465,17 +466,13 @@ fn prepare_overlay(
         ));
     }
     // Short generations: a program that exits inside the window still leaves complete ones.
-    let mut godebug = std::env::var("GODEBUG").unwrap_or_default();
-    if !godebug.is_empty() {
-        godebug.push(',');
-    }
-    godebug.push_str("traceadvanceperiod=10000000");
+    // A GODEBUG setting: the caller appends it to the environment's GODEBUG.
     Ok(RuntimeTrace {
         argv: out,
         env: vec![
             (ENV_TRACE.into(), trace_file.display().to_string()),
             (ENV_WINDOW.into(), go_duration(window)),
-            ("GODEBUG".into(), godebug),
+            ("GODEBUG".into(), "traceadvanceperiod=10000000".into()),
         ],
         trace_file,
         method,

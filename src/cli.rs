@@ -180,6 +180,11 @@ pub struct TraceArgs {
     /// Rows per table (at least 1).
     #[arg(long, default_value_t = 10, value_name = "N", value_parser = at_least_one)]
     pub top: usize,
+    /// Read the trace on this thread only. By default a second thread reads the file and
+    /// merges the per-thread event streams while this one orders them, when the machine
+    /// has two or more CPUs: the same result, less wall time, more CPU time.
+    #[arg(long)]
+    pub single_thread: bool,
     /// Only parse and count events (for benchmarks: no summary is built).
     #[arg(long, hide = true)]
     pub parse_only: bool,

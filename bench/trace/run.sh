@@ -5,7 +5,9 @@
 #   RUNS=3 PARSED_RUNS=0 TRACE_DURATION=4s bash bench/trace/run.sh
 #
 # Contenders, all reading the same file (page-cached after the first read):
-#   golat-parse   golat trace --parse-only (reader + ordering, every event, no summary)
+#   golat-parse   golat trace --parse-only (reader + ordering, every event, no summary); by
+#                 default a second thread reads the file and merges the per-M streams
+#   golat-parse-1t  the same with --single-thread: everything on one thread
 #   golat-trace   golat trace --json (the full summary: the user-facing command)
 #   go-reader     golang.org/x/exp/trace, only iterating events (bench/trace/readerbench)
 #   go-d-parsed   go tool trace -d=parsed > /dev/null (Go's reader + Event.String())
@@ -51,11 +53,13 @@ load() { cut -d' ' -f1-3 /proc/loadavg; }
 LOAD_BEFORE=$(load)
 
 # Interleave the contenders so load changes hit all of them alike.
-for name in golat-parse golat-trace go-reader; do : > "$OUT/$name.times"; done
+names=(golat-parse golat-parse-1t golat-trace go-reader)
+for name in "${names[@]}"; do : > "$OUT/$name.times"; done
 for _ in $(seq "$RUNS"); do
-  for name in golat-parse golat-trace go-reader; do
+  for name in "${names[@]}"; do
     case $name in
       golat-parse) cmd=(./target/release/golat trace --parse-only "$TRACE") ;;
+      golat-parse-1t) cmd=(./target/release/golat trace --parse-only --single-thread "$TRACE") ;;
       golat-trace) cmd=(./target/release/golat trace --json "$TRACE") ;;
       go-reader) cmd=("$OUT/readerbench" "$TRACE") ;;
     esac
@@ -63,7 +67,6 @@ for _ in $(seq "$RUNS"); do
     awk '{printf "%s %.2f %s\n", $1, $2 + $3, $4}' "$OUT/time.txt" >> "$OUT/$name.times"
   done
 done
-names=(golat-parse golat-trace go-reader)
 if [ "$PARSED_RUNS" -gt 0 ]; then
   measure go-d-parsed "$PARSED_RUNS" go tool trace -d=parsed "$TRACE"
   names+=(go-d-parsed)
@@ -71,14 +74,14 @@ fi
 
 gw=$(cut -d' ' -f1 "$OUT/go-reader.times" | median)
 gc=$(cut -d' ' -f2 "$OUT/go-reader.times" | median)
-printf "\n%-12s %5s %9s %9s %9s %10s %12s %11s\n" tool runs wall_s cpu_s rss_MB MB/s_wall "go-reader/x" "(cpu ratio)"
+printf "\n%-14s %5s %9s %9s %9s %10s %12s %11s\n" tool runs wall_s cpu_s rss_MB MB/s_wall "go-reader/x" "(cpu ratio)"
 for n in "${names[@]}"; do
   w=$(cut -d' ' -f1 "$OUT/$n.times" | median)
   c=$(cut -d' ' -f2 "$OUT/$n.times" | median)
   r=$(cut -d' ' -f3 "$OUT/$n.times" | median)
   runs=$(wc -l < "$OUT/$n.times")
   awk -v n="$n" -v runs="$runs" -v w="$w" -v c="$c" -v r="$r" -v b="$BYTES" -v gw="$gw" -v gc="$gc" 'BEGIN {
-    printf "%-12s %5d %9.2f %9.2f %9.1f %10.1f %11.2fx %10.2fx\n", n, runs, w, c, r/1024, b/1e6/w, gw/w, gc/c }'
+    printf "%-14s %5d %9.2f %9.2f %9.1f %10.1f %11.2fx %10.2fx\n", n, runs, w, c, r/1024, b/1e6/w, gw/w, gc/c }'
 done
 echo "(medians; ratio = go-reader time / tool time, >1 means faster than Go's reader)"
 echo "load average (1/5/15 min): $LOAD_BEFORE before, $(load) after; $(nproc) cores"

@@ -1,20 +1,49 @@
 //! Fuzz target: any byte string through the trace reader and the summary must give events or
-//! an error, never a panic, a hang or unbounded memory.
+//! an error, never a panic, a hang or unbounded memory; and the threaded reader (tiny chunks,
+//! so chunk boundaries fall everywhere) must give exactly the one-thread reader's events and
+//! error.
 #![no_main]
 
-use golat::exectrace::{Reader, summary::Summarizer};
+use golat::exectrace::{Event, Reader, summary::Summarizer};
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
-    let Ok(mut r) = Reader::new(data) else { return };
-    let mut s = Summarizer::new();
-    let mut n = 0u32;
-    while let Ok(Some(e)) = r.next_event() {
-        s.event(&e, &r.generation);
-        n += 1;
-        if n > 1_000_000 {
-            break;
+const MAX_EVENTS: u32 = 1_000_000;
+
+fn drain<R: std::io::Read>(mut r: Reader<R>, s: Option<&mut Summarizer>) -> (Vec<Event>, Option<String>) {
+    let mut events = Vec::new();
+    let mut s = s;
+    loop {
+        match r.next_event() {
+            Ok(Some(e)) => {
+                if let Some(s) = s.as_deref_mut() {
+                    s.event(&e, &r.generation);
+                }
+                events.push(e);
+                if events.len() as u32 > MAX_EVENTS {
+                    return (events, None);
+                }
+            }
+            Ok(None) => return (events, None),
+            Err(e) => return (events, Some(e.to_string())),
         }
     }
+}
+
+fn same(a: &[Event], b: &[Event]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| {
+            x.typ == y.typ && x.time == y.time && x.args == y.args && x.ctx == y.ctx
+        })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(r) = Reader::new(data) else { return };
+    let mut s = Summarizer::new();
+    let (one, one_err) = drain(r, Some(&mut s));
     let _ = s.finish(5, true);
+    let two = Reader::threaded_with(std::io::Cursor::new(data.to_vec()), 3)
+        .expect("the header was read once already");
+    let (two, two_err) = drain(two, None);
+    assert!(same(&one, &two), "threaded reader: different events");
+    assert_eq!(one_err, two_err, "threaded reader: different error");
 });

@@ -8,8 +8,10 @@ pub mod error;
 pub mod event;
 mod fxmap;
 pub mod generation;
+mod merge;
 pub mod order;
 pub mod overlay;
+pub mod pipe;
 pub mod reader;
 pub mod render;
 pub mod spec;
@@ -26,29 +28,29 @@ use crate::cli::TraceArgs;
 pub use error::{ErrorKind, TraceError};
 pub use order::Event;
 pub use reader::Reader;
-pub use summary::{SummarizeOptions, Summary, summarize};
+pub use summary::{SummarizeOptions, Summary, summarize, summarize_reader};
 
 pub fn run(args: &TraceArgs) -> anyhow::Result<u8> {
     let file =
         File::open(&args.file).with_context(|| format!("cannot open {}", args.file.display()))?;
+    let at = |e: TraceError| anyhow::anyhow!("{}: {e}", args.file.display());
+    let reader = if args.single_thread {
+        Reader::new(file)
+    } else {
+        Reader::threaded(file)
+    };
+    let mut r = reader.map_err(at)?;
     if args.parse_only {
-        let mut r =
-            Reader::new(file).map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
         let mut n = 0u64;
         // `next_ref`: counting needs no copy of each event. `Src` buffers the file itself.
-        while r
-            .next_ref()
-            .map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?
-            .is_some()
-        {
+        while r.next_ref().map_err(at)?.is_some() {
             n += 1;
         }
         writeln!(std::io::stdout().lock(), "events {n}")?;
         return Ok(0);
     }
     let opts = SummarizeOptions { top: args.top };
-    let sum =
-        summarize(file, &opts).map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
+    let sum = summarize_reader(r, &opts).map_err(at)?;
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     if args.json {

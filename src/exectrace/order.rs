@@ -264,16 +264,16 @@ impl GStates {
         }
     }
     #[inline]
-    fn get(&self, id: &u64) -> Option<&GState> {
-        self.slot(*id).map(|s| &self.slab[s])
+    fn get(&self, id: u64) -> Option<&GState> {
+        self.slot(id).map(|s| &self.slab[s])
     }
     #[inline]
-    fn get_mut(&mut self, id: &u64) -> Option<&mut GState> {
-        self.slot(*id).map(|s| &mut self.slab[s])
+    fn get_mut(&mut self, id: u64) -> Option<&mut GState> {
+        self.slot(id).map(|s| &mut self.slab[s])
     }
     #[inline]
-    fn contains_key(&self, id: &u64) -> bool {
-        self.slot(*id).is_some()
+    fn contains_key(&self, id: u64) -> bool {
+        self.slot(id).is_some()
     }
     fn insert(&mut self, id: u64, st: GState) {
         if let Some(s) = self.slot(id) {
@@ -299,14 +299,15 @@ impl GStates {
             self.sparse.insert(id, s);
         }
     }
-    fn remove(&mut self, id: &u64) {
-        let s = if *id < G_DENSE {
-            match self.index.get_mut(*id as usize) {
+    // The ID by value: a reference would keep the caller's context in memory.
+    fn remove(&mut self, id: u64) {
+        let s = if id < G_DENSE {
+            match self.index.get_mut(id as usize) {
                 Some(s) if *s != 0 => std::mem::replace(s, 0) - 1,
                 _ => return,
             }
         } else {
-            match self.sparse.remove(id) {
+            match self.sparse.remove(&id) {
                 Some(s) => s,
                 None => return,
             }
@@ -423,7 +424,9 @@ enum C {
     Must,
 }
 
-#[inline]
+// Always inlined: called out of line, the context went through memory by reference and the
+// handler's later copy of it stalled on those stores.
+#[inline(always)]
 fn validate(ctx: Ctx, m: C, p: C, g: C) -> Result<(), String> {
     // Inlined with constant requirements this folds to a few compares; the messages are
     // built out of line.
@@ -455,7 +458,7 @@ fn validate_slow(ctx: Ctx, m: C, p: C, g: C) -> Result<(), String> {
     Ok(())
 }
 
-#[inline]
+#[inline(always)]
 fn user_go(ctx: Ctx) -> Result<(), String> {
     validate(ctx, C::Must, C::Must, C::Must)
 }
@@ -473,8 +476,8 @@ pub struct Ordering {
     initial_gen: u64,
     /// Synthesized events (GoSwitch, GoDestroySyscall) still to be returned.
     pub queue: Queue,
-    /// Context and queue position of the advanced event, set by a successful `advance`.
-    pub main: Option<(Ctx, usize)>,
+    /// Queue position of the advanced event, set by a successful `advance`.
+    pub main_pos: usize,
 }
 
 type Adv = Result<(Ctx, bool), String>;
@@ -491,7 +494,7 @@ impl Ordering {
             gc_state: GcState::Undetermined,
             initial_gen: 0,
             queue: Queue::default(),
-            main: None,
+            main_pos: 0,
         }
     }
 
@@ -499,52 +502,69 @@ impl Ordering {
         event_name(self.ver, typ)
     }
 
-    /// Go's `ordering.Advance`: Ok(true) when `ev` happened and was queued.
+    /// Go's `ordering.Advance`: Ok(true) when `ev` happened and was queued. `mslot` is
+    /// the caller's cache of M `m`'s slot (`usize::MAX` until the first event of that M):
+    /// slots never move, and finding one on every event cost a search.
     #[inline(always)]
     pub fn advance(
         &mut self,
         ev: &mut Event,
         g: &Generation,
         m: u64,
+        mslot: &mut usize,
         gn: u64,
     ) -> Result<bool, String> {
         if self.initial_gen == 0 {
             self.initial_gen = gn;
         }
-        let mut cur = Ctx {
-            g: NONE,
-            p: NONE,
+        let (mut cur_g, mut cur_p) = (NONE, NONE);
+        if m != NO_THREAD {
+            if *mslot == usize::MAX {
+                *mslot = self.m_states.slot(m);
+            }
+            let ms = &self.m_states.states[*mslot];
+            cur_p = ms.p;
+            cur_g = ms.g;
+        }
+        // The event's context is the M's before it, written here once from registers. The
+        // scheduler's common events only change the M's goroutine, which is written back
+        // directly. (Contexts built on the stack and copied whole stalled the copy: it read
+        // 16 bytes at once from 8-byte stores.)
+        ev.ctx.g = cur_g;
+        ev.ctx.p = cur_p;
+        ev.ctx.m = m;
+        let cur = Ctx {
+            g: cur_g,
+            p: cur_p,
             m,
         };
-        let mut mslot = usize::MAX;
-        if m != NO_THREAD {
-            mslot = self.m_states.slot(m);
-            let ms = &self.m_states.states[mslot];
-            cur.p = ms.p;
-            cur.g = ms.g;
-        }
-        // The scheduler's four common events are handled inline; the rest out of line.
-        // The fast handlers only ever change the goroutine: they write it in place rather
-        // than return a new context (a returned (Ctx, bool) went through the stack and
-        // stalled the load that read it back).
-        let mut new = cur;
-        let ok = match ev.typ {
-            EV_GO_START => self.go_start(ev, gn, cur, &mut new.g)?,
-            EV_GO_DESTROY | EV_GO_STOP | EV_GO_BLOCK => self.go_stop_exec(ev, cur, &mut new.g)?,
-            EV_GO_UNBLOCK => self.go_unblock(ev, gn, cur)?,
-            _ => {
-                let (other, ok) = self.advance_other(ev, g, gn, cur)?;
-                new = other;
-                ok
+        match ev.typ {
+            EV_GO_START => {
+                let ok = self.go_start(ev, gn, cur)?;
+                if ok && m != NO_THREAD {
+                    self.m_states.states[*mslot].g = ev.args[0];
+                }
+                Ok(ok)
             }
-        };
-        if ok && m != NO_THREAD {
-            // Handlers only append Ms, so the slot is still this M's.
-            let ms = &mut self.m_states.states[mslot];
-            ms.p = new.p;
-            ms.g = new.g;
+            EV_GO_DESTROY | EV_GO_STOP | EV_GO_BLOCK => {
+                let ok = self.go_stop_exec(ev, cur)?;
+                if ok && m != NO_THREAD {
+                    self.m_states.states[*mslot].g = NONE;
+                }
+                Ok(ok)
+            }
+            EV_GO_UNBLOCK => self.go_unblock(ev, gn),
+            _ => {
+                let (new, ok) = self.advance_other(ev, g, gn, cur)?;
+                if ok && m != NO_THREAD {
+                    // Handlers only append Ms, so the slot is still this M's.
+                    let ms = &mut self.m_states.states[*mslot];
+                    ms.p = new.p;
+                    ms.g = new.g;
+                }
+                Ok(ok)
+            }
         }
-        Ok(ok)
     }
 
     #[inline(never)]
@@ -583,10 +603,18 @@ impl Ordering {
     }
 
     #[inline]
-    /// Queues the advanced event itself. Only its context and queue position are stored:
-    /// the reader copies the event out of its cursor once, instead of through the queue.
-    fn push(&mut self, _ev: &Event, ctx: Ctx) {
-        self.main = Some((ctx, self.queue.len));
+    /// Queues the advanced event itself: it gets its context in place, and only its queue
+    /// position is stored (a context stored here and read back by the reader went through
+    /// memory in pieces, and the read stalled on them).
+    fn push(&mut self, ev: &mut Event, ctx: Ctx) {
+        ev.ctx = ctx;
+        self.main_pos = self.queue.len;
+    }
+
+    /// `push` for an event whose context is the one `advance` gave it.
+    #[inline(always)]
+    fn push_here(&mut self) {
+        self.main_pos = self.queue.len;
     }
 
     fn proc_status(&mut self, ev: &mut Event, gn: u64, mut cur: Ctx) -> Adv {
@@ -762,7 +790,7 @@ impl Ordering {
             ));
         }
         let mut old = GoState::from_status(status);
-        if let Some(s) = self.g_states.get_mut(&gid) {
+        if let Some(s) = self.g_states.get_mut(gid) {
             if s.status != status {
                 return Err(format!(
                     "inconsistent status for goroutine {}: old {} vs. new {}",
@@ -828,7 +856,7 @@ impl Ordering {
 
     fn go_create(&mut self, ev: &mut Event, gn: u64, cur: Ctx) -> Adv {
         validate(cur, C::Must, C::Must, C::May)?;
-        if let Some(st) = self.g_states.get(&cur.g)
+        if let Some(st) = self.g_states.get(cur.g)
             && st.status != GO_RUNNING
         {
             return Err(format!(
@@ -837,7 +865,7 @@ impl Ordering {
             ));
         }
         let newg = ev.args[0];
-        if self.g_states.contains_key(&newg) {
+        if self.g_states.contains_key(newg) {
             return Err(format!(
                 "tried to create goroutine ({}) that already exists",
                 newg as i64
@@ -855,11 +883,12 @@ impl Ordering {
     }
 
     #[inline(always)]
-    fn go_stop_exec(&mut self, ev: &mut Event, cur: Ctx, new_g: &mut u64) -> Result<bool, String> {
+    /// GoStop, GoBlock, GoDestroy (the caller clears the M's goroutine on success).
+    fn go_stop_exec(&mut self, ev: &mut Event, cur: Ctx) -> Result<bool, String> {
         user_go(cur)?;
         let (ver, typ) = (self.ver, ev.typ);
         let name = || event_name(ver, typ);
-        let Some(st) = self.g_states.get_mut(&cur.g) else {
+        let Some(st) = self.g_states.get_mut(cur.g) else {
             return Err(format!(
                 "event {name} for goroutine ({}) that doesn't exist",
                 cur.g as i64,
@@ -874,30 +903,24 @@ impl Ordering {
         }
         match ev.typ {
             EV_GO_DESTROY => {
-                self.g_states.remove(&cur.g);
+                self.g_states.remove(cur.g);
             }
             EV_GO_STOP => st.status = GO_RUNNABLE,
             _ => st.status = GO_WAITING,
         }
-        *new_g = NONE;
-        self.push(ev, cur);
+        self.push_here();
         Ok(true)
     }
 
     #[inline(always)]
-    fn go_start(
-        &mut self,
-        ev: &mut Event,
-        gn: u64,
-        cur: Ctx,
-        new_g: &mut u64,
-    ) -> Result<bool, String> {
+    /// GoStart (the caller makes the goroutine the M's on success).
+    fn go_start(&mut self, ev: &mut Event, gn: u64, cur: Ctx) -> Result<bool, String> {
         let gid = ev.args[0];
         let seq = Seq {
             gn,
             seq: ev.args[1],
         };
-        let Some(st) = self.g_states.get_mut(&gid) else {
+        let Some(st) = self.g_states.get_mut(gid) else {
             return Ok(false);
         };
         if st.status != GO_RUNNABLE || !seq.succeeds(st.seq) {
@@ -906,19 +929,18 @@ impl Ordering {
         validate(cur, C::Must, C::Must, C::MustNot)?;
         st.status = GO_RUNNING;
         st.seq = seq;
-        *new_g = gid;
-        self.push(ev, cur);
+        self.push_here();
         Ok(true)
     }
 
     #[inline(always)]
-    fn go_unblock(&mut self, ev: &mut Event, gn: u64, cur: Ctx) -> Result<bool, String> {
+    fn go_unblock(&mut self, ev: &mut Event, gn: u64) -> Result<bool, String> {
         let gid = ev.args[0];
         let seq = Seq {
             gn,
             seq: ev.args[1],
         };
-        let Some(st) = self.g_states.get_mut(&gid) else {
+        let Some(st) = self.g_states.get_mut(gid) else {
             return Ok(false);
         };
         if st.status != GO_WAITING || !seq.succeeds(st.seq) {
@@ -926,7 +948,7 @@ impl Ordering {
         }
         st.status = GO_RUNNABLE;
         st.seq = seq;
-        self.push(ev, cur);
+        self.push_here();
         Ok(true)
     }
 
@@ -934,7 +956,7 @@ impl Ordering {
         user_go(cur)?;
         let (ver, typ) = (self.ver, ev.typ);
         let name = || event_name(ver, typ);
-        match self.g_states.get(&cur.g) {
+        match self.g_states.get(cur.g) {
             None => {
                 return Err(format!(
                     "event {name} for goroutine ({}) that doesn't exist",
@@ -955,23 +977,23 @@ impl Ordering {
             gn,
             seq: ev.args[1],
         };
-        match self.g_states.get(&nextg) {
+        match self.g_states.get(nextg) {
             Some(s) if s.status == GO_WAITING && seq.succeeds(s.seq) => {}
             _ => return Ok((cur, false)),
         }
         self.push(ev, cur);
         if ev.typ == EV_GO_SWITCH {
-            if let Some(s) = self.g_states.get_mut(&cur.g) {
+            if let Some(s) = self.g_states.get_mut(cur.g) {
                 s.status = GO_WAITING;
             }
             self.queue
                 .push_back(Event::make(cur, EV_GO_BLOCK, ev.time, &[0, 0]));
         } else {
-            self.g_states.remove(&cur.g);
+            self.g_states.remove(cur.g);
             self.queue
                 .push_back(Event::make(cur, EV_GO_DESTROY, ev.time, &[]));
         }
-        if let Some(s) = self.g_states.get_mut(&nextg) {
+        if let Some(s) = self.g_states.get_mut(nextg) {
             s.status = GO_RUNNING;
             s.seq = seq;
         }
@@ -992,7 +1014,7 @@ impl Ordering {
         user_go(cur)?;
         let (ver, typ) = (self.ver, ev.typ);
         let name = || event_name(ver, typ);
-        let Some(st) = self.g_states.get_mut(&cur.g) else {
+        let Some(st) = self.g_states.get_mut(cur.g) else {
             return Err(format!(
                 "event {name} for goroutine ({}) that doesn't exist",
                 cur.g as i64,
@@ -1037,7 +1059,7 @@ impl Ordering {
         user_go(cur)?;
         let (ver, typ) = (self.ver, ev.typ);
         let name = || event_name(ver, typ);
-        let Some(st) = self.g_states.get_mut(&cur.g) else {
+        let Some(st) = self.g_states.get_mut(cur.g) else {
             return Err(format!(
                 "event {name} for goroutine ({}) that doesn't exist",
                 cur.g as i64,
@@ -1086,7 +1108,7 @@ impl Ordering {
             }
         }
         validate(cur, C::Must, C::May, C::Must)?;
-        let Some(st) = self.g_states.get_mut(&cur.g) else {
+        let Some(st) = self.g_states.get_mut(cur.g) else {
             return Err(format!(
                 "event {name} for goroutine ({}) that doesn't exist",
                 cur.g as i64,
@@ -1109,7 +1131,7 @@ impl Ordering {
     fn go_create_syscall(&mut self, ev: &mut Event, gn: u64, cur: Ctx) -> Adv {
         validate(cur, C::Must, C::May, C::MustNot)?;
         let newg = ev.args[0];
-        if self.g_states.contains_key(&newg) {
+        if self.g_states.contains_key(newg) {
             return Err(format!(
                 "tried to create goroutine ({}) in syscall that already exists",
                 newg as i64
@@ -1127,7 +1149,7 @@ impl Ordering {
         validate(cur, C::Must, C::May, C::Must)?;
         let (ver, typ) = (self.ver, ev.typ);
         let name = || event_name(ver, typ);
-        match self.g_states.get(&cur.g) {
+        match self.g_states.get(cur.g) {
             None => {
                 return Err(format!(
                     "event {name} for goroutine ({}) that doesn't exist",
@@ -1143,7 +1165,7 @@ impl Ordering {
             }
             _ => {}
         }
-        self.g_states.remove(&cur.g);
+        self.g_states.remove(cur.g);
         let mut new = cur;
         new.g = NONE;
         if cur.p != NONE {
@@ -1210,7 +1232,7 @@ impl Ordering {
             return Err(format!("invalid string ID {name_id} for {} event", ev.typ));
         }
         let name = g.string(name_id);
-        let Some(st) = self.g_states.get_mut(&cur.g) else {
+        let Some(st) = self.g_states.get_mut(cur.g) else {
             let which = if begin {
                 "EvUserRegionBegin"
             } else {
@@ -1358,7 +1380,7 @@ impl Ordering {
         } else {
             0
         };
-        let Some(st) = self.g_states.get_mut(&cur.g) else {
+        let Some(st) = self.g_states.get_mut(cur.g) else {
             return Err(format!(
                 "encountered event of type {} without known state for current goroutine {}",
                 ev.typ, cur.g as i64
@@ -1374,7 +1396,7 @@ impl Ordering {
         let initial = gn == self.initial_gen;
         let (ver, typ) = (self.ver, ev.typ);
         let name = || event_name(ver, typ);
-        let Some(st) = self.g_states.get_mut(&gid) else {
+        let Some(st) = self.g_states.get_mut(gid) else {
             return Err(format!(
                 "uninitialized goroutine {} found during {name}",
                 gid as i64,
@@ -1388,7 +1410,7 @@ impl Ordering {
 
     fn go_range_end(&mut self, ev: &mut Event, cur: Ctx) -> Adv {
         user_go(cur)?;
-        let Some(st) = self.g_states.get_mut(&cur.g) else {
+        let Some(st) = self.g_states.get_mut(cur.g) else {
             return Err(format!(
                 "encountered event of type {} without known state for current goroutine {}",
                 ev.typ, cur.g as i64

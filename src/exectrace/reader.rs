@@ -4,11 +4,15 @@
 
 use std::io::Read;
 
+use std::sync::Arc;
+
 use super::error::{ErrorKind, TraceError};
-use super::generation::{DATA_PAD, GenOutcome, GenReader, Generation};
+use super::generation::{GenOutcome, GenReader, Generation};
+use super::merge::Merge;
 use super::order::{Ctx, Event, NONE, Ordering};
+use super::pipe::{CHUNK_EVENTS, Pipe, Rec};
 use super::spec::*;
-use super::wire::{Src, read_header, uvarint};
+use super::wire::{Src, read_header};
 
 /// No goroutine, P or M.
 const NO_CTX: Ctx = Ctx {
@@ -17,42 +21,20 @@ const NO_CTX: Ctx = Ctx {
     m: NONE,
 };
 
-struct Cursor {
-    m: u64,
-    /// Index into the generation's `ms`.
-    mi: usize,
-    last_ts: i64,
-    /// Index of the current batch in the M's list (`usize::MAX` before the first).
-    idx: usize,
-    /// The current batch's unread bytes: `pos..end` in the generation's arena.
-    pos: usize,
-    end: usize,
-    /// File offset minus arena offset within the current batch.
-    file_delta: u64,
-    ev: Event,
-    /// File offset of `ev`.
-    ev_off: u64,
-}
-
-/// A frontier entry: the time of a cursor's current event and the cursor's index. The heap
-/// moves these 16-byte entries, not the cursors, and keeps exactly the arrangement Go's
-/// heap of cursors has, so ties break the same way.
-#[derive(Clone, Copy)]
-struct Head {
-    time: i64,
-    cur: u32,
-}
-
 pub struct Reader<R> {
-    src: Src<R>,
+    feed: Feed<R>,
     ver: u32,
-    genr: GenReader,
-    pub generation: Generation,
+    /// The generation whose events are being returned. Shared with the background thread
+    /// while it merges; only ever changed by the side that holds the one reference.
+    pub generation: Arc<Generation>,
     have_gen: bool,
     last_ts: i64,
-    /// Cursors of the current generation, by position; `frontier` is the heap over them.
-    cursors: Vec<Cursor>,
-    frontier: Vec<Head>,
+    /// This thread's cursors and heap: always in one-thread mode; with a background thread,
+    /// only for a generation where an event had to wait (see `leave_stream`).
+    merge: Merge,
+    /// The background thread's merged events are this generation's frontier.
+    streaming: bool,
+    stream: Stream,
     /// The event being returned.
     out: Event,
     cpu_next: usize,
@@ -69,19 +51,57 @@ pub struct Reader<R> {
     pub cur_gen: u64,
 }
 
+/// Where generations come from.
+enum Feed<R> {
+    /// One thread: this reader reads and merges.
+    Direct { src: Src<R>, genr: GenReader },
+    /// A background thread reads and merges (`pipe.rs`).
+    Piped {
+        pipe: Pipe,
+        /// File offset after the last generation read, and whether it read a batch of the
+        /// next one (as `Src::offset` and `GenReader::has_spill` would say).
+        offset: u64,
+        has_spill: bool,
+    },
+}
+
+/// The background thread's merged events of the current generation.
+#[derive(Default)]
+struct Stream {
+    chunk: Vec<Rec>,
+    /// Next unread index in `chunk`.
+    next: usize,
+    /// Decoding the event after `chunk`'s last one failed: the error to return after it.
+    tail_err: Option<TraceError>,
+    /// The M of each cursor index, and its slot in the ordering once known.
+    ms: Vec<(u64, usize)>,
+    /// Events of this generation taken from the stream.
+    taken: u64,
+    /// The copy of the head event a refused `advance` saw (it may have changed it).
+    refused: Option<Event>,
+    /// Generations this thread finished merging itself because an event had to wait.
+    left: u64,
+}
+
 impl<R: Read> Reader<R> {
+    /// A reader that reads, merges and orders on the calling thread.
     pub fn new(r: R) -> Result<Self, TraceError> {
         let mut src = Src::new(r);
         let ver = read_header(&mut src)?;
-        Ok(Reader {
-            src,
+        let genr = GenReader::new(ver);
+        Ok(Self::with_feed(Feed::Direct { src, genr }, ver))
+    }
+
+    fn with_feed(feed: Feed<R>, ver: u32) -> Self {
+        Reader {
+            feed,
             ver,
-            genr: GenReader::new(ver),
-            generation: Generation::default(),
+            generation: Arc::default(),
             have_gen: false,
             last_ts: 0,
-            cursors: Vec::new(),
-            frontier: Vec::new(),
+            merge: Merge::default(),
+            streaming: false,
+            stream: Stream::default(),
             out: Event::make(NO_CTX, 0, 0, &[]),
             cpu_next: 0,
             order: Ordering::new(ver),
@@ -93,7 +113,7 @@ impl<R: Read> Reader<R> {
             failed: false,
             complete_gens: 0,
             cur_gen: 0,
-        })
+        }
     }
 
     pub fn version(&self) -> u32 {
@@ -102,7 +122,17 @@ impl<R: Read> Reader<R> {
 
     /// Bytes consumed so far.
     pub fn offset(&self) -> u64 {
-        self.src.offset()
+        match &self.feed {
+            Feed::Direct { src, .. } => src.offset(),
+            Feed::Piped { offset, .. } => *offset,
+        }
+    }
+
+    fn has_spill(&self) -> bool {
+        match &self.feed {
+            Feed::Direct { genr, .. } => genr.has_spill(),
+            Feed::Piped { has_spill, .. } => *has_spill,
+        }
     }
 
     /// Sync events returned so far (Go's `Sync.N` of the last one).
@@ -129,7 +159,7 @@ impl<R: Read> Reader<R> {
                     && let Err(err) = self.validate_ids()
                 {
                     self.failed = true;
-                    return Err(err.at(self.src.offset(), self.cur_gen));
+                    return Err(err.at(self.offset(), self.cur_gen));
                 }
                 let e = &mut self.out;
                 if e.time <= self.last_ts {
@@ -181,20 +211,60 @@ impl<R: Read> Reader<R> {
     fn read_event(&mut self) -> Result<bool, TraceError> {
         // The common case: nothing queued, no CPU sample due, and the earliest event may
         // happen now.
-        if self.order.queue.is_empty()
-            && let Some(head) = self.frontier.first()
-            && self
-                .generation
-                .cpu_samples
-                .get(self.cpu_next)
-                .is_none_or(|s| s.time >= head.time)
-        {
-            if self.try_advance(0)? {
-                return Ok(true);
+        if self.order.queue.is_empty() {
+            if self.streaming {
+                if let Some(r) = self.stream.chunk.get(self.stream.next) {
+                    let t = r.time;
+                    if self
+                        .generation
+                        .cpu_samples
+                        .get(self.cpu_next)
+                        .is_none_or(|s| s.time >= t)
+                    {
+                        if self.try_advance_streamed()? {
+                            return Ok(true);
+                        }
+                        return self.refused_streamed();
+                    }
+                }
+            } else if let Some(head) = self.merge.frontier.first()
+                && self
+                    .generation
+                    .cpu_samples
+                    .get(self.cpu_next)
+                    .is_none_or(|s| s.time >= head)
+            {
+                if self.try_advance(0)? {
+                    return Ok(true);
+                }
+                return self.advance_others();
             }
-            return self.advance_others();
         }
         self.read_event_slow()
+    }
+
+    /// The time of the frontier's earliest event; None when the generation has no more.
+    fn head_time(&mut self) -> Result<Option<i64>, TraceError> {
+        if !self.streaming {
+            return Ok(self.merge.frontier.first());
+        }
+        loop {
+            if let Some(r) = self.stream.chunk.get(self.stream.next) {
+                return Ok(Some(r.time));
+            }
+            let Feed::Piped { pipe, .. } = &mut self.feed else {
+                return Ok(None);
+            };
+            let used = std::mem::take(&mut self.stream.chunk);
+            match pipe.next_chunk(used)? {
+                Some(chunk) => {
+                    self.stream.chunk = chunk.recs;
+                    self.stream.next = 0;
+                    self.stream.tail_err = chunk.tail_err;
+                }
+                None => return Ok(None),
+            }
+        }
     }
 
     #[cold]
@@ -204,7 +274,8 @@ impl<R: Read> Reader<R> {
             self.out = ev;
             return Ok(true);
         }
-        if self.frontier.is_empty() && self.cpu_next >= self.generation.cpu_samples.len() {
+        let head = self.head_time()?;
+        if head.is_none() && self.cpu_next >= self.generation.cpu_samples.len() {
             if self.have_gen {
                 self.complete_gens += 1;
             }
@@ -215,7 +286,7 @@ impl<R: Read> Reader<R> {
             if let Some(e) = self.read_gen_err.take() {
                 return Err(e);
             }
-            self.out = match self.genr.read(&mut self.src, &mut self.generation) {
+            self.out = match self.read_gen()? {
                 Ok(GenOutcome::Done) => {
                     self.have_gen = false;
                     self.done = true;
@@ -225,15 +296,14 @@ impl<R: Read> Reader<R> {
                 Err(e) => {
                     self.read_gen_err = Some(e);
                     self.have_gen = false;
-                    self.generation.cpu_samples.clear();
+                    generation_mut(&mut self.generation).cpu_samples.clear();
                     self.sync_event(self.last_ts)
                 }
             };
             return Ok(true);
         }
         if self.cpu_next < self.generation.cpu_samples.len()
-            && (self.frontier.is_empty()
-                || self.generation.cpu_samples[self.cpu_next].time < self.frontier[0].time)
+            && head.is_none_or(|t| self.generation.cpu_samples[self.cpu_next].time < t)
         {
             let s = self.generation.cpu_samples[self.cpu_next];
             self.cpu_next += 1;
@@ -245,9 +315,15 @@ impl<R: Read> Reader<R> {
             self.out = Event::make(ctx, EV_CPU_SAMPLE, s.time, &[s.stack]);
             return Ok(true);
         }
-        if self.frontier.is_empty() {
+        if head.is_none() {
             return Err(TraceError::corrupt("broken trace: frontier is empty")
-                .at(self.src.offset(), self.generation.num));
+                .at(self.offset(), self.generation.num));
+        }
+        if self.streaming {
+            if self.try_advance_streamed()? {
+                return Ok(true);
+            }
+            return self.refused_streamed();
         }
         if self.try_advance(0)? {
             return Ok(true);
@@ -261,23 +337,24 @@ impl<R: Read> Reader<R> {
     fn advance_others(&mut self) -> Result<bool, TraceError> {
         // Rare: the earliest event must wait; try the others in time order. A stable sort
         // of the heap entries is the stable sort of Go's cursors.
-        self.frontier.sort_by_key(|h| h.time);
-        for i in 1..self.frontier.len() {
+        self.merge.frontier.sort();
+        for i in 1..self.merge.frontier.len() {
             if self.try_advance(i)? {
                 return Ok(true);
             }
         }
-        let c = &self.cursors[self.frontier[0].cur as usize];
+        let cursors = &self.merge.cursors;
+        let c = &cursors[self.merge.frontier.cur[0] as usize];
         let mut msg = String::from("broken trace: failed to advance: frontier:");
-        for h in &self.frontier {
-            let c = &self.cursors[h.cur as usize];
+        for &ci in self.merge.frontier.curs() {
+            let c = &cursors[ci as usize];
             let sp = &SPECS[c.ev.typ as usize];
             msg.push_str(&format!(
                 " [M {} {} time={}",
                 c.m as i64, sp.name, c.ev.time
             ));
             for (i, a) in sp.args.iter().skip(1).enumerate() {
-                msg.push_str(&format!(" {a}={}", c.ev.args[i]));
+                msg.push_str(&format!(" {a}={}", c.ev.arg(i)));
             }
             msg.push(']');
         }
@@ -291,29 +368,130 @@ impl<R: Read> Reader<R> {
     #[inline(always)]
     fn try_advance(&mut self, i: usize) -> Result<bool, TraceError> {
         let gen_no = self.generation.num;
-        let ci = self.frontier[i].cur as usize;
-        let c = &mut self.cursors[ci];
-        let ok = match self.order.advance(&mut c.ev, &self.generation, c.m, gen_no) {
-            Ok(ok) => ok,
-            Err(m) => return Err(TraceError::corrupt(m).at(c.ev_off, gen_no)),
-        };
+        let c = self.merge.cursor(i);
+        // The ordering works on the event in `out`, where it is returned from.
+        self.out = c.ev.event(c.m);
+        let ok =
+            match self
+                .order
+                .advance(&mut self.out, &self.generation, c.m, &mut c.mslot, gen_no)
+            {
+                Ok(ok) => ok,
+                Err(m) => return Err(TraceError::corrupt(m).at(c.ev_off, gen_no)),
+            };
         if !ok {
+            // Go's cursor keeps what a refused advance changed in its event.
+            c.ev.set(&self.out);
             return Ok(false);
         }
-        let (ctx, pos) = self.order.main.take().expect("advance queued its event");
-        self.out = c.ev;
-        self.out.ctx = ctx;
+        self.take_queued();
+        self.merge.step(i, &self.generation)?;
+        Ok(true)
+    }
+
+    /// After an advance that also synthesized events: the queue's front goes out first.
+    #[inline(always)]
+    fn take_queued(&mut self) {
         if !self.order.queue.is_empty() {
-            self.order.queue.insert(pos, self.out);
+            self.order.queue.insert(self.order.main_pos, self.out);
             self.out = self.order.queue.pop_front().expect("non-empty");
         }
-        if next_event(c, &self.generation)? {
-            self.frontier[i].time = c.ev.time;
-            heap_update(&mut self.frontier, i);
-        } else {
-            heap_remove(&mut self.frontier, i);
+    }
+
+    /// `try_advance(0)` on the background thread's merged stream, whose next event is the
+    /// frontier's earliest.
+    #[inline(always)]
+    fn try_advance_streamed(&mut self) -> Result<bool, TraceError> {
+        let gen_no = self.generation.num;
+        let r = &self.stream.chunk[self.stream.next];
+        let (m, mslot) = &mut self.stream.ms[r.cur as usize];
+        let m = *m;
+        let out = &mut self.out;
+        out.typ = r.typ;
+        out.time = r.time;
+        out.args = r.args;
+        out.ctx = Ctx { m, ..NO_CTX };
+        let ok = match self
+            .order
+            .advance(&mut self.out, &self.generation, m, mslot, gen_no)
+        {
+            Ok(ok) => ok,
+            Err(msg) => return Err(self.streamed_error(msg)),
+        };
+        if !ok {
+            self.stream.refused = Some(self.out);
+            return Ok(false);
+        }
+        self.take_queued();
+        self.stream.next += 1;
+        self.stream.taken += 1;
+        if self.stream.next == self.stream.chunk.len()
+            && let Some(e) = self.stream.tail_err.take()
+        {
+            return Err(e);
         }
         Ok(true)
+    }
+
+    /// The stream's earliest event must wait: merge the rest of the generation here, then
+    /// go on as the one-thread reader does.
+    #[cold]
+    #[inline(never)]
+    fn refused_streamed(&mut self) -> Result<bool, TraceError> {
+        self.leave_stream()?;
+        self.advance_others()
+    }
+
+    /// An ordering error on a streamed event: its file offset, for the message, comes from
+    /// replaying the merge.
+    #[cold]
+    #[inline(never)]
+    fn streamed_error(&mut self, msg: String) -> TraceError {
+        let gen_no = self.generation.num;
+        match self.leave_stream() {
+            Ok(()) => TraceError::corrupt(msg).at(self.merge.cursor(0).ev_off, gen_no),
+            Err(e) => e,
+        }
+    }
+
+    /// Switches this generation to this thread's own cursors, positioned where the stream
+    /// is: the background merge is Go's frontier loop with every earliest event taken, so
+    /// replaying it for the events taken gives the same cursors and heap arrangement.
+    fn leave_stream(&mut self) -> Result<(), TraceError> {
+        self.streaming = false;
+        self.stream.left += 1;
+        if let Feed::Piped { pipe, .. } = &self.feed {
+            pipe.abandon();
+        }
+        self.merge.install(&self.generation)?;
+        for _ in 0..self.stream.taken {
+            self.merge.step(0, &self.generation)?;
+        }
+        if let Some(ev) = self.stream.refused.take() {
+            self.merge.cursor(0).ev.set(&ev);
+        }
+        Ok(())
+    }
+
+    /// Reads the next generation (Go's `readGeneration`), from the file or from the
+    /// background thread.
+    fn read_gen(&mut self) -> Result<Result<GenOutcome, TraceError>, TraceError> {
+        self.streaming = false;
+        match &mut self.feed {
+            Feed::Direct { src, genr } => Ok(genr.read(src, generation_mut(&mut self.generation))),
+            Feed::Piped {
+                pipe,
+                offset,
+                has_spill,
+            } => {
+                let old = std::mem::take(&mut self.generation);
+                let reply = pipe.read(old)?;
+                self.generation = reply.generation;
+                *offset = reply.offset;
+                *has_spill = reply.has_spill;
+                Ok(reply.res)
+            }
+        }
     }
 
     fn next_gen_with_spill(&mut self) -> Result<Event, TraceError> {
@@ -325,12 +503,12 @@ impl<R: Read> Reader<R> {
             self.spill_err = Some(e);
             return Ok(self.sync_event(self.last_ts));
         }
-        if self.have_gen && !self.genr.has_spill() {
+        if self.have_gen && !self.has_spill() {
             self.done = true;
             self.have_gen = false;
             return Ok(self.sync_event(self.last_ts));
         }
-        match self.genr.read(&mut self.src, &mut self.generation) {
+        match self.read_gen()? {
             Ok(GenOutcome::Gen) | Ok(GenOutcome::Done) => self.install_gen(),
             Ok(GenOutcome::GenThenErr(e)) => {
                 self.spill_err = Some(e);
@@ -338,7 +516,7 @@ impl<R: Read> Reader<R> {
             }
             Err(e) => {
                 self.have_gen = false;
-                self.generation.cpu_samples.clear();
+                generation_mut(&mut self.generation).cpu_samples.clear();
                 self.spill_err = Some(e);
                 self.spill_err_sync = true;
                 Ok(self.sync_event(self.last_ts))
@@ -350,34 +528,32 @@ impl<R: Read> Reader<R> {
         self.have_gen = true;
         self.cur_gen = self.generation.num;
         self.cpu_next = 0;
-        self.frontier.clear();
-        self.cursors.clear();
-        for mi in 0..self.generation.ms.len() {
-            let m = self.generation.ms[mi].0;
-            let mut c = Cursor {
-                m,
-                mi,
-                last_ts: 0,
-                idx: usize::MAX,
-                pos: 0,
-                end: 0,
-                file_delta: 0,
-                ev: Event::make(Ctx { m, ..NO_CTX }, 0, 0, &[]),
-                ev_off: 0,
-            };
-            if !next_event(&mut c, &self.generation)? {
-                continue;
+        match &mut self.feed {
+            Feed::Direct { .. } => self.merge.install(&self.generation)?,
+            Feed::Piped { pipe, .. } => {
+                self.merge.frontier.clear();
+                self.merge.cursors.clear();
+                self.stream.ms.clear();
+                let ms = pipe.merge()??;
+                self.stream
+                    .ms
+                    .extend(ms.into_iter().map(|m| (m, usize::MAX)));
+                self.stream.chunk.clear();
+                self.stream.next = 0;
+                self.stream.tail_err = None;
+                self.stream.taken = 0;
+                self.stream.refused = None;
+                self.streaming = true;
             }
-            self.frontier.push(Head {
-                time: c.ev.time,
-                cur: self.cursors.len() as u32,
-            });
-            self.cursors.push(c);
-            let n = self.frontier.len() - 1;
-            heap_sift_up(&mut self.frontier, n);
         }
         let t = self.generation.mul(self.generation.min_ts);
         Ok(self.sync_event(t))
+    }
+
+    /// With a background thread: how many generations this thread finished merging itself
+    /// because an event had to wait (tests check that this path runs).
+    pub fn stream_fallbacks(&self) -> u64 {
+        self.stream.left
     }
 
     /// How many generations were delivered completely.
@@ -386,226 +562,49 @@ impl<R: Read> Reader<R> {
     }
 }
 
-/// One varint at `d[*n..]`, where the arena padding guarantees ten readable bytes; None on
-/// overflow (the checked decoder then names the error).
-#[inline(always)]
-fn uv_padded(d: &[u8], n: &mut usize) -> Option<u64> {
-    let b = d[*n];
-    if b < 0x80 {
-        *n += 1;
-        return Some(b as u64);
-    }
-    let mut x = (b & 0x7f) as u64;
-    let mut s = 7;
-    for i in 1..10 {
-        let b = d[*n + i];
-        if b < 0x80 {
-            if i == 9 && b > 1 {
-                return None;
-            }
-            *n += i + 1;
-            return Some(x | (b as u64) << s);
+impl<R: Read + Send + 'static> Reader<R> {
+    /// A reader whose file reading and merging run on a background thread while this thread
+    /// orders: the same events, less wall time on two or more CPUs, more CPU time. On a
+    /// machine with one CPU it is `new`.
+    pub fn threaded(r: R) -> Result<Self, TraceError> {
+        let one_cpu = std::thread::available_parallelism().is_ok_and(|n| n.get() < 2);
+        if one_cpu {
+            return Self::new(r);
         }
-        x |= ((b & 0x7f) as u64) << s;
-        s += 7;
+        Self::threaded_with(r, CHUNK_EVENTS)
     }
-    None
-}
 
-/// Decodes the cursor's next timed event (Go's `batchCursor.nextEvent`).
-#[inline(always)]
-fn next_event(c: &mut Cursor, g: &Generation) -> Result<bool, TraceError> {
-    if c.pos == c.end && !next_batch(c, g) {
-        return Ok(false);
-    }
-    if c.last_ts == 0 {
-        c.last_ts = g.mul(g.ms[c.mi].1[c.idx].time);
-    }
-    // Fast path: decode from the padded arena, then check the event ended inside its
-    // batch; anything unusual goes to the checked decoder, which names the error.
-    let d = &g.data[c.pos..c.pos + DATA_PAD];
-    let typ = d[0];
-    let nargs = WIRE_ARGS[typ as usize];
-    if nargs != NOT_TIMED {
-        let mut n = 1;
-        if let Some(dt) = uv_padded(d, &mut n) {
-            let mut args = [0u64; 4];
-            let mut ok = true;
-            for a in args.iter_mut().take(nargs as usize) {
-                match uv_padded(d, &mut n) {
-                    Some(v) => *a = v,
-                    None => {
-                        ok = false;
-                        break;
-                    }
-                }
-            }
-            if ok && c.pos + n <= c.end {
-                c.ev.typ = typ;
-                c.ev.args = args;
-                c.ev.time = g.mul(dt).wrapping_add(c.last_ts);
-                c.last_ts = c.ev.time;
-                c.ev_off = c.file_delta.wrapping_add(c.pos as u64);
-                c.pos += n;
-                return Ok(true);
-            }
-        }
-    }
-    next_event_checked(c, g)
-}
-
-/// Moves to the M's next non-empty batch; false after the last.
-#[inline(never)]
-fn next_batch(c: &mut Cursor, g: &Generation) -> bool {
-    let batches = &g.ms[c.mi].1;
-    loop {
-        let i = c.idx.wrapping_add(1);
-        if i >= batches.len() {
-            return false;
-        }
-        c.idx = i;
-        c.last_ts = 0;
-        let b = &batches[i];
-        if b.len > 0 {
-            c.pos = b.start;
-            c.end = b.start + b.len;
-            c.file_delta = b.file_off.wrapping_sub(b.start as u64);
-            return true;
-        }
-    }
-}
-
-#[cold]
-#[inline(never)]
-fn next_event_checked(c: &mut Cursor, g: &Generation) -> Result<bool, TraceError> {
-    let data = &g.data[c.pos..c.end];
-    let off = c.file_delta.wrapping_add(c.pos as u64);
-    let fail = |msg: String| Err(TraceError::corrupt(msg).at(off, g.num));
-    let typ = data[0];
-    if typ as usize >= SPECS.len() {
-        return fail(format!("found invalid event type: {typ}"));
-    }
-    let sp = &SPECS[typ as usize];
-    if sp.args.is_empty() || !sp.timed {
-        return fail(format!("found event without a timestamp: type={typ}"));
-    }
-    let mut n = 1;
-    let Some((dt, k)) = uvarint(&data[n..]) else {
-        return fail("found invalid uvarint for timestamp".into());
-    };
-    n += k;
-    c.ev.typ = typ;
-    c.ev.args = [0; 4];
-    for i in 0..sp.args.len() - 1 {
-        let Some((a, k)) = uvarint(&data[n..]) else {
-            return fail("found invalid uvarint".into());
+    /// `threaded` with `chunk_events` events per chunk, whatever the CPU count (tests use
+    /// tiny chunks to cross chunk boundaries everywhere).
+    pub fn threaded_with(r: R, chunk_events: usize) -> Result<Self, TraceError> {
+        let mut src = Src::new(r);
+        let ver = read_header(&mut src)?;
+        let genr = GenReader::new(ver);
+        let pipe = Pipe::spawn(src, genr, chunk_events).map_err(|e| {
+            TraceError::new(
+                ErrorKind::Io,
+                format!("cannot start the trace reader thread: {e}"),
+            )
+        })?;
+        let feed = Feed::Piped {
+            pipe,
+            offset: 0,
+            has_spill: false,
         };
-        c.ev.args[i] = a;
-        n += k;
+        Ok(Self::with_feed(feed, ver))
     }
-    c.ev.time = g.mul(dt).wrapping_add(c.last_ts);
-    c.last_ts = c.ev.time;
-    c.ev_off = off;
-    c.pos += n;
-    Ok(true)
 }
 
-#[inline(always)]
-fn heap_update(h: &mut [Head], i: usize) {
-    if i == 0 {
-        // The common case: the cursor that just advanced is usually still the earliest.
-        let t = h[0].time;
-        let l = h.get(1).map_or(i64::MAX, |x| x.time);
-        let r = h.get(2).map_or(i64::MAX, |x| x.time);
-        if t <= l && t <= r {
-            return;
-        }
-        heap_sift_down(h, 0);
-        return;
+/// The generation for writing: the caller holds the only reference except while the
+/// background thread merges, and no writer runs then; a shared one is replaced.
+fn generation_mut(g: &mut Arc<Generation>) -> &mut Generation {
+    if Arc::get_mut(g).is_none() {
+        *g = Arc::default();
     }
-    if heap_sift_up(h, i) != i {
-        return;
-    }
-    heap_sift_down(h, i);
-}
-
-fn heap_remove(h: &mut Vec<Head>, mut i: usize) {
-    while i > 0 {
-        h.swap((i - 1) / 2, i);
-        i = (i - 1) / 2;
-    }
-    let last = h.len() - 1;
-    h.swap(0, last);
-    h.pop();
-    heap_sift_down(h, 0);
-}
-
-fn heap_sift_up(h: &mut [Head], mut i: usize) -> usize {
-    while i > 0 && h[(i - 1) / 2].time > h[i].time {
-        h.swap((i - 1) / 2, i);
-        i = (i - 1) / 2;
-    }
-    i
-}
-
-fn heap_sift_down(h: &mut [Head], mut i: usize) -> usize {
-    loop {
-        let m = min3(h, i, 2 * i + 1, 2 * i + 2);
-        if m == i {
-            break;
-        }
-        h.swap(i, m);
-        i = m;
-    }
-    i
-}
-
-#[inline]
-fn min3(b: &[Head], i0: usize, i1: usize, i2: usize) -> usize {
-    let mut min_idx = i0;
-    let mut min_t = i64::MAX;
-    if i0 < b.len() {
-        min_t = b[i0].time;
-    }
-    if i1 < b.len() && b[i1].time < min_t {
-        min_t = b[i1].time;
-        min_idx = i1;
-    }
-    if i2 < b.len() && b[i2].time < min_t {
-        min_idx = i2;
-    }
-    min_idx
+    Arc::get_mut(g).expect("a new Arc has one reference")
 }
 
 /// Error kinds that mean "the file ends early" rather than "the bytes are wrong".
 pub fn is_truncation(e: &TraceError) -> bool {
     e.kind == ErrorKind::Truncated
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    proptest! {
-        /// The padded fast varint decoder agrees with `binary.Uvarint` (`wire::uvarint`) on
-        /// every input: same value and length, or both refuse.
-        #[test]
-        fn padded_varint_equals_checked(bytes in proptest::collection::vec(
-            prop_oneof![any::<u8>(), 0x80u8..=0xff, Just(0xffu8), Just(0x01u8)], 0..12)) {
-            let mut padded = bytes.clone();
-            padded.resize(bytes.len() + DATA_PAD, 0);
-            let mut n = 0;
-            let fast = uv_padded(&padded, &mut n);
-            match uvarint(&bytes) {
-                Some((v, k)) => prop_assert_eq!((fast, n), (Some(v), k)),
-                // Too short for the checked decoder: the fast one reads into the padding and
-                // must then end past the input, which the caller treats as "ran off the batch".
-                None if bytes.len() < 10 && bytes.iter().all(|&b| b >= 0x80) => {
-                    prop_assert!(fast.is_none() || n > bytes.len())
-                }
-                None => prop_assert!(fast.is_none()),
-            }
-        }
-    }
 }

@@ -1170,7 +1170,14 @@ impl Default for SummarizeOptions {
 /// Reads a whole trace and summarizes it. A truncated trace yields the complete generations
 /// and a warning; any other error fails (after the header, with its offset and generation).
 pub fn summarize<R: Read>(r: R, opts: &SummarizeOptions) -> Result<Summary, TraceError> {
-    let mut rd = Reader::new(r)?;
+    summarize_reader(Reader::new(r)?, opts)
+}
+
+/// `summarize` over a reader already made (e.g. `Reader::threaded`).
+pub fn summarize_reader<R: Read>(
+    mut rd: Reader<R>,
+    opts: &SummarizeOptions,
+) -> Result<Summary, TraceError> {
     let ver = rd.version();
     let mut s = Summarizer::new();
     let mut warning = None;

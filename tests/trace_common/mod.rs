@@ -51,17 +51,45 @@ pub fn build_fixture(pkg: &str, dir: &Path) -> PathBuf {
 }
 
 /// golat's events in the oracle's `dump` format; an error becomes a final `error: ...` line.
+/// The threaded reader (chunks of 1 or 3 events, and the default size) must give the same as
+/// the one-thread reader, error included.
 pub fn golat_dump(bytes: &[u8]) -> (Vec<String>, Option<String>) {
+    golat_dump_counting(bytes).0
+}
+
+/// `golat_dump`, and how often the threaded reader had to merge a generation itself.
+pub fn golat_dump_counting(bytes: &[u8]) -> ((Vec<String>, Option<String>), u64) {
+    let one = dump(Reader::new(bytes)).0;
+    let mut fallbacks = 0;
+    // Chunks of one event cost a message each: for small inputs only.
+    let tiny = if bytes.len() < 64 << 10 { 1 } else { 3 };
+    for chunk in [tiny, 8192] {
+        let (two, n) = dump(Reader::threaded_with(
+            std::io::Cursor::new(bytes.to_vec()),
+            chunk,
+        ));
+        assert_eq!(
+            one, two,
+            "the threaded reader (chunks of {chunk}) differs from the one-thread reader"
+        );
+        fallbacks += n;
+    }
+    (one, fallbacks)
+}
+
+fn dump<R: std::io::Read>(
+    r: Result<Reader<R>, golat::exectrace::TraceError>,
+) -> ((Vec<String>, Option<String>), u64) {
     let mut lines = Vec::new();
-    let mut r = match Reader::new(bytes) {
+    let mut r = match r {
         Ok(r) => r,
-        Err(e) => return (lines, Some(e.to_string())),
+        Err(e) => return ((lines, Some(e.to_string())), 0),
     };
     loop {
         match r.next_event() {
             Ok(Some(e)) => lines.push(dump_line(&e)),
-            Ok(None) => return (lines, None),
-            Err(e) => return (lines, Some(e.to_string())),
+            Ok(None) => return ((lines, None), r.stream_fallbacks()),
+            Err(e) => return ((lines, Some(e.to_string())), r.stream_fallbacks()),
         }
     }
 }

@@ -1,0 +1,304 @@
+//! The background half of the two-thread reader: on request it reads the next generation from
+//! the file and merges its per-M streams on time, sending the merged events in chunks. The
+//! ordering state machine stays on the caller's thread (`reader.rs`), which also falls back
+//! to merging itself when an event must wait, so the output is the same as one thread's.
+
+use std::io::Read;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, Sender, SyncSender, TryRecvError};
+
+use super::error::{ErrorKind, TraceError};
+use super::generation::{GenOutcome, GenReader, Generation};
+use super::merge::Merge;
+use super::wire::Src;
+
+/// Events per chunk: large enough that the threads seldom wait on each other, small enough
+/// that the chunks in flight stay in the cores' L2 caches.
+pub(super) const CHUNK_EVENTS: usize = 8192;
+/// Chunks in flight.
+const CHUNKS_IN_FLIGHT: usize = 4;
+
+/// One merged event: the wire type, time and arguments, and the index of its M's cursor.
+/// Its file offset is not sent: only an error message needs it, and replaying the merge
+/// finds it then.
+#[derive(Clone, Copy)]
+pub(super) struct Rec {
+    pub time: i64,
+    pub args: [u64; 4],
+    pub typ: u8,
+    pub cur: u32,
+}
+
+enum Req {
+    /// Read the next generation into this one (handed back so its buffers are reused).
+    Read(Arc<Generation>),
+    /// Merge the generation just read.
+    Merge,
+}
+
+/// The answer to `Read`: Go's outcome, the generation, the file offset after it, and
+/// whether a batch of the next generation was already read (traces before Go 1.26).
+pub(super) struct ReadReply {
+    pub res: Result<GenOutcome, TraceError>,
+    pub generation: Arc<Generation>,
+    pub offset: u64,
+    pub has_spill: bool,
+}
+
+/// Merged events; `tail_err` is the error decoding the event after the last one.
+pub(super) struct Chunk {
+    pub recs: Vec<Rec>,
+    pub tail_err: Option<TraceError>,
+}
+
+enum Msg {
+    Read(ReadReply),
+    /// The first answer to `Merge`: the M of each cursor, by cursor index.
+    Installed(Vec<u64>),
+    /// Setting up the cursors failed (decoding an M's first event).
+    InstallErr(TraceError),
+    Chunk(Chunk),
+    /// The generation's merge is over.
+    End,
+}
+
+/// The caller's end of the background reader.
+pub(super) struct Pipe {
+    req: Sender<Req>,
+    msgs: Receiver<Msg>,
+    free: Sender<Vec<Rec>>,
+    abandon: Arc<AtomicBool>,
+    /// A `Merge` was sent and its `End` (or `InstallErr`) not yet received.
+    merging: bool,
+}
+
+/// The background thread is gone: it panicked, which is a golat bug.
+fn gone() -> TraceError {
+    TraceError::new(
+        ErrorKind::Io,
+        "internal error: golat's trace reader thread stopped",
+    )
+}
+
+impl Pipe {
+    /// Starts the background thread on `src`, positioned after the header.
+    pub(super) fn spawn<R: Read + Send + 'static>(
+        src: Src<R>,
+        genr: GenReader,
+        chunk_events: usize,
+    ) -> std::io::Result<Pipe> {
+        let (req_tx, req_rx) = std::sync::mpsc::channel();
+        let (msg_tx, msg_rx) = std::sync::mpsc::sync_channel(CHUNKS_IN_FLIGHT);
+        let (free_tx, free_rx) = std::sync::mpsc::channel();
+        let abandon = Arc::new(AtomicBool::new(false));
+        let flag = abandon.clone();
+        // Detached: once the caller's channel ends are dropped, every send or receive of
+        // the thread fails and it returns.
+        std::thread::Builder::new()
+            .name("golat-trace-read".into())
+            .spawn(move || {
+                serve(
+                    src,
+                    genr,
+                    req_rx,
+                    msg_tx,
+                    free_rx,
+                    &flag,
+                    chunk_events.max(1),
+                )
+            })?;
+        Ok(Pipe {
+            req: req_tx,
+            msgs: msg_rx,
+            free: free_tx,
+            abandon,
+            merging: false,
+        })
+    }
+
+    /// Reads the next generation into `old`'s buffers (waiting out a merge the caller
+    /// abandoned first).
+    pub(super) fn read(&mut self, old: Arc<Generation>) -> Result<ReadReply, TraceError> {
+        self.drain()?;
+        self.req.send(Req::Read(old)).map_err(|_| gone())?;
+        match self.msgs.recv().map_err(|_| gone())? {
+            Msg::Read(reply) => Ok(reply),
+            _ => Err(gone()),
+        }
+    }
+
+    /// Starts merging the generation last read; returns the M of each cursor.
+    pub(super) fn merge(&mut self) -> Result<Result<Vec<u64>, TraceError>, TraceError> {
+        self.abandon.store(false, Ordering::Relaxed);
+        self.req.send(Req::Merge).map_err(|_| gone())?;
+        self.merging = true;
+        match self.msgs.recv().map_err(|_| gone())? {
+            Msg::Installed(ms) => Ok(Ok(ms)),
+            Msg::InstallErr(e) => {
+                self.merging = false;
+                Ok(Err(e))
+            }
+            _ => Err(gone()),
+        }
+    }
+
+    /// The next chunk of the merge (recycling `used`), or None at its end.
+    pub(super) fn next_chunk(&mut self, used: Vec<Rec>) -> Result<Option<Chunk>, TraceError> {
+        if used.capacity() > 0 {
+            let _ = self.free.send(used);
+        }
+        if !self.merging {
+            return Ok(None);
+        }
+        match self.msgs.recv().map_err(|_| gone())? {
+            Msg::Chunk(chunk) => Ok(Some(chunk)),
+            Msg::End => {
+                self.merging = false;
+                Ok(None)
+            }
+            _ => Err(gone()),
+        }
+    }
+
+    /// The caller merges the rest of this generation itself: stop sending it.
+    pub(super) fn abandon(&self) {
+        self.abandon.store(true, Ordering::Relaxed);
+    }
+
+    /// Discards what is left of an abandoned merge.
+    fn drain(&mut self) -> Result<(), TraceError> {
+        while self.merging {
+            match self.msgs.recv().map_err(|_| gone())? {
+                Msg::Chunk(chunk) => {
+                    let _ = self.free.send(chunk.recs);
+                }
+                Msg::End => self.merging = false,
+                _ => return Err(gone()),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The background thread: answers `Read` and `Merge` requests in order until the caller
+/// goes away.
+fn serve<R: Read>(
+    mut src: Src<R>,
+    mut genr: GenReader,
+    reqs: Receiver<Req>,
+    msgs: SyncSender<Msg>,
+    free: Receiver<Vec<Rec>>,
+    abandon: &AtomicBool,
+    chunk_events: usize,
+) {
+    // This thread's reference to the generation being merged.
+    let mut current: Option<Arc<Generation>> = None;
+    let mut merge = Merge::default();
+    while let Ok(req) = reqs.recv() {
+        match req {
+            Req::Read(mut generation) => {
+                current = None;
+                if Arc::get_mut(&mut generation).is_none() {
+                    generation = Arc::default();
+                }
+                let Some(g) = Arc::get_mut(&mut generation) else {
+                    return;
+                };
+                let res = genr.read(&mut src, g);
+                if res.is_ok() {
+                    current = Some(generation.clone());
+                }
+                let msg = Msg::Read(ReadReply {
+                    res,
+                    generation,
+                    offset: src.offset(),
+                    has_spill: genr.has_spill(),
+                });
+                if msgs.send(msg).is_err() {
+                    return;
+                }
+            }
+            Req::Merge => {
+                let Some(g) = current.take() else {
+                    // The caller merges only a generation it was given.
+                    return;
+                };
+                if !merge_generation(&g, &mut merge, &msgs, &free, abandon, chunk_events) {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Merges one generation exactly as the one-thread reader's frontier does when every
+/// earliest event may happen: cursor set-up, then take the heap's top and step it. False
+/// when the caller has gone.
+fn merge_generation(
+    g: &Generation,
+    merge: &mut Merge,
+    msgs: &SyncSender<Msg>,
+    free: &Receiver<Vec<Rec>>,
+    abandon: &AtomicBool,
+    chunk_events: usize,
+) -> bool {
+    if let Err(e) = merge.install(g) {
+        return msgs.send(Msg::InstallErr(e)).is_ok();
+    }
+    let ms = merge.cursors.iter().map(|c| c.m).collect();
+    if msgs.send(Msg::Installed(ms)).is_err() {
+        return false;
+    }
+    let fresh = |free: &Receiver<Vec<Rec>>| match free.try_recv() {
+        Ok(mut v) => {
+            v.clear();
+            v
+        }
+        Err(TryRecvError::Empty | TryRecvError::Disconnected) => Vec::with_capacity(chunk_events),
+    };
+    let mut recs = fresh(free);
+    while !merge.frontier.is_empty() {
+        let cur = merge.frontier.cur[0];
+        let c = merge.cursor(0);
+        recs.push(Rec {
+            time: c.ev.time,
+            args: c.ev.args(),
+            typ: c.ev.typ,
+            cur,
+        });
+        if let Err(e) = merge.step(0, g) {
+            let tail = Msg::Chunk(Chunk {
+                recs,
+                tail_err: Some(e),
+            });
+            return msgs.send(tail).is_ok() && msgs.send(Msg::End).is_ok();
+        }
+        if recs.len() == chunk_events {
+            let full = std::mem::replace(&mut recs, fresh(free));
+            if msgs
+                .send(Msg::Chunk(Chunk {
+                    recs: full,
+                    tail_err: None,
+                }))
+                .is_err()
+            {
+                return false;
+            }
+            if abandon.load(Ordering::Relaxed) {
+                return msgs.send(Msg::End).is_ok();
+            }
+        }
+    }
+    if !recs.is_empty()
+        && msgs
+            .send(Msg::Chunk(Chunk {
+                recs,
+                tail_err: None,
+            }))
+            .is_err()
+    {
+        return false;
+    }
+    msgs.send(Msg::End).is_ok()
+}

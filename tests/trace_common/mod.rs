@@ -63,7 +63,7 @@ pub fn golat_dump_counting(bytes: &[u8]) -> ((Vec<String>, Option<String>), u64)
     let mut fallbacks = 0;
     // Chunks of one event cost a message each: for small inputs only.
     let tiny = if bytes.len() < 64 << 10 { 1 } else { 3 };
-    for chunk in [tiny, 8192] {
+    for chunk in [tiny, 16384] {
         let (two, n) = dump(Reader::threaded_with(
             std::io::Cursor::new(bytes.to_vec()),
             chunk,

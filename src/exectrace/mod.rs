@@ -1,7 +1,8 @@
 //! Go execution traces (Go 1.22+): a streaming parser and the `golat trace` startup summary.
 //!
-//! Layers: `wire` (header, varints) → `gn` (one generation's batches and tables) →
-//! `reader` + `order` (Go's ordering state machine) → `event` (state transitions) →
+//! Layers: `wire` (header, varints) → `generation` (one generation's batches and tables) →
+//! `merge` (per-M cursors, Go's heap) → `reader` + `order` (Go's ordering state machine;
+//! `pipe` runs reading and merging on a second thread) → `event` (state transitions) →
 //! `summary` (aggregation) → `render` (table). `overlay` captures traces of `go` commands.
 
 pub mod error;

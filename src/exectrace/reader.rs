@@ -1,9 +1,10 @@
-//! The streaming reader (Go's `reader.go` + `batchcursor.go`): reads one generation at a time,
-//! merges the per-M batch streams with a min-heap on time, and lets the ordering state machine
-//! pick which event may happen next. Events come out exactly as Go's `Reader.ReadEvent` gives them.
+//! The streaming reader (Go's `reader.go`): reads one generation at a time, merges the per-M
+//! batch streams on time (`merge.rs`), and lets the ordering state machine pick which event
+//! may happen next. Events come out exactly as Go's `Reader.ReadEvent` gives them, whether
+//! this thread also reads and merges (`Reader::new`) or a background thread does
+//! (`Reader::threaded`, `pipe.rs`).
 
 use std::io::Read;
-
 use std::sync::Arc;
 
 use super::error::{ErrorKind, TraceError};

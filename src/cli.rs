@@ -180,9 +180,9 @@ pub struct TraceArgs {
     /// Rows per table (at least 1).
     #[arg(long, default_value_t = 10, value_name = "N", value_parser = at_least_one)]
     pub top: usize,
-    /// Read the trace on this thread only. By default a second thread reads the file and
-    /// merges the per-thread event streams while this one orders them, when the machine
-    /// has two or more CPUs: the same result, less wall time, more CPU time.
+    /// Use one thread. By default, with two or more CPUs, a second thread reads the file and
+    /// merges the per-thread event streams while the first orders them: the same result in
+    /// less wall time and more CPU time.
     #[arg(long)]
     pub single_thread: bool,
     /// Only parse and count events (for benchmarks: no summary is built).

@@ -194,6 +194,15 @@ impl Generation {
     }
 }
 
+/// The generation for writing. The two-thread reader shares it while the background thread
+/// merges, and nobody writes then; a reference found shared anyway is replaced by a new one.
+pub fn unshared(g: &mut std::sync::Arc<Generation>) -> &mut Generation {
+    if std::sync::Arc::get_mut(g).is_none() {
+        *g = std::sync::Arc::default();
+    }
+    std::sync::Arc::get_mut(g).expect("a new Arc has one reference")
+}
+
 /// A raw batch header as read from the file.
 struct RawBatch {
     exp: u8,

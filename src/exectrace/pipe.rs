@@ -6,10 +6,10 @@
 use std::io::Read;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, Sender, SyncSender, TryRecvError};
+use std::sync::mpsc::{Receiver, Sender, SyncSender};
 
 use super::error::{ErrorKind, TraceError};
-use super::generation::{GenOutcome, GenReader, Generation};
+use super::generation::{GenOutcome, GenReader, Generation, unshared};
 use super::merge::Merge;
 use super::wire::Src;
 
@@ -200,13 +200,7 @@ fn serve<R: Read>(
         match req {
             Req::Read(mut generation) => {
                 current = None;
-                if Arc::get_mut(&mut generation).is_none() {
-                    generation = Arc::default();
-                }
-                let Some(g) = Arc::get_mut(&mut generation) else {
-                    return;
-                };
-                let res = genr.read(&mut src, g);
+                let res = genr.read(&mut src, unshared(&mut generation));
                 if res.is_ok() {
                     current = Some(generation.clone());
                 }
@@ -251,12 +245,15 @@ fn merge_generation(
     if msgs.send(Msg::Installed(ms)).is_err() {
         return false;
     }
-    let fresh = |free: &Receiver<Vec<Rec>>| match free.try_recv() {
-        Ok(mut v) => {
-            v.clear();
-            v
-        }
-        Err(TryRecvError::Empty | TryRecvError::Disconnected) => Vec::with_capacity(chunk_events),
+    // A chunk buffer the caller handed back, else a new one.
+    let fresh = |free: &Receiver<Vec<Rec>>| {
+        free.try_recv().map_or_else(
+            |_| Vec::with_capacity(chunk_events),
+            |mut v| {
+                v.clear();
+                v
+            },
+        )
     };
     let mut recs = fresh(free);
     while !merge.frontier.is_empty() {

@@ -8,7 +8,7 @@ use std::io::Read;
 use std::sync::Arc;
 
 use super::error::{ErrorKind, TraceError};
-use super::generation::{GenOutcome, GenReader, Generation};
+use super::generation::{GenOutcome, GenReader, Generation, unshared};
 use super::merge::Merge;
 use super::order::{Ctx, Event, NONE, Ordering};
 use super::pipe::{CHUNK_EVENTS, Pipe, Rec};
@@ -213,35 +213,38 @@ impl<R: Read> Reader<R> {
         // The common case: nothing queued, no CPU sample due, and the earliest event may
         // happen now.
         if self.order.queue.is_empty() {
-            if self.streaming {
-                if let Some(r) = self.stream.chunk.get(self.stream.next) {
-                    let t = r.time;
-                    if self
-                        .generation
-                        .cpu_samples
-                        .get(self.cpu_next)
-                        .is_none_or(|s| s.time >= t)
-                    {
-                        if self.try_advance_streamed()? {
-                            return Ok(true);
-                        }
-                        return self.refused_streamed();
-                    }
-                }
-            } else if let Some(head) = self.merge.frontier.first()
+            let head = if self.streaming {
+                self.stream.chunk.get(self.stream.next).map(|r| r.time)
+            } else {
+                self.merge.frontier.first()
+            };
+            if let Some(t) = head
                 && self
                     .generation
                     .cpu_samples
                     .get(self.cpu_next)
-                    .is_none_or(|s| s.time >= head)
+                    .is_none_or(|s| s.time >= t)
             {
-                if self.try_advance(0)? {
-                    return Ok(true);
-                }
-                return self.advance_others();
+                return self.advance_head();
             }
         }
         self.read_event_slow()
+    }
+
+    /// Advances the frontier's earliest event, from the stream or this thread's heap; when
+    /// it must wait, tries the others as Go does.
+    #[inline(always)]
+    fn advance_head(&mut self) -> Result<bool, TraceError> {
+        if self.streaming {
+            if self.try_advance_streamed()? {
+                return Ok(true);
+            }
+            return self.refused_streamed();
+        }
+        if self.try_advance(0)? {
+            return Ok(true);
+        }
+        self.advance_others()
     }
 
     /// The time of the frontier's earliest event; None when the generation has no more.
@@ -297,7 +300,7 @@ impl<R: Read> Reader<R> {
                 Err(e) => {
                     self.read_gen_err = Some(e);
                     self.have_gen = false;
-                    generation_mut(&mut self.generation).cpu_samples.clear();
+                    unshared(&mut self.generation).cpu_samples.clear();
                     self.sync_event(self.last_ts)
                 }
             };
@@ -320,16 +323,7 @@ impl<R: Read> Reader<R> {
             return Err(TraceError::corrupt("broken trace: frontier is empty")
                 .at(self.offset(), self.generation.num));
         }
-        if self.streaming {
-            if self.try_advance_streamed()? {
-                return Ok(true);
-            }
-            return self.refused_streamed();
-        }
-        if self.try_advance(0)? {
-            return Ok(true);
-        }
-        self.advance_others()
+        self.advance_head()
     }
 
     /// The earliest event must wait: tries the others in time order, or fails.
@@ -479,7 +473,7 @@ impl<R: Read> Reader<R> {
     fn read_gen(&mut self) -> Result<Result<GenOutcome, TraceError>, TraceError> {
         self.streaming = false;
         match &mut self.feed {
-            Feed::Direct { src, genr } => Ok(genr.read(src, generation_mut(&mut self.generation))),
+            Feed::Direct { src, genr } => Ok(genr.read(src, unshared(&mut self.generation))),
             Feed::Piped {
                 pipe,
                 offset,
@@ -517,7 +511,7 @@ impl<R: Read> Reader<R> {
             }
             Err(e) => {
                 self.have_gen = false;
-                generation_mut(&mut self.generation).cpu_samples.clear();
+                unshared(&mut self.generation).cpu_samples.clear();
                 self.spill_err = Some(e);
                 self.spill_err_sync = true;
                 Ok(self.sync_event(self.last_ts))
@@ -594,15 +588,6 @@ impl<R: Read + Send + 'static> Reader<R> {
         };
         Ok(Self::with_feed(feed, ver))
     }
-}
-
-/// The generation for writing: the caller holds the only reference except while the
-/// background thread merges, and no writer runs then; a shared one is replaced.
-fn generation_mut(g: &mut Arc<Generation>) -> &mut Generation {
-    if Arc::get_mut(g).is_none() {
-        *g = Arc::default();
-    }
-    Arc::get_mut(g).expect("a new Arc has one reference")
 }
 
 /// Error kinds that mean "the file ends early" rather than "the bytes are wrong".

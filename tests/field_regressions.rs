@@ -72,18 +72,23 @@ fn closed_stdout(args: &[&std::ffi::OsStr]) -> std::process::Output {
     }
 }
 
-#[test]
-fn json_to_a_closed_pipe_is_not_a_failure() {
-    let dir = tempfile::tempdir().unwrap();
-    let report = dir.path().join("r.json");
+/// Writes the JSON report of `golat profile sh -c 'exit 0'` to `path`.
+fn write_exit0_report(path: &std::path::Path) {
     let out = output_timeout(
         Command::new(golat())
             .args(["profile", "-q", "--json"])
-            .arg(&report)
+            .arg(path)
             .args(["sh", "-c", "exit 0"]),
         60,
     );
     assert!(out.status.success(), "{out:?}");
+}
+
+#[test]
+fn json_to_a_closed_pipe_is_not_a_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("r.json");
+    write_exit0_report(&report);
     let r = report.as_os_str();
     let cases: Vec<Vec<&std::ffi::OsStr>> = vec![
         vec!["report".as_ref(), "--json".as_ref(), r],
@@ -334,14 +339,7 @@ fn the_report_header_quotes_the_command_as_it_was_typed() {
     // golat diff names the commands the same way.
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("r.json");
-    let out = output_timeout(
-        Command::new(golat())
-            .args(["profile", "-q", "--json"])
-            .arg(&json)
-            .args(["sh", "-c", "exit 0"]),
-        30,
-    );
-    assert!(out.status.success(), "{out:?}");
+    write_exit0_report(&json);
     let out = output_timeout(Command::new(golat()).arg("diff").arg(&json).arg(&json), 30);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("`sh -c 'exit 0'` exited 0"), "{text}");

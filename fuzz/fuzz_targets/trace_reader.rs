@@ -1,7 +1,8 @@
 //! Fuzz target: any byte string through the trace reader and the summary must give events or
 //! an error, never a panic, a hang or unbounded memory; and the threaded reader (tiny chunks,
 //! so chunk boundaries fall everywhere) must give exactly the one-thread reader's events and
-//! error.
+//! error. So must the readers that leave event batches in a file and read them where they
+//! are (one thread, and threaded).
 #![no_main]
 
 use golat::exectrace::{Event, Reader, summary::Summarizer};
@@ -46,4 +47,21 @@ fuzz_target!(|data: &[u8]| {
     let (two, two_err) = drain(two, None);
     assert!(same(&one, &two), "threaded reader: different events");
     assert_eq!(one_err, two_err, "threaded reader: different error");
+    let file = || {
+        use std::io::{Seek, Write};
+        let mut f = tempfile::tempfile().expect("temporary file");
+        f.write_all(data).expect("write temporary file");
+        f.rewind().expect("rewind temporary file");
+        f
+    };
+    let in_file = Reader::from_file(file()).expect("the header was read once already");
+    assert!(in_file.batches_in_file());
+    let (three, three_err) = drain(in_file, None);
+    assert!(same(&one, &three), "reader of a file: different events");
+    assert_eq!(one_err, three_err, "reader of a file: different error");
+    let threaded_in_file =
+        Reader::threaded_file_with(file(), 3).expect("the header was read once already");
+    let (four, four_err) = drain(threaded_in_file, None);
+    assert!(same(&one, &four), "threaded reader of a file: different events");
+    assert_eq!(one_err, four_err, "threaded reader of a file: different error");
 });

@@ -1,8 +1,13 @@
 //! One generation: its batches grouped by thread, string and stack tables, CPU samples and
 //! clock data (Go's `generation.go` + `batch.go`). Buffers are reused between generations,
-//! so memory is bounded by the largest generation, not by the file.
+//! so memory is bounded by the largest generation, not by the file. From a regular file,
+//! event batches stay in the file: only their place is kept, and a cursor reads a batch
+//! when it gets to it (`Generation::load_batch`), so memory is one batch per M.
 
+use std::fs::File;
 use std::io::Read;
+use std::os::unix::fs::FileExt;
+use std::sync::Arc;
 
 use super::error::{ErrorKind, TraceError};
 use super::fxmap::FxMap;
@@ -11,10 +16,13 @@ use super::wire::{Src, VarintErr};
 
 pub const NO_THREAD: u64 = u64::MAX;
 
-/// Zero bytes after the last batch in `Generation::data`: the event decoder reads a whole
-/// event's varints (at most 1 + 5×10 bytes) without a bounds check per byte, then checks
-/// once that the event ended inside its batch.
+/// Zero bytes after a batch loaded for decoding (`Generation::load_batch`): the event
+/// decoder reads a whole event's varints (at most 1 + 5×10 bytes) without a bounds check per
+/// byte, then checks once that the event ended inside its batch.
 pub const DATA_PAD: usize = 64;
+
+/// `BatchRef::start` of a batch whose bytes were left in the file.
+pub const IN_FILE: usize = usize::MAX;
 
 /// An ID → value table where ID 0 always exists (Go's `dataTable`).
 #[derive(Default)]
@@ -92,7 +100,8 @@ pub struct Frame {
     pub line: u64,
 }
 
-/// A batch of events from one M; `start..start+len` indexes the generation's data arena.
+/// A batch of events from one M; `start..start+len` indexes the generation's data arena,
+/// unless `start` is `IN_FILE`.
 #[derive(Debug, Clone, Copy)]
 pub struct BatchRef {
     pub time: u64,
@@ -114,7 +123,10 @@ pub struct CpuSample {
 #[derive(Default)]
 pub struct Generation {
     pub num: u64,
+    /// Event batch bytes read from a stream (not a regular file).
     pub data: Vec<u8>,
+    /// Where `IN_FILE` batches are read from.
+    pub file: Option<Arc<File>>,
     /// Event batches per M, in order of the M's first batch in the file (Go's `batchMs`).
     pub ms: Vec<(u64, Vec<BatchRef>)>,
     m_index: FxMap<u64, usize>,
@@ -171,6 +183,41 @@ impl Generation {
         } else {
             (t as f64 * self.freq) as i64
         }
+    }
+
+    /// Puts batch `b`'s bytes into `buf`, followed by `DATA_PAD` zero bytes.
+    pub fn load_batch(&self, b: &BatchRef, buf: &mut Vec<u8>) -> Result<(), TraceError> {
+        let need = b.len + DATA_PAD;
+        if buf.len() < need {
+            buf.resize(need, 0);
+        } else {
+            buf.truncate(need);
+        }
+        buf[b.len..].fill(0);
+        let bytes = &mut buf[..b.len];
+        if b.start != IN_FILE {
+            bytes.copy_from_slice(&self.data[b.start..b.start + b.len]);
+            return Ok(());
+        }
+        let Some(file) = &self.file else {
+            return Err(TraceError::new(
+                ErrorKind::Io,
+                "internal error: a batch left in the file, but no file",
+            )
+            .at(b.file_off, self.num));
+        };
+        file.read_exact_at(bytes, b.file_off).map_err(|e| {
+            let (off, gn) = (b.file_off, self.num);
+            let msg = if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                format!(
+                    "the trace file changed while golat read it: the batch at byte {off} \
+                     (generation {gn}) is now cut short"
+                )
+            } else {
+                format!("reading the batch at byte {off} (generation {gn}): {e}")
+            };
+            TraceError::new(ErrorKind::Io, msg).at(off, gn)
+        })
     }
 
     pub fn string(&self, id: u64) -> &str {
@@ -234,11 +281,13 @@ fn verr(what: &str, e: VarintErr, off: u64) -> TraceError {
     err
 }
 
-/// Reads the next batch; event batch data goes straight into `arena`, others into `scratch`.
+/// Reads the next batch; event batch data goes straight into `arena` (or, when `in_file`,
+/// is skipped and left in the file), others into `scratch`.
 fn read_batch<R: Read>(
     src: &mut Src<R>,
     arena: &mut Vec<u8>,
     scratch: &mut Vec<u8>,
+    in_file: bool,
 ) -> Result<ReadBatch, TraceError> {
     let off = src.offset();
     let b = match src.read_byte() {
@@ -289,20 +338,56 @@ fn read_batch<R: Read>(
         .at(off, gn));
     }
     let file_off = src.offset();
+    let io_err = |e: std::io::Error| TraceError::new(ErrorKind::Io, e.to_string()).at(file_off, gn);
+    let short = |n: usize| {
+        TraceError::new(
+            ErrorKind::Truncated,
+            format!("failed to read full batch: read {n} but wanted {size}"),
+        )
+        .at(file_off, gn)
+    };
+    if in_file {
+        // The first data byte says whether this is a table, which is read now, or events,
+        // which stay in the file.
+        let first = if size == 0 {
+            None
+        } else {
+            src.peek_byte().map_err(io_err)?
+        };
+        let is_table = exp != 0
+            || matches!(
+                first,
+                Some(EV_STRINGS | EV_STACKS | EV_CPU_SAMPLES | EV_FREQUENCY | EV_SYNC)
+            );
+        let (start, n) = if is_table {
+            scratch.clear();
+            (0, src.read_into(scratch, size as usize).map_err(io_err)?)
+        } else {
+            (IN_FILE, src.skip(size as usize).map_err(io_err)?)
+        };
+        if n != size as usize {
+            return Err(short(n));
+        }
+        let rb = RawBatch {
+            exp,
+            m,
+            time,
+            start,
+            len: n,
+            file_off,
+            eog: false,
+            in_scratch: is_table,
+        };
+        return Ok(ReadBatch::Batch(rb, gn));
+    }
     // Event batches (not tables, not experimental) go to the arena; the first data byte
     // decides, so peek by reading into scratch first when it is small is not possible:
     // read into the arena and move table batches out afterwards.
     let start = arena.len();
-    let n = src
-        .read_into(arena, size as usize)
-        .map_err(|e| TraceError::new(ErrorKind::Io, e.to_string()).at(file_off, gn))?;
+    let n = src.read_into(arena, size as usize).map_err(io_err)?;
     if n != size as usize {
         arena.truncate(start);
-        return Err(TraceError::new(
-            ErrorKind::Truncated,
-            format!("failed to read full batch: read {n} but wanted {size}"),
-        )
-        .at(file_off, gn));
+        return Err(short(n));
     }
     let first = arena.get(start).copied();
     let is_table = exp != 0
@@ -342,6 +427,8 @@ fn read_batch<R: Read>(
 /// Reads the generation's structural parts; `Ok(false)` means clean end of input.
 pub struct GenReader {
     pub ver: u32,
+    /// The trace file, when event batches are left in it.
+    file: Option<Arc<File>>,
     /// The first batch of the next generation (traces before Go 1.26 have no end marker).
     spill: Option<(u64, RawBatch, Vec<u8>)>,
 }
@@ -356,7 +443,21 @@ pub enum GenOutcome {
 
 impl GenReader {
     pub fn new(ver: u32) -> Self {
-        GenReader { ver, spill: None }
+        GenReader {
+            ver,
+            file: None,
+            spill: None,
+        }
+    }
+
+    /// A reader that leaves event batches in `file` (the regular file being read, from its
+    /// first byte) and records only where they are.
+    pub fn in_file(ver: u32, file: Arc<File>) -> Self {
+        GenReader {
+            ver,
+            file: Some(file),
+            spill: None,
+        }
     }
 
     pub fn has_spill(&self) -> bool {
@@ -369,6 +470,7 @@ impl GenReader {
         g: &mut Generation,
     ) -> Result<GenOutcome, TraceError> {
         g.reset();
+        g.file = self.file.clone();
         if self.ver >= 26 {
             self.read_126(src, g)
         } else {
@@ -381,10 +483,11 @@ impl GenReader {
         src: &mut Src<R>,
         g: &mut Generation,
     ) -> Result<GenOutcome, TraceError> {
+        let in_file = self.file.is_some();
         let mut scratch = std::mem::take(&mut g.scratch);
         let res = (|| {
             loop {
-                let (b, gn) = match read_batch(src, &mut g.data, &mut scratch)? {
+                let (b, gn) = match read_batch(src, &mut g.data, &mut scratch, in_file)? {
                     ReadBatch::Eof => {
                         if !g.ms.is_empty() {
                             return Err(TraceError::new(
@@ -432,6 +535,7 @@ impl GenReader {
         src: &mut Src<R>,
         g: &mut Generation,
     ) -> Result<GenOutcome, TraceError> {
+        let in_file = self.file.is_some();
         let mut scratch = std::mem::take(&mut g.scratch);
         let res = (|| {
             if let Some((gn, mut b, bytes)) = self.spill.take() {
@@ -440,7 +544,7 @@ impl GenReader {
                 if b.in_scratch {
                     scratch.clear();
                     scratch.extend_from_slice(&bytes);
-                } else {
+                } else if b.start != IN_FILE {
                     b.start = g.data.len();
                     g.data.extend_from_slice(&bytes);
                 }
@@ -448,7 +552,7 @@ impl GenReader {
             }
             let mut spill_err = None;
             loop {
-                let (b, gn) = match read_batch(src, &mut g.data, &mut scratch) {
+                let (b, gn) = match read_batch(src, &mut g.data, &mut scratch, in_file) {
                     Ok(ReadBatch::Eof) => break,
                     Ok(ReadBatch::Batch(b, gn)) => (b, gn),
                     Err(e) => {
@@ -479,6 +583,8 @@ impl GenReader {
                     // Keep the batch bytes for the next generation.
                     let bytes = if b.in_scratch {
                         scratch.clone()
+                    } else if b.start == IN_FILE {
+                        Vec::new()
                     } else {
                         let v = g.data[b.start..b.start + b.len].to_vec();
                         g.data.truncate(b.start);
@@ -547,7 +653,6 @@ fn finish(g: &mut Generation, ver: u32) -> Result<(), TraceError> {
         g.int_freq = freq as u64;
         g.int_freq_limit = (1u64 << 53) / g.int_freq;
     }
-    g.data.resize(g.data.len() + DATA_PAD, 0);
     for s in &mut g.cpu_samples {
         s.time = (s.time as u64 as f64 * freq) as i64;
     }

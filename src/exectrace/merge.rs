@@ -20,11 +20,12 @@ pub(super) struct Cursor {
     pub(super) last_ts: i64,
     /// Index of the current batch in the M's list (`usize::MAX` before the first).
     pub(super) idx: usize,
-    /// The current batch's unread bytes: `pos..end` in the generation's arena.
+    /// The current batch's bytes, then `DATA_PAD` zero bytes; `pos..end` is the unread part.
+    pub(super) buf: Vec<u8>,
     pub(super) pos: usize,
     pub(super) end: usize,
-    /// File offset minus arena offset within the current batch.
-    pub(super) file_delta: u64,
+    /// File offset of `buf[0]`.
+    pub(super) file_off: u64,
     pub(super) ev: CursorEvent,
     /// File offset of `ev`.
     pub(super) ev_off: u64,
@@ -170,6 +171,8 @@ pub(super) struct Merge {
     /// Cursors by position; `frontier` is the heap over them.
     pub(super) cursors: Vec<Cursor>,
     pub(super) frontier: Frontier,
+    /// Batch buffers of the last generation's cursors, for the next one's.
+    spare: Vec<Vec<u8>>,
 }
 
 impl Merge {
@@ -177,7 +180,7 @@ impl Merge {
     /// its first event, pushed onto the heap in the generation's M order.
     pub(super) fn install(&mut self, g: &Generation) -> Result<(), TraceError> {
         self.frontier.clear();
-        self.cursors.clear();
+        self.spare.extend(self.cursors.drain(..).map(|c| c.buf));
         for mi in 0..g.ms.len() {
             let m = g.ms[mi].0;
             let mut c = Cursor {
@@ -186,13 +189,15 @@ impl Merge {
                 mi,
                 last_ts: 0,
                 idx: usize::MAX,
+                buf: self.spare.pop().unwrap_or_default(),
                 pos: 0,
                 end: 0,
-                file_delta: 0,
+                file_off: 0,
                 ev: CursorEvent::new(),
                 ev_off: 0,
             };
             if !next_event(&mut c, g)? {
+                self.spare.push(c.buf);
                 continue;
             }
             self.frontier.push(c.ev.time, self.cursors.len() as u32);
@@ -252,15 +257,15 @@ pub(super) fn uv_padded(d: &[u8], n: &mut usize) -> Option<u64> {
 /// Decodes the cursor's next timed event (Go's `batchCursor.nextEvent`).
 #[inline(always)]
 pub(super) fn next_event(c: &mut Cursor, g: &Generation) -> Result<bool, TraceError> {
-    if c.pos == c.end && !next_batch(c, g) {
+    if c.pos == c.end && !next_batch(c, g)? {
         return Ok(false);
     }
     if c.last_ts == 0 {
         c.last_ts = g.mul(g.ms[c.mi].1[c.idx].time);
     }
-    // Fast path: decode from the padded arena, then check the event ended inside its
-    // batch; anything unusual goes to the checked decoder, which names the error.
-    let d = &g.data[c.pos..c.pos + DATA_PAD];
+    // Fast path: decode from the padded batch, then check the event ended inside it;
+    // anything unusual goes to the checked decoder, which names the error.
+    let d = &c.buf[c.pos..c.pos + DATA_PAD];
     let typ = d[0];
     let nargs = WIRE_ARGS[typ as usize];
     if nargs != NOT_TIMED {
@@ -282,7 +287,7 @@ pub(super) fn next_event(c: &mut Cursor, g: &Generation) -> Result<bool, TraceEr
                 c.ev.set_args(args);
                 c.ev.time = g.mul(dt).wrapping_add(c.last_ts);
                 c.last_ts = c.ev.time;
-                c.ev_off = c.file_delta.wrapping_add(c.pos as u64);
+                c.ev_off = c.file_off.wrapping_add(c.pos as u64);
                 c.pos += n;
                 return Ok(true);
             }
@@ -291,23 +296,24 @@ pub(super) fn next_event(c: &mut Cursor, g: &Generation) -> Result<bool, TraceEr
     next_event_checked(c, g)
 }
 
-/// Moves to the M's next non-empty batch; false after the last.
+/// Moves to the M's next non-empty batch and loads it; false after the last.
 #[inline(never)]
-fn next_batch(c: &mut Cursor, g: &Generation) -> bool {
+fn next_batch(c: &mut Cursor, g: &Generation) -> Result<bool, TraceError> {
     let batches = &g.ms[c.mi].1;
     loop {
         let i = c.idx.wrapping_add(1);
         if i >= batches.len() {
-            return false;
+            return Ok(false);
         }
         c.idx = i;
         c.last_ts = 0;
         let b = &batches[i];
         if b.len > 0 {
-            c.pos = b.start;
-            c.end = b.start + b.len;
-            c.file_delta = b.file_off.wrapping_sub(b.start as u64);
-            return true;
+            g.load_batch(b, &mut c.buf)?;
+            c.pos = 0;
+            c.end = b.len;
+            c.file_off = b.file_off;
+            return Ok(true);
         }
     }
 }
@@ -315,8 +321,8 @@ fn next_batch(c: &mut Cursor, g: &Generation) -> bool {
 #[cold]
 #[inline(never)]
 fn next_event_checked(c: &mut Cursor, g: &Generation) -> Result<bool, TraceError> {
-    let data = &g.data[c.pos..c.end];
-    let off = c.file_delta.wrapping_add(c.pos as u64);
+    let data = &c.buf[c.pos..c.end];
+    let off = c.file_off.wrapping_add(c.pos as u64);
     let fail = |msg: String| Err(TraceError::corrupt(msg).at(off, g.num));
     let typ = data[0];
     if typ as usize >= SPECS.len() {

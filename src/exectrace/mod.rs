@@ -36,9 +36,9 @@ pub fn run(args: &TraceArgs) -> anyhow::Result<u8> {
         File::open(&args.file).with_context(|| format!("cannot open {}", args.file.display()))?;
     let at = |e: TraceError| anyhow::anyhow!("{}: {e}", args.file.display());
     let reader = if args.single_thread {
-        Reader::new(file)
+        Reader::from_file(file)
     } else {
-        Reader::threaded(file)
+        Reader::threaded_file(file)
     };
     let mut r = reader.map_err(at)?;
     if args.parse_only {

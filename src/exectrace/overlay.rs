@@ -506,7 +506,7 @@ pub fn collect_timeline(path: &Path, cap: usize) -> anyhow::Result<RuntimeTimeli
 
     let f = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let at = |e: super::TraceError| anyhow::anyhow!("{}: {e}", path.display());
-    let mut rd = super::Reader::new(std::io::BufReader::with_capacity(1 << 20, f)).map_err(at)?;
+    let mut rd = super::Reader::from_file(f).map_err(at)?;
     let mut tl = RuntimeTimeline {
         cap,
         ..Default::default()

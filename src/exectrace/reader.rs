@@ -4,7 +4,8 @@
 //! this thread also reads and merges (`Reader::new`) or a background thread does
 //! (`Reader::threaded`, `pipe.rs`).
 
-use std::io::Read;
+use std::fs::File;
+use std::io::{Read, Seek};
 use std::sync::Arc;
 
 use super::error::{ErrorKind, TraceError};
@@ -50,6 +51,8 @@ pub struct Reader<R> {
     complete_gens: u64,
     /// Number of the generation whose events are being returned.
     pub cur_gen: u64,
+    /// Event batches are read from the file where they are (`from_file`).
+    batches_in_file: bool,
 }
 
 /// Where generations come from.
@@ -85,15 +88,21 @@ struct Stream {
 }
 
 impl<R: Read> Reader<R> {
-    /// A reader that reads, merges and orders on the calling thread.
+    /// A reader that reads, merges and orders on the calling thread. It holds a whole
+    /// generation's bytes; `from_file` holds one batch per M.
     pub fn new(r: R) -> Result<Self, TraceError> {
-        let mut src = Src::new(r);
-        let ver = read_header(&mut src)?;
-        let genr = GenReader::new(ver);
-        Ok(Self::with_feed(Feed::Direct { src, genr }, ver))
+        Self::new_in(r, None)
     }
 
-    fn with_feed(feed: Feed<R>, ver: u32) -> Self {
+    fn new_in(r: R, batches_in: Option<Arc<File>>) -> Result<Self, TraceError> {
+        let mut src = Src::new(r);
+        let ver = read_header(&mut src)?;
+        let in_file = batches_in.is_some();
+        let genr = gen_reader(ver, batches_in);
+        Ok(Self::with_feed(Feed::Direct { src, genr }, ver, in_file))
+    }
+
+    fn with_feed(feed: Feed<R>, ver: u32, batches_in_file: bool) -> Self {
         Reader {
             feed,
             ver,
@@ -114,6 +123,7 @@ impl<R: Read> Reader<R> {
             failed: false,
             complete_gens: 0,
             cur_gen: 0,
+            batches_in_file,
         }
     }
 
@@ -552,6 +562,12 @@ impl<R: Read> Reader<R> {
     }
 
     /// How many generations were delivered completely.
+    /// Whether event batches are read from the file where they are, one at a time, rather
+    /// than a generation at once.
+    pub fn batches_in_file(&self) -> bool {
+        self.batches_in_file
+    }
+
     pub fn complete_generations(&self) -> u64 {
         self.complete_gens
     }
@@ -562,19 +578,32 @@ impl<R: Read + Send + 'static> Reader<R> {
     /// orders: the same events, less wall time on two or more CPUs, more CPU time. On a
     /// machine with one CPU it is `new`.
     pub fn threaded(r: R) -> Result<Self, TraceError> {
+        Self::threaded_in(r, None)
+    }
+
+    fn threaded_in(r: R, batches_in: Option<Arc<File>>) -> Result<Self, TraceError> {
         let one_cpu = std::thread::available_parallelism().is_ok_and(|n| n.get() < 2);
         if one_cpu {
-            return Self::new(r);
+            return Self::new_in(r, batches_in);
         }
-        Self::threaded_with(r, CHUNK_EVENTS)
+        Self::threaded_with_in(r, batches_in, CHUNK_EVENTS)
     }
 
     /// `threaded` with `chunk_events` events per chunk, whatever the CPU count (tests use
     /// tiny chunks to cross chunk boundaries everywhere).
     pub fn threaded_with(r: R, chunk_events: usize) -> Result<Self, TraceError> {
+        Self::threaded_with_in(r, None, chunk_events)
+    }
+
+    fn threaded_with_in(
+        r: R,
+        batches_in: Option<Arc<File>>,
+        chunk_events: usize,
+    ) -> Result<Self, TraceError> {
         let mut src = Src::new(r);
         let ver = read_header(&mut src)?;
-        let genr = GenReader::new(ver);
+        let in_file = batches_in.is_some();
+        let genr = gen_reader(ver, batches_in);
         let pipe = Pipe::spawn(src, genr, chunk_events).map_err(|e| {
             TraceError::new(
                 ErrorKind::Io,
@@ -586,7 +615,47 @@ impl<R: Read + Send + 'static> Reader<R> {
             offset: 0,
             has_spill: false,
         };
-        Ok(Self::with_feed(feed, ver))
+        Ok(Self::with_feed(feed, ver, in_file))
+    }
+}
+
+/// Readers of a trace file: the same events as `new` and `threaded`, but event batches are
+/// left in the file and read when the merge gets to them, so memory is one batch (≤ 64 KiB)
+/// per M instead of a whole generation, and no generation-sized buffer is filled before the
+/// first event. A file that is not a regular file, or not at its start, is read as a stream.
+impl Reader<File> {
+    pub fn from_file(f: File) -> Result<Self, TraceError> {
+        let at = batches_in(&f);
+        Self::new_in(f, at)
+    }
+
+    pub fn threaded_file(f: File) -> Result<Self, TraceError> {
+        let at = batches_in(&f);
+        Self::threaded_in(f, at)
+    }
+
+    /// `threaded_file` with `chunk_events` events per chunk (see `threaded_with`).
+    pub fn threaded_file_with(f: File, chunk_events: usize) -> Result<Self, TraceError> {
+        let at = batches_in(&f);
+        Self::threaded_with_in(f, at, chunk_events)
+    }
+}
+
+/// A second handle on `f` for reading batches where they are, when `f` allows it.
+fn batches_in(f: &File) -> Option<Arc<File>> {
+    let regular = f.metadata().is_ok_and(|m| m.is_file());
+    let mut f_ref = f;
+    let at_start = f_ref.stream_position().is_ok_and(|p| p == 0);
+    if !(regular && at_start) {
+        return None;
+    }
+    f.try_clone().ok().map(Arc::new)
+}
+
+fn gen_reader(ver: u32, batches_in: Option<Arc<File>>) -> GenReader {
+    match batches_in {
+        Some(f) => GenReader::in_file(ver, f),
+        None => GenReader::new(ver),
     }
 }
 

@@ -123,6 +123,28 @@ impl<R: Read> Src<R> {
         Err(VarintErr::Overflow)
     }
 
+    /// The next byte without consuming it; None at end of input.
+    pub fn peek_byte(&mut self) -> io::Result<Option<u8>> {
+        if self.pos == self.end && !self.fill()? {
+            return Ok(None);
+        }
+        Ok(Some(self.buf[self.pos]))
+    }
+
+    /// Consumes up to `n` bytes without copying them out; returns how many were available.
+    pub fn skip(&mut self, n: usize) -> io::Result<usize> {
+        let mut got = 0;
+        while got < n {
+            if self.pos == self.end && !self.fill()? {
+                break;
+            }
+            let take = (n - got).min(self.end - self.pos);
+            self.pos += take;
+            got += take;
+        }
+        Ok(got)
+    }
+
     /// Appends up to `n` bytes to `out`; returns how many were available.
     pub fn read_into(&mut self, out: &mut Vec<u8>, n: usize) -> io::Result<usize> {
         let mut got = 0;

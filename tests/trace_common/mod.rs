@@ -51,8 +51,9 @@ pub fn build_fixture(pkg: &str, dir: &Path) -> PathBuf {
 }
 
 /// golat's events in the oracle's `dump` format; an error becomes a final `error: ...` line.
-/// The threaded reader (chunks of 1 or 3 events, and the default size) must give the same as
-/// the one-thread reader, error included.
+/// The threaded reader (chunks of 1 or 3 events, and the default size) and the readers that
+/// leave batches in a file (one thread, and threaded with both chunk sizes) must give the
+/// same as the one-thread reader over bytes in memory, error included.
 pub fn golat_dump(bytes: &[u8]) -> (Vec<String>, Option<String>) {
     golat_dump_counting(bytes).0
 }
@@ -71,6 +72,33 @@ pub fn golat_dump_counting(bytes: &[u8]) -> ((Vec<String>, Option<String>), u64)
         assert_eq!(
             one, two,
             "the threaded reader (chunks of {chunk}) differs from the one-thread reader"
+        );
+        fallbacks += n;
+    }
+    let file = || {
+        use std::io::{Seek, Write};
+        let mut f = tempfile::tempfile().expect("temporary file");
+        f.write_all(bytes).expect("write temporary file");
+        f.rewind().expect("rewind temporary file");
+        f
+    };
+    let from_file = Reader::from_file(file());
+    if let Ok(r) = &from_file {
+        assert!(
+            r.batches_in_file(),
+            "a regular file's batches are left in it"
+        );
+    }
+    assert_eq!(
+        one,
+        dump(from_file).0,
+        "the reader of a file differs from the reader of bytes"
+    );
+    for chunk in [tiny, 16384] {
+        let (two, n) = dump(Reader::threaded_file_with(file(), chunk));
+        assert_eq!(
+            one, two,
+            "the threaded reader of a file (chunks of {chunk}) differs from the one-thread reader"
         );
         fallbacks += n;
     }

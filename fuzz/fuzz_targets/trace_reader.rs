@@ -47,12 +47,21 @@ fuzz_target!(|data: &[u8]| {
     let (two, two_err) = drain(two, None);
     assert!(same(&one, &two), "threaded reader: different events");
     assert_eq!(one_err, two_err, "threaded reader: different error");
+    // One temporary file per process, rewritten for each input (a new file each time cost
+    // more than the readers). Readers move its shared offset only while the caller waits.
     let file = || {
         use std::io::{Seek, Write};
-        let mut f = tempfile::tempfile().expect("temporary file");
-        f.write_all(data).expect("write temporary file");
-        f.rewind().expect("rewind temporary file");
-        f
+        thread_local! {
+            static FILE: std::fs::File = tempfile::tempfile().expect("temporary file");
+        }
+        FILE.with(|f| {
+            let mut f = f.try_clone().expect("clone temporary file");
+            f.set_len(0).expect("truncate temporary file");
+            f.rewind().expect("rewind temporary file");
+            f.write_all(data).expect("write temporary file");
+            f.rewind().expect("rewind temporary file");
+            f
+        })
     };
     let in_file = Reader::from_file(file()).expect("the header was read once already");
     assert!(in_file.batches_in_file());

@@ -10,25 +10,65 @@ use std::sync::mpsc::{Receiver, Sender, SyncSender};
 
 use super::error::{ErrorKind, TraceError};
 use super::generation::{GenOutcome, GenReader, Generation, unshared};
-use super::merge::Merge;
+use super::merge::{CursorEvent, Merge};
+use super::spec::WIRE_ARGS;
 use super::wire::Src;
 
-/// Events per chunk (768 KiB): hand-overs are rare enough not to matter. On the benchmark
+/// Events per chunk (≈0.5 MiB): hand-overs are rare enough not to matter. On the benchmark
 /// trace 2,048 took a third more wall time; 8,192 to 65,536 were alike within the noise,
 /// and each chunk in flight adds its size to the peak RSS.
 pub(super) const CHUNK_EVENTS: usize = 16384;
 /// Chunks in flight.
 const CHUNKS_IN_FLIGHT: usize = 4;
 
-/// One merged event: the wire type, time and arguments, and the index of its M's cursor.
-/// Its file offset is not sent: only an error message needs it, and replaying the merge
-/// finds it then.
-#[derive(Clone, Copy)]
-pub(super) struct Rec {
-    pub time: i64,
-    pub args: [u64; 4],
-    pub typ: u8,
-    pub cur: u32,
+/// Merged events travel packed into 8-byte words, so each crosses between the cores in
+/// about half the bytes of a struct (a scheduler event takes 3 or 4 words, not 6): a header
+/// `typ | dt << 8 | cursor << 32`, where `dt` is the time since the chunk's previous event
+/// (or `DT_FOLLOWS`, and the time follows in a word of its own), then the event's
+/// arguments, `PACKED_ARGS[typ]` words. The cursor index names the event's M. Its file
+/// offset is not sent: only an error message needs it, and replaying the merge finds it.
+pub(super) const DT_FOLLOWS: u64 = (1 << 24) - 1;
+/// Zero words after a chunk's last event: a reader may load four argument words whatever
+/// the event's count.
+pub(super) const PAD_WORDS: usize = 4;
+
+/// Argument words per event type: what the decoder stores (`WIRE_ARGS`, at most four).
+pub(super) static PACKED_ARGS: [u8; 256] = {
+    let mut a = [4u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        if WIRE_ARGS[i] < 4 {
+            a[i] = WIRE_ARGS[i];
+        }
+        i += 1;
+    }
+    a
+};
+
+/// `ARG_MASKS[n]` keeps the first `n` of four loaded argument words and zeroes the rest.
+pub(super) const ARG_MASKS: [[u64; 4]; 5] = [
+    [0, 0, 0, 0],
+    [!0, 0, 0, 0],
+    [!0, !0, 0, 0],
+    [!0, !0, !0, 0],
+    [!0, !0, !0, !0],
+];
+
+/// Appends a cursor's current event to `words` (`prev`: the time of the event before).
+#[inline(always)]
+fn pack(words: &mut Vec<u64>, prev: &mut i64, ev: &CursorEvent, cur: u32) {
+    let typ = ev.typ as u64;
+    let dt = ev.time.wrapping_sub(*prev) as u64;
+    if dt < DT_FOLLOWS {
+        words.push(typ | dt << 8 | (cur as u64) << 32);
+    } else {
+        words.push(typ | DT_FOLLOWS << 8 | (cur as u64) << 32);
+        words.push(ev.time as u64);
+    }
+    for i in 0..PACKED_ARGS[ev.typ as usize] as usize {
+        words.push(ev.arg(i));
+    }
+    *prev = ev.time;
 }
 
 enum Req {
@@ -47,10 +87,24 @@ pub(super) struct ReadReply {
     pub has_spill: bool,
 }
 
-/// Merged events; `tail_err` is the error decoding the event after the last one.
+/// Merged events, packed: `words[..end]`, then `PAD_WORDS` zeros; `tail_err` is the error
+/// decoding the event after the last one.
 pub(super) struct Chunk {
-    pub recs: Vec<Rec>,
+    pub words: Vec<u64>,
+    pub end: usize,
     pub tail_err: Option<TraceError>,
+}
+
+impl Chunk {
+    fn sealed(mut words: Vec<u64>, tail_err: Option<TraceError>) -> Chunk {
+        let end = words.len();
+        words.extend([0; PAD_WORDS]);
+        Chunk {
+            words,
+            end,
+            tail_err,
+        }
+    }
 }
 
 enum Msg {
@@ -68,7 +122,7 @@ enum Msg {
 pub(super) struct Pipe {
     req: Sender<Req>,
     msgs: Receiver<Msg>,
-    free: Sender<Vec<Rec>>,
+    free: Sender<Vec<u64>>,
     abandon: Arc<AtomicBool>,
     /// A `Merge` was sent and its `End` (or `InstallErr`) not yet received.
     merging: bool,
@@ -145,7 +199,7 @@ impl Pipe {
     }
 
     /// The next chunk of the merge (recycling `used`), or None at its end.
-    pub(super) fn next_chunk(&mut self, used: Vec<Rec>) -> Result<Option<Chunk>, TraceError> {
+    pub(super) fn next_chunk(&mut self, used: Vec<u64>) -> Result<Option<Chunk>, TraceError> {
         if used.capacity() > 0 {
             let _ = self.free.send(used);
         }
@@ -172,7 +226,7 @@ impl Pipe {
         while self.merging {
             match self.msgs.recv().map_err(|_| gone())? {
                 Msg::Chunk(chunk) => {
-                    let _ = self.free.send(chunk.recs);
+                    let _ = self.free.send(chunk.words);
                 }
                 Msg::End => self.merging = false,
                 _ => return Err(gone()),
@@ -189,7 +243,7 @@ fn serve<R: Read>(
     mut genr: GenReader,
     reqs: Receiver<Req>,
     msgs: SyncSender<Msg>,
-    free: Receiver<Vec<Rec>>,
+    free: Receiver<Vec<u64>>,
     abandon: &AtomicBool,
     chunk_events: usize,
 ) {
@@ -234,7 +288,7 @@ fn merge_generation(
     g: &Generation,
     merge: &mut Merge,
     msgs: &SyncSender<Msg>,
-    free: &Receiver<Vec<Rec>>,
+    free: &Receiver<Vec<u64>>,
     abandon: &AtomicBool,
     chunk_events: usize,
 ) -> bool {
@@ -245,42 +299,30 @@ fn merge_generation(
     if msgs.send(Msg::Installed(ms)).is_err() {
         return false;
     }
-    // A chunk buffer the caller handed back, else a new one.
-    let fresh = |free: &Receiver<Vec<Rec>>| {
+    // A chunk buffer the caller handed back, else a new one; room for the largest events.
+    let fresh = |free: &Receiver<Vec<u64>>| {
         free.try_recv().map_or_else(
-            |_| Vec::with_capacity(chunk_events),
+            |_| Vec::with_capacity(chunk_events * 6 + PAD_WORDS),
             |mut v| {
                 v.clear();
                 v
             },
         )
     };
-    let mut recs = fresh(free);
+    let mut words = fresh(free);
+    let (mut prev, mut events) = (0i64, 0usize);
     while !merge.frontier.is_empty() {
         let cur = merge.frontier.cur[0];
-        let c = merge.cursor(0);
-        recs.push(Rec {
-            time: c.ev.time,
-            args: c.ev.args(),
-            typ: c.ev.typ,
-            cur,
-        });
+        pack(&mut words, &mut prev, &merge.cursor(0).ev, cur);
+        events += 1;
         if let Err(e) = merge.step(0, g) {
-            let tail = Msg::Chunk(Chunk {
-                recs,
-                tail_err: Some(e),
-            });
+            let tail = Msg::Chunk(Chunk::sealed(words, Some(e)));
             return msgs.send(tail).is_ok() && msgs.send(Msg::End).is_ok();
         }
-        if recs.len() == chunk_events {
-            let full = std::mem::replace(&mut recs, fresh(free));
-            if msgs
-                .send(Msg::Chunk(Chunk {
-                    recs: full,
-                    tail_err: None,
-                }))
-                .is_err()
-            {
+        if events == chunk_events {
+            let full = std::mem::replace(&mut words, fresh(free));
+            (prev, events) = (0, 0);
+            if msgs.send(Msg::Chunk(Chunk::sealed(full, None))).is_err() {
                 return false;
             }
             if abandon.load(Ordering::Relaxed) {
@@ -288,14 +330,7 @@ fn merge_generation(
             }
         }
     }
-    if !recs.is_empty()
-        && msgs
-            .send(Msg::Chunk(Chunk {
-                recs,
-                tail_err: None,
-            }))
-            .is_err()
-    {
+    if events > 0 && msgs.send(Msg::Chunk(Chunk::sealed(words, None))).is_err() {
         return false;
     }
     msgs.send(Msg::End).is_ok()

@@ -12,7 +12,7 @@ use super::error::{ErrorKind, TraceError};
 use super::generation::{GenOutcome, GenReader, Generation, unshared};
 use super::merge::Merge;
 use super::order::{Ctx, Event, NONE, Ordering};
-use super::pipe::{CHUNK_EVENTS, Pipe, Rec};
+use super::pipe::{ARG_MASKS, CHUNK_EVENTS, DT_FOLLOWS, PACKED_ARGS, Pipe};
 use super::spec::*;
 use super::wire::{Src, read_header};
 
@@ -55,6 +55,38 @@ pub struct Reader<R> {
     batches_in_file: bool,
 }
 
+/// The next streamed event's header, unpacked.
+struct Head {
+    time: i64,
+    typ: u8,
+    cur: u32,
+    /// Index in the chunk of the event's first argument word.
+    args_at: usize,
+}
+
+impl Stream {
+    /// The next event of the current chunk, None at its end.
+    #[inline(always)]
+    fn head(&self) -> Option<Head> {
+        if self.next >= self.end {
+            return None;
+        }
+        let w = self.chunk[self.next];
+        let dt = (w >> 8) & DT_FOLLOWS;
+        let (time, args_at) = if dt == DT_FOLLOWS {
+            (self.chunk[self.next + 1] as i64, self.next + 2)
+        } else {
+            (self.prev.wrapping_add(dt as i64), self.next + 1)
+        };
+        Some(Head {
+            time,
+            typ: w as u8,
+            cur: (w >> 32) as u32,
+            args_at,
+        })
+    }
+}
+
 /// Where generations come from.
 enum Feed<R> {
     /// One thread: this reader reads and merges.
@@ -72,9 +104,13 @@ enum Feed<R> {
 /// The background thread's merged events of the current generation.
 #[derive(Default)]
 struct Stream {
-    chunk: Vec<Rec>,
-    /// Next unread index in `chunk`.
+    /// The current chunk's packed events (`pipe.rs`): `chunk[..end]`, then zero words.
+    chunk: Vec<u64>,
+    end: usize,
+    /// Index in `chunk` of the next event's first word.
     next: usize,
+    /// The time of the event before `next` in this chunk (0 at its start).
+    prev: i64,
     /// Decoding the event after `chunk`'s last one failed: the error to return after it.
     tail_err: Option<TraceError>,
     /// The M of each cursor index, and its slot in the ordering once known.
@@ -95,9 +131,12 @@ impl<R: Read> Reader<R> {
     }
 
     fn new_in(r: R, batches_in: Option<Arc<File>>) -> Result<Self, TraceError> {
-        let mut src = Src::new(r);
-        let ver = read_header(&mut src)?;
         let in_file = batches_in.is_some();
+        let mut src = match &batches_in {
+            Some(f) => Src::at(r, f.clone()),
+            None => Src::new(r),
+        };
+        let ver = read_header(&mut src)?;
         let genr = gen_reader(ver, batches_in);
         Ok(Self::with_feed(Feed::Direct { src, genr }, ver, in_file))
     }
@@ -224,7 +263,7 @@ impl<R: Read> Reader<R> {
         // happen now.
         if self.order.queue.is_empty() {
             let head = if self.streaming {
-                self.stream.chunk.get(self.stream.next).map(|r| r.time)
+                self.stream.head().map(|h| h.time)
             } else {
                 self.merge.frontier.first()
             };
@@ -263,8 +302,8 @@ impl<R: Read> Reader<R> {
             return Ok(self.merge.frontier.first());
         }
         loop {
-            if let Some(r) = self.stream.chunk.get(self.stream.next) {
-                return Ok(Some(r.time));
+            if let Some(h) = self.stream.head() {
+                return Ok(Some(h.time));
             }
             let Feed::Piped { pipe, .. } = &mut self.feed else {
                 return Ok(None);
@@ -272,8 +311,10 @@ impl<R: Read> Reader<R> {
             let used = std::mem::take(&mut self.stream.chunk);
             match pipe.next_chunk(used)? {
                 Some(chunk) => {
-                    self.stream.chunk = chunk.recs;
+                    self.stream.chunk = chunk.words;
+                    self.stream.end = chunk.end;
                     self.stream.next = 0;
+                    self.stream.prev = 0;
                     self.stream.tail_err = chunk.tail_err;
                 }
                 None => return Ok(None),
@@ -408,13 +449,36 @@ impl<R: Read> Reader<R> {
     #[inline(always)]
     fn try_advance_streamed(&mut self) -> Result<bool, TraceError> {
         let gen_no = self.generation.num;
-        let r = &self.stream.chunk[self.stream.next];
-        let (m, mslot) = &mut self.stream.ms[r.cur as usize];
+        let Some(h) = self.stream.head() else {
+            return Err(TraceError::new(
+                ErrorKind::Io,
+                "internal error: advancing past the end of a chunk",
+            ));
+        };
+        let n = PACKED_ARGS[h.typ as usize] as usize;
+        let Some((a, mask)) = self
+            .stream
+            .chunk
+            .get(h.args_at..h.args_at + 4)
+            .zip(ARG_MASKS.get(n))
+        else {
+            return Err(TraceError::new(
+                ErrorKind::Io,
+                "internal error: a chunk without its padding",
+            ));
+        };
+        let args = [
+            a[0] & mask[0],
+            a[1] & mask[1],
+            a[2] & mask[2],
+            a[3] & mask[3],
+        ];
+        let (m, mslot) = &mut self.stream.ms[h.cur as usize];
         let m = *m;
         let out = &mut self.out;
-        out.typ = r.typ;
-        out.time = r.time;
-        out.args = r.args;
+        out.typ = h.typ;
+        out.time = h.time;
+        out.args = args;
         out.ctx = Ctx { m, ..NO_CTX };
         let ok = match self
             .order
@@ -428,9 +492,10 @@ impl<R: Read> Reader<R> {
             return Ok(false);
         }
         self.take_queued();
-        self.stream.next += 1;
+        self.stream.next = h.args_at + n;
+        self.stream.prev = h.time;
         self.stream.taken += 1;
-        if self.stream.next == self.stream.chunk.len()
+        if self.stream.next == self.stream.end
             && let Some(e) = self.stream.tail_err.take()
         {
             return Err(e);
@@ -544,7 +609,9 @@ impl<R: Read> Reader<R> {
                     .ms
                     .extend(ms.into_iter().map(|m| (m, usize::MAX)));
                 self.stream.chunk.clear();
+                self.stream.end = 0;
                 self.stream.next = 0;
+                self.stream.prev = 0;
                 self.stream.tail_err = None;
                 self.stream.taken = 0;
                 self.stream.refused = None;
@@ -600,9 +667,12 @@ impl<R: Read + Send + 'static> Reader<R> {
         batches_in: Option<Arc<File>>,
         chunk_events: usize,
     ) -> Result<Self, TraceError> {
-        let mut src = Src::new(r);
-        let ver = read_header(&mut src)?;
         let in_file = batches_in.is_some();
+        let mut src = match &batches_in {
+            Some(f) => Src::at(r, f.clone()),
+            None => Src::new(r),
+        };
+        let ver = read_header(&mut src)?;
         let genr = gen_reader(ver, batches_in);
         let pipe = Pipe::spawn(src, genr, chunk_events).map_err(|e| {
             TraceError::new(

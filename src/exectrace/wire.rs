@@ -1,7 +1,10 @@
 //! Byte-level input: the 16-byte header, unsigned LEB128 varints as Go's `encoding/binary`
 //! reads them, and a counting buffered source so every error can name its file offset.
 
+use std::fs::File;
 use std::io::{self, Read};
+use std::os::unix::fs::FileExt;
+use std::sync::Arc;
 
 use super::error::{ErrorKind, TraceError};
 
@@ -22,12 +25,22 @@ pub fn written_by(v: u32) -> &'static str {
 /// A buffered reader that knows the absolute offset of the next byte.
 pub struct Src<R> {
     r: R,
+    /// Read at offsets of this file instead of from `r` (both the same regular file), so
+    /// that bytes skipped are never read.
+    at: Option<Arc<File>>,
+    /// The file's length when last asked (skips within it need not ask again).
+    at_len: u64,
+    /// Bytes the next refill reads: after a skip only a little, for the next batch's header.
+    want: usize,
     buf: Box<[u8]>,
     pos: usize,
     end: usize,
     /// File offset of `buf[0]`.
     base: u64,
 }
+
+/// What a refill reads right after a skip: the next batch header and a bit more.
+const FILL_AFTER_SKIP: usize = 512;
 
 #[derive(Debug)]
 pub enum VarintErr {
@@ -52,12 +65,24 @@ impl std::fmt::Display for VarintErr {
 
 impl<R: Read> Src<R> {
     pub fn new(r: R) -> Self {
+        const BUF: usize = 256 << 10;
         Src {
             r,
-            buf: vec![0u8; 256 << 10].into_boxed_slice(),
+            at: None,
+            at_len: 0,
+            want: BUF,
+            buf: vec![0u8; BUF].into_boxed_slice(),
             pos: 0,
             end: 0,
             base: 0,
+        }
+    }
+
+    /// A source reading regular file `at` (which `r` reads too, from its start) at offsets.
+    pub fn at(r: R, at: Arc<File>) -> Self {
+        Src {
+            at: Some(at),
+            ..Self::new(r)
         }
     }
 
@@ -73,8 +98,13 @@ impl<R: Read> Src<R> {
         self.base += self.end as u64;
         self.pos = 0;
         self.end = 0;
+        let want = std::mem::replace(&mut self.want, self.buf.len());
         loop {
-            match self.r.read(&mut self.buf) {
+            let got = match &self.at {
+                Some(f) => f.read_at(&mut self.buf[..want], self.base),
+                None => self.r.read(&mut self.buf),
+            };
+            match got {
                 Ok(0) => return Ok(false),
                 Ok(n) => {
                     self.end = n;
@@ -132,7 +162,24 @@ impl<R: Read> Src<R> {
     }
 
     /// Consumes up to `n` bytes without copying them out; returns how many were available.
+    /// Reading at offsets, bytes past the buffer are not read at all.
     pub fn skip(&mut self, n: usize) -> io::Result<usize> {
+        let buffered = self.end - self.pos;
+        if let Some(f) = &self.at
+            && n > buffered
+        {
+            let off = self.offset();
+            let to = off + n as u64;
+            if to > self.at_len {
+                self.at_len = f.metadata()?.len();
+            }
+            let to = to.min(self.at_len.max(off));
+            self.base = to;
+            self.pos = 0;
+            self.end = 0;
+            self.want = FILL_AFTER_SKIP.min(self.buf.len());
+            return Ok((to - off) as usize);
+        }
         let mut got = 0;
         while got < n {
             if self.pos == self.end && !self.fill()? {

@@ -53,24 +53,25 @@ pub fn build_fixture(pkg: &str, dir: &Path) -> PathBuf {
 /// golat's events in the oracle's `dump` format; an error becomes a final `error: ...` line.
 /// The threaded reader (chunks of 1 or 3 events, and the default size) and the readers that
 /// leave batches in a file (one thread, and threaded with both chunk sizes) must give the
-/// same as the one-thread reader over bytes in memory, error included.
+/// same events as the one-thread reader over bytes in memory, error included; these
+/// comparisons are of whole events (type, time, every argument, context), not of the dump.
 pub fn golat_dump(bytes: &[u8]) -> (Vec<String>, Option<String>) {
     golat_dump_counting(bytes).0
 }
 
 /// `golat_dump`, and how often the threaded reader had to merge a generation itself.
 pub fn golat_dump_counting(bytes: &[u8]) -> ((Vec<String>, Option<String>), u64) {
-    let one = dump(Reader::new(bytes)).0;
+    let (one, one_full) = dump(Reader::new(bytes));
     let mut fallbacks = 0;
     // Chunks of one event cost a message each: for small inputs only.
     let tiny = if bytes.len() < 64 << 10 { 1 } else { 3 };
     for chunk in [tiny, 16384] {
-        let (two, n) = dump(Reader::threaded_with(
+        let (_, (two, n)) = dump(Reader::threaded_with(
             std::io::Cursor::new(bytes.to_vec()),
             chunk,
         ));
         assert_eq!(
-            one, two,
+            one_full.0, two,
             "the threaded reader (chunks of {chunk}) differs from the one-thread reader"
         );
         fallbacks += n;
@@ -90,14 +91,14 @@ pub fn golat_dump_counting(bytes: &[u8]) -> ((Vec<String>, Option<String>), u64)
         );
     }
     assert_eq!(
-        one,
-        dump(from_file).0,
+        one_full.0,
+        dump(from_file).1.0,
         "the reader of a file differs from the reader of bytes"
     );
     for chunk in [tiny, 16384] {
-        let (two, n) = dump(Reader::threaded_file_with(file(), chunk));
+        let (_, (two, n)) = dump(Reader::threaded_file_with(file(), chunk));
         assert_eq!(
-            one, two,
+            one_full.0, two,
             "the threaded reader of a file (chunks of {chunk}) differs from the one-thread reader"
         );
         fallbacks += n;
@@ -105,21 +106,33 @@ pub fn golat_dump_counting(bytes: &[u8]) -> ((Vec<String>, Option<String>), u64)
     (one, fallbacks)
 }
 
+/// Events and error as the oracle's dump lines, and whole (every field, for comparing
+/// golat's readers with each other), with how often a threaded reader merged a generation
+/// itself.
+type Dump = (Vec<String>, Option<String>);
 fn dump<R: std::io::Read>(
     r: Result<Reader<R>, golat::exectrace::TraceError>,
-) -> ((Vec<String>, Option<String>), u64) {
-    let mut lines = Vec::new();
+) -> (Dump, (Dump, u64)) {
+    let (mut lines, mut full) = (Vec::new(), Vec::new());
     let mut r = match r {
         Ok(r) => r,
-        Err(e) => return ((lines, Some(e.to_string())), 0),
-    };
-    loop {
-        match r.next_event() {
-            Ok(Some(e)) => lines.push(dump_line(&e)),
-            Ok(None) => return ((lines, None), r.stream_fallbacks()),
-            Err(e) => return ((lines, Some(e.to_string())), r.stream_fallbacks()),
+        Err(e) => {
+            let e = Some(e.to_string());
+            return ((lines, e.clone()), ((full, e), 0));
         }
-    }
+    };
+    let err = loop {
+        match r.next_event() {
+            Ok(Some(e)) => {
+                lines.push(dump_line(&e));
+                full.push(format!("{e:?}"));
+            }
+            Ok(None) => break None,
+            Err(e) => break Some(e.to_string()),
+        }
+    };
+    let n = r.stream_fallbacks();
+    ((lines, err.clone()), ((full, err), n))
 }
 
 /// Go's `strconv.Unquote` for the double-quoted strings of the raw text format.

@@ -204,8 +204,10 @@ impl<R: Read> Reader<R> {
         }
         match self.read_event() {
             Ok(true) => {
-                if HAS_IDS[self.out.typ as usize]
+                let at = ID_ARGS[self.out.typ as usize];
+                if u32::from_ne_bytes(at) != 0
                     && self.out.typ != EV_READER_SYNC
+                    && !self.ids_valid(at)
                     && let Err(err) = self.validate_ids()
                 {
                     self.failed = true;
@@ -226,7 +228,20 @@ impl<R: Read> Reader<R> {
         }
     }
 
-    #[inline]
+    /// Whether the event's stack and string IDs (at its `ID_ARGS` indices) exist.
+    #[inline(always)]
+    fn ids_valid(&self, at: [u8; 4]) -> bool {
+        let (g, args) = (&self.generation, &self.out.args);
+        let arg = |i: u8| args.get((i as usize).wrapping_sub(1)).copied().unwrap_or(0);
+        (at[0] == 0 || g.stacks.contains(arg(at[0])))
+            && (at[1] == 0 || g.stacks.contains(arg(at[1])))
+            && (at[2] == 0 || g.strings.contains(arg(at[2])))
+            && (at[3] == 0 || g.strings.contains(arg(at[3])))
+    }
+
+    /// Go's check of the event's stack and string IDs, with its messages.
+    #[cold]
+    #[inline(never)]
     fn validate_ids(&self) -> Result<(), TraceError> {
         let e = &self.out;
         let sp = &SPECS[e.typ as usize];

@@ -267,12 +267,25 @@ pub static WIRE_ARGS: [u8; 256] = {
     a
 };
 
-/// `HAS_IDS[typ]`: the event carries stack or string IDs that the reader must check.
-pub static HAS_IDS: [bool; 256] = {
-    let mut a = [false; 256];
+/// `ID_ARGS[typ]`: the indices into `args` (as in `Spec`, dt = 0) of the event's stack IDs
+/// (two at most: GoCreate's and the new goroutine's) and string IDs (two at most: UserLog's),
+/// 0 for none (a test checks no type has more), so the reader checks an event's IDs with one
+/// table load instead of walking its `Spec`.
+pub static ID_ARGS: [[u8; 4]; 256] = {
+    let mut a = [[0u8; 4]; 256];
     let mut i = 0;
     while i < SPECS.len() {
-        a[i] = !SPECS[i].stack_ids.is_empty() || !SPECS[i].string_ids.is_empty();
+        let sp = &SPECS[i];
+        let mut k = 0;
+        while k < sp.stack_ids.len() && k < 2 {
+            a[i][k] = sp.stack_ids[k] as u8;
+            k += 1;
+        }
+        let mut k = 0;
+        while k < sp.string_ids.len() && k < 2 {
+            a[i][2 + k] = sp.string_ids[k] as u8;
+            k += 1;
+        }
         i += 1;
     }
     a
@@ -335,5 +348,32 @@ pub fn proc_status_name(s: u64) -> &'static str {
         PROC_IDLE => "Idle",
         PROC_SYSCALL => "Syscall",
         _ => "Bad",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `ID_ARGS` holds two stack and two string indices per type: no spec may have more,
+    /// and every index must name one of the four decoded arguments.
+    #[test]
+    fn id_args_cover_every_spec() {
+        for (typ, sp) in SPECS.iter().enumerate() {
+            assert!(sp.stack_ids.len() <= 2, "{} has three stack IDs", sp.name);
+            assert!(sp.string_ids.len() <= 2, "{} has three string IDs", sp.name);
+            let want = [
+                sp.stack_ids.first().copied().unwrap_or(0),
+                sp.stack_ids.get(1).copied().unwrap_or(0),
+                sp.string_ids.first().copied().unwrap_or(0),
+                sp.string_ids.get(1).copied().unwrap_or(0),
+            ];
+            assert_eq!(ID_ARGS[typ].map(usize::from), want, "{}", sp.name);
+            assert!(
+                want.iter().all(|&i| i <= 4),
+                "{}: index past the arguments",
+                sp.name
+            );
+        }
     }
 }

@@ -281,6 +281,16 @@ fn verr(what: &str, e: VarintErr, off: u64) -> TraceError {
     err
 }
 
+/// Whether a batch is read whole while scanning its generation (tables, clock data, and
+/// experimental batches), by its experiment number and first data byte.
+fn is_table(exp: u8, first: Option<u8>) -> bool {
+    exp != 0
+        || matches!(
+            first,
+            Some(EV_STRINGS | EV_STACKS | EV_CPU_SAMPLES | EV_FREQUENCY | EV_SYNC)
+        )
+}
+
 /// Reads the next batch; event batch data goes straight into `arena` (or, when `in_file`,
 /// is skipped and left in the file), others into `scratch`.
 fn read_batch<R: Read>(
@@ -354,11 +364,7 @@ fn read_batch<R: Read>(
         } else {
             src.peek_byte().map_err(io_err)?
         };
-        let is_table = exp != 0
-            || matches!(
-                first,
-                Some(EV_STRINGS | EV_STACKS | EV_CPU_SAMPLES | EV_FREQUENCY | EV_SYNC)
-            );
+        let is_table = is_table(exp, first);
         let (start, n) = if is_table {
             scratch.clear();
             (0, src.read_into(scratch, size as usize).map_err(io_err)?)
@@ -390,12 +396,7 @@ fn read_batch<R: Read>(
         return Err(short(n));
     }
     let first = arena.get(start).copied();
-    let is_table = exp != 0
-        || matches!(
-            first,
-            Some(EV_STRINGS | EV_STACKS | EV_CPU_SAMPLES | EV_FREQUENCY | EV_SYNC)
-        );
-    if is_table {
+    if is_table(exp, first) {
         scratch.clear();
         scratch.extend_from_slice(&arena[start..]);
         arena.truncate(start);

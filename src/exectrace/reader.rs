@@ -2,7 +2,9 @@
 //! batch streams on time (`merge.rs`), and lets the ordering state machine pick which event
 //! may happen next. Events come out exactly as Go's `Reader.ReadEvent` gives them, whether
 //! this thread also reads and merges (`Reader::new`) or a background thread does
-//! (`Reader::threaded`, `pipe.rs`).
+//! (`Reader::threaded`, `pipe.rs`), and whether a generation's bytes are held in memory or,
+//! from a regular file, each M's batches are read when the merge gets to them
+//! (`Reader::from_file`, `Reader::threaded_file`).
 
 use std::fs::File;
 use std::io::{Read, Seek};

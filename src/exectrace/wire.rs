@@ -78,7 +78,8 @@ impl<R: Read> Src<R> {
         }
     }
 
-    /// A source reading regular file `at` (which `r` reads too, from its start) at offsets.
+    /// A source that reads regular file `at` at offsets from its start; `r`, a handle on
+    /// the same file, is then not read.
     pub fn at(r: R, at: Arc<File>) -> Self {
         Src {
             at: Some(at),

@@ -1,7 +1,7 @@
 //! The readers that leave event batches in the trace file and read each when the merge gets
 //! to it: a file changed under them gives a clear error, never a panic or made-up events.
 
-use std::io::{Seek, Write};
+mod trace_common;
 
 use golat::exectrace::{Event, Reader};
 
@@ -27,9 +27,7 @@ fn file_cut_after_scan_gives_clear_error() {
         std::iter::from_fn(|| r.next_event().unwrap()).collect()
     };
     for threaded in [false, true] {
-        let mut f = tempfile::tempfile().unwrap();
-        f.write_all(&bytes).unwrap();
-        f.rewind().unwrap();
+        let f = trace_common::temp_file_with(&bytes);
         let handle = f.try_clone().unwrap();
         let mut r = if threaded {
             Reader::threaded_file_with(f, 2).unwrap()

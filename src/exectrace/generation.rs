@@ -356,6 +356,19 @@ fn read_batch<R: Read>(
         )
         .at(file_off, gn)
     };
+    let batch = |start, len, in_scratch| {
+        let rb = RawBatch {
+            exp,
+            m,
+            time,
+            start,
+            len,
+            file_off,
+            eog: false,
+            in_scratch,
+        };
+        Ok(ReadBatch::Batch(rb, gn))
+    };
     if in_file {
         // The first data byte says whether this is a table, which is read now, or events,
         // which stay in the file.
@@ -374,17 +387,7 @@ fn read_batch<R: Read>(
         if n != size as usize {
             return Err(short(n));
         }
-        let rb = RawBatch {
-            exp,
-            m,
-            time,
-            start,
-            len: n,
-            file_off,
-            eog: false,
-            in_scratch: is_table,
-        };
-        return Ok(ReadBatch::Batch(rb, gn));
+        return batch(start, n, is_table);
     }
     // Event batches (not tables, not experimental) go to the arena; the first data byte
     // decides, so peek by reading into scratch first when it is small is not possible:
@@ -400,29 +403,9 @@ fn read_batch<R: Read>(
         scratch.clear();
         scratch.extend_from_slice(&arena[start..]);
         arena.truncate(start);
-        let rb = RawBatch {
-            exp,
-            m,
-            time,
-            start: 0,
-            len: scratch.len(),
-            file_off,
-            eog: false,
-            in_scratch: true,
-        };
-        return Ok(ReadBatch::Batch(rb, gn));
+        return batch(0, scratch.len(), true);
     }
-    let rb = RawBatch {
-        exp,
-        m,
-        time,
-        start,
-        len: n,
-        file_off,
-        eog: false,
-        in_scratch: false,
-    };
-    Ok(ReadBatch::Batch(rb, gn))
+    batch(start, n, false)
 }
 
 /// Reads the generation's structural parts; `Ok(false)` means clean end of input.

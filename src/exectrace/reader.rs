@@ -133,13 +133,8 @@ impl<R: Read> Reader<R> {
     }
 
     fn new_in(r: R, batches_in: Option<Arc<File>>) -> Result<Self, TraceError> {
-        let in_file = batches_in.is_some();
-        let mut src = match &batches_in {
-            Some(f) => Src::at(r, f.clone()),
-            None => Src::new(r),
-        };
-        let ver = read_header(&mut src)?;
-        let genr = gen_reader(ver, batches_in);
+        let (src, genr, in_file) = open_src(r, batches_in)?;
+        let ver = genr.ver;
         Ok(Self::with_feed(Feed::Direct { src, genr }, ver, in_file))
     }
 
@@ -684,13 +679,8 @@ impl<R: Read + Send + 'static> Reader<R> {
         batches_in: Option<Arc<File>>,
         chunk_events: usize,
     ) -> Result<Self, TraceError> {
-        let in_file = batches_in.is_some();
-        let mut src = match &batches_in {
-            Some(f) => Src::at(r, f.clone()),
-            None => Src::new(r),
-        };
-        let ver = read_header(&mut src)?;
-        let genr = gen_reader(ver, batches_in);
+        let (src, genr, in_file) = open_src(r, batches_in)?;
+        let ver = genr.ver;
         let pipe = Pipe::spawn(src, genr, chunk_events).map_err(|e| {
             TraceError::new(
                 ErrorKind::Io,
@@ -739,11 +729,23 @@ fn batches_in(f: &File) -> Option<Arc<File>> {
     f.try_clone().ok().map(Arc::new)
 }
 
-fn gen_reader(ver: u32, batches_in: Option<Arc<File>>) -> GenReader {
-    match batches_in {
+/// The source past the header, and the generation reader for its version; with
+/// `batches_in`, both read that file at offsets and leave event batches in it.
+fn open_src<R: Read>(
+    r: R,
+    batches_in: Option<Arc<File>>,
+) -> Result<(Src<R>, GenReader, bool), TraceError> {
+    let in_file = batches_in.is_some();
+    let mut src = match &batches_in {
+        Some(f) => Src::at(r, f.clone()),
+        None => Src::new(r),
+    };
+    let ver = read_header(&mut src)?;
+    let genr = match batches_in {
         Some(f) => GenReader::in_file(ver, f),
         None => GenReader::new(ver),
-    }
+    };
+    Ok((src, genr, in_file))
 }
 
 /// Error kinds that mean "the file ends early" rather than "the bytes are wrong".

@@ -76,13 +76,7 @@ pub fn golat_dump_counting(bytes: &[u8]) -> ((Vec<String>, Option<String>), u64)
         );
         fallbacks += n;
     }
-    let file = || {
-        use std::io::{Seek, Write};
-        let mut f = tempfile::tempfile().expect("temporary file");
-        f.write_all(bytes).expect("write temporary file");
-        f.rewind().expect("rewind temporary file");
-        f
-    };
+    let file = || temp_file_with(bytes);
     let from_file = Reader::from_file(file());
     if let Ok(r) = &from_file {
         assert!(
@@ -104,6 +98,15 @@ pub fn golat_dump_counting(bytes: &[u8]) -> ((Vec<String>, Option<String>), u64)
         fallbacks += n;
     }
     (one, fallbacks)
+}
+
+/// An unnamed temporary file holding `bytes`, positioned at its start.
+pub fn temp_file_with(bytes: &[u8]) -> std::fs::File {
+    use std::io::{Seek, Write};
+    let mut f = tempfile::tempfile().expect("temporary file");
+    f.write_all(bytes).expect("write temporary file");
+    f.rewind().expect("rewind temporary file");
+    f
 }
 
 /// Events and error as the oracle's dump lines, and whole (every field, for comparing

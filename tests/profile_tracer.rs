@@ -302,6 +302,68 @@ fn i386_compat_calls_are_traced_under_their_own_numbers() {
     assert_eq!(ours, [("open", "ENOENT"), ("access", "ENOENT")]);
 }
 
+/// A GOARCH=386 program execs through the i386 ABI: its envp is an array of 4-byte
+/// pointers. golat must still hand the go command the user's GODEBUG (not its own, with
+/// inittrace=1) and keep the 386 program's own init chain.
+#[test]
+fn a_386_program_hands_the_go_command_the_users_godebug() {
+    for arch in [None, Some("386")] {
+        let Some(bin) = go_fixture_for("runargs", arch) else {
+            return;
+        };
+        let args = [bin.to_str().unwrap(), "go", "env", "GODEBUG"];
+        let native = output_timeout(
+            Command::new(args[0])
+                .args(&args[1..])
+                .env("GODEBUG", "panicnil=1"),
+            60,
+        );
+        assert_eq!(String::from_utf8_lossy(&native.stdout), "panicnil=1\n");
+        let json = tempfile::NamedTempFile::new().unwrap();
+        let out = output_timeout(
+            Command::new(golat())
+                .args(["profile", "-q", "--json"])
+                .arg(json.path())
+                .arg("--")
+                .args(args)
+                .env("GODEBUG", "panicnil=1")
+                .current_dir(repo()),
+            60,
+        );
+        assert!(out.status.success(), "{arch:?}: {out:?}");
+        assert_eq!(out.stdout, native.stdout, "{arch:?}");
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(json.path()).unwrap()).unwrap();
+        let pid_of = |tool: &str| {
+            report["processes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["tool"] == tool)
+                .unwrap_or_else(|| panic!("{arch:?}: no {tool} process"))["pid"]
+                .clone()
+        };
+        let inits = |pid: &serde_json::Value| {
+            report["init_lines"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|l| &l["pid"] == pid)
+                .count()
+        };
+        let name = bin.file_name().unwrap().to_str().unwrap();
+        assert!(
+            inits(&pid_of(name)) > 0,
+            "{arch:?}: no init chain for {name}"
+        );
+        assert_eq!(
+            inits(&pid_of("go")),
+            0,
+            "{arch:?}: the go command got inittrace"
+        );
+    }
+}
+
 #[test]
 fn a_tracee_killed_by_a_signal() {
     let Some(bin) = c_fixture("sigself", &[]) else {

@@ -1014,7 +1014,7 @@ impl Tracer<'_> {
             }
             Kind::Execve => {
                 target = self.resolve(tid, pid, libc::AT_FDCWD, a[0], false);
-                self.steer_inittrace(tid, target.as_ref(), a[2]);
+                self.steer_inittrace(tid, target.as_ref(), a[2], compat);
             }
             Kind::PathAt => {
                 target = self.resolve(tid, pid, as_fd(a[0]), a[1], false);
@@ -1024,7 +1024,7 @@ impl Tracer<'_> {
                 let empty_ok = a[4] as i32 & libc::AT_EMPTY_PATH != 0;
                 target = self.resolve(tid, pid, as_fd(a[0]), a[1], empty_ok);
                 call.flags = decode::at_flags(a[4] as i64).map(Atom::from);
-                self.steer_inittrace(tid, target.as_ref(), a[3]);
+                self.steer_inittrace(tid, target.as_ref(), a[3], compat);
             }
             Kind::Rename => {
                 target = self.resolve(tid, pid, libc::AT_FDCWD, a[0], false);
@@ -1114,8 +1114,15 @@ impl Tracer<'_> {
     /// alone, more than its inits take), and the go command keys its test cache on GODEBUG.
     /// Names are rewritten in place (one byte) in the envp the exec is handed: for a Go
     /// parent, a copy made for this exec alone (syscall.SlicePtrFromStrings). Only entries
-    /// whose values are exactly golat's or the user's are touched.
-    fn steer_inittrace(&self, tid: i32, target: Option<&(String, String)>, envp: u64) {
+    /// whose values are exactly golat's or the user's are touched. A caller on the i386
+    /// ABI (a GOARCH=386 program) hands an array of 4-byte pointers.
+    fn steer_inittrace(
+        &self,
+        tid: i32,
+        target: Option<&(String, String)>,
+        envp: u64,
+        compat: bool,
+    ) {
         if self.cfg.init != InitCapture::Hide || self.cfg.init_scope != InitScope::User {
             return;
         }
@@ -1128,8 +1135,12 @@ impl Tracer<'_> {
             return;
         };
         let mut todo = 1 + usize::from(user.is_some());
-        for chunk in ptrs[..n - n % 8].chunks_exact(8) {
-            let ptr = u64::from_ne_bytes(chunk.try_into().expect("8 bytes"));
+        let width = if compat { 4 } else { 8 };
+        for chunk in ptrs[..n - n % width].chunks_exact(width) {
+            let ptr = match *chunk {
+                [a, b, c, d] => u64::from(u32::from_ne_bytes([a, b, c, d])),
+                _ => u64::from_ne_bytes(chunk.try_into().expect("8 bytes")),
+            };
             if ptr == 0 || todo == 0 {
                 break;
             }

@@ -44,19 +44,30 @@ pub fn scratch() -> &'static Path {
 
 /// Builds `./fixtures/NAME` (a package of the repository's fixture module) once.
 pub fn go_fixture(name: &str) -> Option<PathBuf> {
+    go_fixture_for(name, None)
+}
+
+/// `go_fixture` for another GOARCH (`Some("386")`: a program on the i386 ABI).
+pub fn go_fixture_for(name: &str, goarch: Option<&str>) -> Option<PathBuf> {
     require("go")?;
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let out = scratch().join(name);
+    let out = match goarch {
+        Some(arch) => scratch().join(format!("{name}-{arch}")),
+        None => scratch().join(name),
+    };
     if !out.exists() {
-        let status = Command::new("go")
+        let mut build = Command::new("go");
+        build
             .args(["build", "-o"])
             .arg(&out)
             .arg(format!("./fixtures/{name}"))
             .current_dir(repo())
-            .env("GOTOOLCHAIN", "local")
-            .status()
-            .expect("run go build");
+            .env("GOTOOLCHAIN", "local");
+        if let Some(arch) = goarch {
+            build.env("GOARCH", arch);
+        }
+        let status = build.status().expect("run go build");
         assert!(status.success(), "go build ./fixtures/{name} failed");
     }
     Some(out)

@@ -364,6 +364,37 @@ fn a_386_program_hands_the_go_command_the_users_godebug() {
     }
 }
 
+/// connect is recorded with its address, and counted as strace counts it, on both ABIs:
+/// a GOARCH=386 program connects through socketcall(2).
+#[test]
+fn connect_is_recorded_with_its_address_on_both_abis() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    for arch in [None, Some("386")] {
+        let Some(bin) = go_fixture_for("dial", arch) else {
+            return;
+        };
+        let args = [bin.to_str().unwrap(), addr.as_str()];
+        let (out, report) = profile(&args, 60);
+        assert!(out.status.success(), "{arch:?}: {out:?}");
+        let connects: Vec<_> = report["calls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["name"] == "connect")
+            .map(|c| c["addr"].as_str().unwrap_or(""))
+            .collect();
+        assert_eq!(connects, [addr.as_str()], "{arch:?}");
+        if let Some(strace) = strace_counts(&args, "connect") {
+            assert_eq!(
+                syscall_count(&report, "connect"),
+                strace["connect"],
+                "{arch:?}: golat vs strace"
+            );
+        }
+    }
+}
+
 #[test]
 fn a_tracee_killed_by_a_signal() {
     let Some(bin) = c_fixture("sigself", &[]) else {

@@ -1038,10 +1038,13 @@ impl Tracer<'_> {
                     .resolve(tid, pid, as_fd(a[2]), a[3], false)
                     .map(|p| Atom::from(p.0));
             }
-            Kind::Connect => {
-                let len = (a[2] as usize).min(128);
-                let mut buf = vec![0u8; len];
-                if sys::read_mem(tid, a[1], &mut buf).is_ok() {
+            Kind::Connect | Kind::SocketCallConnect => {
+                let (addr, len) = match sys.kind {
+                    Kind::Connect => (a[1], a[2]),
+                    _ => sys::socketcall_args(tid, a[1]).map_or((0, 0), |w| (w[1], w[2])),
+                };
+                let mut buf = vec![0u8; (len as usize).min(128)];
+                if sys::read_mem(tid, addr, &mut buf).is_ok() {
                     call.addr = decode::sockaddr(&buf).map(Atom::from);
                 }
             }

@@ -3,7 +3,7 @@
 //! Hand-built because it is small and must cover two ABIs in one program (x86_64 and the
 //! i386 compat ABI); seccompiler builds one filter per arch.
 
-use super::syscalls::{AUDIT_ARCH_I386, AUDIT_ARCH_X86_64, Kind, Sys};
+use super::syscalls::{AUDIT_ARCH_I386, AUDIT_ARCH_X86_64, Kind, SOCKETCALL_CONNECT, Sys};
 
 const BPF_LD_W_ABS: u16 = (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16;
 const BPF_JEQ_K: u16 = (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16;
@@ -33,10 +33,12 @@ enum Label {
     I386,
     WriteCheck64,
     WriteCheck32,
+    SocketCallCheck,
 }
 
 /// Builds the filter for the given tables: RET_TRACE for traced calls, ALLOW otherwise.
-/// `write` is traced only when `trace_stderr_writes` and its fd argument is 2.
+/// `write` is traced only when `trace_stderr_writes` and its fd argument is 2; i386
+/// `socketcall` only for connect.
 pub fn build(x86_64: &[Sys], i386: &[Sys], trace_stderr_writes: bool) -> Vec<libc::sock_filter> {
     let mut prog = vec![
         Insn::LoadAbs(OFF_ARCH),
@@ -53,6 +55,9 @@ pub fn build(x86_64: &[Sys], i386: &[Sys], trace_stderr_writes: bool) -> Vec<lib
         prog.push(Insn::JeqTo(2, Label::Trace));
         prog.push(Insn::Ret(libc::SECCOMP_RET_ALLOW));
     }
+    prog.push(Insn::Mark(Label::SocketCallCheck));
+    prog.push(Insn::LoadAbs(OFF_ARG0_LO));
+    prog.push(Insn::JeqTo(SOCKETCALL_CONNECT, Label::Trace));
     prog.push(Insn::Mark(Label::Allow));
     prog.push(Insn::Ret(libc::SECCOMP_RET_ALLOW));
     prog.push(Insn::Mark(Label::Trace));
@@ -67,6 +72,8 @@ fn emit_abi(prog: &mut Vec<Insn>, table: &[Sys], trace_stderr_writes: bool, writ
             if trace_stderr_writes {
                 prog.push(Insn::JeqTo(sys.nr, write_check));
             }
+        } else if sys.kind == Kind::SocketCallConnect {
+            prog.push(Insn::JeqTo(sys.nr, Label::SocketCallCheck));
         } else {
             prog.push(Insn::JeqTo(sys.nr, Label::Trace));
         }
@@ -168,7 +175,9 @@ mod tests {
             for nr in 0..512u32 {
                 let traced = table.iter().find(|s| s.nr == nr);
                 let want = match traced {
+                    // arg0 = 1: neither fd 2 nor socketcall's connect.
                     Some(s) if s.kind == Kind::WriteStderr => libc::SECCOMP_RET_ALLOW,
+                    Some(s) if s.kind == Kind::SocketCallConnect => libc::SECCOMP_RET_ALLOW,
                     Some(_) => libc::SECCOMP_RET_TRACE,
                     None => libc::SECCOMP_RET_ALLOW,
                 };
@@ -186,6 +195,23 @@ mod tests {
         assert_eq!(run(&with, 4, AUDIT_ARCH_I386, 2), libc::SECCOMP_RET_TRACE);
         assert_eq!(
             run(&without, 1, AUDIT_ARCH_X86_64, 2),
+            libc::SECCOMP_RET_ALLOW
+        );
+    }
+
+    #[test]
+    fn socketcall_is_traced_only_for_connect() {
+        let prog = build(X86_64, I386, false);
+        assert_eq!(run(&prog, 102, AUDIT_ARCH_I386, 3), libc::SECCOMP_RET_TRACE);
+        for call in [1, 2, 4, 5, 9, 10, 11, 12] {
+            assert_eq!(
+                run(&prog, 102, AUDIT_ARCH_I386, call),
+                libc::SECCOMP_RET_ALLOW
+            );
+        }
+        // 102 on x86_64 is getuid.
+        assert_eq!(
+            run(&prog, 102, AUDIT_ARCH_X86_64, 3),
             libc::SECCOMP_RET_ALLOW
         );
     }

@@ -260,5 +260,9 @@ fn path_of(pid: i32, tid: i32, kind: Kind, args: &[u64]) -> Option<String> {
         | Kind::RenameAt
         | Kind::ExecveAt => string_arg(1),
         Kind::Getdents | Kind::Fchdir | Kind::Connect | Kind::WriteStderr => fd_arg(0),
+        Kind::SocketCallConnect => {
+            let fd = sys::socketcall_args(tid, at(1)?)?[0] as i32;
+            sys::readlink(&format!("/proc/{pid}/fd/{fd}")).ok()
+        }
     }
 }

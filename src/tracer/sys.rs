@@ -237,6 +237,24 @@ pub fn read_mem(pid: i32, addr: u64, buf: &mut [u8]) -> Result<usize, Errno> {
     }
 }
 
+/// The first three argument words of an i386 socketcall (fd, addr, len for connect): 4-byte
+/// words at `args` in the tracee.
+pub fn socketcall_args(pid: i32, args: u64) -> Option<[u64; 3]> {
+    let mut raw = [0u8; 12];
+    if read_mem(pid, args, &mut raw).ok()? != raw.len() {
+        return None;
+    }
+    let word = |i: usize| {
+        u64::from(u32::from_ne_bytes([
+            raw[i],
+            raw[i + 1],
+            raw[i + 2],
+            raw[i + 3],
+        ]))
+    };
+    Some([word(0), word(4), word(8)])
+}
+
 /// Reads a NUL-terminated string (at most `max` bytes) page by page, so a string that ends
 /// just before an unmapped page is still read.
 pub fn read_cstr(pid: i32, mut addr: u64, max: usize) -> Result<Vec<u8>, Errno> {

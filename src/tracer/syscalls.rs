@@ -51,6 +51,10 @@ pub enum Kind {
     ExecveAt,
     /// connect(fd, addr, len)
     Connect,
+    /// i386 socketcall(call, args): the multiplexed socket calls, which Go's linux/386
+    /// syscall package uses for all of them. Only connect (call 3) is traced (the filter
+    /// checks); `args` then points at three 4-byte words: fd, addr, len.
+    SocketCallConnect,
     /// write(fd, buf, count), only fd 2 is traced (the filter checks), for inittrace
     WriteStderr,
 }
@@ -99,8 +103,8 @@ pub const X86_64: &[Sys] = &[
     sys(439, "faccessat2", Kind::AccessAt { has_flags: true }),
 ];
 
-/// i386 numbers (arch/x86/entry/syscalls/syscall_32.tbl). `connect` through socketcall(2)
-/// is not traced; the direct connect(362) is.
+/// i386 numbers (arch/x86/entry/syscalls/syscall_32.tbl). connect comes both direct (362)
+/// and through socketcall (102), as GOARCH=386 programs make it.
 pub const I386: &[Sys] = &[
     sys(4, "write", Kind::WriteStderr),
     sys(5, "open", Kind::Open),
@@ -113,6 +117,7 @@ pub const I386: &[Sys] = &[
     sys(39, "mkdir", Kind::PathOnly),
     sys(40, "rmdir", Kind::PathOnly),
     sys(85, "readlink", Kind::Readlink),
+    sys(102, "connect", Kind::SocketCallConnect),
     sys(106, "stat", Kind::Stat { nofollow: false }),
     sys(107, "lstat", Kind::Stat { nofollow: true }),
     sys(133, "fchdir", Kind::Fchdir),
@@ -143,6 +148,9 @@ pub fn table(arch: u32) -> Option<&'static [Sys]> {
         _ => None,
     }
 }
+
+/// socketcall's call number for connect (linux/net.h SYS_CONNECT).
+pub const SOCKETCALL_CONNECT: u32 = 3;
 
 /// Looks a syscall up by arch and number.
 pub fn lookup(arch: u32, nr: u64) -> Option<&'static Sys> {

@@ -218,9 +218,9 @@ pub enum Shell {
     golat path-audit --fail-on warn --shell fish\n  \
     golat path-audit --timeout 200   # entries slower than 200 ms to stat are unresponsive")]
 pub struct PathAuditArgs {
-    /// Audit this PATH string instead of $PATH.
+    /// Audit this PATH string instead of $PATH (any bytes: entries need not be UTF-8).
     #[arg(long, value_name = "STRING")]
-    pub path: Option<String>,
+    pub path: Option<std::ffi::OsString>,
     /// Print JSON (schema golat.path-audit/v1).
     #[arg(long)]
     pub json: bool,

@@ -457,3 +457,51 @@ fn tilde_entry_is_expanded_in_the_suggestion() {
     // Expanded once, in place; the second copy is a duplicate of the first expansion.
     assert_eq!(v["suggested_path"], format!("{bin}:/usr/bin").as_str());
 }
+
+/// An entry that is not UTF-8 is audited under its real bytes (a lossy name would not
+/// exist and be reported missing), flagged as PATH004, and kept byte for byte in the
+/// suggested line, which bash evaluates back to the same PATH.
+#[test]
+fn non_utf8_entry_is_audited_under_its_own_bytes() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut name = tmp.path().as_os_str().as_bytes().to_vec();
+    name.extend_from_slice(b"/bin-\xe9t\xe9");
+    let dir = Path::new(OsStr::from_bytes(&name));
+    std::fs::create_dir(dir).unwrap();
+    let tool = dir.join("golat-non-utf8-tool");
+    std::fs::write(&tool, "#!/bin/sh\n").unwrap();
+    std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut path = name.clone();
+    path.extend_from_slice(b":/usr/bin");
+    let out = golat()
+        .args(["path-audit", "--json", "--path"])
+        .arg(OsStr::from_bytes(&path))
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let entry = &v["entries"][0];
+    assert_eq!(entry["status"], "ok", "{entry}");
+    assert_eq!(entry["executables"], 1, "{entry}");
+    assert_eq!(
+        findings_for(&v, 1),
+        vec![("not_utf8".into(), "info".into(), "PATH004".into())]
+    );
+    // The suggested line, run by bash, sets PATH to exactly the audited bytes.
+    let line = v["suggested_line"].as_str().unwrap();
+    let shown = Command::new("bash")
+        .arg("-c")
+        .arg(format!("{line}; printf %s \"$PATH\""))
+        .output()
+        .unwrap();
+    assert_eq!(shown.stdout, path, "{line}");
+    // And from $PATH itself, as a user runs it.
+    let out = golat()
+        .args(["path-audit", "--json"])
+        .env("PATH", OsStr::from_bytes(&path))
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["entries"][0]["status"], "ok");
+}

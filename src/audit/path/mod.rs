@@ -8,6 +8,8 @@ pub mod render;
 pub mod scan;
 
 use std::collections::HashMap;
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -33,7 +35,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(500);
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub schema: &'static str,
-    /// The PATH string audited.
+    /// The PATH string audited (bytes that are not UTF-8 shown as U+FFFD; see PATH004).
     pub path: String,
     pub euid: u32,
     pub timeout_ms: u64,
@@ -43,6 +45,7 @@ pub struct Report {
     pub findings: Vec<Finding>,
     pub shadowed: Vec<Shadowed>,
     pub cost: Cost,
+    /// Shown as `path` is; `suggested_line` keeps an entry's bytes exactly.
     pub suggested_path: String,
     pub shell: &'static str,
     /// `suggested_path` as a line for `shell`.
@@ -138,7 +141,7 @@ const COST_SOURCE: &str = "probes per walked PATH entry measured with strace on 
 
 /// Options after the flags are interpreted once.
 pub struct Options {
-    pub path: String,
+    pub path: OsString,
     pub timeout: Duration,
     pub shell: Shell,
     pub cwd: PathBuf,
@@ -153,9 +156,7 @@ pub fn run(args: &PathAuditArgs) -> anyhow::Result<u8> {
     }
     let path = match &args.path {
         Some(p) => p.clone(),
-        None => std::env::var_os("PATH")
-            .map(|p| p.to_string_lossy().into_owned())
-            .unwrap_or_default(),
+        None => std::env::var_os("PATH").unwrap_or_default(),
     };
     let opts = Options {
         path,
@@ -215,24 +216,33 @@ fn form(s: &str) -> Form {
 pub fn audit(opts: &Options) -> anyhow::Result<Report> {
     let start = Instant::now();
     // Like Go's filepath.SplitList, an empty PATH has no entries (not one empty entry).
-    let raw: Vec<&str> = if opts.path.is_empty() {
+    // Entries are bytes, as Go and the kernel take them; `raw` is only for showing them.
+    let raw_bytes: Vec<&[u8]> = if opts.path.is_empty() {
         Vec::new()
     } else {
-        opts.path.split(':').collect()
+        opts.path.as_bytes().split(|&b| b == b':').collect()
     };
+    let shown: Vec<String> = raw_bytes
+        .iter()
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .collect();
+    let raw: Vec<&str> = shown.iter().map(String::as_str).collect();
     let forms: Vec<Form> = raw.iter().map(|s| form(s)).collect();
     // What a lookup actually stats: "" means ".", relative means cwd-relative.
-    let mut probe_dirs: Vec<PathBuf> = raw
+    let mut probe_dirs: Vec<PathBuf> = raw_bytes
         .iter()
-        .map(|s| opts.cwd.join(if s.is_empty() { "." } else { s }))
+        .map(|b| {
+            opts.cwd
+                .join(OsStr::from_bytes(if b.is_empty() { b"." } else { b }))
+        })
         .collect();
     // `~/x` expansions, scanned too so the suggested PATH's cost is measured, not guessed.
-    let expansions: Vec<Option<String>> = raw
+    let expansions: Vec<Option<Vec<u8>>> = raw_bytes
         .iter()
         .zip(&forms)
-        .map(|(s, f)| match (f, &opts.home) {
-            (Form::Unexpanded, Some(h)) if s == &"~" || s.starts_with("~/") => {
-                Some(format!("{h}{}", &s[1..]))
+        .map(|(b, f)| match (f, &opts.home) {
+            (Form::Unexpanded, Some(h)) if *b == b"~" || b.starts_with(b"~/") => {
+                Some([h.as_bytes(), &b[1..]].concat())
             }
             _ => None,
         })
@@ -241,7 +251,7 @@ pub fn audit(opts: &Options) -> anyhow::Result<Report> {
     for (i, e) in expansions.iter().enumerate() {
         if let Some(e) = e {
             expansion_slot[i] = Some(probe_dirs.len());
-            probe_dirs.push(PathBuf::from(e));
+            probe_dirs.push(PathBuf::from(OsStr::from_bytes(e)));
         }
     }
     let outcomes = scan::scan_all(&probe_dirs, opts.timeout);
@@ -301,7 +311,10 @@ pub fn audit(opts: &Options) -> anyhow::Result<Report> {
                 ),
                 match &expansions[i] {
                     Some(e) => {
-                        format!("write the directory out: {e} (use $HOME, not ~, inside quotes)")
+                        format!(
+                            "write the directory out: {} (use $HOME, not ~, inside quotes)",
+                            String::from_utf8_lossy(e)
+                        )
                     }
                     None => "write the directory as a plain absolute path in your shell rc".into(),
                 },
@@ -316,6 +329,17 @@ pub fn audit(opts: &Options) -> anyhow::Result<Report> {
                 format!("use an absolute path, e.g. {}", lexical[i].display()),
             ),
             Form::Absolute => {}
+        }
+        if std::str::from_utf8(raw_bytes[i]).is_err() {
+            add(
+                "PATH004",
+                "not_utf8",
+                Severity::Info,
+                format!(
+                    "entry #{n} {s:?} is not valid UTF-8 (shown here with U+FFFD): Go and the shell use its bytes as they are, and so did this audit"
+                ),
+                "nothing to fix for Go; the suggested line keeps the entry's exact bytes".into(),
+            );
         }
         // An unexpanded entry is judged by that alone: its literal directory almost never
         // exists, and the suggested PATH uses the expansion instead.
@@ -572,7 +596,7 @@ pub fn audit(opts: &Options) -> anyhow::Result<Report> {
     }
 
     // Suggested PATH: problem entries dropped, `~` expanded, order kept.
-    let mut suggested: Vec<(String, usize)> = Vec::new(); // (text, scan slot)
+    let mut suggested: Vec<(Vec<u8>, usize)> = Vec::new(); // (bytes, scan slot)
     for i in 0..raw.len() {
         if dropped[i] && forms[i] != Form::Unexpanded {
             continue;
@@ -587,7 +611,7 @@ pub fn audit(opts: &Options) -> anyhow::Result<Report> {
             }
             // Without a `~` to expand there is no safe rewrite: leave it out.
             (Form::Unexpanded, None) => {}
-            _ => suggested.push((raw[i].to_string(), i)),
+            _ => suggested.push((raw_bytes[i].to_vec(), i)),
         }
     }
     // An expansion may duplicate an entry that is already there.
@@ -596,11 +620,11 @@ pub fn audit(opts: &Options) -> anyhow::Result<Report> {
         Outcome::Done(sc) if sc.kind == Kind::Dir => seen.insert((sc.dev, sc.ino)),
         _ => true,
     });
-    let suggested_path = suggested
+    let suggested_bytes = suggested
         .iter()
-        .map(|(t, _)| t.as_str())
+        .map(|(t, _)| t.as_slice())
         .collect::<Vec<_>>()
-        .join(":");
+        .join(&b':');
 
     let shadowed = shadowed(&raw, &outcomes, &lexical, &dropped, opts.timeout);
 
@@ -631,7 +655,7 @@ pub fn audit(opts: &Options) -> anyhow::Result<Report> {
     let shell = opts.shell;
     Ok(Report {
         schema: SCHEMA,
-        path: opts.path.clone(),
+        path: opts.path.to_string_lossy().into_owned(),
         euid,
         timeout_ms: opts.timeout.as_millis() as u64,
         elapsed_ms: round2(start.elapsed().as_secs_f64() * 1000.0),
@@ -642,8 +666,8 @@ pub fn audit(opts: &Options) -> anyhow::Result<Report> {
             source: COST_SOURCE,
             commands,
         },
-        suggested_line: shell_line(shell, &suggested_path),
-        suggested_path,
+        suggested_line: shell_line(shell, &suggested_bytes),
+        suggested_path: String::from_utf8_lossy(&suggested_bytes).into_owned(),
         shell: match shell {
             Shell::Bash => "bash",
             Shell::Zsh => "zsh",
@@ -823,19 +847,40 @@ fn shadowed(
     out
 }
 
-/// `suggested` as a line that sets PATH in `shell`.
-pub fn shell_line(shell: Shell, path: &str) -> String {
+/// `suggested` as a line that sets PATH in `shell`, byte for byte.
+pub fn shell_line(shell: Shell, path: &[u8]) -> String {
     match shell {
-        Shell::Bash | Shell::Zsh => format!("export PATH={}", sh_quote(path)),
+        Shell::Bash | Shell::Zsh => format!("export PATH={}", quoted(path, sh_quote, r"$'\x")),
         Shell::Fish => {
             let parts: Vec<String> = path
-                .split(':')
+                .split(|&b| b == b':')
                 .filter(|p| !p.is_empty())
-                .map(fish_quote)
+                .map(|p| quoted(p, fish_quote, r"\X"))
                 .collect();
             format!("set -gx PATH {}", parts.join(" "))
         }
     }
+}
+
+/// `s` as one shell word: its UTF-8 runs quoted with `quote`, each other byte written as
+/// `escape` and two hex digits (bash and zsh: `$'\xE9'`; fish: `\XE9`), all adjacent.
+fn quoted(s: &[u8], quote: fn(&str) -> String, escape: &str) -> String {
+    if let Ok(text) = std::str::from_utf8(s) {
+        return quote(text);
+    }
+    let mut out = String::new();
+    for chunk in s.utf8_chunks() {
+        if !chunk.valid().is_empty() {
+            out.push_str(&quote(chunk.valid()));
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("{escape}{b:02X}"));
+            if escape.starts_with('$') {
+                out.push('\'');
+            }
+        }
+    }
+    out
 }
 
 fn sh_quote(s: &str) -> String {
@@ -873,6 +918,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn shell_lines_keep_bytes_that_are_not_utf8() {
+        let path = b"/a b/\xe9x:/it's:/usr/bin";
+        assert_eq!(
+            shell_line(Shell::Bash, path),
+            r"export PATH='/a b/'$'\xE9''x:/it'\''s:/usr/bin'"
+        );
+        assert_eq!(
+            shell_line(Shell::Fish, path),
+            r"set -gx PATH '/a b/'\XE9'x' '/it\'s' '/usr/bin'"
+        );
+        assert_eq!(
+            shell_line(Shell::Zsh, b"/usr/bin:/bin"),
+            "export PATH='/usr/bin:/bin'"
+        );
+    }
+
+    #[test]
     fn forms() {
         assert_eq!(form(""), Form::Empty);
         assert_eq!(form("."), Form::Relative);
@@ -897,10 +959,10 @@ mod tests {
 
     #[test]
     fn shell_lines() {
-        assert_eq!(shell_line(Shell::Bash, "/a:/b c"), "export PATH='/a:/b c'");
-        assert_eq!(shell_line(Shell::Zsh, "/it's"), r"export PATH='/it'\''s'");
+        assert_eq!(shell_line(Shell::Bash, b"/a:/b c"), "export PATH='/a:/b c'");
+        assert_eq!(shell_line(Shell::Zsh, b"/it's"), r"export PATH='/it'\''s'");
         assert_eq!(
-            shell_line(Shell::Fish, "/a:/b'c"),
+            shell_line(Shell::Fish, b"/a:/b'c"),
             r"set -gx PATH '/a' '/b\'c'"
         );
     }

@@ -8,6 +8,17 @@ use common::*;
 
 #[test]
 fn stall_names_the_blocked_call_and_path_while_it_hangs() {
+    // cat, and a GOARCH=386 Go program, whose blocked call has an i386 number.
+    let mut readers = vec![vec!["cat".to_string()]];
+    if let Some(bin) = go_fixture_for("catfile", Some("386")) {
+        readers.push(vec![bin.to_str().unwrap().to_string()]);
+    }
+    for reader in readers {
+        stall_while_opening_a_fifo(&reader);
+    }
+}
+
+fn stall_while_opening_a_fifo(reader: &[String]) {
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("fifo");
     let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
@@ -25,18 +36,18 @@ fn stall_names_the_blocked_call_and_path_while_it_hangs() {
         Command::new(golat())
             .args(["profile", "-q", "--stall", "0.4", "--json"])
             .arg(&json)
-            .arg("cat")
+            .args(reader)
             .arg(&fifo),
         30,
     );
     writer.join().unwrap();
-    assert!(out.status.success());
-    assert_eq!(out.stdout, b"late\n");
+    assert!(out.status.success(), "{reader:?}: {out:?}");
+    assert_eq!(out.stdout, b"late\n", "{reader:?}");
     let err = String::from_utf8_lossy(&out.stderr);
     let want = format!("in openat({:?})", fifo.to_str().unwrap());
     assert!(
         err.contains("golat: stall:") && err.contains(&want),
-        "{err}"
+        "{reader:?}: {err}"
     );
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
@@ -46,7 +57,7 @@ fn stall_names_the_blocked_call_and_path_while_it_hangs() {
         .iter()
         .filter(|w| w["kind"] == "stall")
         .collect();
-    assert_eq!(stalls.len(), 1, "{stalls:?}");
+    assert_eq!(stalls.len(), 1, "{reader:?}: {stalls:?}");
 }
 
 #[test]

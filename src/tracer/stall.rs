@@ -88,7 +88,7 @@ fn watch(
             let Some((state, line)) = blocked_in(pid, tid) else {
                 continue;
             };
-            let traced_fs_call = call_of(&line).is_some_and(|s| s.kind != Kind::WriteStderr);
+            let traced_fs_call = call_of(pid, &line).is_some_and(|s| s.kind != Kind::WriteStderr);
             if !(traced_fs_call || state == 'D') {
                 continue;
             }
@@ -181,9 +181,24 @@ fn parse_hex(s: &str) -> Option<u64> {
     u64::from_str_radix(s.trim_start_matches("0x"), 16).ok()
 }
 
-fn call_of(line: &str) -> Option<&'static syscalls::Sys> {
+/// The traced call a /proc/TID/syscall line names. Its number is in the ABI of the
+/// process's program: i386 numbers for a 32-bit one (a GOARCH=386 Go program).
+fn call_of(pid: i32, line: &str) -> Option<&'static syscalls::Sys> {
     let nr: u64 = line.split_whitespace().next()?.parse().ok()?;
-    syscalls::lookup(syscalls::AUDIT_ARCH_X86_64, nr)
+    syscalls::lookup(arch_of(pid), nr)
+}
+
+/// The audit arch of the process's program, from its ELF class (EI_CLASS 1 = 32-bit).
+fn arch_of(pid: i32) -> u32 {
+    let mut ident = [0u8; 5];
+    let elf32 = std::fs::File::open(format!("/proc/{pid}/exe"))
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut ident))
+        .is_ok_and(|()| ident[..4] == *b"\x7fELF" && ident[4] == 1);
+    if elf32 {
+        syscalls::AUDIT_ARCH_I386
+    } else {
+        syscalls::AUDIT_ARCH_X86_64
+    }
 }
 
 fn describe(
@@ -203,7 +218,7 @@ fn describe(
         .skip(1)
         .filter_map(parse_hex)
         .collect();
-    let sys = call_of(line);
+    let sys = call_of(pid, line);
     let name = sys.map_or_else(
         || format!("syscall {}", line.split_whitespace().next().unwrap_or("?")),
         |s| s.name.to_string(),

@@ -4,9 +4,10 @@
     python3 bench/trace/split_generations.py bench/out/trace/busy.trace /tmp/gen
 
 writes /tmp/gen1.trace, /tmp/gen2.trace, ... (each the header plus one generation's batches)
-and prints each generation's size. A generation read alone is read as a first generation,
-with the same events: the bound on what reading generations in parallel could gain is the
-time to read the largest one alone (README, `golat trace`, Benchmark).
+and prints each generation's size. A generation read alone is read as a first generation:
+the same events, but those at its start get their context from it alone. Reading each file
+on its own thread bounds what reading generations in parallel could gain (README,
+`golat trace`, Benchmark).
 """
 import sys
 

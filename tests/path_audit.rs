@@ -505,3 +505,43 @@ fn non_utf8_entry_is_audited_under_its_own_bytes() {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["entries"][0]["status"], "ok");
 }
+
+/// Executable names are bytes too: two different names that are not UTF-8 (the same once
+/// shown with U+FFFD) do not shadow each other; the same name in two entries does.
+#[test]
+fn non_utf8_executable_names_are_told_apart() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let exe = |dir: &Path, name: &[u8]| {
+        let p = dir.join(OsStr::from_bytes(name));
+        std::fs::write(&p, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    let a = mkdir(&tmp.path().join("a"), 0o755);
+    let b = mkdir(&tmp.path().join("b"), 0o755);
+    exe(Path::new(&a), b"tool-\xe9");
+    exe(Path::new(&b), b"tool-\xe8");
+    let shadowed = |v: &Value| -> Vec<String> {
+        v["shadowed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["key"] == false)
+            .map(|s| s["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (v, _) = audit(&format!("{a}:{b}"), &[]);
+    assert_eq!(shadowed(&v), Vec::<String>::new());
+    exe(Path::new(&b), b"tool-\xe9");
+    let (v, _) = audit(&format!("{a}:{b}"), &[]);
+    assert_eq!(shadowed(&v), vec!["tool-\u{fffd}".to_string()]);
+    let s = v["shadowed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["key"] == false)
+        .unwrap();
+    assert_eq!(s["winner"]["entry"], 1);
+    assert_eq!(s["losers"][0]["entry"], 2);
+}

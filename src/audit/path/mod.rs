@@ -695,7 +695,8 @@ fn run_model(
         .iter()
         .map(|(_, sc)| {
             let sc = *sc;
-            Box::new(move |name: &str| sc.is_some_and(|s| s.exes.contains_key(name))) as HasFn
+            Box::new(move |name: &str| sc.is_some_and(|s| s.exes.contains_key(OsStr::new(name))))
+                as HasFn
         })
         .collect();
     let entries: Vec<cost::EntryCost> = inputs
@@ -792,18 +793,18 @@ fn shadowed(
     timeout: Duration,
 ) -> Vec<Shadowed> {
     // name -> entries holding it, in PATH order, skipping duplicate entries.
-    let mut holders: std::collections::BTreeMap<&str, Vec<usize>> = Default::default();
+    let mut holders: std::collections::BTreeMap<&OsStr, Vec<usize>> = Default::default();
     for i in 0..raw.len() {
         if dropped[i] {
             continue;
         }
         if let Outcome::Done(sc) = &outcomes[i] {
             for name in sc.exes.keys() {
-                holders.entry(name.as_str()).or_default().push(i);
+                holders.entry(name.as_os_str()).or_default().push(i);
             }
         }
     }
-    let loc = |name: &str, i: usize| -> Location {
+    let loc = |name: &OsStr, i: usize| -> Location {
         let Outcome::Done(sc) = &outcomes[i] else {
             unreachable!("holders only come from scanned entries")
         };
@@ -825,20 +826,21 @@ fn shadowed(
     };
     let mut out = Vec::new();
     for &k in KEY_NAMES {
+        let k = OsStr::new(k);
         let hs = holders.get(k).cloned().unwrap_or_default();
         out.push(Shadowed {
-            name: k.to_string(),
+            name: k.to_string_lossy().into_owned(),
             key: true,
             winner: hs.first().map(|&i| loc(k, i)),
             losers: hs.iter().skip(1).map(|&i| loc(k, i)).collect(),
         });
     }
     for (name, hs) in &holders {
-        if hs.len() < 2 || KEY_NAMES.contains(name) {
+        if hs.len() < 2 || KEY_NAMES.iter().any(|k| OsStr::new(k) == *name) {
             continue;
         }
         out.push(Shadowed {
-            name: name.to_string(),
+            name: name.to_string_lossy().into_owned(),
             key: false,
             winner: Some(loc(name, hs[0])),
             losers: hs.iter().skip(1).map(|&i| loc(name, i)).collect(),

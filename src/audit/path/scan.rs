@@ -42,7 +42,8 @@ pub struct Scan {
     pub searchable: bool,
     /// Median and max of the missing-name stats, in microseconds.
     pub lookup_us: Option<(f64, f64)>,
-    pub exes: BTreeMap<String, Exe>,
+    /// By file name, as bytes (a name need not be UTF-8).
+    pub exes: BTreeMap<std::ffi::OsString, Exe>,
     /// The nearest ancestor others can write to without the sticky bit, with its mode.
     pub writable_ancestor: Option<(PathBuf, u32)>,
     /// True when another entry listed this same directory and `exes` must be copied from it.
@@ -169,7 +170,7 @@ pub fn scan_all(dirs: &[PathBuf], timeout: Duration) -> Vec<Outcome> {
         }
     }
     // Fill in listings skipped because another entry is the same directory.
-    let listings: HashMap<(u64, u64), BTreeMap<String, Exe>> = done
+    let listings: HashMap<(u64, u64), BTreeMap<std::ffi::OsString, Exe>> = done
         .iter()
         .flatten()
         .filter(|s| s.kind == Kind::Dir && s.searchable && !s.listing_copied)
@@ -329,7 +330,7 @@ fn measure_lookup(dir: &Path) -> (f64, f64) {
 
 /// Regular files (after following symlinks) with any execute bit, as Go's findExecutable
 /// would accept them (it uses eaccess, which mode bits approximate without a syscall each).
-fn list_executables(dir: &Path, out: &mut BTreeMap<String, Exe>) {
+fn list_executables(dir: &Path, out: &mut BTreeMap<std::ffi::OsString, Exe>) {
     let Ok(rd) = std::fs::read_dir(dir) else {
         return;
     };
@@ -363,7 +364,7 @@ fn list_executables(dir: &Path, out: &mut BTreeMap<String, Exe>) {
             None
         };
         out.insert(
-            ent.file_name().to_string_lossy().into_owned(),
+            ent.file_name(),
             Exe {
                 link_target,
                 size: m.len(),

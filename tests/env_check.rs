@@ -794,3 +794,28 @@ fn copied_untrimmed_go_finds_its_builtin_goroot() {
     assert!(errors(&v).is_empty(), "{:#?}", errors(&v));
     assert_eq!(code, 0);
 }
+
+/// A PATH entry that is not UTF-8 is searched under its real bytes, as Go's LookPath does:
+/// the go found there is the one that runs.
+#[test]
+fn go_under_a_non_utf8_path_entry_is_found() {
+    use std::ffi::{OsStr, OsString};
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
+    let Some(sb) = Sandbox::new() else { return };
+    let mut dir = sb.tmp.path().as_os_str().as_bytes().to_vec();
+    dir.extend_from_slice(b"/bin-\xe9");
+    let dir = PathBuf::from(OsString::from_vec(dir));
+    std::fs::create_dir(&dir).unwrap();
+    std::os::unix::fs::symlink(&sb.go, dir.join("go")).unwrap();
+    let mut path = dir.as_os_str().as_bytes().to_vec();
+    path.extend_from_slice(b":/usr/bin:/bin");
+    let mut cmd = sb.golat(&[], &[]);
+    cmd.env("PATH", OsStr::from_bytes(&path));
+    let (_, v) = run_json(cmd);
+    let c = check(&v, "GO001");
+    assert_eq!(c["status"], "ok", "{c}");
+    assert!(
+        c["message"].as_str().unwrap().contains("PATH entry #1"),
+        "{c}"
+    );
+}

@@ -1552,7 +1552,7 @@ fn install(f: &Facts, o: &mut Out) {
     let d2 = want.clone();
     let on_path = guarded("comparing PATH entries", move || {
         let real = std::fs::canonicalize(&d2).ok();
-        pl.iter().filter(|e| e.starts_with('/')).any(|e| {
+        pl.iter().filter(|e| Path::new(e).is_absolute()).any(|e| {
             let c = goenv::clean(Path::new(e));
             c == d2 || (real.is_some() && std::fs::canonicalize(&c).ok() == real)
         })

@@ -3,6 +3,7 @@
 //! and GOROOT through `fsinfo::with_timeout`, so a dead mount cannot hang the doctor.
 
 use std::collections::BTreeMap;
+use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -20,7 +21,7 @@ pub const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
 pub struct Hit {
     /// 1-based PATH entry number.
     pub entry: usize,
-    /// The PATH entry as written ("" means ".").
+    /// The PATH entry as written ("" means "."), shown lossily if not UTF-8.
     pub dir: String,
     pub path: PathBuf,
     /// The entry is relative: Go's LookPath refuses this hit (exec.ErrDot).
@@ -51,13 +52,13 @@ impl PathScan {
 }
 
 /// Scans PATH for `names` (versions are read for `versioned` names).
-pub fn scan_path(path_list: &[String], names: &[String], versioned: &[&str]) -> PathScan {
+pub fn scan_path(path_list: &[OsString], names: &[String], versioned: &[&str]) -> PathScan {
     let mut scan = PathScan::default();
     for (i, entry) in path_list.iter().enumerate() {
         let dir = if entry.is_empty() {
-            "."
+            OsStr::new(".")
         } else {
-            entry.as_str()
+            entry.as_os_str()
         };
         for name in names {
             let p = Path::new(dir).join(name);
@@ -74,8 +75,8 @@ pub fn scan_path(path_list: &[String], names: &[String], versioned: &[&str]) -> 
             };
             scan.hits.entry(name.clone()).or_default().push(Hit {
                 entry: i + 1,
-                dir: entry.clone(),
-                relative: !dir.starts_with('/'),
+                dir: entry.to_string_lossy().into_owned(),
+                relative: !dir.as_bytes().starts_with(b"/"),
                 real: std::fs::canonicalize(&p).ok(),
                 path: p,
                 version,
@@ -297,7 +298,8 @@ pub fn work_uses(data: &[u8], base: &Path) -> Vec<PathBuf> {
 #[derive(Debug, Clone)]
 pub struct Facts {
     pub dir: PathBuf,
-    pub path_list: Vec<String>,
+    /// PATH's entries as bytes, as Go splits them.
+    pub path_list: Vec<OsString>,
     pub scan: Result<PathScan, String>,
     /// The go binary that runs (LookPath("go")), if any.
     pub go: Option<Hit>,
@@ -335,12 +337,17 @@ pub fn host_os_arch() -> (String, String) {
     (std::env::consts::OS.to_string(), arch.to_string())
 }
 
-/// Builds the facts for `dir` from the process environment `env`.
-pub fn gather(env: BTreeMap<String, String>, dir: PathBuf) -> Facts {
-    let path_list: Vec<String> = env
-        .get("PATH")
-        .map(|p| p.split(':').map(String::from).collect())
-        .unwrap_or_default();
+/// Builds the facts for `dir` from the process environment `env` (values shown lossily)
+/// and PATH's bytes.
+pub fn gather(env: BTreeMap<String, String>, path: &OsStr, dir: PathBuf) -> Facts {
+    let path_list: Vec<OsString> = if path.is_empty() {
+        Vec::new()
+    } else {
+        path.as_bytes()
+            .split(|&b| b == b':')
+            .map(|e| OsStr::from_bytes(e).to_os_string())
+            .collect()
+    };
     let mut settings = Settings {
         env: env.clone(),
         ..Settings::default()

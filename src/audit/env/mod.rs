@@ -123,7 +123,8 @@ pub fn run(args: &EnvCheckArgs) -> anyhow::Result<u8> {
     let is_dir = facts::guarded("--dir", move || d2.is_dir()).map_err(|e| anyhow::anyhow!(e))?;
     anyhow::ensure!(is_dir, "--dir {}: not a directory", args.dir.display());
 
-    let facts = facts::gather(env, dir);
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let facts = facts::gather(env, &path, dir);
     let checks = checks::run_all(&facts);
     let worst = checks
         .iter()

@@ -266,7 +266,9 @@ struct Acc {
     stw_count: u64,
     stw: Vec<(String, StwAcc)>,
     created: u64,
-    entries: FxMap<String, u64>,
+    /// Goroutines created, by entry function: (function, count), and the index by name.
+    entries: Vec<(String, u64)>,
+    entry_idx: FxMap<String, usize>,
     first_run: Hist,
     first_run_total: i64,
     cats: [CatAcc; 4],
@@ -422,12 +424,16 @@ const NO_SLOT: u32 = u32::MAX;
 
 /// Per-goroutine tracking keyed by goroutine ID. IDs are mostly small and dense (the runtime
 /// hands them out in batches), so a dense slot index replaces a hash lookup on every
-/// transition; records stay in one Vec so `finish` can walk them.
+/// transition; records stay in one Vec so `finish` can walk them. A goroutine's record is
+/// freed when it ends (unless `finish` still needs it), so memory follows the goroutines
+/// alive at once, not all those the trace ever created.
 #[derive(Default)]
 struct GTable {
     dense: Vec<u32>,
     sparse: FxMap<u64, usize>,
     recs: Vec<GTrack>,
+    /// Slots of freed records, reset to the default (which `finish` skips).
+    free: Vec<usize>,
 }
 
 impl GTable {
@@ -439,30 +445,53 @@ impl GTable {
                 self.dense.resize(i + 1, NO_SLOT);
             }
             match self.dense[i] {
-                NO_SLOT => match u32::try_from(self.recs.len()) {
-                    Ok(n) if n != NO_SLOT => {
-                        self.dense[i] = n;
-                        self.recs.push(GTrack::default());
-                        n as usize
+                NO_SLOT => {
+                    let slot = self.alloc();
+                    match u32::try_from(slot) {
+                        Ok(n) if n != NO_SLOT => self.dense[i] = n,
+                        // Past 4G records the slot index does not fit: keep it in the map.
+                        _ => {
+                            self.sparse.insert(id, slot);
+                        }
                     }
-                    // Past 4G records the slot index does not fit: keep it in the map.
-                    _ => self.sparse_slot(id),
-                },
+                    slot
+                }
                 n => n as usize,
             }
         } else {
-            self.sparse_slot(id)
+            match self.sparse.get(&id) {
+                Some(&slot) => slot,
+                None => {
+                    let slot = self.alloc();
+                    self.sparse.insert(id, slot);
+                    slot
+                }
+            }
         };
         &mut self.recs[slot]
     }
 
-    fn sparse_slot(&mut self, id: u64) -> usize {
-        let n = self.recs.len();
-        let slot = *self.sparse.entry(id).or_insert(n);
-        if slot == n {
-            self.recs.push(GTrack::default());
+    fn alloc(&mut self) -> usize {
+        match self.free.pop() {
+            Some(slot) => slot,
+            None => {
+                self.recs.push(GTrack::default());
+                self.recs.len() - 1
+            }
         }
-        slot
+    }
+
+    /// Forgets goroutine `id`: a later record for it starts from the default.
+    fn remove(&mut self, id: u64) {
+        let dense = self.dense.get_mut(id as usize).filter(|_| id < DENSE_LIMIT);
+        let slot = match dense {
+            Some(s) if *s != NO_SLOT => Some(std::mem::replace(s, NO_SLOT) as usize),
+            _ => self.sparse.remove(&id),
+        };
+        if let Some(slot) = slot {
+            self.recs[slot] = GTrack::default();
+            self.free.push(slot);
+        }
     }
 }
 
@@ -520,6 +549,8 @@ pub struct Summarizer {
     /// Per generation: reason string ID → `ReasonInfo` bits (0 = not yet looked up).
     reasons: Vec<u8>,
     reasons_sparse: FxMap<u64, u8>,
+    /// Per generation: creating stack ID → index in `acc.entries` + 1 (0 = not yet looked up).
+    entry_of_stack: Vec<u32>,
 }
 
 /// A blocking reason, classified once per string ID: category (`R_NONE` when not tracked) and
@@ -585,6 +616,7 @@ impl Summarizer {
             wall_start: None,
             reasons: Vec::new(),
             reasons_sparse: FxMap::default(),
+            entry_of_stack: Vec::new(),
         };
         // Record 0 = no stack.
         s.stack_keys.insert(Vec::new(), 0);
@@ -759,6 +791,7 @@ impl Summarizer {
         self.init_scratch.clear();
         self.reasons.clear();
         self.reasons_sparse.clear();
+        self.entry_of_stack.clear();
     }
 
     /// First sight of main.main and of package init functions in an event's stack.
@@ -828,6 +861,54 @@ impl Summarizer {
         }
     }
 
+    /// Counts a goroutine created with stack `tstack` under its entry function. A program
+    /// that starts goroutines in a loop creates them from a few stacks: the function is
+    /// resolved once per stack and generation.
+    #[inline]
+    fn count_entry(&mut self, tstack: u64, g: &Generation) {
+        let cached = self
+            .entry_of_stack
+            .get(tstack as usize)
+            .map_or(0, |&i| i as usize);
+        if let Some(e) = cached
+            .checked_sub(1)
+            .and_then(|i| self.acc.entries.get_mut(i))
+        {
+            e.1 += 1;
+            return;
+        }
+        self.count_entry_slow(tstack, g);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn count_entry_slow(&mut self, tstack: u64, g: &Generation) {
+        let func = if tstack != 0 {
+            g.stack_pcs(tstack).last().and_then(|pc| g.frame(*pc))
+        } else {
+            None
+        }
+        .map_or("(no entry stack: cgo callback)", |f| f.0);
+        let idx = match self.acc.entry_idx.get(func) {
+            Some(&i) => i,
+            None => {
+                self.acc.entries.push((func.to_string(), 0));
+                self.acc
+                    .entry_idx
+                    .insert(func.to_string(), self.acc.entries.len() - 1);
+                self.acc.entries.len() - 1
+            }
+        };
+        self.acc.entries[idx].1 += 1;
+        if tstack < DENSE_LIMIT {
+            let at = tstack as usize;
+            if self.entry_of_stack.len() <= at {
+                self.entry_of_stack.resize(at + 1, 0);
+            }
+            self.entry_of_stack[at] = u32::try_from(idx + 1).unwrap_or(0);
+        }
+    }
+
     #[inline]
     fn reason(&mut self, reason: u64, g: &Generation) -> u8 {
         if reason < DENSE_LIMIT {
@@ -870,16 +951,7 @@ impl Summarizer {
         // Creation bookkeeping.
         if from == GoState::NotExist {
             self.acc.created += 1;
-            let entry = if tstack != 0 {
-                let pcs = g.stack_pcs(tstack);
-                pcs.last()
-                    .and_then(|pc| g.frame(*pc))
-                    .map(|f| f.0.to_string())
-            } else {
-                None
-            }
-            .unwrap_or_else(|| "(no entry stack: cgo callback)".to_string());
-            *self.acc.entries.entry(entry).or_insert(0) += 1;
+            self.count_entry(tstack, g);
         }
         // Which tracked state (if any) this transition enters, and the entering stack, looked
         // up before borrowing the goroutine's record.
@@ -970,6 +1042,11 @@ impl Summarizer {
             gt.cat = cat as u8;
             gt.enter = now;
             gt.rec = rec;
+        }
+        // An ended goroutine has no more events; `finish` only needs one that never ran and
+        // still holds intervals.
+        if to == GoState::NotExist && from != to && (gt.started || gt.pending.is_empty()) {
+            self.gs.remove(id);
         }
     }
 
@@ -1298,5 +1375,28 @@ mod tests {
         assert_eq!(gs.get_or_insert(u64::MAX).start, 2);
         assert_eq!(gs.get_or_insert(DENSE_LIMIT).start, 1);
         assert!(gs.dense.len() <= DENSE_LIMIT as usize);
+    }
+
+    /// Records of ended goroutines are reused: a trace that creates goroutines one after
+    /// another, dense or sparse IDs, keeps one record, and a reused one starts afresh.
+    #[test]
+    fn goroutine_table_reuses_freed_records() {
+        let mut gs = GTable::default();
+        for id in (1..10_000).chain(DENSE_LIMIT..DENSE_LIMIT + 100) {
+            let gt = gs.get_or_insert(id);
+            assert_eq!((gt.start, gt.started), (0, false), "id {id}");
+            gt.start = 5;
+            gt.started = true;
+            gs.remove(id);
+        }
+        assert_eq!(gs.recs.len(), 1);
+        gs.get_or_insert(3).start = 9;
+        gs.get_or_insert(DENSE_LIMIT + 1).start = 8;
+        assert_eq!(gs.recs.len(), 2);
+        assert_eq!(gs.get_or_insert(3).start, 9);
+        gs.remove(3);
+        gs.remove(3);
+        assert_eq!(gs.get_or_insert(DENSE_LIMIT + 1).start, 8);
+        assert_eq!(gs.free.len(), 1);
     }
 }

@@ -3,6 +3,7 @@
 #
 #   bash bench/trace/run.sh            # RUNS=5 runs each, go tool trace -d=parsed once
 #   RUNS=3 PARSED_RUNS=0 TRACE_DURATION=4s bash bench/trace/run.sh
+#   WORKLOAD=spawn bash bench/trace/run.sh   # a goroutine per work item (busy ... spawn)
 #
 # Contenders, all reading the same file (page-cached after the first read):
 #   golat-parse   golat trace --parse-only (reader + ordering, every event, no summary); by
@@ -21,13 +22,19 @@ mkdir -p "$OUT"
 RUNS=${RUNS:-5}
 PARSED_RUNS=${PARSED_RUNS:-1}
 DURATION=${TRACE_DURATION:-4s}
+WORKLOAD=${WORKLOAD:-busy}
+case $WORKLOAD in
+  busy) MODE=() ;;
+  spawn) MODE=(spawn) ;;
+  *) echo "WORKLOAD must be busy or spawn" >&2; exit 2 ;;
+esac
 
 cargo build --release -q
 (cd bench/trace && go build -o "../../$OUT/busy" ./busy && go build -o "../../$OUT/readerbench" ./readerbench)
-TRACE=$OUT/busy.trace
+TRACE=$OUT/$WORKLOAD.trace
 if [ ! -s "$TRACE" ]; then
-  echo "writing $TRACE (busy program traced for $DURATION)..." >&2
-  "$OUT/busy" "$TRACE" "$DURATION"
+  echo "writing $TRACE (busy ${MODE[*]} traced for $DURATION)..." >&2
+  "$OUT/busy" "$TRACE" "$DURATION" "${MODE[@]}"
 fi
 BYTES=$(stat -c %s "$TRACE")
 EVENTS=$(./target/release/golat trace --parse-only "$TRACE" | awk '{print $2}')

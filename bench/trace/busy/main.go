@@ -1,8 +1,12 @@
-// Command busy writes a runtime trace of a scheduler-heavy program (channel ping-pong,
-// allocation, timers) for the given duration: the input of bench/trace.
+// Command busy writes a runtime trace of a scheduler-heavy program for the given duration:
+// the input of bench/trace.
+//
+//	busy TRACE DURATION          # channel ping-pong, allocation, Gosched
+//	busy TRACE DURATION spawn    # a goroutine per work item (JSON round trips), as servers do
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"runtime"
 	"runtime/trace"
@@ -24,6 +28,21 @@ func main() {
 	}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
+	if len(os.Args) > 3 && os.Args[3] == "spawn" {
+		spawn(stop, &wg)
+	} else {
+		pingPong(stop, &wg)
+	}
+	time.Sleep(d)
+	close(stop)
+	wg.Wait()
+	trace.Stop()
+	f.Close()
+}
+
+// pingPong: 16 pairs of goroutines hand a token back and forth (one allocates), and 4
+// goroutines yield in a loop.
+func pingPong(stop chan struct{}, wg *sync.WaitGroup) {
 	for i := 0; i < 16; i++ {
 		a, b := make(chan int), make(chan int)
 		wg.Add(2)
@@ -65,9 +84,35 @@ func main() {
 			}
 		}()
 	}
-	time.Sleep(d)
-	close(stop)
-	wg.Wait()
-	trace.Stop()
-	f.Close()
+}
+
+type item struct {
+	Name string
+	Vals []int
+	Tags map[string]float64
+}
+
+// spawn: 8 workers each start one goroutine per item and wait for it to finish.
+func spawn(stop chan struct{}, wg *sync.WaitGroup) {
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					b, _ := json.Marshal(item{Name: "x", Vals: make([]int, 64), Tags: map[string]float64{"a": 1}})
+					var back item
+					_ = json.Unmarshal(b, &back)
+				}()
+				<-done
+			}
+		}()
+	}
 }

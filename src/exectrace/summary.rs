@@ -445,17 +445,21 @@ impl GTable {
                 self.dense.resize(i + 1, NO_SLOT);
             }
             match self.dense[i] {
-                NO_SLOT => {
-                    let slot = self.alloc();
-                    match u32::try_from(slot) {
-                        Ok(n) if n != NO_SLOT => self.dense[i] = n,
-                        // Past 4G records the slot index does not fit: keep it in the map.
-                        _ => {
-                            self.sparse.insert(id, slot);
+                // Past 4G records a slot index does not fit here and goes to the map (an
+                // empty map answers without hashing).
+                NO_SLOT => match self.sparse.get(&id) {
+                    Some(&slot) => slot,
+                    None => {
+                        let slot = self.alloc();
+                        match u32::try_from(slot) {
+                            Ok(n) if n != NO_SLOT => self.dense[i] = n,
+                            _ => {
+                                self.sparse.insert(id, slot);
+                            }
                         }
+                        slot
                     }
-                    slot
-                }
+                },
                 n => n as usize,
             }
         } else {

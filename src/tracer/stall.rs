@@ -85,10 +85,15 @@ fn watch(
             }
         }
         for (pid, tid) in tasks {
-            let Some((state, line)) = blocked_in(pid, tid) else {
+            let Some(InSyscall {
+                state,
+                syscall_line: line,
+                arch,
+            }) = blocked_in(pid, tid)
+            else {
                 continue;
             };
-            let traced_fs_call = call_of(pid, &line).is_some_and(|s| s.kind != Kind::WriteStderr);
+            let traced_fs_call = call_of(arch, &line).is_some_and(|s| s.kind != Kind::WriteStderr);
             if !(traced_fs_call || state == 'D') {
                 continue;
             }
@@ -109,7 +114,15 @@ fn watch(
             let waited = now - entry.1;
             if waited >= stall && !entry.2 {
                 entry.2 = true;
-                let text = describe(pid, tid, tid == tracer_tid, &line, state, waited, &mounts);
+                let text = describe(
+                    pid,
+                    tid,
+                    tid == tracer_tid,
+                    (arch, &line),
+                    state,
+                    waited,
+                    &mounts,
+                );
                 eprintln!("golat: stall: {text}");
                 reports.lock().unwrap_or_else(|e| e.into_inner()).push(text);
             }
@@ -164,48 +177,56 @@ fn task_ids(pid: i32) -> Vec<i32> {
         .unwrap_or_default()
 }
 
-/// The thread's state letter and its /proc syscall line, when it sits in a syscall.
-fn blocked_in(pid: i32, tid: i32) -> Option<(char, String)> {
+/// A thread inside a system call, from /proc alone.
+struct InSyscall {
+    state: char,
+    syscall_line: String,
+    /// The ABI of the call's number: a 32-bit program's stack starts below 4 GiB. (Not from
+    /// the program's ELF header: opening /proc/PID/exe opens the file, which on a hung
+    /// mount would hang the watcher itself.)
+    arch: u32,
+}
+
+/// The thread's state letter, /proc syscall line and ABI, when it sits in a syscall.
+fn blocked_in(pid: i32, tid: i32) -> Option<InSyscall> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat")).ok()?;
     let state = stat_field(&stat, 0)?.chars().next()?;
+    // Field 28, startstack.
+    let stack: u64 = stat_field(&stat, 25)?.parse().ok()?;
+    let arch = if stack != 0 && stack <= u64::from(u32::MAX) {
+        syscalls::AUDIT_ARCH_I386
+    } else {
+        syscalls::AUDIT_ARCH_X86_64
+    };
     let line = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/syscall")).ok()?;
     let line = line.trim().to_string();
     // "running", or "-1 sp pc" when not in a syscall.
     if line == "running" || line.starts_with("-1") {
         return None;
     }
-    Some((state, line))
+    Some(InSyscall {
+        state,
+        syscall_line: line,
+        arch,
+    })
 }
 
 fn parse_hex(s: &str) -> Option<u64> {
     u64::from_str_radix(s.trim_start_matches("0x"), 16).ok()
 }
 
-/// The traced call a /proc/TID/syscall line names. Its number is in the ABI of the
-/// process's program: i386 numbers for a 32-bit one (a GOARCH=386 Go program).
-fn call_of(pid: i32, line: &str) -> Option<&'static syscalls::Sys> {
+/// The traced call a /proc/TID/syscall line names; its number is in the ABI `arch`
+/// (i386 numbers for a GOARCH=386 Go program).
+fn call_of(arch: u32, line: &str) -> Option<&'static syscalls::Sys> {
     let nr: u64 = line.split_whitespace().next()?.parse().ok()?;
-    syscalls::lookup(arch_of(pid), nr)
-}
-
-/// The audit arch of the process's program, from its ELF class (EI_CLASS 1 = 32-bit).
-fn arch_of(pid: i32) -> u32 {
-    let mut ident = [0u8; 5];
-    let elf32 = std::fs::File::open(format!("/proc/{pid}/exe"))
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut ident))
-        .is_ok_and(|()| ident[..4] == *b"\x7fELF" && ident[4] == 1);
-    if elf32 {
-        syscalls::AUDIT_ARCH_I386
-    } else {
-        syscalls::AUDIT_ARCH_X86_64
-    }
+    syscalls::lookup(arch, nr)
 }
 
 fn describe(
     pid: i32,
     tid: i32,
     is_golat: bool,
-    line: &str,
+    (arch, line): (u32, &str),
     state: char,
     waited: Duration,
     mounts: &crate::fsinfo::MountTable,
@@ -218,7 +239,7 @@ fn describe(
         .skip(1)
         .filter_map(parse_hex)
         .collect();
-    let sys = call_of(pid, line);
+    let sys = call_of(arch, line);
     let name = sys.map_or_else(
         || format!("syscall {}", line.split_whitespace().next().unwrap_or("?")),
         |s| s.name.to_string(),

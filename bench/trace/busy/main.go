@@ -71,19 +71,24 @@ func pingPong(stop chan struct{}, wg *sync.WaitGroup) {
 		}()
 	}
 	for i := 0; i < 4; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-					runtime.Gosched()
-				}
-			}
-		}()
+		untilStopped(stop, wg, runtime.Gosched)
 	}
+}
+
+// untilStopped runs body in a loop on a new goroutine until stop is closed.
+func untilStopped(stop chan struct{}, wg *sync.WaitGroup, body func()) {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				body()
+			}
+		}
+	}()
 }
 
 type item struct {
@@ -95,24 +100,15 @@ type item struct {
 // spawn: 8 workers each start one goroutine per item and wait for it to finish.
 func spawn(stop chan struct{}, wg *sync.WaitGroup) {
 	for i := 0; i < 8; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				done := make(chan struct{})
-				go func() {
-					defer close(done)
-					b, _ := json.Marshal(item{Name: "x", Vals: make([]int, 64), Tags: map[string]float64{"a": 1}})
-					var back item
-					_ = json.Unmarshal(b, &back)
-				}()
-				<-done
-			}
-		}()
+		untilStopped(stop, wg, func() {
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				b, _ := json.Marshal(item{Name: "x", Vals: make([]int, 64), Tags: map[string]float64{"a": 1}})
+				var back item
+				_ = json.Unmarshal(b, &back)
+			}()
+			<-done
+		})
 	}
 }

@@ -155,6 +155,19 @@ pub fn find_goroot(
     (None, GorootHow::NotFound)
 }
 
+/// `filepath.SplitList` on Unix, over bytes as Go and the kernel take PATH: an empty list
+/// has no entries (not one empty entry); entries need not be UTF-8.
+pub fn split_path_list(list: &std::ffi::OsStr) -> Vec<&std::ffi::OsStr> {
+    use std::os::unix::ffi::OsStrExt;
+    if list.is_empty() {
+        return Vec::new();
+    }
+    list.as_bytes()
+        .split(|&b| b == b':')
+        .map(std::ffi::OsStr::from_bytes)
+        .collect()
+}
+
 /// `isGOROOT`: the directory has `pkg/tool`.
 pub fn is_goroot(dir: &Path) -> bool {
     dir.join("pkg/tool").is_dir()

@@ -340,14 +340,10 @@ pub fn host_os_arch() -> (String, String) {
 /// Builds the facts for `dir` from the process environment `env` (values shown lossily)
 /// and PATH's bytes.
 pub fn gather(env: BTreeMap<String, String>, path: &OsStr, dir: PathBuf) -> Facts {
-    let path_list: Vec<OsString> = if path.is_empty() {
-        Vec::new()
-    } else {
-        path.as_bytes()
-            .split(|&b| b == b':')
-            .map(|e| OsStr::from_bytes(e).to_os_string())
-            .collect()
-    };
+    let path_list: Vec<OsString> = goenv::split_path_list(path)
+        .into_iter()
+        .map(OsStr::to_os_string)
+        .collect();
     let mut settings = Settings {
         env: env.clone(),
         ..Settings::default()

@@ -18,7 +18,7 @@ use serde::Serialize;
 use super::{Severity, exit_code};
 use crate::cli::{PathAuditArgs, Shell};
 use crate::fsinfo::{self, FsClass, MountTable};
-use crate::gosrc::buildinfo;
+use crate::gosrc::{buildinfo, goenv};
 use scan::{Kind, Outcome, Scan};
 
 pub const SCHEMA: &str = "golat.path-audit/v1";
@@ -215,13 +215,11 @@ fn form(s: &str) -> Form {
 /// Runs the audit: scans every entry (in parallel, under the timeout) and builds the report.
 pub fn audit(opts: &Options) -> anyhow::Result<Report> {
     let start = Instant::now();
-    // Like Go's filepath.SplitList, an empty PATH has no entries (not one empty entry).
     // Entries are bytes, as Go and the kernel take them; `raw` is only for showing them.
-    let raw_bytes: Vec<&[u8]> = if opts.path.is_empty() {
-        Vec::new()
-    } else {
-        opts.path.as_bytes().split(|&b| b == b':').collect()
-    };
+    let raw_bytes: Vec<&[u8]> = goenv::split_path_list(&opts.path)
+        .into_iter()
+        .map(OsStr::as_bytes)
+        .collect();
     let shown: Vec<String> = raw_bytes
         .iter()
         .map(|b| String::from_utf8_lossy(b).into_owned())

@@ -499,6 +499,43 @@ impl GTable {
     }
 }
 
+/// A per-generation value by string or stack ID, 0 meaning "not looked up yet": dense
+/// below `DENSE_LIMIT`, a map above (trace data can carry any u64).
+#[derive(Default)]
+struct IdCache<T> {
+    dense: Vec<T>,
+    sparse: FxMap<u64, T>,
+}
+
+impl<T: Copy + Default + PartialEq> IdCache<T> {
+    #[inline]
+    fn get(&self, id: u64) -> Option<T> {
+        let v = if id < DENSE_LIMIT {
+            self.dense.get(id as usize).copied()
+        } else {
+            self.sparse.get(&id).copied()
+        };
+        v.filter(|v| *v != T::default())
+    }
+
+    fn set(&mut self, id: u64, v: T) {
+        if id < DENSE_LIMIT {
+            let i = id as usize;
+            if self.dense.len() <= i {
+                self.dense.resize(i + 1, T::default());
+            }
+            self.dense[i] = v;
+        } else {
+            self.sparse.insert(id, v);
+        }
+    }
+
+    fn clear(&mut self) {
+        self.dense.clear();
+        self.sparse.clear();
+    }
+}
+
 #[derive(Clone, Copy, Default)]
 struct StackClass {
     has_main: bool,
@@ -550,11 +587,10 @@ pub struct Summarizer {
     cur_gen: u64,
     last_sync_time: i64,
     wall_start: Option<String>,
-    /// Per generation: reason string ID → `ReasonInfo` bits (0 = not yet looked up).
-    reasons: Vec<u8>,
-    reasons_sparse: FxMap<u64, u8>,
-    /// Per generation: creating stack ID → index in `acc.entries` + 1 (0 = not yet looked up).
-    entry_of_stack: Vec<u32>,
+    /// Per generation: reason string ID → `ReasonInfo` bits.
+    reasons: IdCache<u8>,
+    /// Per generation: creating stack ID → index in `acc.entries` + 1.
+    entry_of_stack: IdCache<usize>,
 }
 
 /// A blocking reason, classified once per string ID: category (`R_NONE` when not tracked) and
@@ -618,9 +654,8 @@ impl Summarizer {
             cur_gen: u64::MAX,
             last_sync_time: 0,
             wall_start: None,
-            reasons: Vec::new(),
-            reasons_sparse: FxMap::default(),
-            entry_of_stack: Vec::new(),
+            reasons: IdCache::default(),
+            entry_of_stack: IdCache::default(),
         };
         // Record 0 = no stack.
         s.stack_keys.insert(Vec::new(), 0);
@@ -794,7 +829,6 @@ impl Summarizer {
         self.classes_sparse.clear();
         self.init_scratch.clear();
         self.reasons.clear();
-        self.reasons_sparse.clear();
         self.entry_of_stack.clear();
     }
 
@@ -870,13 +904,10 @@ impl Summarizer {
     /// resolved once per stack and generation.
     #[inline]
     fn count_entry(&mut self, tstack: u64, g: &Generation) {
-        let cached = self
+        if let Some(e) = self
             .entry_of_stack
-            .get(tstack as usize)
-            .map_or(0, |&i| i as usize);
-        if let Some(e) = cached
-            .checked_sub(1)
-            .and_then(|i| self.acc.entries.get_mut(i))
+            .get(tstack)
+            .and_then(|i| self.acc.entries.get_mut(i - 1))
         {
             e.1 += 1;
             return;
@@ -904,36 +935,18 @@ impl Summarizer {
             }
         };
         self.acc.entries[idx].1 += 1;
-        if tstack < DENSE_LIMIT {
-            let at = tstack as usize;
-            if self.entry_of_stack.len() <= at {
-                self.entry_of_stack.resize(at + 1, 0);
-            }
-            self.entry_of_stack[at] = u32::try_from(idx + 1).unwrap_or(0);
-        }
+        self.entry_of_stack.set(tstack, idx + 1);
     }
 
     #[inline]
     fn reason(&mut self, reason: u64, g: &Generation) -> u8 {
-        if reason < DENSE_LIMIT {
-            if let Some(&b) = self.reasons.get(reason as usize)
-                && b != 0
-            {
-                return b;
-            }
-            let b = classify_reason(g.string(reason));
-            let i = reason as usize;
-            if self.reasons.len() <= i {
-                self.reasons.resize(i + 1, 0);
-            }
-            self.reasons[i] = b;
-            b
-        } else {
-            *self
-                .reasons_sparse
-                .entry(reason)
-                .or_insert_with(|| classify_reason(g.string(reason)))
+        if let Some(b) = self.reasons.get(reason) {
+            return b;
         }
+        // Never 0: classify_reason always sets R_KNOWN.
+        let b = classify_reason(g.string(reason));
+        self.reasons.set(reason, b);
+        b
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -92,9 +92,16 @@ pub struct ProfileArgs {
     #[arg(long)]
     pub cold: bool,
 
-    /// Exit with code 97 when the median wall time exceeds this (e.g. 2s, 500ms).
+    /// Exit with code 97 when the median wall time exceeds this (e.g. 2s, 500ms). It gates
+    /// the traced wall, as measured under golat with tracing included, not the native
+    /// estimate the report prints ("native ≈ ..."): give it headroom for the tracing.
     #[arg(long, value_name = "DURATION")]
     pub budget: Option<String>,
+
+    /// Measure the tracer's stop costs anew instead of using the figures cached for this
+    /// boot, kernel, CPU and golat build (less than a day old).
+    #[arg(long)]
+    pub recalibrate: bool,
 
     /// Stop at the exit of every traced call: exact return values (fd numbers) and
     /// entry-to-exit durations for all calls, at a higher tracing cost.

@@ -40,6 +40,9 @@ pub enum Event {
         t_ns: u64,
         exit_code: Option<i32>,
         signal: Option<i32>,
+        /// Stops its threads took and the time they cost them (see `Process::tracing_ms`).
+        stops: u64,
+        tracing_ns: u64,
     },
     /// Something the report must mention (a read that failed, a process golat had to kill).
     Warning { kind: String, message: String },

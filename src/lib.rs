@@ -8,6 +8,7 @@
 
 pub mod analyze;
 pub mod audit;
+pub mod calibration;
 pub mod cli;
 pub mod event;
 pub mod exectrace;

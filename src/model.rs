@@ -211,6 +211,11 @@ pub struct Call {
     /// replayed call the time the tracee was held at its stop.
     pub dur_us_inclusive: f64,
     pub timing: Timing,
+    /// Set when the duration may hold time that was not the call's: golat was preempted
+    /// while its replay blocked, or the exit stop waited while golat served other stops.
+    /// At most this many of `dur_us` microseconds are such waiting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disturbed_us: Option<f64>,
 }
 
 impl Call {
@@ -248,6 +253,14 @@ pub struct Process {
     /// GODEBUG at its last exec, if set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub godebug: Option<String>,
+    /// ptrace stops its threads took.
+    #[serde(default)]
+    pub stops: u64,
+    /// What those stops cost its threads, ms summed over threads: per stop the calibrated
+    /// round trip (stopping, reporting, waking) plus golat's handling of it (path reads,
+    /// replays). Time the threads did not run because they were traced.
+    #[serde(default)]
+    pub tracing_ms: f64,
 }
 
 impl Process {
@@ -307,6 +320,56 @@ pub struct TimingInfo {
     /// golat's own CPU time while tracing, ms (user + system).
     #[serde(default)]
     pub tracer_cpu_ms: f64,
+    /// How the calls golat could have repeated were timed, and why (README, "Honest
+    /// durations").
+    #[serde(default)]
+    pub policy: TimingPolicy,
+    /// Where the stop costs above came from: `measured` before this run, or `cached`
+    /// from an earlier measurement on the same boot, kernel, CPU and golat build.
+    #[serde(default)]
+    pub calibration: String,
+    /// Age of a cached calibration, seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration_age_s: Option<f64>,
+}
+
+/// The timing policy as applied in one run: replay at the entry stop where the copy is
+/// cheap and the program's own call is then answered from the cache; measure the
+/// program's own call at its exit stop on network and FUSE mounts, after a slow replay,
+/// for FIFOs and devices, and in other mount namespaces.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct TimingPolicy {
+    /// A replay longer than this switched its mount to exit-stop measurement, µs.
+    pub slow_replay_us: f64,
+    /// Calls that could have been replayed but were measured at their exit stop, by
+    /// reason: `remote_mount`, `slow_replay`, `special_file`, `foreign_namespace`, `exact`.
+    pub measured: BTreeMap<String, u64>,
+    /// Mounts whose calls were measured at their exit stops, and why.
+    pub mounts: Vec<PolicyMount>,
+    /// Calls marked `disturbed_us`, and the sum of those bounds, ms.
+    pub disturbed_calls: u64,
+    pub disturbed_ms: f64,
+}
+
+/// A mount measured at exit stops: from the start (`remote_mount`) or after a replay on it
+/// took longer than `slow_replay_us` (`slow_replay`, with that replay).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct PolicyMount {
+    pub mount_point: String,
+    pub fs_type: String,
+    pub source: String,
+    pub reason: String,
+    /// Calls replayed on it (before a switch) and measured at their exit stops.
+    pub replayed: u64,
+    pub measured: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub switched_at_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub switched_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub switched_replay_us: Option<f64>,
 }
 
 /// The Go-relevant environment of the run, used to categorise paths.
@@ -505,6 +568,7 @@ mod tests {
             dur_us: dur,
             dur_us_inclusive: dur * 10.0,
             timing: Timing::Replayed,
+            disturbed_us: None,
         }
     }
 
@@ -577,6 +641,8 @@ impl RunBuilder {
                     threads: 1,
                     path_env: None,
                     godebug: None,
+                    stops: 0,
+                    tracing_ms: 0.0,
                 });
             }
             Event::ThreadStarted { pid, .. } => {
@@ -623,11 +689,15 @@ impl RunBuilder {
                 t_ns,
                 exit_code,
                 signal,
+                stops,
+                tracing_ns,
             } => {
                 if let Some(p) = self.get(pid) {
                     p.end_ms = Some(ns_to_ms(t_ns));
                     p.exit_code = exit_code;
                     p.signal = signal;
+                    p.stops = stops;
+                    p.tracing_ms = ns_to_ms(tracing_ns);
                 }
             }
             Event::Warning { kind, message } => self.warnings.push(Warning { kind, message }),
@@ -826,6 +896,8 @@ mod runtime_timeline_tests {
             threads: 1,
             path_env: None,
             godebug: None,
+            stops: 0,
+            tracing_ms: 0.0,
         }
     }
 

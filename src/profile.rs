@@ -4,6 +4,7 @@
 //! trace, fold events into a report, analyse, render, and exit with the command's code.
 
 use std::ffi::{CString, OsStr, OsString};
+use std::fmt::Write as _;
 use std::io::Write;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
@@ -42,6 +43,7 @@ pub struct Options {
     pub runtime_trace: Option<std::time::Duration>,
     pub stall: Option<std::time::Duration>,
     pub budget_ms: Option<f64>,
+    pub recalibrate: bool,
 }
 
 impl Options {
@@ -132,6 +134,7 @@ impl Options {
                 .then(|| std::time::Duration::from_secs_f64(args.stall)),
             cold: args.cold,
             budget_ms,
+            recalibrate: args.recalibrate,
         })
     }
 }
@@ -649,24 +652,36 @@ fn record(
     let cwd = std::env::current_dir()
         .map(|p| p.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let mounts = crate::analyze::read_live_mounts();
+    let table = crate::fsinfo::MountTable::load().unwrap_or_default();
+    let mounts = table
+        .mounts
+        .iter()
+        .map(|m| model::MountRecord {
+            mount_point: m.mount_point.clone(),
+            fs_type: m.fs_type.clone(),
+            source: m.source.clone(),
+        })
+        .collect();
     let mut builder = RunBuilder::default();
     let mut untraced_reason = None;
-    let calibrated = tracer::calibrate(200);
-    let (outcome, calibration) = match calibrated {
-        Ok(calibration) => {
+    let mut used = None;
+    let outcome = match crate::calibration::load_or_measure(opts.recalibrate, &table) {
+        Ok(u) => {
             let cfg = tracer::Config {
-                calibration,
+                calibration: u.calibration,
                 exit_stops_all: opts.exit_stops_all,
                 init: opts.init,
                 init_scope: opts.init_scope,
                 stall: opts.stall,
+                mounts: table.mounts.clone(),
             };
+            used = Some(u);
             match tracer::trace(cmd, cfg, &mut |e| builder.add(e)) {
-                Ok(o) => (o, calibration),
+                Ok(o) => o,
                 Err(StartError::Denied(why)) => {
                     untraced_reason = Some(why);
-                    (tracer::run_untraced(cmd)?, Default::default())
+                    used = None;
+                    tracer::run_untraced(cmd)?
                 }
                 Err(StartError::Other(e)) => return Err(e),
             }
@@ -674,10 +689,11 @@ fn record(
         Err(StartError::Denied(why)) => {
             eprintln!("golat: {why}; running the command untraced (wall time only)");
             untraced_reason = Some(why);
-            (tracer::run_untraced(cmd)?, Default::default())
+            tracer::run_untraced(cmd)?
         }
         Err(StartError::Other(e)) => return Err(e.context("calibrating the tracer")),
     };
+    let calibration = used.as_ref().map(|u| u.calibration).unwrap_or_default();
     let (tracer_max_rss_kb, tracer_cpu_ms) = tracer::self_usage();
     builder.finish_processes();
     let syscalls = Report::summarize_syscalls(&builder.calls);
@@ -686,18 +702,10 @@ fn record(
         s @ tracer::RootStatus::Signaled(sig) => (Some(sig), s.shell_code()),
     };
     let traced = untraced_reason.is_none();
+    let (policy, policy_warnings) = timing_policy(&outcome);
+    builder.warnings.extend(policy_warnings);
     let note = if traced {
-        format!(
-            "durations: `replayed` calls were repeated by golat at the entry stop (kernel time, \
-             no ptrace round trip); `corrected` calls are the thread's on-CPU time minus the \
-             calibrated {:.1} us the stops cost it ({:.1} us when golat was polling), or (when \
-             it blocked or was preempted) entry-to-exit minus the calibrated {:.1} us round trip \
-             ({:.1} us); `inclusive` totals include ptrace overhead",
-            calibration.oncpu_cost_ns as f64 / 1000.0,
-            calibration.oncpu_cost_polled_ns as f64 / 1000.0,
-            calibration.stop_cost_ns as f64 / 1000.0,
-            calibration.stop_cost_polled_ns as f64 / 1000.0
-        )
+        timing_note(&calibration, &policy)
     } else {
         "untraced: only wall time was measured".to_string()
     };
@@ -726,8 +734,11 @@ fn record(
             note,
             tracer_max_rss_kb,
             tracer_cpu_ms,
+            policy,
+            calibration: used.as_ref().map_or("", |u| u.source).to_string(),
+            calibration_age_s: used.as_ref().and_then(|u| u.age_s),
         },
-        env: run_env(),
+        env: run_env(opts.cold.then_some(cmd).and_then(command_gocache)),
         processes: builder.processes,
         syscalls,
         calls: builder.calls,
@@ -741,12 +752,146 @@ fn record(
     Ok((report, outcome.exec_error, outcome.clock))
 }
 
-fn run_env() -> model::RunEnv {
+/// The tracer's policy record as the report keeps it, with a warning per mount that a slow
+/// replay switched to exit-stop measurement.
+fn timing_policy(outcome: &tracer::Outcome) -> (model::TimingPolicy, Vec<model::Warning>) {
+    use tracer::policy::SLOW_REPLAY_NS;
+    let p = &outcome.policy;
+    let mut warnings = Vec::new();
+    let mut mounts = Vec::new();
+    for m in p.mounts() {
+        let reason = if m.remote {
+            "remote_mount"
+        } else if m.switched.is_some() {
+            "slow_replay"
+        } else {
+            continue;
+        };
+        if m.measured == 0 && m.switched.is_none() {
+            continue;
+        }
+        if let Some((path, ns, at)) = &m.switched {
+            warnings.push(model::Warning {
+                kind: "timing".into(),
+                message: format!(
+                    "calls on {} ({} {}) were measured at their exit stops from +{:.1} ms on: \
+                     golat's replay of {path} took {:.1} ms (over {} ms), so replays there \
+                     would hold up every other thread",
+                    m.mount_point,
+                    m.fs_type,
+                    m.source,
+                    *at as f64 / 1e6,
+                    *ns as f64 / 1e6,
+                    SLOW_REPLAY_NS / 1_000_000,
+                ),
+            });
+        }
+        mounts.push(model::PolicyMount {
+            mount_point: m.mount_point.clone(),
+            fs_type: m.fs_type.clone(),
+            source: m.source.clone(),
+            reason: reason.into(),
+            replayed: m.replayed,
+            measured: m.measured,
+            switched_at_ms: m.switched.as_ref().map(|s| s.2 as f64 / 1e6),
+            switched_by: m.switched.as_ref().map(|s| s.0.clone()),
+            switched_replay_us: m.switched.as_ref().map(|s| s.1 as f64 / 1e3),
+        });
+    }
+    let policy = model::TimingPolicy {
+        slow_replay_us: SLOW_REPLAY_NS as f64 / 1e3,
+        measured: p
+            .counts
+            .iter()
+            .map(|(why, n)| (why.as_str().to_string(), *n))
+            .collect(),
+        mounts,
+        disturbed_calls: outcome.disturbed_calls,
+        disturbed_ms: outcome.disturbed_ns as f64 / 1e6,
+    };
+    (policy, warnings)
+}
+
+/// The report's note on how durations were obtained in this run.
+fn timing_note(c: &tracer::Calibration, policy: &model::TimingPolicy) -> String {
+    let us = |ns: u64| ns as f64 / 1000.0;
+    let mut note = format!(
+        "durations: `replayed` calls were repeated by golat at the entry stop (kernel time, no \
+         ptrace round trip) on local filesystems, whose cache then answers the program's own \
+         call; `corrected` calls were the program's own, timed at their exit stop: its on-CPU \
+         time minus the calibrated {:.1} us the stops cost it ({:.1} us when golat was \
+         polling), or (when it blocked or was preempted) entry-to-exit minus the calibrated \
+         {:.1} us round trip ({:.1} us); `inclusive` totals include ptrace overhead",
+        us(c.oncpu_cost_ns),
+        us(c.oncpu_cost_polled_ns),
+        us(c.stop_cost_ns),
+        us(c.stop_cost_polled_ns),
+    );
+    let measured: Vec<String> = policy
+        .mounts
+        .iter()
+        .map(|m| match m.reason.as_str() {
+            "slow_replay" => format!(
+                "{} ({}, after a {:.1} ms replay)",
+                m.mount_point,
+                m.fs_type,
+                m.switched_replay_us.unwrap_or(0.0) / 1e3
+            ),
+            _ => format!("{} ({})", m.mount_point, m.fs_type),
+        })
+        .collect();
+    if !measured.is_empty() {
+        let _ = write!(
+            note,
+            "\ntiming policy: on {} golat measured the program's own calls at their exit \
+             stops (a copy there would double the requests and hold up other threads)",
+            measured.join(", ")
+        );
+    }
+    let special = policy.measured.get("special_file").copied().unwrap_or(0);
+    let foreign = policy.measured.get("foreign_namespace").copied().unwrap_or(0);
+    if special > 0 {
+        let _ = write!(
+            note,
+            "\ntiming policy: {special} opens of FIFOs, devices or sockets were measured at \
+             their exit stops"
+        );
+    }
+    if foreign > 0 {
+        let _ = write!(
+            note,
+            "\ntiming policy: {foreign} calls of processes in another mount namespace were \
+             measured at their exit stops"
+        );
+    }
+    if policy.disturbed_calls > 0 {
+        let _ = write!(
+            note,
+            "\ndisturbed: {} calls may hold up to {:.1} ms of waiting that was not theirs \
+             (golat preempted during its copy, or serving other stops when they returned; \
+             `disturbed_us` in --json)",
+            policy.disturbed_calls, policy.disturbed_ms
+        );
+    }
+    note
+}
+
+/// The GOCACHE golat gave the command (`--cold`'s fresh one), from its environment.
+fn command_gocache(cmd: &tracer::Command) -> Option<String> {
+    cmd.envp.iter().find_map(|kv| {
+        let v = kv.to_bytes().strip_prefix(b"GOCACHE=")?;
+        Some(String::from_utf8_lossy(v).into_owned())
+    })
+}
+
+/// The Go-relevant environment the command ran with: golat's own, but for a GOCACHE golat
+/// set itself (`--cold`), which is the command's cache, not a temp directory.
+fn run_env(gocache: Option<String>) -> model::RunEnv {
     let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     model::RunEnv {
         path: var("PATH").unwrap_or_default(),
         goroot: var("GOROOT"),
-        gocache: var("GOCACHE"),
+        gocache: gocache.or_else(|| var("GOCACHE")),
         gomodcache: var("GOMODCACHE"),
         gopath: var("GOPATH"),
         tmpdir: var("TMPDIR"),

@@ -29,6 +29,8 @@ fn process(pid: i32, ppid: i32, tool: &str, start: f64, end: Option<f64>) -> Pro
         threads: 1,
         path_env: Some("/a:/b:/a:/c".into()),
         godebug: None,
+        stops: 0,
+        tracing_ms: 0.0,
     }
 }
 
@@ -47,6 +49,7 @@ fn call(pid: i32, t: f64, name: &str, path: &str, errno: Option<&str>) -> Call {
         dur_us: 2.0,
         dur_us_inclusive: 12.0,
         timing: Timing::Replayed,
+        disturbed_us: None,
     }
 }
 

@@ -510,6 +510,8 @@ mod tests {
             threads: 3,
             path_env: None,
             godebug: None,
+            stops: 0,
+            tracing_ms: 0.0,
         }
     }
 
@@ -528,6 +530,7 @@ mod tests {
             dur_us: 20.0,
             dur_us_inclusive: 40.0,
             timing: Timing::Replayed,
+            disturbed_us: None,
         }
     }
 

@@ -8,6 +8,7 @@
 //! stop, and their duration is corrected by the calibrated round-trip cost.
 
 mod decode;
+pub mod policy;
 mod replay;
 mod seccomp;
 mod stall;
@@ -22,6 +23,7 @@ use std::time::Instant;
 
 use crate::event::Event;
 use crate::model::{Atom, Call, Timing};
+use policy::Why;
 use syscalls::{Kind, Sys};
 
 pub use sys::{errno_name, self_usage};
@@ -95,6 +97,8 @@ pub struct Config {
     pub init_scope: InitScope,
     /// Report threads blocked in one call longer than this, while it happens.
     pub stall: Option<std::time::Duration>,
+    /// The mount table at the start (golat's namespace): the timing policy's index.
+    pub mounts: Vec<crate::fsinfo::Mount>,
 }
 
 /// What to run: a resolved executable, its argv and its full environment.
@@ -133,6 +137,12 @@ pub struct Outcome {
     pub stops: u64,
     pub entry_only_calls: u64,
     pub exit_stop_calls: u64,
+    /// How replayable calls were timed, and which mounts were measured at exit stops.
+    pub policy: policy::Policy,
+    /// Exit-stop calls whose duration may hold golat's delay (see `Pending`), and the sum
+    /// of those bounds, ns.
+    pub disturbed_calls: u64,
+    pub disturbed_ns: u64,
 }
 
 /// Non-blocking waitpid polls before the tracer sleeps. Measured on a no-op `go build`
@@ -143,6 +153,9 @@ const WAIT_SPIN_POLLS: u32 = 100;
 const SPIN_MAX_PROCS: usize = 2;
 /// A sleeping wait that returned within this long would have been caught by polling.
 const SPIN_WORTH_NS: u64 = 50_000;
+
+/// A possible delay below this is within what the calibrated round trip already varies by.
+const DISTURBED_MIN_NS: u64 = 10_000;
 
 /// Why tracing could not start; `Denied` lets the caller fall back to an untraced run.
 #[derive(Debug)]
@@ -335,6 +348,9 @@ pub fn run_untraced(cmd: &Command) -> anyhow::Result<Outcome> {
         stops: 0,
         entry_only_calls: 0,
         exit_stop_calls: 0,
+        policy: Default::default(),
+        disturbed_calls: 0,
+        disturbed_ns: 0,
     })
 }
 
@@ -386,6 +402,7 @@ pub fn calibrate(rounds: usize) -> Result<Calibration, StartError> {
             tid,
             status,
             while_polling,
+            ..
         })) = sys::wait_any(polls)
         else {
             break;
@@ -504,6 +521,11 @@ struct Pending {
 struct Proc {
     cwd: String,
     init: stderr::LineParser,
+    /// Runs in a mount namespace other than golat's: nothing of it is replayed.
+    foreign_ns: bool,
+    /// Stops of its threads and what they cost them (see `Tracer::charge`).
+    stops: u64,
+    tracing_ns: u64,
 }
 
 struct Tracer<'a> {
@@ -522,6 +544,18 @@ struct Tracer<'a> {
     polls: u32,
     /// The stop being handled found golat asleep in waitpid (see `Calibration`).
     tracer_slept: bool,
+    /// When the stop being handled was reported (waitpid returned), ns since start.
+    stop_seen_ns: u64,
+    /// The latest moment golat saw no stop waiting for it (a wait that slept or a poll that
+    /// found nothing): a stop reported by a wait that returned at once arrived after it.
+    queue_empty_ns: u64,
+    /// The stop being handled had been waiting for golat (the wait returned at once).
+    stop_was_queued: bool,
+    policy: policy::Policy,
+    /// golat's own mount namespace (`mnt:[4026531841]`).
+    mnt_ns: Option<String>,
+    disturbed_calls: u64,
+    disturbed_ns: u64,
     stops: u64,
     entry_only: u64,
     exit_stops: u64,
@@ -534,7 +568,7 @@ struct Tracer<'a> {
 /// Traces `cmd` to the end of its whole process tree, sending every event to `sink`.
 pub fn trace(
     cmd: &Command,
-    cfg: Config,
+    mut cfg: Config,
     sink: &mut dyn FnMut(Event),
 ) -> Result<Outcome, StartError> {
     install_forwarding();
@@ -563,6 +597,7 @@ pub fn trace(
         return Err(StartError::Denied(denied_reason(errno)));
     }
     ROOT_PID.store(pid, Ordering::Relaxed);
+    let cfg_mounts = std::mem::take(&mut cfg.mounts);
     let mut tracer = Tracer {
         cfg,
         start,
@@ -574,6 +609,13 @@ pub fn trace(
         sink,
         polls: WAIT_SPIN_POLLS,
         tracer_slept: true,
+        stop_seen_ns: 0,
+        queue_empty_ns: 0,
+        stop_was_queued: false,
+        policy: policy::Policy::new(&cfg_mounts),
+        mnt_ns: sys::readlink("/proc/self/ns/mnt").ok(),
+        disturbed_calls: 0,
+        disturbed_ns: 0,
         stops: 0,
         entry_only: 0,
         exit_stops: 0,
@@ -602,6 +644,9 @@ pub fn trace(
         stops: tracer.stops,
         entry_only_calls: tracer.entry_only,
         exit_stop_calls: tracer.exit_stops,
+        disturbed_calls: tracer.disturbed_calls,
+        disturbed_ns: tracer.disturbed_ns,
+        policy: tracer.policy,
     })
 }
 
@@ -616,11 +661,16 @@ impl Tracer<'_> {
 
     fn add_process(&mut self, pid: i32, ppid: i32, cwd: String) {
         self.threads.insert(pid, Thread { pid, pending: None });
+        // A child starts in its parent's mount namespace.
+        let foreign_ns = self.procs.get(&ppid).is_some_and(|p| p.foreign_ns);
         self.procs.insert(
             pid,
             Proc {
                 cwd: cwd.clone(),
                 init: stderr::LineParser::default(),
+                foreign_ns,
+                stops: 0,
+                tracing_ns: 0,
             },
         );
         let t_ns = self.now_ns();
@@ -693,6 +743,7 @@ impl Tracer<'_> {
                 tid,
                 status,
                 while_polling,
+                first_poll,
             }) = sys::wait_any(polls).map_err(|e| anyhow::anyhow!("waitpid: {}", errno_name(e)))?
             else {
                 return Ok(());
@@ -700,13 +751,42 @@ impl Tracer<'_> {
             let now = self.now_ns();
             self.polls = next_polls(self.polls, polls, while_polling, now - waiting_since);
             self.tracer_slept = tracer_slept(while_polling, now - waiting_since);
+            // A stop the first poll (or an unpolled wait that did not sleep) returned was
+            // already waiting; any other arrived while golat waited, after `waiting_since`.
+            self.stop_was_queued = if while_polling {
+                first_poll
+            } else {
+                polls == 0 && !self.tracer_slept
+            };
+            if !self.stop_was_queued {
+                self.queue_empty_ns = waiting_since;
+            }
+            self.stop_seen_ns = now;
             self.stops += 1;
             LAST_PROGRESS_NS.store(now, Ordering::Relaxed);
             match sys::decode(status) {
                 sys::Status::Exited(code) => self.on_death(tid, RootStatus::Exited(code)),
                 sys::Status::Signaled(sig) => self.on_death(tid, RootStatus::Signaled(sig)),
-                sys::Status::Stopped { sig, event } => self.on_stop(tid, sig, event),
+                sys::Status::Stopped { sig, event } => {
+                    self.on_stop(tid, sig, event);
+                    self.charge(tid, now);
+                }
             }
+        }
+    }
+
+    /// Adds what a stop cost the stopped thread to its process: the calibrated round trip
+    /// of its kind (asleep or polled: the kernel's work to stop the thread, report the stop
+    /// and wake it again) and golat's handling, from the wait's return until now (path
+    /// reads, replays and the resume included). This is the time the thread did not run
+    /// because it was traced.
+    fn charge(&mut self, tid: i32, seen_ns: u64) {
+        let (round_trip, _) = self.cfg.calibration.costs(self.tracer_slept);
+        let handled = self.now_ns().saturating_sub(seen_ns);
+        let pid = self.threads.get(&tid).map(|t| t.pid);
+        if let Some(proc) = pid.and_then(|pid| self.procs.get_mut(&pid)) {
+            proc.stops += 1;
+            proc.tracing_ns += round_trip + handled;
         }
     }
 
@@ -798,8 +878,13 @@ impl Tracer<'_> {
             pending.call.pid = pid;
             self.emit(Event::Call(pending.call));
         }
+        // A program that entered another mount namespace (unshare -m, bwrap, a container
+        // runtime) is seen at its next exec: from then on its paths are not golat's.
+        let ns = sys::readlink(&format!("/proc/{pid}/ns/mnt")).ok();
+        let foreign_ns = ns.is_some() && self.mnt_ns.is_some() && ns != self.mnt_ns;
         if let Some(proc) = self.procs.get_mut(&pid) {
             proc.init = stderr::LineParser::default();
+            proc.foreign_ns = foreign_ns;
         }
         let exe = sys::readlink(&format!("/proc/{pid}/exe")).unwrap_or_default();
         let argv = read_nul_list(&format!("/proc/{pid}/cmdline"));
@@ -834,7 +919,7 @@ impl Tracer<'_> {
             pending.call.dur_us = 0.0;
             self.emit(Event::Call(pending.call));
         }
-        if self.procs.remove(&tid).is_some() {
+        if let Some(proc) = self.procs.remove(&tid) {
             let (exit_code, signal) = match status {
                 RootStatus::Exited(c) => (Some(c), None),
                 RootStatus::Signaled(s) => (None, Some(s)),
@@ -844,6 +929,8 @@ impl Tracer<'_> {
                 t_ns: now,
                 exit_code,
                 signal,
+                stops: proc.stops,
+                tracing_ns: proc.tracing_ns,
             });
         }
         if tid == self.root {
@@ -865,7 +952,12 @@ impl Tracer<'_> {
     /// resume and exit stop: it neither blocked nor was preempted), its own on-CPU time,
     /// less the calibrated on-CPU cost of the stops themselves, is the call's duration;
     /// otherwise entry-to-exit minus the calibrated round trip.
-    fn finish(&self, pending: &mut Pending, now: u64) {
+    ///
+    /// An exit stop that had to wait for golat (it was serving other stops) was reported
+    /// late by an unknown part of that wait, so entry-to-exit then overstates the call by
+    /// up to the time since golat last saw no stop waiting: such a call is marked as
+    /// disturbed by that bound when it is more than a tenth of the duration.
+    fn finish(&mut self, pending: &mut Pending, now: u64) {
         let inclusive = now.saturating_sub(pending.resumed_ns);
         pending.call.dur_us_inclusive = inclusive as f64 / 1000.0;
         let (round_trip, oncpu_cost) = self.cfg.calibration.costs(self.tracer_slept);
@@ -875,6 +967,17 @@ impl Tracer<'_> {
         let dur = on_cpu.map_or(round_trip_corrected, |cpu| cpu.min(round_trip_corrected));
         pending.call.dur_us = dur as f64 / 1000.0;
         pending.call.timing = Timing::Corrected;
+        if on_cpu.is_none() && self.stop_was_queued {
+            let late_by_at_most = self
+                .stop_seen_ns
+                .saturating_sub(pending.resumed_ns.max(self.queue_empty_ns))
+                .min(dur);
+            if late_by_at_most > (dur / 10).max(DISTURBED_MIN_NS) {
+                pending.call.disturbed_us = Some(late_by_at_most as f64 / 1000.0);
+                self.disturbed_calls += 1;
+                self.disturbed_ns += late_by_at_most;
+            }
+        }
     }
 
     fn on_syscall_exit(&mut self, tid: i32) {
@@ -934,6 +1037,7 @@ impl Tracer<'_> {
             dur_us: 0.0,
             dur_us_inclusive: 0.0,
             timing: Timing::None,
+            disturbed_us: None,
         };
         // (path for the record, path to replay on)
         let mut target: Option<(String, String)> = None;
@@ -1053,8 +1157,25 @@ impl Tracer<'_> {
         let replay_path = target.as_ref().map(|(_, r)| r.clone());
         call.path = target.map(|(p, _)| Atom::from(p));
 
+        // The timing policy (see `policy`): replay where the copy is cheap and the filesystem
+        // answers the program's own call from its cache; measure the real call elsewhere.
+        let mut measure_instead = None;
+        let mut mount = None;
+        if replayable {
+            mount = call
+                .path
+                .as_deref()
+                .and_then(|p| self.policy.mount_of(p.as_bytes()));
+            measure_instead = if self.cfg.exit_stops_all {
+                Some(Why::Exact)
+            } else if self.procs.get(&pid).is_some_and(|p| p.foreign_ns) {
+                Some(Why::ForeignNamespace)
+            } else {
+                self.policy.exit_stop_reason(mount)
+            };
+        }
         if replayable
-            && !self.cfg.exit_stops_all
+            && measure_instead.is_none()
             && let Some(replay_path) = replay_path
             && let Ok(c) = CString::new(replay_path)
         {
@@ -1077,22 +1198,40 @@ impl Tracer<'_> {
                 }
                 _ => unreachable!("only side-effect-free kinds are replayable"),
             };
-            match r.result {
-                Ok(v) => {
-                    // An O_PATH open has no meaningful fd number for the tracee.
-                    if !matches!(sys.kind, Kind::Open | Kind::OpenAt | Kind::OpenAt2) {
-                        call.ret = Some(v);
+            if r.special {
+                measure_instead = Some(Why::SpecialFile);
+            } else {
+                match r.result {
+                    Ok(v) => {
+                        // An O_PATH open has no meaningful fd number for the tracee.
+                        if !matches!(sys.kind, Kind::Open | Kind::OpenAt | Kind::OpenAt2) {
+                            call.ret = Some(v);
+                        }
+                    }
+                    Err(e) => call.errno = Some(errno_name(e).into()),
+                }
+                call.dur_us = r.dur_ns as f64 / 1000.0;
+                call.timing = Timing::Replayed;
+                match r.disturbed_ns {
+                    Some(d) => {
+                        call.disturbed_us = Some(d as f64 / 1000.0);
+                        self.disturbed_calls += 1;
+                        self.disturbed_ns += d;
+                    }
+                    None => {
+                        let path = call.path.as_deref().unwrap_or_default();
+                        self.policy.replayed(mount, path, r.dur_ns, stopped_ns);
                     }
                 }
-                Err(e) => call.errno = Some(errno_name(e).into()),
+                self.entry_only += 1;
+                self.resume(tid, 0);
+                call.dur_us_inclusive = self.now_ns().saturating_sub(stopped_ns) as f64 / 1000.0;
+                self.emit(Event::Call(call));
+                return;
             }
-            call.dur_us = r.dur_ns as f64 / 1000.0;
-            call.timing = Timing::Replayed;
-            self.entry_only += 1;
-            self.resume(tid, 0);
-            call.dur_us_inclusive = self.now_ns().saturating_sub(stopped_ns) as f64 / 1000.0;
-            self.emit(Event::Call(call));
-            return;
+        }
+        if let Some(why) = measure_instead {
+            self.policy.measured(mount, why);
         }
         self.exit_stops += 1;
         let sched = sys::schedstat(tid);

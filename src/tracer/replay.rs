@@ -1,11 +1,14 @@
 //! golat repeats side-effect-free calls itself at the tracee's entry stop: the result and a
-//! duration free of the ptrace round trip, without a second (exit) stop.
+//! duration free of the ptrace round trip, without a second (exit) stop. Which calls are
+//! repeated is the timing policy's decision (`policy`); this module only makes the copy.
 //!
 //! Only calls that change nothing are repeated: stat family, access family, readlink, and
 //! opens without O_CREAT/O_TMPFILE, which golat resolves with O_PATH (path lookup only:
-//! no device or FIFO is opened, nothing is truncated).
+//! no device or FIFO is opened, nothing is truncated). An open that finds a FIFO, device or
+//! socket says so (`special`), and the tracer then measures the program's real open.
 
 use std::ffi::CString;
+use std::sync::OnceLock;
 use std::time::Instant;
 
 use super::sys::Errno;
@@ -14,22 +17,30 @@ use super::sys::Errno;
 pub struct Replay {
     pub result: Result<i64, Errno>,
     pub dur_ns: u64,
+    /// Set when golat was preempted while the call also blocked: `dur_ns` is then the
+    /// wall time, of which up to this much may be golat waiting for a CPU, not the call.
+    pub disturbed_ns: Option<u64>,
+    /// An open found a FIFO, character or block device, or socket.
+    pub special: bool,
 }
 
-/// golat's own thread: (involuntary context switches, CPU µs), from getrusage.
-fn thread_usage() -> (i64, i64) {
+/// golat's own thread: (voluntary, involuntary context switches, CPU µs), from getrusage.
+fn thread_usage() -> (i64, i64, i64) {
     // SAFETY: zeroed rusage is valid; getrusage fills it for the calling thread.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
     unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut ru) };
     let us = |tv: libc::timeval| tv.tv_sec * 1_000_000 + tv.tv_usec;
-    (ru.ru_nivcsw, us(ru.ru_utime) + us(ru.ru_stime))
+    (ru.ru_nvcsw, ru.ru_nivcsw, us(ru.ru_utime) + us(ru.ru_stime))
 }
 
-/// Runs one repetition and times it. Wall time is the truth for a call that blocks (a
-/// slow mount); but when golat itself was preempted meanwhile (on a busy machine), wall
-/// time would charge the wait to the filesystem, so then the thread's CPU time is used.
+/// Runs one repetition and times it by the wall clock, which is the truth for a call that
+/// runs or blocks undisturbed. When golat was preempted meanwhile (a busy machine), the
+/// wall time also holds golat's wait for a CPU: if the call never blocked (no voluntary
+/// switch), golat's CPU time is its whole duration; if it blocked too, the wait cannot be
+/// told from the block, so the wall time is kept and marked as disturbed by at most the
+/// part that was not CPU time.
 fn timed(f: impl FnOnce() -> libc::c_long) -> Replay {
-    let (switches, cpu_us) = thread_usage();
+    let (voluntary, preempted, cpu_us) = thread_usage();
     let start = Instant::now();
     let ret = f();
     let wall_ns = start.elapsed().as_nanos() as u64;
@@ -38,17 +49,25 @@ fn timed(f: impl FnOnce() -> libc::c_long) -> Replay {
             .raw_os_error()
             .unwrap_or(libc::EIO)
     });
-    let (switches_after, cpu_us_after) = thread_usage();
-    let dur_ns = if switches_after != switches {
-        (cpu_us_after - cpu_us).max(0) as u64 * 1000
+    let (voluntary_after, preempted_after, cpu_us_after) = thread_usage();
+    let cpu_ns = (cpu_us_after - cpu_us).max(0) as u64 * 1000;
+    let (dur_ns, disturbed_ns) = if preempted_after == preempted {
+        (wall_ns, None)
+    } else if voluntary_after == voluntary {
+        (cpu_ns.min(wall_ns), None)
     } else {
-        wall_ns
+        (wall_ns, Some(wall_ns.saturating_sub(cpu_ns)))
     };
     let result = match errno {
         Some(e) => Err(e),
         None => Ok(ret),
     };
-    Replay { result, dur_ns }
+    Replay {
+        result,
+        dur_ns,
+        disturbed_ns,
+        special: false,
+    }
 }
 
 pub fn stat(path: &CString, at_flags: i32) -> Replay {
@@ -98,13 +117,21 @@ pub fn readlink(path: &CString) -> Replay {
     })
 }
 
+/// golat's effective uid, asked once (an open replayed by a non-root golat checks access).
+fn euid() -> u32 {
+    static EUID: OnceLock<u32> = OnceLock::new();
+    // SAFETY: geteuid has no arguments.
+    *EUID.get_or_init(|| unsafe { libc::geteuid() })
+}
+
 /// A non-creating open, resolved with O_PATH; the O_PATH fd is closed at once. The errors
 /// O_PATH cannot see are derived: ELOOP for O_NOFOLLOW on a symlink, EISDIR for writing a
-/// directory, EACCES from an access check when golat is not root.
+/// directory, EACCES from an access check when golat is not root. What the path names is
+/// looked at too: a FIFO, device or socket is `special` (opening it is more than a lookup).
 pub fn open(path: &CString, open_flags: i32) -> Replay {
     let keep = open_flags & (libc::O_NOFOLLOW | libc::O_DIRECTORY);
     // SAFETY: path is NUL-terminated; the fd is closed below.
-    let opened = timed(|| unsafe {
+    let mut opened = timed(|| unsafe {
         libc::openat(
             libc::AT_FDCWD,
             path.as_ptr(),
@@ -117,20 +144,21 @@ pub fn open(path: &CString, open_flags: i32) -> Replay {
     let fd = fd as i32;
     let accmode = open_flags & libc::O_ACCMODE;
     let mut result = Ok(0);
-    if keep & libc::O_NOFOLLOW != 0 || accmode != libc::O_RDONLY {
-        // SAFETY: zeroed stat is valid; fd is the O_PATH fd we own.
-        let mut st: libc::stat = unsafe { std::mem::zeroed() };
-        if unsafe { libc::fstat(fd, &mut st) } == 0 {
-            let kind = st.st_mode & libc::S_IFMT;
-            if keep & libc::O_NOFOLLOW != 0 && kind == libc::S_IFLNK {
-                result = Err(libc::ELOOP);
-            } else if accmode != libc::O_RDONLY && kind == libc::S_IFDIR {
-                result = Err(libc::EISDIR);
-            }
+    // SAFETY: zeroed stat is valid; fd is the O_PATH fd we own.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstat(fd, &mut st) } == 0 {
+        let kind = st.st_mode & libc::S_IFMT;
+        if keep & libc::O_NOFOLLOW != 0 && kind == libc::S_IFLNK {
+            result = Err(libc::ELOOP);
+        } else if accmode != libc::O_RDONLY && kind == libc::S_IFDIR {
+            result = Err(libc::EISDIR);
         }
+        opened.special = matches!(
+            kind,
+            libc::S_IFIFO | libc::S_IFCHR | libc::S_IFBLK | libc::S_IFSOCK
+        );
     }
-    // SAFETY: geteuid has no arguments.
-    if result.is_ok() && unsafe { libc::geteuid() } != 0 {
+    if result.is_ok() && euid() != 0 {
         let mode = match accmode {
             libc::O_WRONLY => libc::W_OK,
             libc::O_RDWR => libc::R_OK | libc::W_OK,
@@ -153,8 +181,5 @@ pub fn open(path: &CString, open_flags: i32) -> Replay {
     }
     // SAFETY: we own fd.
     unsafe { libc::close(fd) };
-    Replay {
-        result,
-        dur_ns: opened.dur_ns,
-    }
+    Replay { result, ..opened }
 }

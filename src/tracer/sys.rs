@@ -172,6 +172,8 @@ pub struct Waited {
     pub tid: i32,
     pub status: i32,
     pub while_polling: bool,
+    /// The first poll returned it: the stop was already waiting when golat came to wait.
+    pub first_poll: bool,
 }
 
 /// waitpid(-1, __WALL) after up to `polls` non-blocking tries. `None` when no tracee is
@@ -179,7 +181,7 @@ pub struct Waited {
 pub fn wait_any(polls: u32) -> Result<Option<Waited>, Errno> {
     // Stops come in bursts a few microseconds apart: polling a little before sleeping
     // saves the sleep/wake-up of the tracer thread, the largest part of its cost per stop.
-    for _ in 0..polls {
+    for poll in 0..polls {
         let mut status = 0;
         // SAFETY: waitpid writes the status into our local.
         let tid = unsafe { libc::waitpid(-1, &mut status, libc::__WALL | libc::WNOHANG) };
@@ -188,6 +190,7 @@ pub fn wait_any(polls: u32) -> Result<Option<Waited>, Errno> {
                 tid,
                 status,
                 while_polling: true,
+                first_poll: poll == 0,
             }));
         }
         if tid < 0 {
@@ -208,6 +211,7 @@ pub fn wait_any(polls: u32) -> Result<Option<Waited>, Errno> {
                 tid,
                 status,
                 while_polling: false,
+                first_poll: false,
             }));
         }
         match last_errno() {

@@ -147,6 +147,7 @@ fn generate(n_calls: usize) -> Report {
             } else {
                 Timing::Corrected
             },
+            disturbed_us: None,
         });
     }
     // Unstable sort: no n/2 scratch buffer inflating the peak RSS we measure later.

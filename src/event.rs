@@ -44,6 +44,19 @@ pub enum Event {
         stops: u64,
         tracing_ns: u64,
     },
+    /// A thread sat in one call longer than `--stall` (reported live by the watchdog).
+    /// `since_ns` is when the watchdog first saw it in the call, `blocked_ns` how long it had
+    /// been in it when last seen; `golat` when it was golat's own copy of the call.
+    Stall {
+        pid: i32,
+        tid: i32,
+        golat: bool,
+        who: String,
+        what: String,
+        since_ns: u64,
+        blocked_ns: u64,
+        returned: bool,
+    },
     /// Something the report must mention (a read that failed, a process golat had to kill).
     Warning { kind: String, message: String },
 }

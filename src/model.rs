@@ -701,7 +701,47 @@ impl RunBuilder {
                 }
             }
             Event::Warning { kind, message } => self.warnings.push(Warning { kind, message }),
+            Event::Stall {
+                tid,
+                golat,
+                who,
+                what,
+                since_ns,
+                blocked_ns,
+                returned,
+                ..
+            } => {
+                let message = match self.stalled_call(tid, golat, since_ns) {
+                    Some(c) => format!("{who} blocked {:.1} s in {what}", c.dur_us / 1e6),
+                    None if returned => {
+                        format!("{who} blocked {:.1} s in {what}", blocked_ns as f64 / 1e9)
+                    }
+                    None => format!(
+                        "{who} blocked {:.1} s in {what}, and was still in it when tracing ended",
+                        blocked_ns as f64 / 1e9
+                    ),
+                };
+                self.warnings.push(Warning {
+                    kind: "stall".into(),
+                    message,
+                });
+            }
         }
+    }
+
+    /// The recorded call a stall was in: the thread's own (or, for golat's own copy, a
+    /// replayed call) that had begun when the watchdog saw the thread in it and ended after.
+    /// Its duration is the exact one; the watchdog's is a tick coarse.
+    fn stalled_call(&self, tid: i32, golat: bool, since_ns: u64) -> Option<&Call> {
+        let seen_ms = ns_to_ms(since_ns);
+        self.calls.iter().rev().find(|c| {
+            let ours = if golat {
+                c.timing == Timing::Replayed
+            } else {
+                c.tid == tid && c.timing != Timing::None
+            };
+            ours && c.t_ms <= seen_ms && c.t_ms + c.dur_us_inclusive / 1000.0 >= seen_ms
+        })
     }
 
     fn get(&mut self, pid: i32) -> Option<&mut Process> {

@@ -44,12 +44,24 @@ pub struct Options {
     pub stall: Option<std::time::Duration>,
     pub budget_ms: Option<f64>,
     pub recalibrate: bool,
+    /// The mount table when golat started (golat's own namespace).
+    pub mounts: crate::fsinfo::MountTable,
+    /// PATH entries golat's own lookup of the command looked past (they did not answer).
+    pub lookup_warnings: Vec<String>,
 }
 
 impl Options {
     pub fn from_args(args: &ProfileArgs) -> Result<Options, u8> {
         let command: Vec<OsString> = args.command.clone();
-        let Some(program) = find_program(&command[0]) else {
+        let mounts = crate::fsinfo::MountTable::load().unwrap_or_default();
+        let deadline =
+            std::time::Duration::from_secs_f64(if args.stall > 0.0 && args.stall.is_finite() {
+                args.stall
+            } else {
+                5.0
+            });
+        let (found, lookup_warnings) = find_program(&command[0], &mounts, deadline);
+        let Some(program) = found else {
             eprintln!(
                 "golat: command not found: {} (searched PATH)",
                 command[0].to_string_lossy()
@@ -135,6 +147,8 @@ impl Options {
             cold: args.cold,
             budget_ms,
             recalibrate: args.recalibrate,
+            mounts,
+            lookup_warnings,
         })
     }
 }
@@ -258,13 +272,19 @@ fn set_env(envp: &mut Vec<CString>, key: &str, value: &str) -> anyhow::Result<()
 /// execvp's lookup: a name with a slash is used as is, else the first executable regular
 /// file in PATH, or failing that the first regular file (empty entries mean the current
 /// directory, as execvp treats them).
-pub fn find_program(name: &OsStr) -> Option<PathBuf> {
+///
+/// A PATH entry on a network, FUSE or automount filesystem is probed on a worker thread
+/// with `deadline`: one that does not answer is named (returned as a warning, and printed
+/// at once) and looked past, so golat starts the command instead of hanging before it; the
+/// command's own lookups there are traced, and the stall watchdog names them.
+pub fn find_program(
+    name: &OsStr,
+    mounts: &crate::fsinfo::MountTable,
+    deadline: std::time::Duration,
+) -> (Option<PathBuf>, Vec<String>) {
     use std::os::unix::fs::PermissionsExt;
-    let is_exec = |p: &Path| {
-        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    };
     if name.as_bytes().contains(&b'/') {
-        return Some(PathBuf::from(name));
+        return (Some(PathBuf::from(name)), Vec::new());
     }
     let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
     let candidates: Vec<PathBuf> = std::env::split_paths(&path)
@@ -276,13 +296,59 @@ pub fn find_program(name: &OsStr) -> Option<PathBuf> {
             }
         })
         .collect();
-    // Like execvp: a file that is there but not executable makes it EACCES (126, "Permission
-    // denied"), not "not found".
-    candidates
-        .iter()
-        .find(|p| is_exec(p))
-        .or_else(|| candidates.iter().find(|p| p.is_file()))
-        .cloned()
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+    let mut warnings = Vec::new();
+    let probe = |p: &Path| {
+        std::fs::metadata(p).map_or((false, false), |m| {
+            (
+                m.is_file(),
+                m.is_file() && m.permissions().mode() & 0o111 != 0,
+            )
+        })
+    };
+    // Like execvp: the first executable wins; a file that is there but not executable makes
+    // it EACCES (126, "Permission denied"), not "not found".
+    let mut first_file = None;
+    let mut found = None;
+    for (i, p) in candidates.iter().enumerate() {
+        let abs = crate::fsinfo::lexical_clean(p, &cwd);
+        let mount = mounts.lookup(&abs);
+        let (is_file, is_exec) = if mount.is_none_or(|m| m.class() == crate::fsinfo::FsClass::Local)
+        {
+            probe(p)
+        } else {
+            let owned = p.clone();
+            match crate::fsinfo::with_timeout(deadline, move || probe(&owned)) {
+                Ok(r) => r,
+                Err(_) => {
+                    let m = mount.expect("checked above");
+                    let text = format!(
+                        "PATH entry #{} {} did not answer a stat of {} within {:.1} s ({} {} on \
+                         {}); golat looked past it (run natively, the command would wait there)",
+                        i + 1,
+                        p.parent().unwrap_or(p).display(),
+                        p.display(),
+                        deadline.as_secs_f64(),
+                        m.fs_type,
+                        m.source,
+                        m.mount_point
+                    );
+                    eprintln!("golat: {text}");
+                    warnings.push(text);
+                    continue;
+                }
+            }
+        };
+        if is_exec {
+            found = Some(p.clone());
+            break;
+        }
+        if is_file && first_file.is_none() {
+            first_file = Some(p.clone());
+        }
+    }
+    let found = found.or(first_file);
+    (found, warnings)
 }
 
 fn cstring(s: &OsStr) -> anyhow::Result<CString> {
@@ -360,6 +426,12 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<u8> {
             ..cmd.clone()
         };
         let (mut report, exec_error, clock) = record(&opts, &cmd)?;
+        report
+            .warnings
+            .extend(opts.lookup_warnings.iter().map(|message| model::Warning {
+                kind: "path_lookup".into(),
+                message: message.clone(),
+            }));
         attach_debug_trace(&mut report, plan.as_ref());
         if let Some(message) = plan_warning {
             report.warnings.push(model::Warning {
@@ -652,7 +724,7 @@ fn record(
     let cwd = std::env::current_dir()
         .map(|p| p.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let table = crate::fsinfo::MountTable::load().unwrap_or_default();
+    let table = &opts.mounts;
     let mounts = table
         .mounts
         .iter()
@@ -665,7 +737,7 @@ fn record(
     let mut builder = RunBuilder::default();
     let mut untraced_reason = None;
     let mut used = None;
-    let outcome = match crate::calibration::load_or_measure(opts.recalibrate, &table) {
+    let outcome = match crate::calibration::load_or_measure(opts.recalibrate, table) {
         Ok(u) => {
             let cfg = tracer::Config {
                 calibration: u.calibration,
@@ -849,7 +921,11 @@ fn timing_note(c: &tracer::Calibration, policy: &model::TimingPolicy) -> String 
         );
     }
     let special = policy.measured.get("special_file").copied().unwrap_or(0);
-    let foreign = policy.measured.get("foreign_namespace").copied().unwrap_or(0);
+    let foreign = policy
+        .measured
+        .get("foreign_namespace")
+        .copied()
+        .unwrap_or(0);
     if special > 0 {
         let _ = write!(
             note,

@@ -358,6 +358,54 @@ fn cgo_header_search_and_realpath_storms() {
 }
 
 #[test]
+fn a_mount_points_own_path_and_execs_count_on_their_mount() {
+    use golat::model::MountRecord;
+    let mut calls = vec![
+        // A stat of the mount point itself reaches the filesystem mounted there.
+        call(1, 1.0, "newfstatat", "/mnt/nfs", None),
+        call(1, 2.0, "newfstatat", "/mnt/nfs/go/bin/go", None),
+        // PATH walk: failed execs on the slow entry, then the real one.
+        call(1, 3.0, "execve", "/mnt/nfs/bin/gcc", Some("ENOENT")),
+        call(1, 4.0, "execve", "/usr/bin/gcc", None),
+    ];
+    for c in &mut calls {
+        c.timing = Timing::Corrected;
+        c.dur_us = 1000.0;
+    }
+    let mut r = report(vec![process(1, 0, "go", 0.0, Some(10.0))], calls, 10.0);
+    r.mounts = vec![
+        MountRecord {
+            mount_point: "/".into(),
+            fs_type: "ext4".into(),
+            source: "/dev/vda".into(),
+        },
+        MountRecord {
+            mount_point: "/mnt/nfs".into(),
+            fs_type: "nfs4".into(),
+            source: "srv:/x".into(),
+        },
+    ];
+    analyze::analyze_saved(&mut r);
+    let mounts = r.hotspots["fs_blocking"]["mounts"].as_array().unwrap();
+    let row = |point: &str| {
+        mounts
+            .iter()
+            .find(|m| m["mount_point"] == point)
+            .unwrap_or_else(|| panic!("no row for {point}: {mounts:?}"))
+    };
+    assert_eq!(row("/mnt/nfs")["times"]["calls"], 3, "{mounts:?}");
+    assert_eq!(row("/mnt/nfs")["times"]["sys_ms"], 3.0);
+    assert_eq!(row("/")["times"]["calls"], 1);
+    // The category table counts the execs too: every call is in some category.
+    let cats = r.hotspots["fs_blocking"]["categories"].as_array().unwrap();
+    let total: u64 = cats
+        .iter()
+        .map(|c| c["times"]["calls"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total, 4, "{cats:?}");
+}
+
+#[test]
 fn untraced_report_gets_a_plain_verdict() {
     let mut r = report(Vec::new(), Vec::new(), 12.5);
     r.traced = false;

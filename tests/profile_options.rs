@@ -58,6 +58,29 @@ fn stall_while_opening_a_fifo(reader: &[String]) {
         .filter(|w| w["kind"] == "stall")
         .collect();
     assert_eq!(stalls.len(), 1, "{reader:?}: {stalls:?}");
+    // The open blocked until the writer came 1.5 s later: it is timed as the program's own
+    // open (a FIFO is not replayed), not as a lookup of the path.
+    let open = report["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["path"] == fifo.to_str().unwrap() && c["name"] == "openat")
+        .unwrap_or_else(|| panic!("{reader:?}: no openat of the FIFO"));
+    assert_eq!(open["timing"], "corrected", "{reader:?}: {open}");
+    assert!(
+        open["dur_us"].as_f64().unwrap() > 1.0e6,
+        "{reader:?}: the FIFO open is timed {open}"
+    );
+    assert_eq!(
+        report["timing"]["policy"]["measured"]["special_file"], 1,
+        "{reader:?}"
+    );
+    // The stall line of the report has the real duration, not the threshold.
+    let text = stalls[0]["message"].as_str().unwrap();
+    assert!(
+        !text.contains("blocked 0.4 s"),
+        "{reader:?}: stall keeps the threshold: {text}"
+    );
 }
 
 #[test]
@@ -123,6 +146,47 @@ fn cold_runs_get_a_fresh_gocache_that_is_removed() {
         !std::path::Path::new(cache).exists(),
         "{cache} was left behind"
     );
+}
+
+#[test]
+fn a_cold_runs_fresh_cache_is_the_gocache_category_not_temp() {
+    let Some(_) = require("go") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    let out = output_timeout(
+        Command::new(golat())
+            .args(["profile", "-q", "--cold", "--json"])
+            .arg(&json)
+            .args(["go", "build", "-o", "/dev/null", "./fixtures/hello"])
+            .current_dir(repo())
+            .env("GOTOOLCHAIN", "local"),
+        300,
+    );
+    assert!(out.status.success(), "{out:?}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let gocache = report["env"]["gocache"].as_str().unwrap_or_default();
+    assert!(
+        gocache.contains("golat-gocache-"),
+        "env.gocache = {gocache:?}"
+    );
+    let cats = report["hotspots"]["fs_blocking"]["categories"]
+        .as_array()
+        .unwrap();
+    let cat = |name: &str| cats.iter().find(|c| c["category"] == name);
+    let cache_row = cat("gocache").expect("a gocache row");
+    assert_eq!(cache_row["root"], gocache);
+    assert!(
+        cache_row["times"]["calls"].as_u64().unwrap() > 100,
+        "{cache_row}"
+    );
+    // What is left under temp is the build's own work dir, not the cache.
+    if let Some(temp) = cat("temp") {
+        assert!(
+            temp["times"]["calls"].as_u64().unwrap()
+                < cache_row["times"]["calls"].as_u64().unwrap()
+        );
+    }
 }
 
 #[test]
@@ -199,4 +263,73 @@ fn timeline_carries_the_go_commands_phases_on_its_process() {
             .unwrap()
             .starts_with("load.PackagesAndErrors")
     }));
+}
+
+#[test]
+fn the_stop_calibration_is_measured_once_then_cached_and_the_report_says_which() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |extra: &[&str]| {
+        let json = dir.path().join("r.json");
+        let out = output_timeout(
+            Command::new(golat())
+                .env("XDG_RUNTIME_DIR", dir.path())
+                .args(["profile", "-q", "--json"])
+                .arg(&json)
+                .args(extra)
+                .args(["--", "true"]),
+            30,
+        );
+        assert!(out.status.success(), "{out:?}");
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        report["timing"].clone()
+    };
+    let first = run(&[]);
+    assert_eq!(first["calibration"], "measured", "{first}");
+    assert!(dir.path().join("golat/calibration-v1.json").is_file());
+    let second = run(&[]);
+    assert_eq!(second["calibration"], "cached", "{second}");
+    assert_eq!(second["stop_cost_us"], first["stop_cost_us"]);
+    assert!(second["calibration_age_s"].as_f64().is_some());
+    assert_eq!(run(&["--recalibrate"])["calibration"], "measured");
+}
+
+#[test]
+fn the_report_says_how_much_of_the_wall_was_tracing() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    let text = dir.path().join("r.txt");
+    // 2000 stats of one path: each a stop, on one thread that is the whole critical path.
+    let out = output_timeout(
+        Command::new(golat())
+            .args(["profile", "--json"])
+            .arg(&json)
+            .arg("-o")
+            .arg(&text)
+            .args([
+                "sh",
+                "-c",
+                "i=0; while [ $i -lt 2000 ]; do [ -e /nonexistent-golat ]; i=$((i+1)); done",
+            ]),
+        60,
+    );
+    assert!(out.status.success(), "{out:?}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let t = &report["hotspots"]["exec"]["tracing"];
+    let stops = t["stops"].as_u64().unwrap();
+    assert!(stops >= 2000, "{t}");
+    let wall = report["wall_ms"].as_f64().unwrap();
+    let tracing = t["wall_ms"].as_f64().unwrap();
+    assert!(tracing > 0.0 && tracing <= wall, "{t} of {wall} ms");
+    assert!((t["native_wall_ms"].as_f64().unwrap() - (wall - tracing)).abs() < 1e-6);
+    let per_stop = t["per_stop_us"].as_f64().unwrap();
+    assert!(per_stop > 1.0 && per_stop < 10_000.0, "{t}");
+    let table = std::fs::read_to_string(&text).unwrap();
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains("wall is tracing") && l.contains("native ≈")),
+        "{table}"
+    );
 }

@@ -26,6 +26,28 @@ pub struct ExecAnalysis {
     pub critical_by_process: Vec<CriticalProcess>,
     /// Every `connect`, in time order.
     pub network: Vec<Connect>,
+    /// How much of the wall was tracing.
+    pub tracing: TracingCost,
+}
+
+/// What tracing cost the run: each stop costs its thread the calibrated round trip plus
+/// golat's handling (`Process::tracing_ms`); the part of it spent by processes while they
+/// held the critical path is the part of the wall that was tracing.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TracingCost {
+    /// ptrace stops of all processes.
+    pub stops: u64,
+    /// What they cost the traced threads, summed over threads, ms.
+    pub thread_ms: f64,
+    /// The share of it on the critical path: the part of the wall that was tracing, ms.
+    /// Per process on the path: its tracing time times the share of its calls made while
+    /// it held the path, at most the time it held it.
+    pub wall_ms: f64,
+    /// The wall without that: what the run would take untraced, estimated, ms.
+    pub native_wall_ms: f64,
+    /// Mean cost of one stop to its thread, µs.
+    pub per_stop_us: f64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -152,7 +174,8 @@ pub fn compute(report: &Report, ctx: &Ctx) -> ExecAnalysis {
     }
     network.truncate(JSON_ROWS);
 
-    let (critical_path, critical_by_process) = critical_path(report, procs);
+    let (critical_path, critical_by_process, segments) = critical_path(report, procs);
+    let tracing = tracing_cost(report, ctx, &segments);
     for cp in &critical_by_process {
         if let Some(t) = tools.get_mut(cp.tool.as_str()) {
             t.critical_ms += cp.ms;
@@ -173,13 +196,75 @@ pub fn compute(report: &Report, ctx: &Ctx) -> ExecAnalysis {
         critical_path,
         critical_by_process,
         network,
+        tracing,
+    }
+}
+
+/// See [`TracingCost`]. `segments` are the critical path's stretches (process index, from,
+/// to), in time order.
+fn tracing_cost(report: &Report, ctx: &Ctx, segments: &[Stretch]) -> TracingCost {
+    let stops: u64 = report.processes.iter().map(|p| p.stops).sum();
+    let thread_ms: f64 = report.processes.iter().map(|p| p.tracing_ms).sum();
+    let n = report.processes.len();
+    let mut stretches: Vec<Vec<(f64, f64)>> = vec![Vec::new(); n];
+    for &(p, from, to) in segments {
+        if let Some(s) = stretches.get_mut(p) {
+            s.push((from, to));
+        }
+    }
+    // Per process: calls in all, and calls made while it held the path.
+    let mut calls = vec![(0u64, 0u64); n];
+    for i in 0..report.calls.len() {
+        let Some(p) = ctx.proc_index(i).filter(|&p| p < n) else {
+            continue;
+        };
+        calls[p].0 += 1;
+        let t = report.calls[i].t_ms;
+        let s = &stretches[p];
+        let k = s.partition_point(|&(from, _)| from <= t);
+        if k > 0 && t <= s[k - 1].1 {
+            calls[p].1 += 1;
+        }
+    }
+    let mut wall_ms = 0.0;
+    for (p, s) in stretches.iter().enumerate() {
+        if s.is_empty() {
+            continue;
+        }
+        let proc = ctx.procs.get(p);
+        let on_path: f64 = s.iter().map(|(a, b)| b - a).sum();
+        let share = match calls[p] {
+            (0, _) => {
+                let life = proc.end_ms.unwrap_or(report.wall_ms) - proc.start_ms;
+                if life > 0.0 { on_path / life } else { 0.0 }
+            }
+            (all, on) => on as f64 / all as f64,
+        };
+        wall_ms += (proc.tracing_ms * share.min(1.0)).min(on_path);
+    }
+    TracingCost {
+        stops,
+        thread_ms,
+        wall_ms,
+        native_wall_ms: (report.wall_ms - wall_ms).max(0.0),
+        per_stop_us: if stops > 0 {
+            thread_ms * 1000.0 / stops as f64
+        } else {
+            0.0
+        },
     }
 }
 
 /// Walks back from the end of the run: the root process was waiting on the child that
 /// ended last before the root's end; inside that child, on its own last child; and so on.
 /// Between children the parent itself holds the path. Segments come out in time order.
-fn critical_path(report: &Report, procs: &ProcIndex) -> (Vec<Link>, Vec<CriticalProcess>) {
+/// A stretch of the critical path: (process index, from ms, to ms).
+type Stretch = (usize, f64, f64);
+
+fn critical_path(
+    report: &Report,
+    procs: &ProcIndex,
+) -> (Vec<Link>, Vec<CriticalProcess>, Vec<Stretch>) {
     let n = report.processes.len();
     let wall = report.wall_ms;
     let end_of = |i: usize| procs.get(i).end_ms.unwrap_or(wall);
@@ -201,7 +286,7 @@ fn critical_path(report: &Report, procs: &ProcIndex) -> (Vec<Link>, Vec<Critical
             .total_cmp(&end_of(b))
             .then(procs.get(b).start_ms.total_cmp(&procs.get(a).start_ms))
     }) else {
-        return (Vec::new(), Vec::new());
+        return (Vec::new(), Vec::new(), Vec::new());
     };
     // (process, time cursor, children index bound)
     let mut stack = vec![(root, end_of(root), children[root].len())];
@@ -262,7 +347,8 @@ fn critical_path(report: &Report, procs: &ProcIndex) -> (Vec<Link>, Vec<Critical
     by_process.sort_by(|a, b| b.ms.total_cmp(&a.ms).then(a.pid.cmp(&b.pid)));
     by_process.truncate(JSON_ROWS);
     let links = merged
-        .into_iter()
+        .iter()
+        .copied()
         .take(CHAIN_ROWS)
         .map(|(p, from, to)| {
             let pr = procs.get(p);
@@ -277,5 +363,5 @@ fn critical_path(report: &Report, procs: &ProcIndex) -> (Vec<Link>, Vec<Critical
             }
         })
         .collect();
-    (links, by_process)
+    (links, by_process, merged)
 }

@@ -249,7 +249,9 @@ pub fn compute(report: &Report, ctx: &Ctx) -> FsBlocking {
     let mut slow: BinaryHeap<Reverse<Slow>> = BinaryHeap::new();
     for (i, call) in report.calls.iter().enumerate() {
         let kind = ctx.kinds[i];
-        if matches!(kind, Kind::Exec | Kind::Connect) {
+        // An execve is a filesystem call too (a PATH walk's failed execs are lookups, a
+        // successful one reads the binary): it counts where its path lies.
+        if kind == Kind::Connect {
             continue;
         }
         let Some(pid) = ctx.path_of(i) else {
@@ -285,6 +287,9 @@ pub fn compute(report: &Report, ctx: &Ctx) -> FsBlocking {
     let mut by_dir: FastMap<&str, DirAgg> = FastMap::default();
     let mut dir_order: Vec<&str> = Vec::new();
     let mut storms: Vec<(&str, Times)> = Vec::new();
+    // By the mount of each path itself: a stat of a mount point reaches the filesystem
+    // mounted there, not the one holding its directory.
+    let mut mounts: FastMap<&str, MountRow> = FastMap::default();
     for (id, agg) in per_path.iter().enumerate() {
         let path = ctx.paths[id];
         if !path.starts_with('/') {
@@ -319,6 +324,18 @@ pub fn compute(report: &Report, ctx: &Ctx) -> FsBlocking {
             d.max_sys_us = d.max_sys_us.max(max);
             let cat = roots.exact(path).unwrap_or(d.category);
             by_cat.entry(cat).or_default().merge(times);
+            if let Some(m) = ctx.mount_of(path) {
+                mounts
+                    .entry(m.mount_point.as_str())
+                    .or_insert_with(|| MountRow {
+                        mount_point: m.mount_point.clone(),
+                        fs_type: m.fs_type.clone(),
+                        flag: fs_flag(&m.fs_type).map(String::from),
+                        times: Times::default(),
+                    })
+                    .times
+                    .merge(times);
+            }
         }
         if agg.probe.calls >= STORM_MIN {
             storms.push((path, agg.probe));
@@ -354,21 +371,6 @@ pub fn compute(report: &Report, ctx: &Ctx) -> FsBlocking {
         .iter()
         .filter_map(|d| by_dir.remove(d).map(|a| (*d, a)))
         .collect();
-    let mut mounts: FastMap<&str, MountRow> = FastMap::default();
-    for (dir, agg) in &dirs {
-        if let Some(m) = ctx.mount_of(dir) {
-            mounts
-                .entry(m.mount_point.as_str())
-                .or_insert_with(|| MountRow {
-                    mount_point: m.mount_point.clone(),
-                    fs_type: m.fs_type.clone(),
-                    flag: fs_flag(&m.fs_type).map(String::from),
-                    times: Times::default(),
-                })
-                .times
-                .merge(&agg.times);
-        }
-    }
     let mut mounts: Vec<MountRow> = mounts.into_values().collect();
     // Flagged filesystems first: they are the finding; then by time.
     mounts.sort_by(|a, b| {

@@ -68,6 +68,23 @@ fn write_report(out: &mut String, report: &Report, style: &Style) -> std::fmt::R
         report.calls.len(),
         report.timing.stops
     )?;
+    let exec = hotspot::<ExecAnalysis>(report, "exec");
+    if let Some(t) = exec
+        .as_ref()
+        .map(|e| &e.tracing)
+        .filter(|t| t.thread_ms > 0.0)
+    {
+        writeln!(
+            out,
+            "       tracing: ≈{} ms of this {} ms wall is tracing ({} stops × ≈{:.1} us, on the \
+             critical path); native ≈ {} ms",
+            ms(t.wall_ms),
+            ms(report.wall_ms),
+            t.stops,
+            t.per_stop_us,
+            ms(t.native_wall_ms)
+        )?;
+    }
     if let Some(v) = hotspot::<Verdict>(report, "verdict") {
         writeln!(
             out,
@@ -78,7 +95,7 @@ fn write_report(out: &mut String, report: &Report, style: &Style) -> std::fmt::R
     let top = style.top;
     let w = style.width;
 
-    if let Some(ex) = hotspot::<ExecAnalysis>(report, "exec") {
+    if let Some(ex) = exec {
         exec_tables(out, &ex, style)?;
     }
     if let Some(ps) = hotspot::<PathScan>(report, "path_scan") {

@@ -526,6 +526,8 @@ struct Proc {
     /// Stops of its threads and what they cost them (see `Tracer::charge`).
     stops: u64,
     tracing_ns: u64,
+    /// The end of the latest held stretch charged (see `Tracer::charge`).
+    held_until_ns: u64,
 }
 
 struct Tracer<'a> {
@@ -622,13 +624,19 @@ pub fn trace(
         godebug_ours: godebug_pair(&cmd.envp),
     };
     tracer.add_process(pid, std::process::id() as i32, cwd);
-    let watchdog = tracer.cfg.stall.map(stall::Watchdog::start);
+    let watchdog = tracer.cfg.stall.map(|s| stall::Watchdog::start(s, start));
     send_go_ahead(go, b'T');
     let traced = tracer.run();
-    for text in watchdog.map(stall::Watchdog::stop).unwrap_or_default() {
-        tracer.emit(Event::Warning {
-            kind: "stall".into(),
-            message: text,
+    for s in watchdog.map(stall::Watchdog::stop).unwrap_or_default() {
+        tracer.emit(Event::Stall {
+            pid: s.pid,
+            tid: s.tid,
+            golat: s.golat,
+            who: s.who,
+            what: s.what,
+            since_ns: s.since_ns,
+            blocked_ns: s.blocked_ns,
+            returned: s.returned,
         });
     }
     traced.map_err(StartError::Other)?;
@@ -671,6 +679,7 @@ impl Tracer<'_> {
                 foreign_ns,
                 stops: 0,
                 tracing_ns: 0,
+                held_until_ns: 0,
             },
         );
         let t_ns = self.now_ns();
@@ -775,18 +784,24 @@ impl Tracer<'_> {
         }
     }
 
-    /// Adds what a stop cost the stopped thread to its process: the calibrated round trip
-    /// of its kind (asleep or polled: the kernel's work to stop the thread, report the stop
-    /// and wake it again) and golat's handling, from the wait's return until now (path
-    /// reads, replays and the resume included). This is the time the thread did not run
-    /// because it was traced.
+    /// Adds what a stop cost its process. The thread is held from about half a calibrated
+    /// round trip (asleep or polled: the kernel stopping it and reporting the stop) before
+    /// golat saw the stop, through golat's handling (path reads, replays, the resume), to
+    /// half a round trip after (the kernel waking it). A process is charged the union of
+    /// its threads' held times, the time some thread of it was held: while golat handles
+    /// one thread's stop, another's stopping and waking overlap it, and counting both
+    /// would charge a multi-threaded go command twice for the same wall time.
     fn charge(&mut self, tid: i32, seen_ns: u64) {
         let (round_trip, _) = self.cfg.calibration.costs(self.tracer_slept);
-        let handled = self.now_ns().saturating_sub(seen_ns);
+        let (from, to) = (
+            seen_ns.saturating_sub(round_trip / 2),
+            self.now_ns() + round_trip / 2,
+        );
         let pid = self.threads.get(&tid).map(|t| t.pid);
         if let Some(proc) = pid.and_then(|pid| self.procs.get_mut(&pid)) {
             proc.stops += 1;
-            proc.tracing_ns += round_trip + handled;
+            proc.tracing_ns += to.saturating_sub(from.max(proc.held_until_ns));
+            proc.held_until_ns = proc.held_until_ns.max(to);
         }
     }
 

@@ -66,13 +66,16 @@ pub struct PolicyMount {
     pub measured: u64,
 }
 
+/// A mount point's bytes and its index in `Policy::mounts`.
+type MountPoint = (Box<[u8]>, usize);
+
 /// The mount table in the form the tracer asks per call, plus what the run learned.
 #[derive(Debug, Clone, Default)]
 pub struct Policy {
     mounts: Vec<PolicyMount>,
     /// Mount indexes by first path component (`b"usr"`), most specific mount point first;
     /// mounts directly on `/` are looked up under their own first component.
-    by_first: Vec<(Box<[u8]>, Vec<(Box<[u8]>, usize)>)>,
+    by_first: Vec<(Box<[u8]>, Vec<MountPoint>)>,
     /// The mount on `/`, when there is one.
     root: Option<usize>,
     pub counts: std::collections::BTreeMap<Why, u64>,

@@ -1,10 +1,13 @@
 //! The stall watchdog: while the command runs, names every traced thread that has sat in
 //! one filesystem call (or in uninterruptible sleep) longer than `--stall`, with the path
-//! and the filesystem it waits on, so a hung NFS or overlay mount is named while it hangs.
+//! and the filesystem it waits on, so a hung NFS or overlay mount is named while it hangs;
+//! and when the call returns, says after how long.
 //!
 //! It runs on its own thread and reads only /proc (never ptrace: every ptrace request comes
 //! from the tracer thread). A thread blocked inside golat's own repetition of a call is
-//! reported too: then golat itself waits on that mount.
+//! reported too: then golat itself waits on that mount. A tracee held at a ptrace stop
+//! (state `t`: golat is looking at it, or repeating its call) is not blocked in its call;
+//! its own wait starts when it runs the call, so a block after golat's copy is its own.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -13,16 +16,37 @@ use std::time::{Duration, Instant};
 use super::sys;
 use super::syscalls::{self, Kind};
 
+/// One stall, as the watchdog saw it.
+#[derive(Debug, Clone)]
+pub struct Stall {
+    pub pid: i32,
+    /// The blocked thread; for golat's own copy of a call, golat's thread.
+    pub tid: i32,
+    /// golat itself was blocked, repeating a traced call.
+    pub golat: bool,
+    /// `pid 22459 (cat) tid 22459`, or `golat itself (repeating a traced call)`.
+    pub who: String,
+    /// `openat("/tmp/ff") on / (ext4 /dev/vda)`, uninterruptible noted.
+    pub what: String,
+    /// When the watchdog first saw the thread in the call, ns since the tracer started.
+    pub since_ns: u64,
+    /// How long it had been blocked when last seen (at most one tick short of the truth).
+    pub blocked_ns: u64,
+    /// Seen to return (or to leave the call) before tracing ended.
+    pub returned: bool,
+}
+
 /// A running watchdog; `stop` ends it and returns what it reported.
 pub struct Watchdog {
     /// Dropping or sending on it wakes the watchdog at once, so stopping never waits a tick.
     stop: std::sync::mpsc::Sender<()>,
-    reports: Arc<Mutex<Vec<String>>>,
+    reports: Arc<Mutex<Vec<Stall>>>,
     handle: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Watchdog {
-    pub fn start(stall: Duration) -> Watchdog {
+    /// Starts watching; `start` is the tracer's clock, which `Stall::since_ns` counts from.
+    pub fn start(stall: Duration, start: Instant) -> Watchdog {
         let (stop, stopped) = std::sync::mpsc::channel();
         let reports = Arc::new(Mutex::new(Vec::new()));
         let tracer_tid = current_tid();
@@ -30,7 +54,7 @@ impl Watchdog {
             let reports = reports.clone();
             std::thread::Builder::new()
                 .name("golat-stall".into())
-                .spawn(move || watch(stall, tracer_tid, &stopped, &reports))
+                .spawn(move || watch(stall, start, tracer_tid, &stopped, &reports))
                 .ok()
         };
         Watchdog {
@@ -40,7 +64,7 @@ impl Watchdog {
         }
     }
 
-    pub fn stop(mut self) -> Vec<String> {
+    pub fn stop(mut self) -> Vec<Stall> {
         let _ = self.stop.send(());
         if let Some(h) = self.handle.take() {
             let _ = h.join();
@@ -54,27 +78,44 @@ fn current_tid() -> i32 {
     unsafe { libc::syscall(libc::SYS_gettid) as i32 }
 }
 
-/// What one thread is doing, as /proc shows it.
-#[derive(Clone, PartialEq, Eq)]
-struct Blocked {
-    /// The raw /proc/TID/syscall line (number and arguments): unchanged means still in
-    /// the same call.
+/// A thread seen inside one call: since when, and its report once it has one.
+struct Watched {
     syscall_line: String,
+    since: Instant,
+    report: Option<usize>,
 }
 
 fn watch(
     stall: Duration,
+    start: Instant,
     tracer_tid: i32,
     stopped: &std::sync::mpsc::Receiver<()>,
-    reports: &Mutex<Vec<String>>,
+    reports: &Mutex<Vec<Stall>>,
 ) {
     let me = std::process::id() as i32;
-    let mut since: HashMap<(i32, i32), (Blocked, Instant, bool)> = HashMap::new();
+    let mut watched: HashMap<(i32, i32), Watched> = HashMap::new();
     let mounts = crate::fsinfo::MountTable::load().unwrap_or_default();
     // A scan reads /proc for every process on the machine and every traced thread (6% of
     // golat's CPU on a cold build at a 200 ms tick); a tenth of the threshold is late
     // enough.
     let tick = (stall / 10).clamp(Duration::from_millis(20), Duration::from_millis(500));
+    let since_start = |t: Instant| t.saturating_duration_since(start).as_nanos() as u64;
+    // A reported stall has ended: say after how long (as the watchdog saw it; the report
+    // gets the tracer's exact figure).
+    let ended = |w: &Watched, now: Instant| {
+        let Some(i) = w.report else { return };
+        let mut list = reports.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(s) = list.get_mut(i) {
+            s.blocked_ns = (now - w.since).as_nanos() as u64;
+            s.returned = true;
+            eprintln!(
+                "golat: stall: {} returned from {} after {:.1} s",
+                s.who,
+                s.what,
+                (now - w.since).as_secs_f64()
+            );
+        }
+    };
     while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(tick) {
         let now = Instant::now();
         let mut seen = Vec::new();
@@ -93,41 +134,63 @@ fn watch(
             else {
                 continue;
             };
+            // Held at a ptrace stop: not (yet, or any longer) waiting in its call.
+            if state == 't' {
+                continue;
+            }
             let traced_fs_call = call_of(arch, &line).is_some_and(|s| s.kind != Kind::WriteStderr);
             if !(traced_fs_call || state == 'D') {
                 continue;
             }
             seen.push((pid, tid));
-            let entry = since.entry((pid, tid)).or_insert_with(|| {
-                (
-                    Blocked {
-                        syscall_line: line.clone(),
-                    },
-                    now,
-                    false,
-                )
+            let entry = watched.entry((pid, tid)).or_insert_with(|| Watched {
+                syscall_line: line.clone(),
+                since: now,
+                report: None,
             });
-            if entry.0.syscall_line != line {
-                *entry = (Blocked { syscall_line: line }, now, false);
+            if entry.syscall_line != line {
+                ended(entry, now);
+                *entry = Watched {
+                    syscall_line: line,
+                    since: now,
+                    report: None,
+                };
                 continue;
             }
-            let waited = now - entry.1;
-            if waited >= stall && !entry.2 {
-                entry.2 = true;
-                let text = describe(
+            let waited = now - entry.since;
+            if let Some(i) = entry.report {
+                let mut list = reports.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(s) = list.get_mut(i) {
+                    s.blocked_ns = waited.as_nanos() as u64;
+                }
+            } else if waited >= stall {
+                let golat = tid == tracer_tid;
+                let (who, what) = describe(pid, tid, golat, (arch, &line), state, &mounts);
+                eprintln!(
+                    "golat: stall: {who} blocked {:.1} s so far in {what}",
+                    waited.as_secs_f64()
+                );
+                let mut list = reports.lock().unwrap_or_else(|e| e.into_inner());
+                entry.report = Some(list.len());
+                list.push(Stall {
                     pid,
                     tid,
-                    tid == tracer_tid,
-                    (arch, &line),
-                    state,
-                    waited,
-                    &mounts,
-                );
-                eprintln!("golat: stall: {text}");
-                reports.lock().unwrap_or_else(|e| e.into_inner()).push(text);
+                    golat,
+                    who,
+                    what,
+                    since_ns: since_start(entry.since),
+                    blocked_ns: waited.as_nanos() as u64,
+                    returned: false,
+                });
             }
         }
-        since.retain(|k, _| seen.contains(k));
+        watched.retain(|k, w| {
+            let keep = seen.contains(k);
+            if !keep {
+                ended(w, now);
+            }
+            keep
+        });
     }
 }
 
@@ -222,15 +285,15 @@ fn call_of(arch: u32, line: &str) -> Option<&'static syscalls::Sys> {
     syscalls::lookup(arch, nr)
 }
 
+/// (who, what): `pid 22459 (cat) tid 22459` and `openat("/tmp/ff") on / (ext4 /dev/vda)`.
 fn describe(
     pid: i32,
     tid: i32,
     is_golat: bool,
     (arch, line): (u32, &str),
     state: char,
-    waited: Duration,
     mounts: &crate::fsinfo::MountTable,
-) -> String {
+) -> (String, String) {
     let comm = std::fs::read_to_string(format!("/proc/{pid}/comm"))
         .map(|c| c.trim().to_string())
         .unwrap_or_default();
@@ -261,11 +324,11 @@ fn describe(
     } else {
         ""
     };
-    format!(
-        "{who} blocked {:.1} s in {name}({}){fs}{uninterruptible}",
-        waited.as_secs_f64(),
+    let what = format!(
+        "{name}({}){fs}{uninterruptible}",
         path.map(|p| format!("{p:?}")).unwrap_or_default()
-    )
+    );
+    (who, what)
 }
 
 /// The path argument of a blocked call: a string in the thread's memory, or an fd's target.

@@ -1,8 +1,8 @@
 //! The tracer's stop-cost calibration, kept between runs: measuring it (200 round trips in a
 //! child that re-executes golat) costs 8-20 ms, more than a short command takes, and its
 //! figures depend on the machine, not on the command. A measurement is reused while the
-//! boot, kernel, CPU model, CPU count and golat binary are the same and it is less than a
-//! day old; `--recalibrate` measures anew.
+//! boot, kernel, CPU model and golat binary are the same and it is less than a day old;
+//! `--recalibrate` measures anew.
 //!
 //! Where it is kept: `$XDG_RUNTIME_DIR/golat/` (a per-user tmpfs that a reboot clears),
 //! else `$XDG_CACHE_HOME/golat/` or `~/.cache/golat/`. A cache directory on a network or
@@ -70,8 +70,8 @@ pub fn load_or_measure(
     })
 }
 
-/// What a calibration depends on: boot, kernel, CPU model and count, and the golat binary
-/// (size and modification time, so a rebuilt golat measures anew).
+/// What a calibration depends on: boot, kernel, CPU model, and the golat binary (size and
+/// modification time, so a rebuilt golat measures anew).
 fn machine_key() -> Option<String> {
     let read = |p: &str| std::fs::read_to_string(p).ok();
     let boot = read("/proc/sys/kernel/random/boot_id")?;
@@ -83,7 +83,6 @@ fn machine_key() -> Option<String> {
                 .map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())
         })
         .unwrap_or_default();
-    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     let exe = std::fs::metadata("/proc/self/exe").ok()?;
     let mtime = exe
         .modified()
@@ -92,7 +91,7 @@ fn machine_key() -> Option<String> {
         .ok()?
         .as_nanos();
     Some(format!(
-        "boot={} kernel={} cpu={cpu} cpus={cpus} golat={} exe={}:{mtime}",
+        "boot={} kernel={} cpu={cpu} golat={} exe={}:{mtime}",
         boot.trim(),
         kernel.trim(),
         env!("CARGO_PKG_VERSION"),

@@ -384,14 +384,25 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<u8> {
             None
         };
         // The go command's own phases: a fresh -debug-trace file per run, in a directory
-        // golat owns and removes.
-        let trace_dir = tempfile::Builder::new()
-            .prefix("golat-debug-trace-")
-            .tempdir()?;
+        // golat owns and removes (made only when a go command or a runtime trace needs it).
+        let trace_dir = if opts.runtime_trace.is_some() || is_go_command(&opts) {
+            Some(
+                tempfile::Builder::new()
+                    .prefix("golat-debug-trace-")
+                    .tempdir()?,
+            )
+        } else {
+            None
+        };
+        let trace_dir = trace_dir.as_ref().map(|d| d.path());
         // --runtime-trace rewrites the go command first (-overlay or -trace), then
         // -debug-trace is planned on top of that argv.
         let runtime = match opts.runtime_trace {
-            Some(window) => match prepare_runtime_trace(&opts, trace_dir.path(), window) {
+            Some(window) => match prepare_runtime_trace(
+                &opts,
+                trace_dir.expect("made for --runtime-trace"),
+                window,
+            ) {
                 Ok(rt) => Some(rt),
                 Err(e) if e.is::<crate::exectrace::overlay::UsageError>() => {
                     eprintln!("golat: {e}");
@@ -405,8 +416,10 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<u8> {
             Some(rt) => rt.argv.iter().map(OsString::from).collect(),
             None => opts.command.clone(),
         };
-        let (plan, plan_warning) =
-            debug_trace_plan(&opts, &base_argv, &trace_dir.path().join("go.trace.json"));
+        let (plan, plan_warning) = match trace_dir {
+            Some(dir) => debug_trace_plan(&opts, &base_argv, &dir.join("go.trace.json")),
+            None => (None, None),
+        };
         let argv = match &plan {
             Some(goargs::Plan::Rewrite { argv, .. }) => argv,
             _ => &base_argv,
@@ -465,7 +478,11 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<u8> {
         }
     }
     let mut report = summarize_runs(reports, opts.cold);
-    crate::analyze::analyze(&mut report);
+    // Nothing reads the analysis of a quiet run without --json or --timeline.
+    let shown = !opts.quiet || opts.json.is_some() || opts.timeline.is_some();
+    if shown {
+        crate::analyze::analyze(&mut report);
+    }
     emit(&opts, &report, &runtime_table)?;
     if report.exit_code != 0 {
         return Ok(exit_byte(report.exit_code));
@@ -506,7 +523,7 @@ fn debug_trace_plan(
     argv: &[OsString],
     trace: &Path,
 ) -> (Option<goargs::Plan>, Option<String>) {
-    if !opts.debug_trace || opts.program.file_name() != Some(OsStr::new("go")) {
+    if !is_go_command(opts) {
         return (None, None);
     }
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
@@ -533,6 +550,12 @@ fn debug_trace_plan(
         goargs::Plan::Skip { .. } => (None, None),
         other => (Some(other), None),
     }
+}
+
+/// Whether golat adds -debug-trace: the command is the go command and the user did not
+/// turn it off.
+fn is_go_command(opts: &Options) -> bool {
+    opts.debug_trace && opts.program.file_name() == Some(OsStr::new("go"))
 }
 
 /// Rewrites the go command so the program it builds writes a runtime trace of its start.

@@ -72,11 +72,14 @@ fn delays_counts_mirror_hang_and_overlap() {
     let s = fs.stats();
     let lookup = s.op("lookup");
     assert!(lookup.count >= 10, "lookups: {s:?}");
+    // The server counts the sleeps it really made: never shorter than asked (a loaded
+    // machine makes them longer, which is why golat is checked against this figure and
+    // not against the nominal delay).
     let expected = lookup.count as f64 * 3e6;
     let injected = lookup.injected_ns as f64;
     assert!(
-        (injected - expected).abs() <= 0.2 * expected,
-        "lookup injected {injected} ns vs {} x 3 ms: {s:?}",
+        injected >= expected,
+        "lookup injected {injected} ns, less than {} x 3 ms: {s:?}",
         lookup.count
     );
     assert!(lookup.served_ns >= lookup.injected_ns, "{s:?}");

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """bench/overhead: what golat profile costs, against native and strace, in one run.
 
-Workloads (issue 2):
-  a  no-op `go build` of fixtures/hello with a warm cache
+Workloads (issues 2 and 15):
+  a  `go build -o /dev/null ./fixtures/hello` with a warm cache (it links every time)
   b  `go build` of fixtures/hello with a fresh temporary GOCACHE (compiles the runtime)
   c  `go run ./fixtures/hello`
+  n  the warm no-op build: `go build -o OUT ./fixtures/hello` with OUT up to date (no link)
+  t  `/bin/true`: golat's fixed cost per run (startup, calibration, analysis, report)
 Variants, alternated within each round so machine noise hits all alike:
   native, golat (default: inittrace on), golat --no-inittrace,
   strace -f --seccomp-bpf -T -o /dev/null -e trace=<golat's set>, and
@@ -12,10 +14,12 @@ Variants, alternated within each round so machine noise hits all alike:
   tracee at one entry stop per traced call (the least any exact ptrace tracer of this set
   pays; golat's cost above it is golat's own work).
 Prints per workload the median wall time of each variant, its ratio to native, the median
-of per-round (paired) ratios, the CPU time of the whole process tree, and
-golat's own peak RSS and CPU (from the report it writes). Usage:
+of per-round (paired) ratios, the CPU time of the whole process tree, golat against the
+floor (paired), golat's fixed cost (median golat minus median native, for `t`), golat's
+own estimate of the native wall ("native ≈" in its report) against the measured native,
+and golat's own peak RSS and CPU (from the report it writes). Usage:
 
-  bench/overhead/run.py [--rounds N] [--cold-rounds N] [--workloads abc]
+  bench/overhead/run.py [--rounds N] [--cold-rounds N] [--workloads abcnt]
 """
 
 import argparse
@@ -67,7 +71,7 @@ def run_workload(name, argv, rounds, fresh_cache):
     base_env = dict(os.environ, GOTOOLCHAIN="local", GOFLAGS="-buildvcs=false")
     report_path = os.path.join(tempfile.gettempdir(), f"golat-bench-{os.getpid()}.json")
     times, cpus = {}, {}
-    rss, cpu, stops = [], [], []
+    rss, cpu, stops, estimates = [], [], [], []
     # One warm-up round of everything, not counted.
     for round_no in range(rounds + 1):
         for label, cmd in variants(argv, report_path).items():
@@ -85,10 +89,14 @@ def run_workload(name, argv, rounds, fresh_cache):
             cpus.setdefault(label, []).append(tree_cpu)
             if label == "golat":
                 with open(report_path) as f:
-                    t = json.load(f)["timing"]
+                    report = json.load(f)
+                t = report["timing"]
                 rss.append(t["tracer_max_rss_kb"] / 1024)
                 cpu.append(t["tracer_cpu_ms"])
                 stops.append(t["stops"])
+                tracing = report.get("hotspots", {}).get("exec", {}).get("tracing", {})
+                if "native_wall_ms" in tracing:
+                    estimates.append(tracing["native_wall_ms"] / 1000)
     native = statistics.median(times["native"])
     native_cpu = statistics.median(cpus["native"])
     print(f"\n({name}) {' '.join(argv)}{'  [fresh GOCACHE per run]' if fresh_cache else ''}"
@@ -109,6 +117,13 @@ def run_workload(name, argv, rounds, fresh_cache):
         # What golat adds above the mechanism's floor, paired per round like the rest.
         above = statistics.median(g / f for g, f in zip(times["golat"], floor))
         print(f"  golat / floor: {above:.3f}x paired (golat's own work above the bare stops)")
+    if name == "t":
+        fixed = statistics.median(times["golat"]) - native
+        print(f"  golat's fixed cost: {fixed * 1000:.2f} ms (median golat - median native)")
+    if estimates:
+        est = statistics.median(estimates)
+        print(f"  golat's own estimate of the native wall: {est:.3f} s, measured native "
+              f"{native:.3f} s ({est / native:.2f}x)")
     print(f"  golat itself: peak RSS {statistics.median(rss):.1f} MB (max {max(rss):.1f}), "
           f"CPU {statistics.median(cpu):.0f} ms, {statistics.median(stops):.0f} stops")
     if os.path.exists(report_path):
@@ -119,7 +134,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--rounds", type=int, default=7, help="counted rounds for a and c")
     ap.add_argument("--cold-rounds", type=int, default=3, help="counted rounds for b")
-    ap.add_argument("--workloads", default="abc")
+    ap.add_argument("--workloads", default="abcnt")
     args = ap.parse_args()
     if not os.path.exists(GOLAT):
         subprocess.run(["cargo", "build", "--release"], cwd=REPO, check=True)
@@ -138,6 +153,13 @@ def main():
         run_workload("b", build, args.cold_rounds, fresh_cache=True)
     if "c" in args.workloads:
         run_workload("c", ["go", "run", "./fixtures/hello"], args.rounds, fresh_cache=False)
+    if "n" in args.workloads:
+        out = os.path.join(REPO, "bench", "out", "overhead", "hello")
+        noop = ["go", "build", "-o", out, "./fixtures/hello"]
+        subprocess.run(noop, cwd=REPO, check=True)  # build it once: later builds are no-ops
+        run_workload("n", noop, args.rounds, fresh_cache=False)
+    if "t" in args.workloads:
+        run_workload("t", ["/bin/true"], args.rounds * 3, fresh_cache=False)
 
 
 if __name__ == "__main__":

@@ -137,14 +137,18 @@ pub fn sockaddr(bytes: &[u8]) -> Option<String> {
 
 /// Lexical clean as Go's filepath.Clean does it, for an absolute path. Returns the input
 /// unchanged (no allocation) when it is already clean.
-pub fn clean(path: String) -> String {
-    let already_clean = !path.contains("//")
+/// True when `clean` would return the path unchanged.
+pub fn is_clean(path: &str) -> bool {
+    !path.contains("//")
         && !path.contains("/./")
         && !path.contains("/../")
         && !path.ends_with("/.")
         && !path.ends_with("/..")
-        && (path.len() == 1 || !path.ends_with('/'));
-    if already_clean {
+        && (path.len() == 1 || !path.ends_with('/'))
+}
+
+pub fn clean(path: String) -> String {
+    if is_clean(&path) {
         return path;
     }
     let mut parts: Vec<&str> = Vec::new();

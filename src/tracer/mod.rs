@@ -149,8 +149,13 @@ pub struct Outcome {
 /// (2 vCPUs): 0 polls 444 ms median wall, 30 → 410, 200 → 375, 1000 → 361, with the
 /// tracer's own CPU going 137 → 154 → 186 → 215 ms; 100 is the middle ground.
 const WAIT_SPIN_POLLS: u32 = 100;
-/// Poll only while at most this many traced processes are alive.
-const SPIN_MAX_PROCS: usize = 2;
+/// Poll only while at most this many traced threads are alive. A single-threaded tracee
+/// making calls back to back gains from it (a loop of 20,000 stats: 1.2-1.7 s polling,
+/// 1.5-2.6 s sleeping); a Go program never has just one thread, and while its other
+/// threads want the second CPU a polling tracer takes it from them: the warm no-op build
+/// of fixtures/hello took 216 ms polling (as soon as at most two processes were alive)
+/// against 175 ms sleeping, with golat doing nothing else at its stops (medians of 13-15).
+const SPIN_MAX_THREADS: usize = 1;
 /// A sleeping wait that returned within this long would have been caught by polling.
 const SPIN_WORTH_NS: u64 = 50_000;
 
@@ -558,6 +563,8 @@ struct Tracer<'a> {
     mnt_ns: Option<String>,
     disturbed_calls: u64,
     disturbed_ns: u64,
+    /// Decoded open flags by value.
+    open_flag_atoms: HashMap<i64, Atom>,
     stops: u64,
     entry_only: u64,
     exit_stops: u64,
@@ -618,6 +625,7 @@ pub fn trace(
         mnt_ns: sys::readlink("/proc/self/ns/mnt").ok(),
         disturbed_calls: 0,
         disturbed_ns: 0,
+        open_flag_atoms: HashMap::new(),
         stops: 0,
         entry_only: 0,
         exit_stops: 0,
@@ -739,10 +747,9 @@ impl Tracer<'_> {
 
     fn run(&mut self) -> anyhow::Result<()> {
         loop {
-            // Polling pays off when one process at a time makes calls back to back (a
-            // no-op build); when several run at once (a parallel compile) the polling
-            // tracer would take CPU from them, so it sleeps at once.
-            let polls = if self.procs.len() <= SPIN_MAX_PROCS {
+            // Polling pays off when a lone thread makes calls back to back; when others
+            // could run (any Go program) it takes their CPU, so the tracer sleeps at once.
+            let polls = if self.threads.len() <= SPIN_MAX_THREADS {
                 self.polls
             } else {
                 0
@@ -1055,7 +1062,7 @@ impl Tracer<'_> {
             disturbed_us: None,
         };
         // (path for the record, path to replay on)
-        let mut target: Option<(String, String)> = None;
+        let mut target: Option<Target> = None;
         let mut replayable = false;
         let mut open_flags = 0i32;
         let as_fd = |v: u64| v as i32;
@@ -1074,7 +1081,13 @@ impl Tracer<'_> {
                 };
                 let flags = if compat { flags & 0xffff_ffff } else { flags };
                 open_flags = flags as i32;
-                call.flags = Some(decode::open_flags(flags).into());
+                // A build opens with a handful of flag sets, thousands of times.
+                call.flags = Some(
+                    self.open_flag_atoms
+                        .entry(flags)
+                        .or_insert_with(|| decode::open_flags(flags).into())
+                        .clone(),
+                );
                 target = self.resolve(tid, pid, dirfd, path_arg, false);
                 let creates = flags & i64::from(libc::O_CREAT) != 0
                     || flags & i64::from(libc::O_TMPFILE) == i64::from(libc::O_TMPFILE);
@@ -1126,7 +1139,7 @@ impl Tracer<'_> {
                 replayable = true;
             }
             Kind::Getdents | Kind::Fchdir => {
-                target = self.fd_path(tid, as_fd(a[0])).map(|p| (p.clone(), p));
+                target = self.fd_path(tid, as_fd(a[0])).map(|p| (p, None));
             }
             Kind::PathOnly | Kind::Chdir => {
                 target = self.resolve(tid, pid, libc::AT_FDCWD, a[0], false);
@@ -1169,16 +1182,17 @@ impl Tracer<'_> {
             }
             Kind::WriteStderr => unreachable!("handled above"),
         }
-        let replay_path = target.as_ref().map(|(_, r)| r.clone());
-        call.path = target.map(|(p, _)| Atom::from(p));
+        let (record, replay_path) = match target {
+            Some((record, replay)) => (Some(record), replay),
+            None => (None, None),
+        };
 
         // The timing policy (see `policy`): replay where the copy is cheap and the filesystem
         // answers the program's own call from its cache; measure the real call elsewhere.
         let mut measure_instead = None;
         let mut mount = None;
         if replayable {
-            mount = call
-                .path
+            mount = record
                 .as_deref()
                 .and_then(|p| self.policy.mount_of(p.as_bytes()));
             measure_instead = if self.cfg.exit_stops_all {
@@ -1189,11 +1203,15 @@ impl Tracer<'_> {
                 self.policy.exit_stop_reason(mount)
             };
         }
-        if replayable
-            && measure_instead.is_none()
-            && let Some(replay_path) = replay_path
-            && let Ok(c) = CString::new(replay_path)
-        {
+        // The path to replay on, NUL-terminated: the recorded one unless it differs.
+        let replay_c = match (&replay_path, &record) {
+            _ if !replayable || measure_instead.is_some() => None,
+            (Some(r), _) => CString::new(r.as_bytes()).ok(),
+            (None, Some(r)) => CString::new(r.as_bytes()).ok(),
+            (None, None) => None,
+        };
+        call.path = record.map(Atom::from);
+        if let Some(c) = replay_c {
             let r = match sys.kind {
                 Kind::Open | Kind::OpenAt | Kind::OpenAt2 => replay::open(&c, open_flags),
                 Kind::Stat { nofollow } => replay::stat(
@@ -1218,7 +1236,7 @@ impl Tracer<'_> {
             } else {
                 match r.result {
                     Ok(v) => {
-                        // An O_PATH open has no meaningful fd number for the tracee.
+                        // A replayed open has no fd number: only the program's own open has one.
                         if !matches!(sys.kind, Kind::Open | Kind::OpenAt | Kind::OpenAt2) {
                             call.ret = Some(v);
                         }
@@ -1273,13 +1291,7 @@ impl Tracer<'_> {
     /// parent, a copy made for this exec alone (syscall.SlicePtrFromStrings). Only entries
     /// whose values are exactly golat's or the user's are touched. A caller on the i386
     /// ABI (a GOARCH=386 program) hands an array of 4-byte pointers.
-    fn steer_inittrace(
-        &self,
-        tid: i32,
-        target: Option<&(String, String)>,
-        envp: u64,
-        compat: bool,
-    ) {
+    fn steer_inittrace(&self, tid: i32, target: Option<&Target>, envp: u64, compat: bool) {
         if self.cfg.init != InitCapture::Hide || self.cfg.init_scope != InitScope::User {
             return;
         }
@@ -1385,45 +1397,54 @@ impl Tracer<'_> {
         dirfd: i32,
         addr: u64,
         empty_means_fd: bool,
-    ) -> Option<(String, String)> {
+    ) -> Option<Target> {
         let raw = match sys::read_cstr(tid, addr, 4096) {
             Ok(raw) => raw,
             Err(_) if addr == 0 && empty_means_fd => Vec::new(),
             Err(e) => {
                 let s = format!("<unreadable: {}>", errno_name(e));
-                return Some((s.clone(), s));
+                return Some((s.clone(), Some(s)));
             }
         };
         if raw.is_empty() {
             if empty_means_fd {
                 let shown = self.fd_path(tid, dirfd)?;
-                return Some((shown, format!("/proc/{tid}/fd/{dirfd}")));
+                return Some((shown, Some(format!("/proc/{tid}/fd/{dirfd}"))));
             }
-            return Some((String::new(), String::new()));
+            return Some((String::new(), None));
         }
-        let rel = String::from_utf8_lossy(&raw);
-        let joined = if rel.starts_with('/') {
-            rel.into_owned()
+        let joined = if raw.first() == Some(&b'/') {
+            String::from_utf8(raw)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
         } else {
-            let base = if dirfd == libc::AT_FDCWD {
-                self.procs.get(&pid).map(|p| p.cwd.clone())?
+            let rel = String::from_utf8_lossy(&raw);
+            let sep = |base: &str| if base.ends_with('/') { "" } else { "/" };
+            if dirfd == libc::AT_FDCWD {
+                let base = &self.procs.get(&pid)?.cwd;
+                format!("{base}{}{rel}", sep(base))
             } else {
-                self.fd_path(tid, dirfd)?
-            };
-            if base.ends_with('/') {
-                format!("{base}{rel}")
-            } else {
-                format!("{base}/{rel}")
+                let base = self.fd_path(tid, dirfd)?;
+                format!("{base}{}{rel}", sep(&base))
             }
         };
-        let replay = proc_self_to(&joined, pid, tid).unwrap_or_else(|| joined.clone());
-        Some((decode::clean(joined), replay))
+        // The replay keeps `..` (the kernel resolves it as the tracee's call will): it is a
+        // path of its own only when the recorded one is cleaned or names /proc/self.
+        let proc_self = proc_self_to(&joined, pid, tid);
+        if decode::is_clean(&joined) {
+            return Some((joined, proc_self));
+        }
+        let record = decode::clean(joined.clone());
+        Some((record, Some(proc_self.unwrap_or(joined))))
     }
 
     fn fd_path(&self, tid: i32, fd: i32) -> Option<String> {
         sys::readlink(&format!("/proc/{tid}/fd/{fd}")).ok()
     }
 }
+
+/// A call's path: (the absolute, lexically clean path to record, the path to replay on when
+/// it differs: `..` kept, /proc/self mapped to the tracee, an fd's /proc link).
+type Target = (String, Option<String>);
 
 /// `/proc/self/...` and `/proc/thread-self/...` name the tracee, not golat.
 fn proc_self_to(path: &str, pid: i32, tid: i32) -> Option<String> {

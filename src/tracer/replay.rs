@@ -3,9 +3,10 @@
 //! repeated is the timing policy's decision (`policy`); this module only makes the copy.
 //!
 //! Only calls that change nothing are repeated: stat family, access family, readlink, and
-//! opens without O_CREAT/O_TMPFILE, which golat resolves with O_PATH (path lookup only:
-//! no device or FIFO is opened, nothing is truncated). An open that finds a FIFO, device or
-//! socket says so (`special`), and the tracer then measures the program's real open.
+//! opens without O_CREAT/O_TMPFILE, which golat repeats as a stat of the path (the lookup
+//! the open makes: no device or FIFO is opened, nothing is truncated). An open that finds
+//! a FIFO, device or socket says so (`special`), and the tracer then measures the
+//! program's real open.
 
 use std::ffi::CString;
 use std::sync::OnceLock;
@@ -124,62 +125,73 @@ fn euid() -> u32 {
     *EUID.get_or_init(|| unsafe { libc::geteuid() })
 }
 
-/// A non-creating open, resolved with O_PATH; the O_PATH fd is closed at once. The errors
-/// O_PATH cannot see are derived: ELOOP for O_NOFOLLOW on a symlink, EISDIR for writing a
-/// directory, EACCES from an access check when golat is not root. What the path names is
-/// looked at too: a FIFO, device or socket is `special` (opening it is more than a lookup).
+/// A non-creating open, resolved with one stat of the path (following symlinks unless
+/// O_NOFOLLOW): the lookup the open makes, and the result it would have. The errors a stat
+/// cannot give are derived from what the path names: ELOOP for O_NOFOLLOW on a symlink,
+/// ENOTDIR for O_DIRECTORY on something else, EISDIR for writing a directory, EACCES from
+/// an access check when golat is not root. A FIFO, device or socket is `special` (opening
+/// it is more than a lookup: the tracer measures the real open instead).
 pub fn open(path: &CString, open_flags: i32) -> Replay {
-    let keep = open_flags & (libc::O_NOFOLLOW | libc::O_DIRECTORY);
-    // SAFETY: path is NUL-terminated; the fd is closed below.
-    let mut opened = timed(|| unsafe {
-        libc::openat(
+    let nofollow = open_flags & libc::O_NOFOLLOW != 0;
+    // SAFETY: zeroed stat is valid plain data; the path is NUL-terminated.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    let mut looked_up = timed(|| unsafe {
+        libc::fstatat(
             libc::AT_FDCWD,
             path.as_ptr(),
-            libc::O_PATH | libc::O_CLOEXEC | keep,
+            &mut st,
+            if nofollow {
+                libc::AT_SYMLINK_NOFOLLOW
+            } else {
+                0
+            },
         ) as libc::c_long
     });
-    let Ok(fd) = opened.result else {
-        return opened;
-    };
-    let fd = fd as i32;
+    if looked_up.result.is_err() {
+        return looked_up;
+    }
+    let kind = st.st_mode & libc::S_IFMT;
     let accmode = open_flags & libc::O_ACCMODE;
     let mut result = Ok(0);
-    // SAFETY: zeroed stat is valid; fd is the O_PATH fd we own.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    if unsafe { libc::fstat(fd, &mut st) } == 0 {
-        let kind = st.st_mode & libc::S_IFMT;
-        if keep & libc::O_NOFOLLOW != 0 && kind == libc::S_IFLNK {
-            result = Err(libc::ELOOP);
-        } else if accmode != libc::O_RDONLY && kind == libc::S_IFDIR {
-            result = Err(libc::EISDIR);
-        }
-        opened.special = matches!(
-            kind,
-            libc::S_IFIFO | libc::S_IFCHR | libc::S_IFBLK | libc::S_IFSOCK
-        );
+    if nofollow && kind == libc::S_IFLNK {
+        result = Err(libc::ELOOP);
+    } else if open_flags & libc::O_DIRECTORY != 0 && kind != libc::S_IFDIR {
+        result = Err(libc::ENOTDIR);
+    } else if accmode != libc::O_RDONLY && kind == libc::S_IFDIR {
+        result = Err(libc::EISDIR);
     }
+    looked_up.special = matches!(
+        kind,
+        libc::S_IFIFO | libc::S_IFCHR | libc::S_IFBLK | libc::S_IFSOCK
+    );
     if result.is_ok() && euid() != 0 {
         let mode = match accmode {
             libc::O_WRONLY => libc::W_OK,
             libc::O_RDWR => libc::R_OK | libc::W_OK,
             _ => libc::R_OK,
         };
-        let empty = c"";
-        // SAFETY: AT_EMPTY_PATH with our own fd.
+        let flags = libc::AT_EACCESS
+            | if nofollow {
+                libc::AT_SYMLINK_NOFOLLOW
+            } else {
+                0
+            };
+        // SAFETY: the path is NUL-terminated; no memory is written.
         let ok = unsafe {
             libc::syscall(
                 libc::SYS_faccessat2,
-                fd,
-                empty.as_ptr(),
+                libc::AT_FDCWD,
+                path.as_ptr(),
                 mode,
-                libc::AT_EMPTY_PATH | libc::AT_EACCESS,
+                flags,
             )
         };
         if ok < 0 {
             result = Err(libc::EACCES);
         }
     }
-    // SAFETY: we own fd.
-    unsafe { libc::close(fd) };
-    Replay { result, ..opened }
+    Replay {
+        result,
+        ..looked_up
+    }
 }

@@ -94,7 +94,8 @@ fn watch(
 ) {
     let me = std::process::id() as i32;
     let mut watched: HashMap<(i32, i32), Watched> = HashMap::new();
-    let mounts = crate::fsinfo::MountTable::load().unwrap_or_default();
+    // Read when a first stall is described, not at every start: most runs have none.
+    let mut mounts: Option<crate::fsinfo::MountTable> = None;
     // A scan reads /proc for every process on the machine and every traced thread (6% of
     // golat's CPU on a cold build at a 200 ms tick); a tenth of the threshold is late
     // enough.
@@ -165,7 +166,9 @@ fn watch(
                 }
             } else if waited >= stall {
                 let golat = tid == tracer_tid;
-                let (who, what) = describe(pid, tid, golat, (arch, &line), state, &mounts);
+                let mounts = mounts
+                    .get_or_insert_with(|| crate::fsinfo::MountTable::load().unwrap_or_default());
+                let (who, what) = describe(pid, tid, golat, (arch, &line), state, mounts);
                 eprintln!(
                     "golat: stall: {who} blocked {:.1} s so far in {what}",
                     waited.as_secs_f64()

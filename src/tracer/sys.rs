@@ -260,13 +260,17 @@ pub fn socketcall_args(pid: i32, args: u64) -> Option<[u64; 3]> {
 }
 
 /// Reads a NUL-terminated string (at most `max` bytes) page by page, so a string that ends
-/// just before an unmapped page is still read.
+/// just before an unmapped page is still read. The first read takes 256 bytes, which holds
+/// most paths, rather than the rest of the page.
 pub fn read_cstr(pid: i32, mut addr: u64, max: usize) -> Result<Vec<u8>, Errno> {
     let mut out = Vec::new();
     let mut page = [0u8; 4096];
+    let mut first = true;
     while out.len() < max {
         let room = 4096 - (addr % 4096) as usize;
         let want = room.min(max - out.len());
+        let want = if first { want.min(256) } else { want };
+        first = false;
         let n = read_mem(pid, addr, &mut page[..want])?;
         if n == 0 {
             return Err(libc::EFAULT);

@@ -472,3 +472,58 @@ fn sigterm_and_sigint_during_a_hung_call_leave_no_process_stopped_or_orphaned() 
         }
     }
 }
+
+#[test]
+fn a_process_in_another_mount_namespace_is_measured_not_replayed_in_golats() {
+    let _g = serial();
+    if require("unshare").is_none() {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let m = t.path().join("m");
+    std::fs::create_dir(&m).unwrap();
+    let file = m.join("only-in-the-namespace");
+    // A tmpfs mounted in a private namespace holds a file golat's namespace never sees: a
+    // replay there would report ENOENT for a stat that succeeds.
+    let script = format!(
+        "mount -t tmpfs none {m} && : > {f} && stat {f} > /dev/null",
+        m = m.display(),
+        f = file.display()
+    );
+    let json = t.path().join("r.json");
+    let out = output_timeout(
+        Command::new(golat())
+            .args(["profile", "-q", "--json"])
+            .arg(&json)
+            .args(["unshare", "-m", "--propagation", "private", "sh", "-c", &script]),
+        60,
+    );
+    if !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("unshare failed") {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI: cannot make a mount namespace: {out:?}"
+        );
+        eprintln!("SKIP: no mount namespaces here: {out:?}");
+        return;
+    }
+    assert!(out.status.success(), "{out:?}");
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let stats: Vec<&Value> = report["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["path"] == file.to_str().unwrap() && c["name"] != "openat")
+        .collect();
+    assert!(!stats.is_empty(), "no call on {}", file.display());
+    for c in &stats {
+        assert!(c["errno"].is_null(), "recorded as failed: {c}");
+        assert_eq!(c["timing"], "corrected", "{c}");
+    }
+    assert!(
+        report["timing"]["policy"]["measured"]["foreign_namespace"]
+            .as_u64()
+            .is_some_and(|n| n > 0),
+        "{}",
+        report["timing"]["policy"]
+    );
+}

@@ -13,7 +13,16 @@ golat's: about 0.2 ms), which says nothing about the command.
 
   bench/fidelity/run.py [--rounds N] [-- COMMAND...]   (default: no-op go build of fixtures/hello)
 
-Needs root (or CAP_BPF) and bpftrace (Debian package `bpftrace`).
+--slow-mount (issue 15): the same comparison on a slow filesystem. A passthrough FUSE
+mount (fixtures/delayfs) delays every lookup and open by --delay-ms and counts and times
+what it serves; GOCACHE, GOMODCACHE (a module from fixtures/modproxy) and the first PATH
+entry live on it, and the command is a warm no-op build of a module that uses that
+module. Rounds alternate native (bpftrace watching) and golat; per round the server's own
+accounting is read. Prints, medians: the requests the server saw natively and under golat,
+the time it spent against the time golat reports for that mount, the kernel's per-syscall
+totals against golat's, and the wall times (paired ratio; goal <= 1.4x).
+
+Needs root (or CAP_BPF) and bpftrace (Debian package `bpftrace`); --slow-mount also /dev/fuse.
 """
 
 import argparse
@@ -21,13 +30,16 @@ import json
 import os
 import re
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-GOLAT = os.path.join(REPO, "target", "release", "golat")
+# GOLAT=/path/to/golat compares another build (an older release, say).
+GOLAT = os.environ.get("GOLAT") or os.path.join(REPO, "target", "release", "golat")
 # x86_64 numbers of the calls compared (the file calls a no-op build makes).
 CALLS = {257: "openat", 262: "newfstatat", 89: "readlink", 267: "readlinkat",
          217: "getdents64", 439: "faccessat2", 21: "access", 59: "execve", 332: "statx"}
@@ -51,13 +63,13 @@ END { clear(@tree); clear(@start); clear(@nr); clear(@launched); }
 """ % " || ".join(f"args->id == {nr}" for nr in CALLS)
 
 
-def kernel_run(cmd):
+def kernel_run(cmd, cwd=REPO, env=None):
     """Per-syscall (count, total ms) measured in the kernel for one native run."""
     with tempfile.NamedTemporaryFile("w", suffix=".bt", delete=False) as f:
         f.write(BPF)
         script = f.name
-    out = subprocess.run(["bpftrace", "-c", " ".join(cmd), script], cwd=REPO,
-                         capture_output=True, text=True)
+    out = subprocess.run(["bpftrace", "-c", " ".join(cmd), script], cwd=cwd,
+                         capture_output=True, text=True, env=env)
     os.unlink(script)
     totals = {}
     for key, nr, value in re.findall(r"@(ns|n)\[(\d+)\]: (\d+)", out.stdout):
@@ -74,15 +86,17 @@ def kernel_run(cmd):
     return totals
 
 
-def golat_run(cmd):
+def golat_run(cmd, cwd=REPO, env=None, keep=None):
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
         path = f.name
     events = path + ".events"
     subprocess.run([GOLAT, "profile", "-q", "--no-inittrace", "--json", path,
                     "--events", events, "--"] + cmd,
-                   cwd=REPO, check=True, stdout=subprocess.DEVNULL)
+                   cwd=cwd, check=True, stdout=subprocess.DEVNULL, env=env)
     with open(path) as f:
         report = json.load(f)
+    if keep is not None:
+        keep.append(report)
     with open(events) as f:
         execs = [e for e in map(json.loads, f) if e.get("name") == "execve"]
     os.unlink(path)
@@ -118,11 +132,132 @@ def strace_run(cmd):
     return totals
 
 
+def control(sock, command):
+    """One request to delayfs's control socket: its JSON reply."""
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(5)
+    s.connect(sock)
+    s.sendall((command + "\n").encode())
+    data = b""
+    while chunk := s.recv(65536):
+        data += chunk
+    s.close()
+    return json.loads(data)
+
+
+def go_build(src, out):
+    subprocess.run(["go", "build", "-o", out, "."], cwd=os.path.join(REPO, src), check=True,
+                   env=dict(os.environ, GOTOOLCHAIN="local", GOFLAGS="-mod=mod -buildvcs=false"))
+
+
+def slow_mount(rounds, delay_ms):
+    out = os.path.join(REPO, "bench", "out", "fidelity")
+    os.makedirs(out, exist_ok=True)
+    delayfs, modproxy = os.path.join(out, "delayfs"), os.path.join(out, "modproxy")
+    go_build("fixtures/delayfs", delayfs)
+    go_build("fixtures/modproxy", modproxy)
+    work = tempfile.mkdtemp(prefix="golat-fidelity-")
+    root, mnt, app = (os.path.join(work, d) for d in ("root", "mnt", "app"))
+    for d in ("bin", "gocache", "modcache"):
+        os.makedirs(os.path.join(root, d))
+    os.makedirs(mnt)
+    os.makedirs(app)
+    subprocess.run([modproxy, "-out", os.path.join(work, "proxy")], check=True)
+    with open(os.path.join(app, "go.mod"), "w") as f:
+        f.write("module golat.test/app\n\ngo 1.22\n\nrequire golat.test/slowdep v1.0.0\n")
+    with open(os.path.join(app, "main.go"), "w") as f:
+        f.write('package main\n\nimport (\n\t"fmt"\n\n' +
+                "".join(f'\t"golat.test/slowdep/p{i}"\n' for i in range(4)) +
+                ")\n\nfunc main() { fmt.Println(p0.F0() + p1.F1() + p2.F2() + p3.F3()) }\n")
+    sock = os.path.join(work, "control.sock")
+    delay = f"{delay_ms}ms"
+    server = subprocess.Popen([delayfs, "-lookup", delay, "-open", delay, "-control", sock,
+                               root, mnt], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    if server.stdout.readline().strip() != b"ready":
+        sys.exit("delayfs did not mount (needs /dev/fuse and root or fusermount3)")
+    env = dict(os.environ, GOTOOLCHAIN="local", GOFLAGS="-mod=mod", GOSUMDB="off",
+               GOPROXY="file://" + os.path.join(work, "proxy"),
+               GOCACHE=os.path.join(mnt, "gocache"), GOMODCACHE=os.path.join(mnt, "modcache"),
+               PATH=os.path.join(mnt, "bin") + ":" + os.environ["PATH"])
+    cmd = ["go", "build", "-o", os.path.join(work, "app.bin"), "."]
+    try:
+        for _ in range(2):  # fill the caches on the mount: later builds are no-ops
+            subprocess.run(cmd, cwd=app, env=env, check=True, stdout=subprocess.DEVNULL)
+        rows = {"native": [], "golat": []}
+        kern, gol, reports = {}, {}, []
+        for _ in range(rounds):
+            control(sock, "reset")
+            start = time.perf_counter()
+            subprocess.run(cmd, cwd=app, env=env, check=True, stdout=subprocess.DEVNULL)
+            rows["native"].append((time.perf_counter() - start, control(sock, "stats")))
+            control(sock, "reset")
+            for name, (n, ms) in kernel_run(cmd, cwd=app, env=env).items():
+                kern.setdefault(name, []).append((n, ms))
+            control(sock, "reset")
+            start = time.perf_counter()
+            for name, (n, ms, incl) in golat_run(cmd, cwd=app, env=env, keep=reports).items():
+                gol.setdefault(name, []).append((n, ms, incl))
+            rows["golat"].append((time.perf_counter() - start, control(sock, "stats")))
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        shutil.rmtree(work, ignore_errors=True)
+
+    med = statistics.median
+    count = lambda st: sum(o["count"] for o in st["ops"].values())
+    served = lambda st: sum(o["served_ns"] for o in st["ops"].values()) / 1e6
+    injected = lambda st: sum(o["injected_ns"] for o in st["ops"].values()) / 1e6
+    print(f"slow mount: fuse.delayfs, {delay_ms} ms per lookup and per open, no caching; "
+          f"GOCACHE, GOMODCACHE and PATH entry #1 on it")
+    print(f"command: {' '.join(cmd)} (warm)   rounds: {rounds}   (medians)")
+    print(f"{'':<8} {'wall s':>7} {'requests':>9} {'lookups':>8} {'opens':>6} "
+          f"{'injected ms':>12} {'served ms':>10} {'overlapped':>11} {'max in flight':>14}")
+    for label, rs in rows.items():
+        st = [r[1] for r in rs]
+        print(f"{label:<8} {med(r[0] for r in rs):>7.3f} {med(map(count, st)):>9.0f} "
+              f"{med(s['ops']['lookup']['count'] for s in st):>8.0f} "
+              f"{med(s['ops']['open']['count'] for s in st):>6.0f} "
+              f"{med(map(injected, st)):>12.1f} {med(map(served, st)):>10.1f} "
+              f"{med(s['overlapped'] for s in st):>11.0f} {med(s['max_in_flight'] for s in st):>14.0f}")
+    paired = med(g[0] / n[0] for g, n in zip(rows["golat"], rows["native"]))
+    print(f"wall golat / native: {paired:.2f}x paired (goal <= 1.4x)")
+    reported = []
+    for r in reports:
+        row = next((m for m in r["hotspots"]["fs_blocking"]["mounts"]
+                    if m["mount_point"] == mnt), None)
+        reported.append(row["times"]["sys_ms"] if row else 0.0)
+    server_golat = med(served(r[1]) for r in rows["golat"])
+    print(f"mount {mnt}: the server served {server_golat:.1f} ms under golat; golat reports "
+          f"{med(reported):.1f} ms ({med(reported) / server_golat:.2f}x, goal within 20%)")
+    print(f"{'syscall':<12} {'count':>7} {'kernel ms':>10} {'golat ms':>9} {'ratio':>7}")
+    for name in sorted(kern, key=lambda n: -med(r[1] for r in kern[n])):
+        k = med(r[1] for r in kern[name])
+        if name not in gol or k <= 0:
+            continue
+        g = med(r[1] for r in gol[name])
+        print(f"{name:<12} {med(r[0] for r in kern[name]):>7.0f} {k:>10.2f} {g:>9.2f} "
+              f"{g / k:>6.2f}x")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--slow-mount", action="store_true",
+                    help="the slow-filesystem workload (see above)")
+    ap.add_argument("--delay-ms", type=float, default=1.0,
+                    help="--slow-mount: delay per lookup and per open")
     ap.add_argument("command", nargs="*")
     args = ap.parse_args()
+    if args.slow_mount:
+        for tool in ("bpftrace", "go"):
+            if not shutil.which(tool):
+                sys.exit(f"bench/fidelity needs {tool}")
+        if not os.path.exists(GOLAT):
+            subprocess.run(["cargo", "build", "--release"], cwd=REPO, check=True)
+        if not os.path.exists("/sys/kernel/tracing/events"):
+            subprocess.run(["mount", "-t", "tracefs", "nodev", "/sys/kernel/tracing"], check=True)
+        slow_mount(args.rounds, args.delay_ms)
+        return
     cmd = args.command or ["go", "build", "-o", "/dev/null", "./fixtures/hello"]
     for tool in ("bpftrace", "strace", "go"):
         if not shutil.which(tool):

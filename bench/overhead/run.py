@@ -34,7 +34,8 @@ import tempfile
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-GOLAT = os.path.join(REPO, "target", "release", "golat")
+# GOLAT=/path/to/golat compares another build (an older release, say).
+GOLAT = os.environ.get("GOLAT") or os.path.join(REPO, "target", "release", "golat")
 FLOOR = os.path.join(REPO, "bench", "out", "overhead", "floor")
 # Same set golat traces (src/tracer/syscalls.rs, native ABI, without write).
 STRACE_SET = ("open,stat,lstat,access,connect,execve,getdents,chdir,fchdir,rename,mkdir,rmdir,"

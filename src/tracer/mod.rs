@@ -162,6 +162,17 @@ const SPIN_WORTH_NS: u64 = 50_000;
 /// A possible delay below this is within what the calibrated round trip already varies by.
 const DISTURBED_MIN_NS: u64 = 10_000;
 
+/// How late an exit stop that waited for golat may have been reported: it arrived after
+/// the thread was resumed into the call and after golat last saw no stop waiting, so by at
+/// most the time from the later of the two to when golat saw it. `None` when that is within
+/// a tenth of the call's duration (and of `DISTURBED_MIN_NS`).
+fn late_by_at_most(seen_ns: u64, resumed_ns: u64, queue_empty_ns: u64, dur_ns: u64) -> Option<u64> {
+    let late = seen_ns
+        .saturating_sub(resumed_ns.max(queue_empty_ns))
+        .min(dur_ns);
+    (late > (dur_ns / 10).max(DISTURBED_MIN_NS)).then_some(late)
+}
+
 /// Why tracing could not start; `Denied` lets the caller fall back to an untraced run.
 #[derive(Debug)]
 pub enum StartError {
@@ -989,16 +1000,18 @@ impl Tracer<'_> {
         let dur = on_cpu.map_or(round_trip_corrected, |cpu| cpu.min(round_trip_corrected));
         pending.call.dur_us = dur as f64 / 1000.0;
         pending.call.timing = Timing::Corrected;
-        if on_cpu.is_none() && self.stop_was_queued {
-            let late_by_at_most = self
-                .stop_seen_ns
-                .saturating_sub(pending.resumed_ns.max(self.queue_empty_ns))
-                .min(dur);
-            if late_by_at_most > (dur / 10).max(DISTURBED_MIN_NS) {
-                pending.call.disturbed_us = Some(late_by_at_most as f64 / 1000.0);
-                self.disturbed_calls += 1;
-                self.disturbed_ns += late_by_at_most;
-            }
+        if on_cpu.is_none()
+            && self.stop_was_queued
+            && let Some(late) = late_by_at_most(
+                self.stop_seen_ns,
+                pending.resumed_ns,
+                self.queue_empty_ns,
+                dur,
+            )
+        {
+            pending.call.disturbed_us = Some(late as f64 / 1000.0);
+            self.disturbed_calls += 1;
+            self.disturbed_ns += late;
         }
     }
 
@@ -1556,6 +1569,21 @@ mod tests {
         assert_eq!(next_polls(0, 0, false, long), 0);
         assert_eq!(next_polls(0, 0, false, SPIN_WORTH_NS / 2), WAIT_SPIN_POLLS);
         assert_eq!(next_polls(3, 3, true, 1_000), WAIT_SPIN_POLLS);
+    }
+
+    #[test]
+    fn an_exit_stop_that_waited_for_golat_is_marked_by_how_late_it_may_be() {
+        // Resumed at 0, golat saw no stop waiting at 1.9 ms, saw this one at 2.0 ms: at
+        // most 0.1 ms late on a 2 ms call, within a tenth.
+        assert_eq!(late_by_at_most(2_000_000, 0, 1_900_000, 2_000_000), None);
+        // golat was busy from 0.5 ms on: the call may have ended any time after that.
+        assert_eq!(
+            late_by_at_most(2_000_000, 0, 500_000, 1_900_000),
+            Some(1_500_000)
+        );
+        // Never more than the duration itself; short calls need DISTURBED_MIN_NS.
+        assert_eq!(late_by_at_most(1_000_000, 0, 0, 300_000), Some(300_000));
+        assert_eq!(late_by_at_most(9_000, 0, 0, 9_000), None);
     }
 
     #[test]

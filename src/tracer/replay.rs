@@ -52,13 +52,12 @@ fn timed(f: impl FnOnce() -> libc::c_long) -> Replay {
     });
     let (voluntary_after, preempted_after, cpu_us_after) = thread_usage();
     let cpu_ns = (cpu_us_after - cpu_us).max(0) as u64 * 1000;
-    let (dur_ns, disturbed_ns) = if preempted_after == preempted {
-        (wall_ns, None)
-    } else if voluntary_after == voluntary {
-        (cpu_ns.min(wall_ns), None)
-    } else {
-        (wall_ns, Some(wall_ns.saturating_sub(cpu_ns)))
-    };
+    let (dur_ns, disturbed_ns) = duration(
+        wall_ns,
+        cpu_ns,
+        voluntary_after != voluntary,
+        preempted_after != preempted,
+    );
     let result = match errno {
         Some(e) => Err(e),
         None => Ok(ret),
@@ -68,6 +67,17 @@ fn timed(f: impl FnOnce() -> libc::c_long) -> Replay {
         dur_ns,
         disturbed_ns,
         special: false,
+    }
+}
+
+/// A replay's duration from its wall and CPU time and whether golat blocked (a voluntary
+/// switch) or was preempted (an involuntary one) meanwhile: (duration, disturbed by at most).
+fn duration(wall_ns: u64, cpu_ns: u64, blocked: bool, preempted: bool) -> (u64, Option<u64>) {
+    match (preempted, blocked) {
+        (false, _) => (wall_ns, None),
+        // It never slept: all of the call was CPU time; the rest was waiting for a CPU.
+        (true, false) => (cpu_ns.min(wall_ns), None),
+        (true, true) => (wall_ns, Some(wall_ns.saturating_sub(cpu_ns))),
     }
 }
 
@@ -193,5 +203,25 @@ pub fn open(path: &CString, open_flags: i32) -> Replay {
     Replay {
         result,
         ..looked_up
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_preempted_replay_that_blocked_keeps_its_wall_time_and_is_marked() {
+        // Undisturbed: the wall time, blocked or not.
+        assert_eq!(duration(5_000_000, 20_000, true, false), (5_000_000, None));
+        assert_eq!(duration(3_000, 2_900, false, false), (3_000, None));
+        // Preempted, never slept: its CPU time is the call.
+        assert_eq!(duration(900_000, 4_000, false, true), (4_000, None));
+        // Preempted while it blocked on a slow disk: not golat's CPU time (the bug: a 5 ms
+        // lookup reported as 10-64 us), but the wall, marked by the part that was not CPU.
+        assert_eq!(
+            duration(5_200_000, 30_000, true, true),
+            (5_200_000, Some(5_170_000))
+        );
     }
 }

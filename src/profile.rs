@@ -324,7 +324,9 @@ pub fn find_program(
                     let m = mount.expect("checked above");
                     let text = format!(
                         "PATH entry #{} {} did not answer a stat of {} within {:.1} s ({} {} on \
-                         {}); golat looked past it (run natively, the command would wait there)",
+                         {}); golat looked past it (run natively, the command would wait there; \
+                         golat's stat may still be waiting, and a lookup of the same name by \
+                         the command then waits for it too)",
                         i + 1,
                         p.parent().unwrap_or(p).display(),
                         p.display(),

@@ -495,7 +495,15 @@ fn a_process_in_another_mount_namespace_is_measured_not_replayed_in_golats() {
         Command::new(golat())
             .args(["profile", "-q", "--json"])
             .arg(&json)
-            .args(["unshare", "-m", "--propagation", "private", "sh", "-c", &script]),
+            .args([
+                "unshare",
+                "-m",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                &script,
+            ]),
         60,
     );
     if !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("unshare failed") {
@@ -525,5 +533,53 @@ fn a_process_in_another_mount_namespace_is_measured_not_replayed_in_golats() {
             .is_some_and(|n| n > 0),
         "{}",
         report["timing"]["policy"]
+    );
+}
+
+#[test]
+fn a_path_entry_that_does_not_answer_keeps_neither_the_run_nor_the_report_waiting() {
+    let _g = serial();
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("root");
+    std::fs::create_dir_all(root.join("bin")).unwrap();
+    let mnt = t.path().join("mnt");
+    // Every lookup of the PATH entry itself hangs 2 s: golat's own lookup of the command
+    // (before the run) and its check of each PATH directory (after it) both meet it.
+    let delays = Delays {
+        hang_names: vec!["bin".into()],
+        hang_for: Some(Duration::from_secs(2)),
+        ..Delays::default()
+    };
+    let Some(_fs) = mount_or_skip(&root, &mnt, &delays) else {
+        return;
+    };
+    let json = t.path().join("r.json");
+    let path = format!(
+        "{}:{}",
+        mnt.join("bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = output_timeout(
+        Command::new(golat())
+            .env("PATH", path)
+            .args(["profile", "-q", "--stall", "1", "--json"])
+            .arg(&json)
+            .args(["sh", "-c", "ls > /dev/null"]),
+        60,
+    );
+    assert!(out.status.success(), "{out:?}");
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let entry = &report["hotspots"]["path_scan"]["paths"][0]["entries"][0];
+    assert_eq!(entry["dir"], mnt.join("bin").to_str().unwrap());
+    assert_eq!(entry["status"], "unresponsive", "{entry}");
+    let kinds: Vec<&str> = report["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|w| w["kind"].as_str())
+        .collect();
+    assert!(
+        kinds.contains(&"path_lookup") && kinds.contains(&"stall"),
+        "{kinds:?}"
     );
 }

@@ -612,6 +612,36 @@ fn display_raw(raw: &str) -> &str {
     }
 }
 
+/// How long a live check of a PATH directory on a network or FUSE mount may take: the run
+/// is over, and a hung mount must not keep golat from printing its report.
+const REMOTE_CHECK_DEADLINE: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// A live check of a PATH directory: (`dir`, `not_dir`, `missing` or `unresponsive`, the
+/// directory with symlinks resolved). On a remote mount the check has a deadline.
+fn check_dir(dir: &str, ctx: &Ctx) -> (Option<String>, Option<String>) {
+    let probe = |dir: String| match std::fs::metadata(&dir) {
+        Ok(m) if m.is_dir() => (
+            "dir",
+            std::fs::canonicalize(&dir)
+                .ok()
+                .map(|p| p.to_string_lossy().into_owned()),
+        ),
+        Ok(_) => ("not_dir", None),
+        Err(_) => ("missing", None),
+    };
+    let remote = ctx
+        .mount_of(dir)
+        .is_some_and(|m| crate::fsinfo::classify(&m.fs_type) != crate::fsinfo::FsClass::Local);
+    let (check, real) = if remote {
+        let owned = dir.to_string();
+        crate::fsinfo::with_timeout(REMOTE_CHECK_DEADLINE, move || probe(owned))
+            .unwrap_or(("unresponsive", None))
+    } else {
+        probe(dir.to_string())
+    };
+    (Some(check.to_string()), real)
+}
+
 /// Splits a PATH into entries and decides each one's status: from the live machine on a
 /// live run, from an earlier analysis of the same report otherwise.
 fn new_list(path: &str, cwd: &str, ctx: &Ctx, same_path: Option<&PathList>) -> ListState {
@@ -627,16 +657,7 @@ fn new_list(path: &str, cwd: &str, ctx: &Ctx, same_path: Option<&PathList>) -> L
             .map(|e| (e.check.clone(), e.real.clone()));
         let (check, real) = match known {
             Some(k) => k,
-            None if ctx.live => match std::fs::metadata(&dir) {
-                Ok(m) if m.is_dir() => (
-                    Some("dir".to_string()),
-                    std::fs::canonicalize(&dir)
-                        .ok()
-                        .map(|p| p.to_string_lossy().into_owned()),
-                ),
-                Ok(_) => (Some("not_dir".to_string()), None),
-                Err(_) => (Some("missing".to_string()), None),
-            },
+            None if ctx.live => check_dir(&dir, ctx),
             None => (None, None),
         };
         let real_key = real.clone().unwrap_or_else(|| dir.clone());

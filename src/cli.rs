@@ -99,7 +99,7 @@ pub struct ProfileArgs {
     pub budget: Option<String>,
 
     /// Measure the tracer's stop costs anew instead of using the figures cached for this
-    /// boot, kernel, CPU and golat build (less than a day old).
+    /// boot, kernel, CPU and golat build (less than an hour old).
     #[arg(long)]
     pub recalibrate: bool,
 

@@ -646,9 +646,22 @@ fn attach_debug_trace(report: &mut Report, plan: Option<&goargs::Plan>) {
         }
         _ => return,
     };
-    match debugtrace::read(path).and_then(|t| Ok(serde_json::to_value(&t)?)) {
-        Ok(value) => {
-            report.go.insert("debug_trace".into(), value);
+    match debugtrace::read(path) {
+        Ok(trace) => {
+            // Asking for the phases makes the go command write them: work it does only
+            // under golat, which the report says rather than hides.
+            if matches!(plan, Some(goargs::Plan::Rewrite { .. })) {
+                let _ = write!(
+                    report.timing.note,
+                    "\n-debug-trace: golat had the go command write its {} phases; that is work \
+                     it does only under golat (9-22 ms on a warm no-op build of fixtures/hello \
+                     on a 2-CPU VM, docs/timing.md); --no-debug-trace leaves it out",
+                    trace.phases.len()
+                );
+            }
+            if let Ok(value) = serde_json::to_value(&trace) {
+                report.go.insert("debug_trace".into(), value);
+            }
         }
         Err(e) => report.warnings.push(model::Warning {
             kind: "debug_trace".into(),
@@ -802,7 +815,7 @@ fn record(
     let (policy, policy_warnings) = timing_policy(&outcome);
     builder.warnings.extend(policy_warnings);
     let note = if traced {
-        timing_note(&calibration, &policy)
+        timing_note(&calibration, used.as_ref(), &policy)
     } else {
         "untraced: only wall time was measured".to_string()
     };
@@ -910,7 +923,11 @@ fn timing_policy(outcome: &tracer::Outcome) -> (model::TimingPolicy, Vec<model::
 }
 
 /// The report's note on how durations were obtained in this run.
-fn timing_note(c: &tracer::Calibration, policy: &model::TimingPolicy) -> String {
+fn timing_note(
+    c: &tracer::Calibration,
+    used: Option<&crate::calibration::Used>,
+    policy: &model::TimingPolicy,
+) -> String {
     let us = |ns: u64| ns as f64 / 1000.0;
     let mut note = format!(
         "durations: `replayed` calls were repeated by golat at the entry stop (kernel time, no \
@@ -924,6 +941,13 @@ fn timing_note(c: &tracer::Calibration, policy: &model::TimingPolicy) -> String 
         us(c.stop_cost_ns),
         us(c.stop_cost_polled_ns),
     );
+    if let Some(age) = used.and_then(|u| u.age_s) {
+        let _ = write!(
+            note,
+            " (calibration cached {:.0} min ago on this boot; --recalibrate measures anew)",
+            age / 60.0
+        );
+    }
     let measured: Vec<String> = policy
         .mounts
         .iter()

@@ -17,8 +17,11 @@
 //!   strictly between the stamp of line *i-1* and the stamp of line *i*, because the runtime
 //!   prints each line before starting the next init. A file-system call of that process in
 //!   that bracket belongs to package *i*. The bracket is narrowed from below by
-//!   `runtime_start + start - 0.2 ms` so that the runtime's own start-up calls (cgroup,
-//!   hugepage size) before the first init are not charged to it.
+//!   `runtime_start + start - 0.2 ms - the resolution of start`. The first init has no line before it, and the
+//!   runtime's own start-up calls (hugepage size, cgroup, mountinfo in schedinit) come just
+//!   before it, within that estimate's error: its bracket starts at the latest the runtime
+//!   can have started, the same bound with each write stop at its least cost (the
+//!   tracee's polled on-CPU cost), so those calls are not charged to it.
 //!
 //! # Time to `main.main`
 //!
@@ -139,6 +142,7 @@ pub fn compute(report: &Report) -> Option<InitChain> {
         t.stop_cost_us
     };
     let stop_ms = stop_us / 1000.0;
+    let least_stop_ms = t.stop_oncpu_cost_polled_us.min(stop_us) / 1000.0;
     let mut unparsed = 0u64;
     // (process index, exec index) → its lines in order.
     let mut groups: BTreeMap<(usize, usize), Vec<(&InitLine, InitRecord)>> = BTreeMap::new();
@@ -161,7 +165,14 @@ pub fn compute(report: &Report) -> Option<InitChain> {
         .map(|((pi, ei), lines)| {
             let p = &report.processes[pi];
             let exec_ms = p.execs.get(ei).map_or(p.start_ms, |e| e.t_ms);
-            process_init(p, exec_ms, &lines, &report.calls, stop_ms, report)
+            process_init(
+                p,
+                exec_ms,
+                &lines,
+                &report.calls,
+                (stop_ms, least_stop_ms),
+                report,
+            )
         })
         .collect();
     processes.sort_by(|a, b| {
@@ -206,7 +217,7 @@ fn process_init(
     exec_ms: f64,
     lines: &[(&InitLine, InitRecord)],
     calls: &[Call],
-    stop_ms: f64,
+    (stop_ms, least_stop_ms): (f64, f64),
     report: &Report,
 ) -> ProcessInit {
     let toolchain = is_toolchain(p, report.env.goroot.as_deref());
@@ -223,10 +234,22 @@ fn process_init(
         .collect();
 
     let mut pkgs = Vec::with_capacity(lines.len());
+    // The latest the runtime can have started (see the module notes), for the first init.
+    let latest_start = lines
+        .iter()
+        .map(|(l, r)| l.t_ms - r.start.value - r.clock.value - 11.0 * least_stop_ms)
+        .fold(f64::INFINITY, f64::min)
+        .max(exec_ms);
     let mut prev_t = exec_ms;
     for (line, rec) in lines {
         let start_ms = runtime_start + rec.start.value;
-        let lower = prev_t.max(start_ms - 0.2);
+        let lower = if prev_t == exec_ms {
+            exec_ms.max(latest_start)
+        } else {
+            // `@98 ms` is printed truncated: the start may lie up to its resolution (1 ms
+            // there) earlier than the estimate built on it, and so may the first call.
+            prev_t.max(start_ms - 0.2 - rec.start.resolution)
+        };
         let inside: Vec<&&Call> = my_calls
             .iter()
             .filter(|c| c.t_ms > lower && c.t_ms <= line.t_ms)

@@ -145,17 +145,18 @@ pub struct Outcome {
     pub disturbed_ns: u64,
 }
 
-/// Non-blocking waitpid polls before the tracer sleeps. Measured on a no-op `go build`
-/// (2 vCPUs): 0 polls 444 ms median wall, 30 → 410, 200 → 375, 1000 → 361, with the
-/// tracer's own CPU going 137 → 154 → 186 → 215 ms; 100 is the middle ground.
-const WAIT_SPIN_POLLS: u32 = 100;
-/// Poll only while at most this many traced threads are alive. A single-threaded tracee
-/// making calls back to back gains from it (a loop of 20,000 stats: 1.2-1.7 s polling,
-/// 1.5-2.6 s sleeping); a Go program never has just one thread, and while its other
-/// threads want the second CPU a polling tracer takes it from them: the warm no-op build
-/// of fixtures/hello took 216 ms polling (as soon as at most two processes were alive)
-/// against 175 ms sleeping, with golat doing nothing else at its stops (medians of 13-15).
-const SPIN_MAX_THREADS: usize = 1;
+/// Non-blocking waitpid polls before the tracer sleeps: a short spin (about 8 µs here)
+/// catches stops that come back to back (the twelve writes of an inittrace line, a loop of
+/// stats) without the sleep and wake-up of the tracer thread, which on a busy VM can cost
+/// the tracee hundreds of µs per stop; a long one takes CPU from the tracee's other
+/// threads. Warm no-op build of fixtures/hello, medians of 21 alternating runs: 20 polls
+/// 318 ms, 100 polls 327 ms, none 335 ms; the initchain fixture's program: 110.5, 112.7
+/// and 112.5 ms (with no work at the stops, one earlier run gave 100 polls 216 ms against
+/// 175 ms for none: the difference is within this machine's noise, the direction not).
+const WAIT_SPIN_POLLS: u32 = 20;
+/// Poll only while at most this many traced processes are alive: in a parallel build the
+/// tracer sleeps at once.
+const SPIN_MAX_PROCS: usize = 2;
 /// A sleeping wait that returned within this long would have been caught by polling.
 const SPIN_WORTH_NS: u64 = 50_000;
 
@@ -758,9 +759,9 @@ impl Tracer<'_> {
 
     fn run(&mut self) -> anyhow::Result<()> {
         loop {
-            // Polling pays off when a lone thread makes calls back to back; when others
-            // could run (any Go program) it takes their CPU, so the tracer sleeps at once.
-            let polls = if self.threads.len() <= SPIN_MAX_THREADS {
+            // Polling pays off while few processes make calls back to back; when several
+            // run at once (a parallel compile) it would take CPU from them.
+            let polls = if self.procs.len() <= SPIN_MAX_PROCS {
                 self.polls
             } else {
                 0

@@ -119,15 +119,11 @@ fn cache_file(mounts: &crate::fsinfo::MountTable) -> Option<(PathBuf, bool)> {
 }
 
 fn read(file: &Path, remote: bool, key: &str) -> Option<(Calibration, Duration)> {
-    let text = if remote {
-        let file = file.to_path_buf();
-        crate::fsinfo::with_timeout(REMOTE_READ_DEADLINE, move || {
-            std::fs::read_to_string(file).ok()
-        })
-        .ok()??
-    } else {
-        std::fs::read_to_string(file).ok()?
-    };
+    let owned = file.to_path_buf();
+    let text = crate::fsinfo::probe_with_deadline(remote, REMOTE_READ_DEADLINE, move || {
+        std::fs::read_to_string(owned).ok()
+    })
+    .ok()??;
     let stored: Stored = serde_json::from_str(&text).ok()?;
     let now = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)

@@ -134,17 +134,22 @@ impl MountTable {
     /// Prefixes match whole components (`/mnt/a` does not hold `/mnt/ab`). When several mounts
     /// share a mount point the last one in the table wins: it is the one stacked on top.
     pub fn lookup(&self, path: &Path) -> Option<&Mount> {
-        let mut best: Option<(&Mount, usize)> = None;
-        for m in &self.mounts {
+        self.lookup_index(path).map(|i| &self.mounts[i])
+    }
+
+    /// `lookup`, as the mount's index in `mounts`.
+    pub fn lookup_index(&self, path: &Path) -> Option<usize> {
+        let mut best: Option<(usize, usize)> = None;
+        for (i, m) in self.mounts.iter().enumerate() {
             let mp = Path::new(&m.mount_point);
             if path.starts_with(mp) {
                 let depth = mp.components().count();
                 if best.is_none_or(|(_, d)| depth >= d) {
-                    best = Some((m, depth));
+                    best = Some((i, depth));
                 }
             }
         }
-        best.map(|(m, _)| m)
+        best.map(|(i, _)| i)
     }
 }
 
@@ -238,6 +243,20 @@ impl std::fmt::Display for TimedOut {
 }
 
 impl std::error::Error for TimedOut {}
+
+/// Runs `probe` at once when its path is on a local filesystem, else through
+/// [`with_timeout`]: a thread costs more than a local stat, and only a remote mount hangs.
+pub fn probe_with_deadline<T, F>(remote: bool, timeout: Duration, probe: F) -> Result<T, TimedOut>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    if remote {
+        with_timeout(timeout, probe)
+    } else {
+        Ok(probe())
+    }
+}
 
 /// Runs `probe` on a worker thread and waits at most `timeout` for it.
 ///

@@ -313,15 +313,13 @@ pub fn find_program(
     for (i, p) in candidates.iter().enumerate() {
         let abs = crate::fsinfo::lexical_clean(p, &cwd);
         let mount = mounts.lookup(&abs);
-        let (is_file, is_exec) = if mount.is_none_or(|m| m.class() == crate::fsinfo::FsClass::Local)
-        {
-            probe(p)
-        } else {
-            let owned = p.clone();
-            match crate::fsinfo::with_timeout(deadline, move || probe(&owned)) {
+        let remote = mount.is_some_and(|m| m.class() != crate::fsinfo::FsClass::Local);
+        let owned = p.clone();
+        let (is_file, is_exec) =
+            match crate::fsinfo::probe_with_deadline(remote, deadline, move || probe(&owned)) {
                 Ok(r) => r,
                 Err(_) => {
-                    let m = mount.expect("checked above");
+                    let m = mount.expect("only a remote mount's probe has a deadline");
                     let text = format!(
                         "PATH entry #{} {} did not answer a stat of {} within {:.1} s ({} {} on \
                          {}); golat looked past it (run natively, the command would wait there; \
@@ -339,8 +337,7 @@ pub fn find_program(
                     warnings.push(text);
                     continue;
                 }
-            }
-        };
+            };
         if is_exec {
             found = Some(p.clone());
             break;
@@ -766,11 +763,8 @@ fn record(
     let mounts = table
         .mounts
         .iter()
-        .map(|m| model::MountRecord {
-            mount_point: m.mount_point.clone(),
-            fs_type: m.fs_type.clone(),
-            source: m.source.clone(),
-        })
+        .cloned()
+        .map(crate::analyze::mount_record)
         .collect();
     let mut builder = RunBuilder::default();
     let mut untraced_reason = None;
@@ -783,7 +777,7 @@ fn record(
                 init: opts.init,
                 init_scope: opts.init_scope,
                 stall: opts.stall,
-                mounts: table.mounts.clone(),
+                mounts: table.clone(),
             };
             used = Some(u);
             match tracer::trace(cmd, cfg, &mut |e| builder.add(e)) {

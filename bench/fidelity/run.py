@@ -248,18 +248,8 @@ def main():
                     help="--slow-mount: delay per lookup and per open")
     ap.add_argument("command", nargs="*")
     args = ap.parse_args()
-    if args.slow_mount:
-        for tool in ("bpftrace", "go"):
-            if not shutil.which(tool):
-                sys.exit(f"bench/fidelity needs {tool}")
-        if not os.path.exists(GOLAT):
-            subprocess.run(["cargo", "build", "--release"], cwd=REPO, check=True)
-        if not os.path.exists("/sys/kernel/tracing/events"):
-            subprocess.run(["mount", "-t", "tracefs", "nodev", "/sys/kernel/tracing"], check=True)
-        slow_mount(args.rounds, args.delay_ms)
-        return
-    cmd = args.command or ["go", "build", "-o", "/dev/null", "./fixtures/hello"]
-    for tool in ("bpftrace", "strace", "go"):
+    tools = ("bpftrace", "go") if args.slow_mount else ("bpftrace", "strace", "go")
+    for tool in tools:
         if not shutil.which(tool):
             sys.exit(f"bench/fidelity needs {tool} (apt-get install bpftrace strace)")
     if not os.path.exists(GOLAT):
@@ -267,6 +257,10 @@ def main():
     if not os.path.exists("/sys/kernel/tracing/events"):
         # Tracepoints need tracefs; containers often come without it mounted.
         subprocess.run(["mount", "-t", "tracefs", "nodev", "/sys/kernel/tracing"], check=True)
+    if args.slow_mount:
+        slow_mount(args.rounds, args.delay_ms)
+        return
+    cmd = args.command or ["go", "build", "-o", "/dev/null", "./fixtures/hello"]
     subprocess.run(cmd, cwd=REPO, check=True)  # warm caches: every round is the same no-op
     kern, gol, st = {}, {}, {}
     for _ in range(args.rounds):

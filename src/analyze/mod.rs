@@ -309,7 +309,7 @@ pub fn parse_mountinfo(text: &str) -> Vec<MountRecord> {
         .collect()
 }
 
-fn mount_record(m: crate::fsinfo::Mount) -> MountRecord {
+pub fn mount_record(m: crate::fsinfo::Mount) -> MountRecord {
     MountRecord {
         mount_point: m.mount_point,
         fs_type: m.fs_type,

@@ -632,13 +632,10 @@ fn check_dir(dir: &str, ctx: &Ctx) -> (Option<String>, Option<String>) {
     let remote = ctx
         .mount_of(dir)
         .is_some_and(|m| crate::fsinfo::classify(&m.fs_type) != crate::fsinfo::FsClass::Local);
-    let (check, real) = if remote {
-        let owned = dir.to_string();
-        crate::fsinfo::with_timeout(REMOTE_CHECK_DEADLINE, move || probe(owned))
-            .unwrap_or(("unresponsive", None))
-    } else {
-        probe(dir.to_string())
-    };
+    let owned = dir.to_string();
+    let (check, real) =
+        crate::fsinfo::probe_with_deadline(remote, REMOTE_CHECK_DEADLINE, move || probe(owned))
+            .unwrap_or(("unresponsive", None));
     (Some(check.to_string()), real)
 }
 

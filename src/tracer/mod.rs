@@ -98,7 +98,7 @@ pub struct Config {
     /// Report threads blocked in one call longer than this, while it happens.
     pub stall: Option<std::time::Duration>,
     /// The mount table at the start (golat's namespace): the timing policy's index.
-    pub mounts: Vec<crate::fsinfo::Mount>,
+    pub mounts: crate::fsinfo::MountTable,
 }
 
 /// What to run: a resolved executable, its argv and its full environment.
@@ -618,7 +618,7 @@ pub fn trace(
         return Err(StartError::Denied(denied_reason(errno)));
     }
     ROOT_PID.store(pid, Ordering::Relaxed);
-    let cfg_mounts = std::mem::take(&mut cfg.mounts);
+    let policy = policy::Policy::new(&std::mem::take(&mut cfg.mounts));
     let mut tracer = Tracer {
         cfg,
         start,
@@ -633,7 +633,7 @@ pub fn trace(
         stop_seen_ns: 0,
         queue_empty_ns: 0,
         stop_was_queued: false,
-        policy: policy::Policy::new(&cfg_mounts),
+        policy,
         mnt_ns: sys::readlink("/proc/self/ns/mnt").ok(),
         disturbed_calls: 0,
         disturbed_ns: 0,

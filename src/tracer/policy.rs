@@ -12,7 +12,7 @@
 //! copy every other thread's stop waits too (the tree is serialized). There the program's
 //! own call is measured instead, at its exit stop, and golat serves other stops meanwhile.
 
-use crate::fsinfo::{FsClass, Mount};
+use crate::fsinfo::{FsClass, Mount, MountTable};
 
 /// A replay longer than this switches its mount to exit-stop measurement for the rest of
 /// the run. While golat replays, every other traced thread's stop waits; an exit stop costs
@@ -83,11 +83,12 @@ pub struct Policy {
 
 impl Policy {
     /// Builds the index from a mount table (in mountinfo order: later mounts stack on top).
-    pub fn new(mounts: &[Mount]) -> Policy {
+    pub fn new(table: &MountTable) -> Policy {
+        let mounts = &table.mounts;
         let mut policy = Policy::default();
         let classes: Vec<bool> = mounts.iter().map(|m| remote_class(m.class())).collect();
         for (i, m) in mounts.iter().enumerate() {
-            let remote = classes[i] || overlay_over_remote(m, mounts, &classes);
+            let remote = classes[i] || overlay_over_remote(m, table, &classes);
             policy.mounts.push(PolicyMount {
                 mount_point: m.mount_point.clone(),
                 fs_type: m.fs_type.clone(),
@@ -188,7 +189,7 @@ fn remote_class(class: FsClass) -> bool {
 
 /// An overlay whose lower, upper or data layers sit on a remote mount (Docker Desktop and
 /// dev containers stack overlays on virtiofs, 9p or FUSE): its lookups reach them.
-fn overlay_over_remote(m: &Mount, mounts: &[Mount], remote: &[bool]) -> bool {
+fn overlay_over_remote(m: &Mount, table: &MountTable, remote: &[bool]) -> bool {
     if m.fs_type != "overlay" {
         return false;
     }
@@ -197,24 +198,9 @@ fn overlay_over_remote(m: &Mount, mounts: &[Mount], remote: &[bool]) -> bool {
         .filter_map(|o| o.split_once('='))
         .filter(|(k, _)| matches!(*k, "lowerdir" | "lowerdir+" | "upperdir" | "datadir+"))
         .flat_map(|(_, v)| v.split(':'))
-        .filter_map(|dir| holder(mounts, dir))
+        .filter(|d| d.starts_with('/'))
+        .filter_map(|dir| table.lookup_index(std::path::Path::new(dir)))
         .any(|i| remote[i])
-}
-
-/// The index of the mount holding `dir`, by longest component prefix (later mounts win).
-fn holder(mounts: &[Mount], dir: &str) -> Option<usize> {
-    let path = std::path::Path::new(dir);
-    let mut best: Option<(usize, usize)> = None;
-    for (i, m) in mounts.iter().enumerate() {
-        let point = std::path::Path::new(&m.mount_point);
-        if path.is_absolute() && path.starts_with(point) {
-            let depth = point.components().count();
-            if best.is_none_or(|(_, d)| depth >= d) {
-                best = Some((i, depth));
-            }
-        }
-    }
-    best.map(|(i, _)| i)
 }
 
 /// `b"usr"` of `b"/usr/local"`; empty for `/`.
@@ -227,7 +213,6 @@ fn first_component(path: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fsinfo::MountTable;
 
     const SAMPLE: &str = "\
 22 27 0:21 / /proc rw,relatime - proc proc rw
@@ -242,7 +227,7 @@ mod tests {
 ";
 
     fn policy() -> Policy {
-        Policy::new(&MountTable::parse(SAMPLE).unwrap().mounts)
+        Policy::new(&MountTable::parse(SAMPLE).unwrap())
     }
 
     fn point(p: &Policy, path: &str) -> String {

@@ -144,6 +144,21 @@ fn mount_row<'a>(report: &'a Value, mnt: &Path) -> &'a Value {
         .unwrap_or_else(|| panic!("no mount row for {}", mnt.display()))
 }
 
+/// What the kernel adds to a request on the mount beyond the server's own time, in ms: 200
+/// lookups of missing names, one at a time from this process, against the server's count.
+fn native_request_overhead_ms(fs: &DelayFs, mnt: &Path) -> f64 {
+    const N: u32 = 200;
+    fs.reset();
+    let start = Instant::now();
+    for i in 0..N {
+        assert!(std::fs::metadata(mnt.join(format!("golat-missing-{i}"))).is_err());
+    }
+    let wall_ms = start.elapsed().as_secs_f64() * 1e3;
+    let stats = fs.stats();
+    let lookups = stats.op("lookup").count.max(1) as f64;
+    ((wall_ms - server_ms(&stats)) / lookups).max(0.0)
+}
+
 fn server_ms(stats: &Stats) -> f64 {
     stats.ops.values().map(|o| o.served_ns as f64 / 1e6).sum()
 }
@@ -188,13 +203,29 @@ fn a_build_with_its_caches_and_path_on_a_slow_mount_is_timed_and_left_as_it_is()
     }
     assert!(native.op("lookup").count > 1000, "{native:?}");
 
-    // golat's time for the mount is what the server spent, within 20%.
+    // golat's time for the mount is what the kernel spent on it: the server's own time plus
+    // what the kernel and the scheduler add to each request before the server reads it,
+    // which grows with the machine's load (0.1 ms a request quiet, 0.3 ms on a busy CI
+    // host). That share is measured natively here, right after the traced run.
     let row = mount_row(&report, &mnt);
     let golat_ms = row["times"]["sys_ms"].as_f64().unwrap();
     let server = server_ms(&traced);
+    let requests = traced.total_count() as f64;
+    let per_request = native_request_overhead_ms(&fs, &mnt);
+    let kernel_at_most = server + requests * per_request;
+    eprintln!(
+        "mount: golat {golat_ms:.0} ms; server {server:.0} ms for {requests} requests, \
+         plus {per_request:.3} ms a request natively: {kernel_at_most:.0} ms"
+    );
     assert!(
-        (golat_ms / server - 1.0).abs() <= 0.20,
-        "golat says {golat_ms:.0} ms on {}, the server spent {server:.0} ms",
+        golat_ms >= server * 0.9,
+        "golat says {golat_ms:.0} ms on {}, the server alone spent {server:.0} ms",
+        mnt.display()
+    );
+    assert!(
+        golat_ms <= kernel_at_most * 1.2,
+        "golat says {golat_ms:.0} ms on {}, the server spent {server:.0} ms and the kernel \
+         adds {per_request:.3} ms to each of its {requests} requests",
         mnt.display()
     );
     assert_eq!(row["flag"], "fuse");

@@ -370,7 +370,6 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<u8> {
     };
     let mut reports = Vec::new();
     // The runtime-trace table of the last run (its summary is not re-readable from JSON).
-    let mut runtime_table = String::new();
     for _ in 0..opts.runs {
         // --cold: a fresh GOCACHE per run, removed when the run is done.
         let cache = if opts.cold {
@@ -458,7 +457,7 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<u8> {
             });
         }
         if let Some(rt) = &runtime {
-            runtime_table = attach_runtime_trace(&mut report, rt, opts.top, clock);
+            attach_runtime_trace(&mut report, rt, opts.top, clock);
         }
         if let Some(errno) = exec_error {
             let err = std::io::Error::from_raw_os_error(errno);
@@ -482,7 +481,7 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<u8> {
     if shown {
         crate::analyze::analyze(&mut report);
     }
-    emit(&opts, &report, &runtime_table)?;
+    emit(&opts, &report)?;
     if report.exit_code != 0 {
         return Ok(exit_byte(report.exit_code));
     }
@@ -589,22 +588,16 @@ fn trace_writer_pid(report: &Report, trace_file: &Path) -> Option<i32> {
 }
 
 /// Summarizes the program's runtime trace into `report.go["runtime_trace"]` (with the
-/// events the timeline draws, placed by `clock`) and returns its table, as `golat trace`
-/// prints it.
+/// events the timeline draws, placed by `clock`); the report's renderer prints it.
 fn attach_runtime_trace(
     report: &mut Report,
     rt: &crate::exectrace::overlay::RuntimeTrace,
     top: usize,
     clock: Option<model::ClockAnchor>,
-) -> String {
+) {
     use crate::exectrace::overlay;
     match overlay::summarize_file(&rt.trace_file, top) {
         Ok(summary) => {
-            let mut table = b"\nRuntime trace of the program's start (--runtime-trace)\n".to_vec();
-            for note in &rt.notes {
-                table.extend_from_slice(format!("  note: {note}\n").as_bytes());
-            }
-            let _ = crate::exectrace::render::table(&mut table, &summary, "program", top);
             let mut value = serde_json::json!({
                 "method": rt.method,
                 "stops_at_exit": rt.stops_at_exit,
@@ -623,14 +616,12 @@ fn attach_runtime_trace(
                 }),
             }
             report.go.insert("runtime_trace".into(), value);
-            String::from_utf8_lossy(&table).into_owned()
         }
         Err(e) => {
             report.warnings.push(model::Warning {
                 kind: "runtime_trace".into(),
                 message: format!("no runtime trace of the program: {e:#}"),
             });
-            String::new()
         }
     }
 }
@@ -1020,7 +1011,7 @@ fn run_env(gocache: Option<String>) -> model::RunEnv {
 
 /// Writes every requested output. The table goes to stderr (or -o), never to stdout: the
 /// command's stdout is the user's.
-fn emit(opts: &Options, report: &Report, extra: &str) -> anyhow::Result<()> {
+fn emit(opts: &Options, report: &Report) -> anyhow::Result<()> {
     if let Some(path) = &opts.json {
         let file = std::fs::File::create(path)
             .with_context(|| format!("cannot write --json {}", path.display()))?;
@@ -1057,9 +1048,7 @@ fn emit(opts: &Options, report: &Report, extra: &str) -> anyhow::Result<()> {
             Some(_) => crate::render::Style::plain(opts.top),
             None => crate::render::Style::for_stderr(opts.top),
         };
-        let mut text = crate::render::summary::render(report, &style);
-        text.push_str(&crate::render::init_chain::render(report, opts.top));
-        text.push_str(extra);
+        let text = crate::render::report(report, &style);
         match &opts.output {
             Some(path) => std::fs::write(path, text)
                 .with_context(|| format!("cannot write -o {}", path.display()))?,

@@ -88,7 +88,7 @@ pub fn run_report(args: &ReportArgs) -> anyhow::Result<u8> {
         serde_json::to_writer(&mut out, &report)?;
         writeln!(out)?;
     } else {
-        let text = render::summary::render(&report, &Style::for_stdout(args.top));
+        let text = render::report(&report, &Style::for_stdout(args.top));
         out.write_all(text.as_bytes())?;
     }
     out.flush()?;

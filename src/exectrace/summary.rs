@@ -4,7 +4,7 @@
 
 use std::io::Read;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::error::TraceError;
 use super::event::{Resource, main_stack, transition};
@@ -67,7 +67,7 @@ impl Hist {
     }
 }
 
-#[derive(Serialize, Clone, Debug)]
+#[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct Distribution {
     pub count: u64,
     pub total_ns: i64,
@@ -77,14 +77,14 @@ pub struct Distribution {
     pub max_ns: i64,
 }
 
-#[derive(Serialize, Clone, Debug)]
+#[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct StackFrame {
     pub func: String,
     pub file: String,
     pub line: u64,
 }
 
-#[derive(Serialize, Clone, Debug)]
+#[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct TopStack {
     pub total_ns: i64,
     pub count: u64,
@@ -92,7 +92,7 @@ pub struct TopStack {
     pub frames: Vec<StackFrame>,
 }
 
-#[derive(Serialize, Clone, Debug)]
+#[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct Blocking {
     /// Equals `go tool trace -pprof=<kind>`'s total on the same file.
     pub total_ns: i64,
@@ -107,7 +107,7 @@ pub struct Blocking {
     pub top_stacks: Vec<TopStack>,
 }
 
-#[derive(Serialize, Clone, Debug)]
+#[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct StwKind {
     pub kind: String,
     pub count: u64,
@@ -119,22 +119,22 @@ pub struct StwKind {
     pub at_ns: Vec<i64>,
 }
 
-#[derive(Serialize, Clone, Debug)]
+#[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct EntryCount {
     pub func: String,
     pub count: u64,
 }
 
-#[derive(Serialize, Clone, Debug)]
+#[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct InitFrame {
     pub func: String,
     pub first_seen_ns: i64,
     pub events: u64,
 }
 
-#[derive(Serialize, Clone, Debug)]
+#[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct Summary {
-    pub schema: &'static str,
+    pub schema: std::borrow::Cow<'static, str>,
     pub header: String,
     pub written_by: String,
     pub bytes: u64,
@@ -151,7 +151,7 @@ pub struct Summary {
     pub blocking: BlockingInfo,
 }
 
-#[derive(Serialize, Clone, Debug)]
+#[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct Span {
     /// Trace clock (≈ CLOCK_MONOTONIC on Linux) of the first and last event.
     pub start_ns: i64,
@@ -161,7 +161,7 @@ pub struct Span {
     pub wall_start: Option<String>,
 }
 
-#[derive(Serialize, Clone, Debug)]
+#[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct MainInfo {
     /// First event whose stack contains `main.main`, relative to the trace start.
     pub first_main_main_ns: Option<i64>,
@@ -170,7 +170,7 @@ pub struct MainInfo {
     pub init_frames: Vec<InitFrame>,
 }
 
-#[derive(Serialize, Clone, Debug)]
+#[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct GcInfo {
     /// GCBegin events (`GC concurrent mark phase` ranges begun).
     pub cycles: u64,
@@ -181,7 +181,7 @@ pub struct GcInfo {
     pub first_at_ns: Option<i64>,
 }
 
-#[derive(Serialize, Clone, Debug)]
+#[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct StwInfo {
     /// STWBegin events.
     pub count: u64,
@@ -190,7 +190,7 @@ pub struct StwInfo {
     pub by_kind: Vec<StwKind>,
 }
 
-#[derive(Serialize, Clone, Debug)]
+#[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct GoroutineInfo {
     /// GoCreate + GoCreateBlocked + GoCreateSyscall (NotExist → * transitions).
     pub created: u64,
@@ -199,7 +199,7 @@ pub struct GoroutineInfo {
     pub create_to_first_run: Distribution,
 }
 
-#[derive(Serialize, Clone, Debug)]
+#[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct BlockingInfo {
     pub syscall: Blocking,
     pub net: Blocking,
@@ -1178,7 +1178,7 @@ impl Summarizer {
                 .then(a.func.cmp(&b.func))
         });
         let summary = Summary {
-            schema: SCHEMA,
+            schema: SCHEMA.into(),
             header: String::new(),
             written_by: String::new(),
             bytes: 0,

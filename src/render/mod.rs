@@ -11,10 +11,45 @@ pub mod timeline;
 
 use std::io::IsTerminal;
 
+use crate::model::Report;
+
 use tabled::builder::Builder;
 use tabled::settings::object::Columns;
 use tabled::settings::peaker::PriorityMax;
 use tabled::settings::{Alignment, Style as TableStyle, Width};
+
+/// The whole table report of an analysed run: what `golat profile` prints and what
+/// `golat report` prints again from the saved JSON, byte for byte.
+pub fn report(report: &Report, style: &Style) -> String {
+    let mut text = summary::render(report, style);
+    text.push_str(&init_chain::render(report, style.top));
+    text.push_str(&runtime_trace(report, style.top));
+    text
+}
+
+/// The program's runtime trace (`--runtime-trace`), as `golat trace` prints a file.
+fn runtime_trace(report: &Report, top: usize) -> String {
+    let Some(value) = report.go.get("runtime_trace") else {
+        return String::new();
+    };
+    let summary = value
+        .get("summary")
+        .cloned()
+        .and_then(|s| serde_json::from_value::<crate::exectrace::summary::Summary>(s).ok());
+    let Some(summary) = summary else {
+        return "\nRuntime trace of the program's start: its summary in this report is not one \
+                this golat reads\n"
+            .into();
+    };
+    let mut table = b"\nRuntime trace of the program's start (--runtime-trace)\n".to_vec();
+    for note in value["notes"].as_array().into_iter().flatten() {
+        if let Some(note) = note.as_str() {
+            table.extend_from_slice(format!("  note: {note}\n").as_bytes());
+        }
+    }
+    let _ = crate::exectrace::render::table(&mut table, &summary, "program", top);
+    String::from_utf8_lossy(&table).into_owned()
+}
 
 /// How to lay text out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

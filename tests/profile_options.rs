@@ -333,3 +333,61 @@ fn the_report_says_how_much_of_the_wall_was_tracing() {
         "{table}"
     );
 }
+
+/// The profile's PATH table and path-audit number the same entry the same way (from 1):
+/// "remove #1" as one counts must not delete the Go toolchain's directory as the other does.
+#[test]
+fn path_entries_are_numbered_from_one_as_path_audit_numbers_them() {
+    let Some(go) = require("go") else { return };
+    let go_dir = go.parent().unwrap().display().to_string();
+    let path = format!("/nonexistent/golat-missing:{go_dir}:/usr/bin:/bin");
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    let text = dir.path().join("r.txt");
+    let out = output_timeout(
+        Command::new(golat())
+            .args(["profile", "--json"])
+            .arg(&json)
+            .arg("-o")
+            .arg(&text)
+            .args(["--", "go", "version"])
+            .env("PATH", &path),
+        120,
+    );
+    assert!(out.status.success(), "{out:?}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let entries = report["hotspots"]["path_scan"]["paths"][0]["entries"]
+        .as_array()
+        .unwrap();
+    let missing = entries
+        .iter()
+        .find(|e| e["status"] == "missing")
+        .unwrap_or_else(|| panic!("no missing entry: {entries:?}"));
+    assert_eq!(missing["entry"], 1);
+    let row = std::fs::read_to_string(&text)
+        .unwrap()
+        .lines()
+        .find(|l| l.contains("/nonexistent/golat-missing") && l.contains("missing"))
+        .map(String::from)
+        .expect("a row for the missing entry");
+    assert!(
+        row.trim_start_matches(['│', '|', ' ']).starts_with("1 "),
+        "{row}"
+    );
+
+    let audit = output_timeout(
+        Command::new(golat())
+            .args(["path-audit", "--json"])
+            .env("PATH", &path),
+        60,
+    );
+    let audit: serde_json::Value = serde_json::from_slice(&audit.stdout).unwrap();
+    let finding = audit["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["message"].as_str().unwrap().contains("golat-missing"))
+        .unwrap_or_else(|| panic!("path-audit does not name the entry: {audit}"));
+    assert_eq!(finding["entry"], missing["entry"]);
+}

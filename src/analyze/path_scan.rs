@@ -98,14 +98,18 @@ pub struct PathList {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct PathEntry {
+    /// 0-based position in PATH (kept for older readers; people see `entry`).
     pub index: usize,
+    /// 1-based position in PATH, as path-audit and env-check number entries.
+    pub entry: usize,
     /// The entry as written in PATH (empty means the current directory).
     pub raw: String,
     /// Absolute and lexically clean.
     pub dir: String,
     /// `ok`, `duplicate`, `missing`, `not_dir`, `unchecked` (saved report, never checked).
     pub status: String,
-    /// Index of the earlier entry naming the same directory (lexically or by symlink).
+    /// 0-based index of the earlier entry naming the same directory (lexically or by
+    /// symlink).
     pub duplicate_of: Option<usize>,
     /// What the live run found at the directory: `dir`, `missing` or `not_dir`; absent
     /// when the report was never analysed live.
@@ -669,6 +673,7 @@ fn new_list(path: &str, cwd: &str, ctx: &Ctx, same_path: Option<&PathList>) -> L
         let mount = ctx.mount_of(real.as_deref().unwrap_or(&dir));
         entries.push(PathEntry {
             index,
+            entry: index + 1,
             raw: raw.to_string(),
             dir,
             status: status.to_string(),

@@ -360,7 +360,9 @@ fn path_tables(out: &mut String, ps: &PathScan, style: &Style) -> std::fmt::Resu
                 .flex(1);
             for e in bad.iter().take(top) {
                 let status = match (e.status.as_str(), e.duplicate_of) {
-                    ("duplicate", Some(i)) => format!("duplicate of #{i}"),
+                    // Numbered from 1, as path-audit and env-check count: "remove #1" must
+                    // mean the same entry in all three.
+                    ("duplicate", Some(i)) => format!("duplicate of #{}", i + 1),
                     (s, _) => s.to_string(),
                 };
                 let fs = match (&e.fs_type, &e.flag) {
@@ -369,7 +371,7 @@ fn path_tables(out: &mut String, ps: &PathScan, style: &Style) -> std::fmt::Resu
                     _ => "?".into(),
                 };
                 t.row(vec![
-                    e.index.to_string(),
+                    (e.index + 1).to_string(),
                     if e.raw.is_empty() {
                         "\"\" (cwd)".into()
                     } else {

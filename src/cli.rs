@@ -133,13 +133,11 @@ pub struct ProfileArgs {
     pub runtime_trace_window: String,
 
     /// The command to run, e.g. `go build ./...`. Arguments are passed as bytes: file
-    /// names need not be UTF-8.
-    #[arg(
-        required = true,
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        value_name = "COMMAND"
-    )]
+    /// names need not be UTF-8. Everything after the command's name is its own; a command
+    /// whose name starts with `-` follows `--`.
+    // No allow_hyphen_values: a mistyped option before the command (`--jsno`) is a usage
+    // error with the closest option named, not a command golat goes looking for on PATH.
+    #[arg(required = true, trailing_var_arg = true, value_name = "COMMAND")]
     pub command: Vec<std::ffi::OsString>,
 }
 

@@ -391,3 +391,36 @@ fn path_entries_are_numbered_from_one_as_path_audit_numbers_them() {
         .unwrap_or_else(|| panic!("path-audit does not name the entry: {audit}"));
     assert_eq!(finding["entry"], missing["entry"]);
 }
+
+/// A mistyped option before the command is a usage error naming the closest option, not a
+/// command to look for on PATH; after `--` a name starting with `-` is still a command.
+#[test]
+fn a_mistyped_option_is_a_usage_error_and_dashdash_still_runs_any_name() {
+    let out = output_timeout(
+        Command::new(golat()).args(["profile", "--jsno", "out.json", "go", "build"]),
+        30,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("'--json'"), "{err}");
+    assert!(!std::path::Path::new("out.json").exists());
+
+    let out = output_timeout(
+        Command::new(golat()).args(["profile", "-q", "--", "-golat-no-such-command"]),
+        30,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(127), "{err}");
+    assert!(
+        err.contains("command not found: -golat-no-such-command"),
+        "{err}"
+    );
+
+    // The command's own flags stay the command's.
+    let (out, report) = profile(&["go", "version", "-m", "/nonexistent"], 60);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert_eq!(
+        report["command"],
+        serde_json::json!(["go", "version", "-m", "/nonexistent"])
+    );
+}

@@ -581,3 +581,64 @@ proptest! {
         }
     }
 }
+
+/// A 1,200-compile build whose path has 2,402 links: the JSON keeps the start and the
+/// tail that decided the end, says what it left out, and per-tool totals cover the whole
+/// path, not the 100 processes listed.
+#[test]
+fn a_long_critical_path_keeps_its_tail_and_says_what_it_left_out() {
+    let n = 1200;
+    let mut procs = vec![process(1, 0, "go", 0.0, Some(3602.0))];
+    for k in 0..n {
+        let start = 1.0 + 3.0 * k as f64;
+        procs.push(process(10 + k, 1, "compile", start, Some(start + 2.0)));
+    }
+    procs.push(process(10 + n, 1, "link", 3600.5, Some(3601.5)));
+    let wall = 3602.0;
+    let mut r = report(procs, Vec::new(), wall);
+    analyze::analyze_saved(&mut r);
+    let ex: golat::analyze::exec::ExecAnalysis =
+        serde_json::from_value(r.hotspots["exec"].clone()).unwrap();
+    let last = ex.critical_path.last().unwrap();
+    assert_eq!((last.tool.as_str(), last.to_ms), ("go", wall));
+    assert_eq!(ex.critical_path[ex.critical_path.len() - 2].tool, "link");
+    assert_eq!(ex.critical_path_links, 2 * n as u64 + 3);
+    let gap = ex.critical_path_gap.clone().expect("a gap is recorded");
+    assert_eq!(
+        gap.links as usize + ex.critical_path.len(),
+        ex.critical_path_links as usize
+    );
+    let kept: f64 = ex.critical_path.iter().map(|l| l.ms).sum();
+    assert!(
+        (kept + gap.ms - wall).abs() < 1e-6,
+        "{kept} + {} != {wall}",
+        gap.ms
+    );
+    // Continuous across the gap.
+    assert_eq!(ex.critical_path[gap.after].to_ms, gap.from_ms);
+    assert_eq!(ex.critical_path[gap.after + 1].from_ms, gap.to_ms);
+    let on_path: f64 = ex.tools.iter().map(|t| t.critical_ms).sum();
+    assert!(
+        (on_path - wall).abs() < 1e-6,
+        "tools sum to {on_path} of {wall}"
+    );
+    let compile = ex.tools.iter().find(|t| t.tool == "compile").unwrap();
+    assert!((compile.critical_ms - 2.0 * n as f64).abs() < 1e-6);
+    assert_eq!(ex.critical_processes, n as u64 + 2);
+
+    let text = golat::render::report(&r, &golat::render::Style::plain(10));
+    assert!(text.contains(&format!("({} links;", 2 * n + 3)), "{text}");
+    assert!(
+        text.contains("(10 of the 1202 processes that held the path"),
+        "{text}"
+    );
+    let path = text.lines().find(|l| l.starts_with("path: ")).unwrap();
+    assert!(path.ends_with("link 1.0 → go 0.500"), "{path}");
+    // Shown links plus "(N more)" are every link of the path, the ones not in the JSON too.
+    let items: Vec<&str> = path["path: ".len()..].split(" → ").collect();
+    let more: usize = items
+        .iter()
+        .find_map(|i| i.strip_prefix("… (")?.strip_suffix(" more)")?.parse().ok())
+        .expect("a '(N more)' item");
+    assert_eq!(items.len() - 1 + more, 2 * n as usize + 3, "{path}");
+}

@@ -20,10 +20,18 @@ pub struct ExecAnalysis {
     pub execs: u64,
     /// Per tool, most total wall first. Wall times ran under the tracer.
     pub tools: Vec<ToolRow>,
-    /// The critical path in time order: who the run was waiting on, from start to end.
+    /// The critical path in time order: who the run was waiting on, from start to end. On
+    /// a path of more than `CHAIN_ROWS` links the middle is left out (`critical_path_gap`),
+    /// never the tail that decided when the run ended.
     pub critical_path: Vec<Link>,
-    /// The same time per process, largest first.
+    /// Links on the whole path, kept or not.
+    pub critical_path_links: u64,
+    /// The links left out of `critical_path`, if any.
+    pub critical_path_gap: Option<ChainGap>,
+    /// The same time per process, largest first (at most `JSON_ROWS`).
     pub critical_by_process: Vec<CriticalProcess>,
+    /// Processes that held the path, listed or not.
+    pub critical_processes: u64,
     /// Every `connect`, in time order.
     pub network: Vec<Connect>,
     /// How much of the wall was tracing.
@@ -75,6 +83,18 @@ pub struct Link {
     pub to_ms: f64,
     pub ms: f64,
     pub share: f64,
+}
+
+/// The middle of a long critical path, left out of the JSON: `links` links after the
+/// link at index `after` of `critical_path`, covering `from_ms`..`to_ms`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ChainGap {
+    pub after: usize,
+    pub links: u64,
+    pub from_ms: f64,
+    pub to_ms: f64,
+    pub ms: f64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -174,11 +194,13 @@ pub fn compute(report: &Report, ctx: &Ctx) -> ExecAnalysis {
     }
     network.truncate(JSON_ROWS);
 
-    let (critical_path, critical_by_process, segments) = critical_path(report, procs);
-    let tracing = tracing_cost(report, ctx, &segments);
-    for cp in &critical_by_process {
-        if let Some(t) = tools.get_mut(cp.tool.as_str()) {
-            t.critical_ms += cp.ms;
+    let chain = critical_path(report, procs);
+    let tracing = tracing_cost(report, ctx, &chain.stretches);
+    // From every stretch, not from the listed processes: on a big build the top 100
+    // processes leave most of the path out.
+    for &(p, from, to) in &chain.stretches {
+        if let Some(t) = tools.get_mut(procs.get(p).tool.as_str()) {
+            t.critical_ms += to - from;
         }
     }
     let mut tools: Vec<ToolRow> = tools.into_values().collect();
@@ -193,8 +215,11 @@ pub fn compute(report: &Report, ctx: &Ctx) -> ExecAnalysis {
         processes: report.processes.len() as u64,
         execs: report.processes.iter().map(|p| p.execs.len() as u64).sum(),
         tools,
-        critical_path,
-        critical_by_process,
+        critical_path: chain.links,
+        critical_path_links: chain.stretches.len() as u64,
+        critical_path_gap: chain.gap,
+        critical_by_process: chain.by_process,
+        critical_processes: chain.processes,
         network,
         tracing,
     }
@@ -261,10 +286,19 @@ fn tracing_cost(report: &Report, ctx: &Ctx, segments: &[Stretch]) -> TracingCost
 /// A stretch of the critical path: (process index, from ms, to ms).
 type Stretch = (usize, f64, f64);
 
-fn critical_path(
-    report: &Report,
-    procs: &ProcIndex,
-) -> (Vec<Link>, Vec<CriticalProcess>, Vec<Stretch>) {
+struct Chain {
+    links: Vec<Link>,
+    gap: Option<ChainGap>,
+    by_process: Vec<CriticalProcess>,
+    processes: u64,
+    /// Every stretch, in time order.
+    stretches: Vec<Stretch>,
+}
+
+/// Links kept from the start of a long path; the rest of `CHAIN_ROWS` is its tail.
+const CHAIN_HEAD: usize = 100;
+
+fn critical_path(report: &Report, procs: &ProcIndex) -> Chain {
     let n = report.processes.len();
     let wall = report.wall_ms;
     let end_of = |i: usize| procs.get(i).end_ms.unwrap_or(wall);
@@ -286,7 +320,13 @@ fn critical_path(
             .total_cmp(&end_of(b))
             .then(procs.get(b).start_ms.total_cmp(&procs.get(a).start_ms))
     }) else {
-        return (Vec::new(), Vec::new(), Vec::new());
+        return Chain {
+            links: Vec::new(),
+            gap: None,
+            by_process: Vec::new(),
+            processes: 0,
+            stretches: Vec::new(),
+        };
     };
     // (process, time cursor, children index bound)
     let mut stack = vec![(root, end_of(root), children[root].len())];
@@ -345,11 +385,29 @@ fn critical_path(
         })
         .collect();
     by_process.sort_by(|a, b| b.ms.total_cmp(&a.ms).then(a.pid.cmp(&b.pid)));
+    let processes = by_process.len() as u64;
     by_process.truncate(JSON_ROWS);
-    let links = merged
+    // The tail decided when the run ended: a long path loses its middle.
+    let (kept, gap): (Vec<Stretch>, Option<ChainGap>) = if merged.len() > CHAIN_ROWS {
+        let tail = CHAIN_ROWS - CHAIN_HEAD;
+        let middle = &merged[CHAIN_HEAD..merged.len() - tail];
+        let (from, to) = (middle[0].1, middle[middle.len() - 1].2);
+        let gap = ChainGap {
+            after: CHAIN_HEAD - 1,
+            links: middle.len() as u64,
+            from_ms: from,
+            to_ms: to,
+            ms: middle.iter().map(|&(_, a, b)| b - a).sum(),
+        };
+        let mut kept = merged[..CHAIN_HEAD].to_vec();
+        kept.extend_from_slice(&merged[merged.len() - tail..]);
+        (kept, Some(gap))
+    } else {
+        (merged.clone(), None)
+    };
+    let links = kept
         .iter()
         .copied()
-        .take(CHAIN_ROWS)
         .map(|(p, from, to)| {
             let pr = procs.get(p);
             Link {
@@ -363,5 +421,11 @@ fn critical_path(
             }
         })
         .collect();
-    (links, by_process, merged)
+    Chain {
+        links,
+        gap,
+        by_process,
+        processes,
+        stretches: merged,
+    }
 }

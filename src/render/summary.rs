@@ -198,7 +198,7 @@ fn exec_tables(out: &mut String, ex: &ExecAnalysis, style: &Style) -> std::fmt::
             out,
             &format!(
                 "Critical path: what the run waited on ({} links; wall ms, traced)",
-                ex.critical_path.len()
+                ex.critical_path_links.max(ex.critical_path.len() as u64)
             ),
             style,
         )?;
@@ -216,12 +216,29 @@ fn exec_tables(out: &mut String, ex: &ExecAnalysis, style: &Style) -> std::fmt::
             ]);
         }
         writeln!(out, "{}", t.render(w))?;
-        let chain: Vec<String> = ex
+        let listed = ex.critical_by_process.len().min(top) as u64;
+        if ex.critical_processes > listed {
+            writeln!(
+                out,
+                "({listed} of the {} processes that held the path; --top N for more)",
+                ex.critical_processes
+            )?;
+        }
+        let mut chain: Vec<String> = ex
             .critical_path
             .iter()
             .map(|l| format!("{} {}", l.tool, ms(l.ms)))
             .collect();
-        writeln!(out, "{}", chain_line(&chain, w))?;
+        // (index of the gap's entry in `chain`, links it stands for)
+        let gap = ex.critical_path_gap.as_ref().map(|g| {
+            let at = (g.after + 1).min(chain.len());
+            chain.insert(
+                at,
+                format!("[{} links, {} ms, not in the report]", g.links, ms(g.ms)),
+            );
+            (at, g.links as usize)
+        });
+        writeln!(out, "{}", chain_line(&chain, gap, w))?;
     }
     if !ex.tools.is_empty() {
         heading(
@@ -274,8 +291,16 @@ fn exec_tables(out: &mut String, ex: &ExecAnalysis, style: &Style) -> std::fmt::
     Ok(())
 }
 
-/// `path: go 276 → compile 32 → … → link 597 → go 24`, dropping middle links to fit.
-fn chain_line(links: &[String], width: usize) -> String {
+/// `path: go 276 → compile 32 → … → link 597 → go 24`, dropping middle links to fit;
+/// `gap` is an entry of `links` that stands for that many links left out of the report.
+fn chain_line(links: &[String], gap: Option<(usize, usize)>, width: usize) -> String {
+    let more = |h: usize, t: usize| {
+        let hidden = links.len() - h - t;
+        match gap {
+            Some((at, n)) if at >= h && at < links.len() - t => hidden - 1 + n,
+            _ => hidden,
+        }
+    };
     let full = format!("path: {}", links.join(" → "));
     if full.chars().count() <= width || links.len() < 3 {
         return full;
@@ -294,7 +319,7 @@ fn chain_line(links: &[String], width: usize) -> String {
         let line = format!(
             "path: {} → … ({} more) → {}",
             links[..h].join(" → "),
-            links.len() - h - t,
+            more(h, t),
             links[links.len() - t..].join(" → ")
         );
         if line.chars().count() > width {
@@ -305,7 +330,7 @@ fn chain_line(links: &[String], width: usize) -> String {
     format!(
         "path: {} → … ({} more) → {}",
         links[..head].join(" → "),
-        links.len() - head - tail,
+        more(head, tail),
         links[links.len() - tail..].join(" → ")
     )
 }

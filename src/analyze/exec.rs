@@ -77,6 +77,8 @@ pub struct ToolRow {
 pub struct Link {
     pub pid: i32,
     pub tool: String,
+    /// As in [`CriticalProcess::package`].
+    pub package: Option<String>,
     /// The process's arguments, shortened.
     pub args: String,
     pub from_ms: f64,
@@ -102,6 +104,9 @@ pub struct ChainGap {
 pub struct CriticalProcess {
     pub pid: i32,
     pub tool: String,
+    /// What the process worked on: the package of a compile, asm or cgo (`-p`,
+    /// `-importpath`); absent for other tools.
+    pub package: Option<String>,
     pub args: String,
     pub ms: f64,
     pub share: f64,
@@ -121,6 +126,27 @@ pub struct Connect {
     /// returns at once: the handshake is not in it).
     pub sys_us: f64,
     pub traced_us: f64,
+}
+
+/// What a toolchain process worked on, from its arguments: the import path a compile or
+/// asm was given with `-p` (cgo: `-importpath`). A link's `-o` is only `$WORK/b001/exe/a.out`,
+/// which names nothing the user knows, so links have none.
+pub fn package_of(tool: &str, argv: &[String]) -> Option<String> {
+    let flag = match tool {
+        "compile" | "asm" => "-p",
+        "cgo" => "-importpath",
+        _ => return None,
+    };
+    let mut args = argv.iter().skip(1);
+    while let Some(a) = args.next() {
+        if a == flag {
+            return args.next().cloned();
+        }
+        if let Some(v) = a.strip_prefix(flag).and_then(|r| r.strip_prefix('=')) {
+            return Some(v.to_string());
+        }
+    }
+    None
 }
 
 /// Arguments after the program name, shortened for a table cell.
@@ -371,6 +397,7 @@ fn critical_path(report: &Report, procs: &ProcIndex) -> Chain {
         let e = by_proc.entry(p).or_insert_with(|| CriticalProcess {
             pid: pr.pid,
             tool: pr.tool.clone(),
+            package: package_of(&pr.tool, &pr.argv),
             args: short_args(&pr.argv),
             ..CriticalProcess::default()
         });
@@ -413,6 +440,7 @@ fn critical_path(report: &Report, procs: &ProcIndex) -> Chain {
             Link {
                 pid: pr.pid,
                 tool: pr.tool.clone(),
+                package: package_of(&pr.tool, &pr.argv),
                 args: short_args(&pr.argv),
                 from_ms: from,
                 to_ms: to,
@@ -427,5 +455,32 @@ fn critical_path(report: &Report, procs: &ProcIndex) -> Chain {
         by_process,
         processes,
         stretches: merged,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::package_of;
+
+    #[test]
+    fn compile_asm_and_cgo_name_their_package() {
+        let argv = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
+        let compile = argv(
+            "compile -o /tmp/go-build1/b002/_pkg_.a -trimpath x -p github.com/ugorji/go/codec -lang=go1.22",
+        );
+        assert_eq!(
+            package_of("compile", &compile).as_deref(),
+            Some("github.com/ugorji/go/codec")
+        );
+        assert_eq!(
+            package_of("asm", &argv("asm -p=runtime -o x.o a.s")).as_deref(),
+            Some("runtime")
+        );
+        assert_eq!(
+            package_of("cgo", &argv("cgo -objdir /w -importpath net -- -I /w")).as_deref(),
+            Some("net")
+        );
+        assert_eq!(package_of("link", &argv("link -o /w/a.out")), None);
+        assert_eq!(package_of("go", &argv("go build -p 4")), None);
     }
 }

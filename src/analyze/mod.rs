@@ -533,14 +533,20 @@ impl Verdict {
             // The root's own stretches are its work between children, not a child's.
             let root = ex.critical_path.first().map(|l| l.pid) == Some(link.pid)
                 && ex.critical_by_process.len() > 1;
+            // "compile github.com/x/y", not "compile (pid 9570)": the package is what the
+            // user can act on.
+            let who = match &link.package {
+                Some(p) => format!("{} {p}", link.tool),
+                None => link.tool.clone(),
+            };
             big.push(Candidate {
                 kind: "critical_path",
-                subject: format!("{} (pid {})", link.tool, link.pid),
+                subject: format!("{who} (pid {})", link.pid),
                 ms: link.ms,
                 time_kind: "wall",
                 text: format!(
                     "{}{} (pid {}) holds {:.0}% of the {} ms wall on the critical path ({:.1} ms)",
-                    link.tool,
+                    who,
                     if root { " itself" } else { "" },
                     link.pid,
                     pct(link.ms),

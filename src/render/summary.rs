@@ -202,9 +202,18 @@ fn exec_tables(out: &mut String, ex: &ExecAnalysis, style: &Style) -> std::fmt::
             ),
             style,
         )?;
-        let mut t = Table::new(&["tool", "pid", "on path ms", "share", "stretches", "args"])
-            .numeric(&[1, 2, 3, 4])
-            .flex(5);
+        // The package leads the cell: a narrow table cuts the end of the arguments, and
+        // `-o /tmp/go-build…` says nothing about what was compiled.
+        let mut t = Table::new(&[
+            "tool",
+            "pid",
+            "on path ms",
+            "share",
+            "stretches",
+            "package / args",
+        ])
+        .numeric(&[1, 2, 3, 4])
+        .flex(5);
         for c in ex.critical_by_process.iter().take(top) {
             t.row(vec![
                 c.tool.clone(),
@@ -212,7 +221,10 @@ fn exec_tables(out: &mut String, ex: &ExecAnalysis, style: &Style) -> std::fmt::
                 ms(c.ms),
                 pct(c.share),
                 c.segments.to_string(),
-                c.args.clone(),
+                match &c.package {
+                    Some(p) => format!("{p}  ({})", c.args),
+                    None => c.args.clone(),
+                },
             ]);
         }
         writeln!(out, "{}", t.render(w))?;

@@ -42,7 +42,11 @@ pub struct Section {
     pub title: String,
     /// What the numbers are: `wall ms`, `sys ms`, `probes`, `calls`, ...
     pub unit: String,
-    /// Largest change first.
+    /// Ranked by relative change, |after/before - 1|, largest first (`rank_rows`):
+    /// rows new in `after` or gone from it first, ties by absolute change then item name,
+    /// unchanged rows last. Rows of different units are never ranked against each other: in
+    /// `run` the `wall ms` row comes first, then `sys ms (all calls)`, `processes`, and the
+    /// two call counts; in `habits` the wall costs come before the sys costs.
     pub rows: Vec<Row>,
 }
 
@@ -78,12 +82,7 @@ fn section(
             ratio: (b != 0.0).then(|| a / b),
         })
         .collect();
-    rows.sort_by(|x, y| {
-        (y.after - y.before)
-            .abs()
-            .total_cmp(&(x.after - x.before).abs())
-            .then(x.item.cmp(&y.item))
-    });
+    rank_rows(key, &mut rows);
     rows.truncate(JSON_ROWS);
     Section {
         key: key.into(),
@@ -91,6 +90,69 @@ fn section(
         unit: unit.into(),
         rows,
     }
+}
+
+/// The unit of a row's figure, as a rank: rows are ranked only against rows of the same
+/// unit, the units in this order. `run` holds one figure of each kind (wall time first, the
+/// figure the diff leads with; then system time; then the counts), `habits` wall and sys
+/// costs; every other section has one unit.
+fn unit_rank(key: &str, item: &str) -> u8 {
+    match (key, item) {
+        ("run", "wall ms") => 0,
+        ("run", "sys ms (all calls)") => 1,
+        ("run", "processes") => 2,
+        ("run", _) => 3, // recorded calls, failed calls
+        ("habits", i) if i.ends_with("(wall)") => 0,
+        ("habits", _) => 1,
+        _ => 0,
+    }
+}
+
+/// Relative change, |after/before - 1|. A row new in `after` (before 0) or gone from it
+/// (after 0) counts as infinite: something started or stopped happening, which says more
+/// than any ratio, and the formula would give a row that went to 0 only 1, the same as a
+/// row that merely doubled.
+fn relative_change(r: &Row) -> f64 {
+    if r.before == r.after {
+        0.0
+    } else if r.before == 0.0 || r.after == 0.0 {
+        f64::INFINITY
+    } else {
+        (r.after / r.before - 1.0).abs()
+    }
+}
+
+/// Orders one section's rows: unchanged rows last (the `run` section's `wall ms` stays
+/// first even when unchanged), then by unit ([`unit_rank`]), then largest relative change
+/// first ([`relative_change`]), then largest absolute change, then item name, so the order
+/// never depends on the input's. Relative first because the absolute changes of different
+/// rows are only comparable when their figures are of one size: 1000 → 1100 calls is a
+/// smaller change than 2 → 4.
+fn rank_rows(key: &str, rows: &mut [Row]) {
+    let last = |r: &Row| r.before == r.after && !(key == "run" && r.item == "wall ms");
+    rows.sort_by(|x, y| {
+        last(x)
+            .cmp(&last(y))
+            .then(unit_rank(key, &x.item).cmp(&unit_rank(key, &y.item)))
+            .then(relative_change(y).total_cmp(&relative_change(x)))
+            .then(
+                (y.after - y.before)
+                    .abs()
+                    .total_cmp(&(x.after - x.before).abs()),
+            )
+            .then(x.item.cmp(&y.item))
+    });
+}
+
+/// Sections with figures in wall time first: `run` (which leads with `wall ms`), then the
+/// sections in wall ms; the others after them. Stable: within each, the order of
+/// [`figures`].
+fn rank_sections(sections: &mut [Section]) {
+    sections.sort_by_key(|s| match s.key.as_str() {
+        "run" => 0,
+        _ if s.unit.contains("wall") => 1,
+        _ => 2,
+    });
 }
 
 /// Figures of one report, keyed by section.
@@ -192,12 +254,13 @@ pub fn compare(before: &Report, before_file: &str, after: &Report, after_file: &
         exit_code: r.exit_code,
         verdict: hotspot::<Verdict>(r, "verdict").map(|v| v.line),
     };
-    let sections = figures(before)
+    let mut sections: Vec<Section> = figures(before)
         .into_iter()
         .zip(figures(after))
         .map(|((key, title, unit, b), (_, _, _, a))| section(key, title, unit, b, a))
         .filter(|s| !s.rows.is_empty())
         .collect();
+    rank_sections(&mut sections);
     Diff {
         schema: DIFF_SCHEMA.into(),
         before: side(before, before_file),
@@ -221,6 +284,15 @@ fn num(v: f64, unit: &str) -> String {
         ms(v)
     } else {
         format!("{v:.0}")
+    }
+}
+
+/// How a section's rows are ordered, for its heading ([`rank_rows`]).
+fn order_note(key: &str) -> &'static str {
+    match key {
+        "run" => "wall ms first, then per unit, largest relative change first",
+        "habits" => "wall costs first, then sys, largest relative change first",
+        _ => "largest relative change first",
     }
 }
 
@@ -271,7 +343,7 @@ fn write_diff(out: &mut String, d: &Diff, style: &Style) -> std::fmt::Result {
             out,
             "\n{}",
             bold(
-                &format!("{} ({}), largest change first", s.title, s.unit),
+                &format!("{} ({}), {}", s.title, s.unit, order_note(&s.key)),
                 style.color
             )
         )?;
@@ -295,4 +367,170 @@ fn write_diff(out: &mut String, d: &Diff, style: &Style) -> std::fmt::Result {
         writeln!(out, "{}", t.render(style.width))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The items of a section built from `(item, before, after)`, in rank order.
+    fn ranked(key: &str, rows: &[(&str, f64, f64)]) -> Vec<String> {
+        let side = |pick: fn(&(&str, f64, f64)) -> f64| {
+            rows.iter()
+                .map(|r| (r.0.to_string(), pick(r)))
+                .collect::<BTreeMap<_, _>>()
+        };
+        section(key, key, "unit", side(|r| r.1), side(|r| r.2))
+            .rows
+            .into_iter()
+            .map(|r| r.item)
+            .collect()
+    }
+
+    #[test]
+    fn wall_ms_leads_the_run_section_whatever_the_counts_did() {
+        let order = ranked(
+            "run",
+            &[
+                ("wall ms", 100.0, 200.0),
+                ("recorded calls", 10.0, 1000.0),
+                ("failed calls", 1.0, 50.0),
+                ("processes", 6.0, 6.0),
+                ("sys ms (all calls)", 10.0, 30.0),
+            ],
+        );
+        assert_eq!(
+            order,
+            [
+                "wall ms",
+                "sys ms (all calls)",
+                "recorded calls",
+                "failed calls",
+                "processes"
+            ]
+        );
+        // Even unchanged, wall ms comes first.
+        let order = ranked(
+            "run",
+            &[("wall ms", 100.0, 100.0), ("recorded calls", 10.0, 20.0)],
+        );
+        assert_eq!(order, ["wall ms", "recorded calls"]);
+    }
+
+    #[test]
+    fn relative_change_outranks_absolute_within_one_unit() {
+        // ×2 ranks above ×1.1 though its absolute change is 50 times smaller.
+        let order = ranked("syscalls", &[("read", 1000.0, 1100.0), ("close", 2.0, 4.0)]);
+        assert_eq!(order, ["close", "read"]);
+        // Same for the counts of the run section.
+        let order = ranked(
+            "run",
+            &[
+                ("recorded calls", 1000.0, 1100.0),
+                ("failed calls", 2.0, 4.0),
+            ],
+        );
+        assert_eq!(order, ["failed calls", "recorded calls"]);
+        // A decrease is ranked by the same measure: ×0.25 (0.75) above ×1.5 (0.5).
+        let order = ranked(
+            "tools",
+            &[("link", 100.0, 150.0), ("compile", 400.0, 100.0)],
+        );
+        assert_eq!(order, ["compile", "link"]);
+    }
+
+    #[test]
+    fn new_and_gone_first_then_ties_by_absolute_change_then_name_unchanged_last() {
+        let order = ranked(
+            "syscalls",
+            &[
+                ("unchanged", 7.0, 7.0),
+                ("x1 small", 1.0, 2.0),
+                ("x1 big", 10.0, 20.0),
+                ("x1 mid b", 4.0, 8.0),
+                ("x1 mid a", 4.0, 8.0),
+                ("x3", 1.0, 3.0),
+                ("new", 0.0, 2.0),
+                ("gone", 5.0, 0.0),
+            ],
+        );
+        assert_eq!(
+            order,
+            [
+                "gone",
+                "new",
+                "x3",
+                "x1 big",
+                "x1 mid a",
+                "x1 mid b",
+                "x1 small",
+                "unchanged"
+            ]
+        );
+        // Deterministic whatever order the rows come in.
+        let mut rows: Vec<Row> = [("b", 1.0, 2.0), ("a", 1.0, 2.0)]
+            .into_iter()
+            .map(|(item, before, after)| Row {
+                item: item.into(),
+                before,
+                after,
+                ratio: Some(after / before),
+            })
+            .collect();
+        rank_rows("syscalls", &mut rows);
+        assert_eq!(rows[0].item, "a");
+    }
+
+    #[test]
+    fn habits_rank_wall_costs_apart_from_sys_costs() {
+        let order = ranked(
+            "habits",
+            &[
+                ("go_work_walk (sys)", 0.015, 0.0),
+                ("telemetry_mode (sys)", 0.3, 0.2),
+                ("version_probes (wall)", 100.0, 110.0),
+                ("vcs_stamp (wall)", 5.0, 5.0),
+            ],
+        );
+        assert_eq!(
+            order,
+            [
+                "version_probes (wall)",
+                "go_work_walk (sys)",
+                "telemetry_mode (sys)",
+                "vcs_stamp (wall)"
+            ]
+        );
+    }
+
+    #[test]
+    fn sections_in_wall_time_come_first_the_rest_keep_their_order() {
+        let s = |key: &str, unit: &str| Section {
+            key: key.into(),
+            title: key.into(),
+            unit: unit.into(),
+            rows: Vec::new(),
+        };
+        let mut sections = vec![
+            s("path_scan", "probes"),
+            s("tools", "total wall ms"),
+            s("fs_blocking", "sys ms"),
+            s("critical_path", "wall ms on the path"),
+            s("run", "as named"),
+            s("syscalls", "calls"),
+        ];
+        rank_sections(&mut sections);
+        let keys: Vec<&str> = sections.iter().map(|s| s.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "run",
+                "tools",
+                "critical_path",
+                "path_scan",
+                "fs_blocking",
+                "syscalls"
+            ]
+        );
+    }
 }

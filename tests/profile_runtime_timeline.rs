@@ -99,6 +99,9 @@ fn check_counts_and_alignment(report: &Value, timeline: &Value, aligned_by_clock
         !events(timeline, pid, "go_run").is_empty(),
         "goroutine run slices"
     );
+    // Slices of every track nest or are disjoint (trace processor drops crossing ones).
+    let crossings = crossing_slices(timeline);
+    assert!(crossings.is_empty(), "{crossings:#?}");
     // Placed inside the program's own lifetime (its process slice on the timeline).
     let life = timeline["traceEvents"]
         .as_array()

@@ -179,3 +179,54 @@ pub fn syscall_count(report: &serde_json::Value, name: &str) -> u64 {
         .and_then(|s| s["count"].as_u64())
         .unwrap_or(0)
 }
+
+/// The "X" slices of a timeline that cross another slice of their (pid, tid) track:
+/// neither nests in it nor is disjoint from it (touching counts as disjoint). Checked on
+/// the exact values written (µs to the ns) and as trace processor reads them (an integer
+/// times 1000, a fraction `(x * 1000.0) as i64` ns), which drops such a slice. One line per
+/// crossing; empty when every track nests.
+pub fn crossing_slices(timeline: &serde_json::Value) -> Vec<String> {
+    use std::collections::BTreeMap;
+    let exact = |v: &serde_json::Value| (v.as_f64().unwrap_or(0.0) * 1000.0).round() as i64;
+    let perfetto = |v: &serde_json::Value| match v.as_i64() {
+        Some(i) => i * 1000,
+        None => (v.as_f64().unwrap_or(0.0) * 1000.0) as i64,
+    };
+    /// Start, end (ns) and name.
+    type Slice = (i64, i64, String);
+    let mut crossings = Vec::new();
+    for (reading, ns) in [
+        ("as written", &exact as &dyn Fn(&serde_json::Value) -> i64),
+        ("as trace processor reads it", &perfetto),
+    ] {
+        let mut tracks: BTreeMap<(i64, i64), Vec<Slice>> = BTreeMap::new();
+        for e in timeline["traceEvents"].as_array().expect("traceEvents") {
+            if e["ph"] != "X" {
+                continue;
+            }
+            let start = ns(&e["ts"]);
+            tracks
+                .entry((e["pid"].as_i64().unwrap(), e["tid"].as_i64().unwrap()))
+                .or_default()
+                .push((start, start + ns(&e["dur"]), e["name"].to_string()));
+        }
+        for (track, mut slices) in tracks {
+            slices.sort_by_key(|s| (s.0, std::cmp::Reverse(s.1)));
+            // The open slices, outermost first.
+            let mut open: Vec<&Slice> = Vec::new();
+            for s in &slices {
+                while open.last().is_some_and(|o| o.1 <= s.0) {
+                    open.pop();
+                }
+                match open.last() {
+                    Some(o) if s.1 > o.1 => crossings.push(format!(
+                        "{reading}: on {track:?} {} [{}, {}] ns crosses {} [{}, {}] ns",
+                        s.2, s.0, s.1, o.2, o.0, o.1
+                    )),
+                    _ => open.push(s),
+                }
+            }
+        }
+    }
+    crossings
+}

@@ -320,8 +320,8 @@ pub struct TimingInfo {
     /// golat's own CPU time while tracing, ms (user + system).
     #[serde(default)]
     pub tracer_cpu_ms: f64,
-    /// How the calls golat could have repeated were timed, and why (README, "Honest
-    /// durations").
+    /// How the calls golat could have repeated were timed, and why (docs/timing.md,
+    /// "The timing policy").
     #[serde(default)]
     pub policy: TimingPolicy,
     /// Where the stop costs above came from: `measured` before this run, or `cached`

@@ -709,7 +709,7 @@ fn summarize_runs(mut reports: Vec<Report>, cold: bool) -> Report {
     report
 }
 
-/// Exit code when `--budget` is exceeded (documented in README).
+/// Exit code when `--budget` is exceeded (README, Exit codes).
 pub const EXIT_OVER_BUDGET: u8 = 97;
 
 /// Parses `2s`, `500ms`, `1.5s`, `1m`, `250us` into milliseconds.

@@ -6,8 +6,8 @@
 writes /tmp/gen1.trace, /tmp/gen2.trace, ... (each the header plus one generation's batches)
 and prints each generation's size. A generation read alone is read as a first generation:
 the same events, but those at its start get their context from it alone. Reading each file
-on its own thread bounds what reading generations in parallel could gain (README,
-`golat trace`, Benchmark).
+on its own thread bounds what reading generations in parallel could gain (docs/benchmarks.md,
+"`golat trace` against Go's reader").
 """
 import sys
 

@@ -36,6 +36,10 @@ pub struct ExecAnalysis {
     pub network: Vec<Connect>,
     /// How much of the wall was tracing.
     pub tracing: TracingCost,
+    /// Every stretch of the critical path, in time order, for the analyses that weigh
+    /// calls by whether they held it up (not in the JSON: `critical_path` is its summary).
+    #[serde(skip)]
+    pub stretches: Vec<Stretch>,
 }
 
 /// What tracing cost the run: each stop costs its thread the calibrated round trip plus
@@ -248,6 +252,7 @@ pub fn compute(report: &Report, ctx: &Ctx) -> ExecAnalysis {
         critical_processes: chain.processes,
         network,
         tracing,
+        stretches: chain.stretches,
     }
 }
 
@@ -310,7 +315,7 @@ fn tracing_cost(report: &Report, ctx: &Ctx, segments: &[Stretch]) -> TracingCost
 /// ended last before the root's end; inside that child, on its own last child; and so on.
 /// Between children the parent itself holds the path. Segments come out in time order.
 /// A stretch of the critical path: (process index, from ms, to ms).
-type Stretch = (usize, f64, f64);
+pub type Stretch = (usize, f64, f64);
 
 struct Chain {
     links: Vec<Link>,

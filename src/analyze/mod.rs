@@ -9,6 +9,7 @@
 //! what the tracer observed (round trips included), `wall_ms` process or run wall time as it
 //! ran under the tracer.
 
+pub mod advice;
 pub mod exec;
 pub mod fs_blocking;
 pub mod go_phases;
@@ -47,14 +48,30 @@ fn run(report: &mut Report, live: bool) {
         let fs = fs_blocking::compute(report, &ctx);
         let exec = exec::compute(report, &ctx);
         let habits = habits::compute(report, &ctx);
-        let verdict = Verdict::compute(report, &path_scan, &fs, &exec, &habits);
+        let init = init_chain::compute(report);
+        let advice = advice::compute(
+            report,
+            &ctx,
+            &advice::Inputs {
+                path_scan: &path_scan,
+                fs: &fs,
+                exec: &exec,
+                habits: &habits,
+                init_chain: init.as_ref(),
+            },
+        );
+        let verdict = Verdict::compute(report, &exec, &advice);
         [
             ("path_scan", serde_json::to_value(&path_scan).ok()),
             ("fs_blocking", serde_json::to_value(&fs).ok()),
             ("exec", serde_json::to_value(&exec).ok()),
             ("habits", serde_json::to_value(&habits).ok()),
             ("verdict", serde_json::to_value(&verdict).ok()),
-            ("init_chain", init_chain::analyze(report)),
+            ("what_to_change", serde_json::to_value(&advice).ok()),
+            (
+                "init_chain",
+                init.and_then(|c| serde_json::to_value(c).ok()),
+            ),
             ("go_phases", go_phases::analyze(report)),
         ]
     };
@@ -491,7 +508,8 @@ pub struct Verdict {
     pub time_kind: String,
     /// `ms` as a fraction of the run's wall time (0..1).
     pub share: f64,
-    /// The largest avoidable cost (habits, PATH waste, flagged filesystems), if any.
+    /// The first of "what to change" (`hotspots.what_to_change`), if any: the change that
+    /// would save the most critical-path wall.
     #[serde(default)]
     pub avoidable: Option<String>,
 }
@@ -507,10 +525,8 @@ struct Candidate {
 impl Verdict {
     pub fn compute(
         report: &Report,
-        ps: &path_scan::PathScan,
-        fs: &fs_blocking::FsBlocking,
         ex: &exec::ExecAnalysis,
-        hb: &habits::Habits,
+        advice: &advice::WhatToChange,
     ) -> Verdict {
         let wall = report.wall_ms;
         if !report.traced {
@@ -555,74 +571,20 @@ impl Verdict {
                 ),
             });
         }
-        let mut avoidable: Vec<Candidate> = Vec::new();
-        for h in &hb.items {
-            avoidable.push(Candidate {
-                kind: "habit",
-                subject: h.key.clone(),
-                ms: h.cost_ms,
-                time_kind: if h.cost_kind == "wall" { "wall" } else { "sys" },
-                text: format!(
-                    "{} cost {:.1} ms {} ({:.1}% of wall)",
-                    h.title,
-                    h.cost_ms,
-                    h.cost_kind,
-                    pct(h.cost_ms)
-                ),
-            });
-        }
-        if ps.totals.probes > 0 {
-            avoidable.push(Candidate {
-                kind: "path_scan",
-                subject: ps.names.first().map(|n| n.name.clone()).unwrap_or_default(),
-                ms: ps.totals.sys_ms,
-                time_kind: "sys",
-                text: format!(
-                    "PATH scans: {} probes, {:.2} ms sys ({} would go with a cleaned PATH)",
-                    ps.totals.probes, ps.totals.sys_ms, ps.cleanup.saved_probes
-                ),
-            });
-        }
-        if let Some(m) = fs.mounts.iter().find(|m| m.flag.is_some()) {
-            avoidable.push(Candidate {
-                kind: "fs_blocking",
-                subject: m.mount_point.clone(),
-                ms: m.times.sys_ms,
-                time_kind: "sys",
-                text: format!(
-                    "{} calls on {} ({}, {}) took {:.2} ms sys",
-                    m.times.calls,
-                    m.mount_point,
-                    m.fs_type,
-                    m.flag.as_deref().unwrap_or(""),
-                    m.times.sys_ms
-                ),
-            });
-        }
-        let net: f64 = ex.network.iter().map(|n| n.sys_us / 1000.0).sum();
-        if !ex.network.is_empty() {
-            big.push(Candidate {
-                kind: "network",
-                subject: ex.network[0].addr.clone(),
-                ms: net,
-                time_kind: "sys",
-                text: format!(
-                    "{} network connects took {net:.1} ms sys ({:.0}% of wall)",
-                    ex.network.len(),
-                    pct(net)
-                ),
-            });
-        }
-        big.sort_by(|a, b| b.ms.total_cmp(&a.ms));
-        avoidable.sort_by(|a, b| b.ms.total_cmp(&a.ms));
-        let avoid_text = avoidable
-            .first()
-            .filter(|c| c.ms > 0.0)
-            .map(|c| c.text.clone());
+        // The change worth most, as "what to change" ranks it: by the critical-path time
+        // it would save, not by summed call time.
+        let avoid_text = advice.findings.first().map(|f| {
+            format!(
+                "most to gain: {} (≈{:.1} ms, {:.1}% of wall)",
+                f.title,
+                f.saves_ms,
+                100.0 * f.share
+            )
+        });
         match big.into_iter().next() {
             Some(c) => Verdict {
                 line: match &avoid_text {
-                    Some(a) => format!("{}; most avoidable: {a}", c.text),
+                    Some(a) => format!("{}; {a}", c.text),
                     None => c.text.clone(),
                 },
                 kind: c.kind.into(),

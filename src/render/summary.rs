@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 
 use super::{Style, Table, bold, ms, pct, yellow_bold};
 use crate::analyze::Verdict;
+use crate::analyze::advice::WhatToChange;
 use crate::analyze::exec::ExecAnalysis;
 use crate::analyze::fs_blocking::FsBlocking;
 use crate::analyze::habits::Habits;
@@ -29,6 +30,62 @@ pub fn render(report: &Report, style: &Style) -> String {
     let mut out = String::new();
     let _ = write_report(&mut out, report, style);
     out
+}
+
+/// The answer first: each change with what it saves, what golat saw, and the fix to paste.
+fn what_to_change(out: &mut String, wc: &WhatToChange, style: &Style) -> std::fmt::Result {
+    let threshold = format!("{:.0}%", 100.0 * wc.min_share);
+    if wc.findings.is_empty() {
+        let largest = match &wc.largest_not_listed {
+            Some(f) => format!(
+                " (largest: {}, ≈{} ms, {:.2}%)",
+                f.title,
+                ms(f.saves_ms),
+                100.0 * f.share
+            ),
+            None => String::new(),
+        };
+        return writeln!(
+            out,
+            "\n{} nothing would save {threshold} of the {} ms wall{largest}",
+            bold("What to change:", style.color),
+            ms(wc.wall_ms)
+        );
+    }
+    heading(
+        out,
+        &format!(
+            "What to change (critical-path wall each fix would save, of the {} ms wall under golat)",
+            ms(wc.wall_ms)
+        ),
+        style,
+    )?;
+    for (k, f) in wc.findings.iter().enumerate() {
+        writeln!(
+            out,
+            "  {}. {}: saves ≈{} ms ({:.1}%), confidence {}",
+            k + 1,
+            f.title,
+            ms(f.saves_ms),
+            100.0 * f.share,
+            f.confidence
+        )?;
+        writeln!(out, "     seen: {}", f.evidence)?;
+        writeln!(out, "     fix:  {}", f.fix)?;
+        writeln!(
+            out,
+            "     ({} confidence: {})",
+            f.confidence, f.why_confidence
+        )?;
+    }
+    if wc.not_listed > 0 {
+        writeln!(
+            out,
+            "  {} more under {threshold} of the wall or past the fifth (--json: hotspots.what_to_change)",
+            wc.not_listed
+        )?;
+    }
+    Ok(())
 }
 
 fn heading(out: &mut String, title: &str, style: &Style) -> std::fmt::Result {
@@ -91,6 +148,9 @@ fn write_report(out: &mut String, report: &Report, style: &Style) -> std::fmt::R
             "{}",
             yellow_bold(&format!("verdict: {}", v.line), style.color)
         )?;
+    }
+    if let Some(wc) = hotspot::<WhatToChange>(report, "what_to_change") {
+        what_to_change(out, &wc, style)?;
     }
     let top = style.top;
     let w = style.width;

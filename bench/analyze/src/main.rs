@@ -200,6 +200,8 @@ fn proc(pid: i32, ppid: i32, tool: &str, exe: &str, start: f64, end: f64) -> Pro
         threads: 4,
         path_env: Some(PATH.into()),
         godebug: None,
+        stops: 0,
+        tracing_ms: 0.0,
     }
 }
 

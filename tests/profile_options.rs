@@ -368,7 +368,9 @@ fn path_entries_are_numbered_from_one_as_path_audit_numbers_them() {
     let row = std::fs::read_to_string(&text)
         .unwrap()
         .lines()
-        .find(|l| l.contains("/nonexistent/golat-missing") && l.contains("missing"))
+        .find(|l| {
+            l.starts_with('│') && l.contains("/nonexistent/golat-missing") && l.contains("missing")
+        })
         .map(String::from)
         .expect("a row for the missing entry");
     assert!(

@@ -61,14 +61,25 @@ fn report_json_carries_every_hotspot_and_the_schema() {
         .clone();
     let v: Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["schema"], "golat.profile/v1");
-    for key in ["path_scan", "fs_blocking", "exec", "habits", "verdict"] {
+    for key in [
+        "path_scan",
+        "fs_blocking",
+        "exec",
+        "habits",
+        "verdict",
+        "what_to_change",
+    ] {
         assert!(v["hotspots"].get(key).is_some(), "no hotspots.{key}");
     }
     assert!(
         v["hotspots"]["verdict"]["line"]
             .as_str()
             .unwrap()
-            .contains("PATH scans")
+            .contains("most to gain: PATH: drop #2 /nonexistent/a (missing)")
+    );
+    assert_eq!(
+        v["hotspots"]["what_to_change"]["findings"][0]["key"],
+        "path_entries"
     );
     // Saved reports keep what the live run checked about PATH.
     let entries = v["hotspots"]["path_scan"]["paths"][0]["entries"]

@@ -15,6 +15,7 @@ pub mod go_phases;
 pub mod habits;
 pub mod init_chain;
 pub mod path_scan;
+pub mod tools;
 
 use std::collections::HashMap;
 

@@ -480,6 +480,11 @@ pub struct Report {
     pub calls: Vec<Call>,
     #[serde(default)]
     pub mounts: Vec<MountRecord>,
+    /// Names for the IPs the run connected to (IP as text → name), from the recording
+    /// machine's /etc/hosts: golat does not see the run's DNS answers, and a saved report
+    /// must name its connects as the live run did, wherever it is read.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub hosts: BTreeMap<String, String>,
     #[serde(default)]
     pub warnings: Vec<Warning>,
     /// With `--runs N`: how each figure varied across the runs. This report's own figures

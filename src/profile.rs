@@ -838,6 +838,7 @@ fn record(
         syscalls,
         calls: builder.calls,
         mounts,
+        hosts: Default::default(),
         warnings: builder.warnings,
         runs: None,
         init_lines: builder.init_lines,

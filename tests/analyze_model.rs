@@ -75,6 +75,7 @@ fn report(processes: Vec<Process>, calls: Vec<Call>, wall: f64) -> Report {
         processes,
         calls,
         mounts: Vec::new(),
+        hosts: Default::default(),
         warnings: Vec::new(),
         runs: None,
         init_lines: Vec::new(),

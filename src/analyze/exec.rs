@@ -2,12 +2,13 @@
 //! (the chain of processes that decided when the run ended, with each link's share of the
 //! wall time), and the network connects made during the run.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Ctx, FastMap, JSON_ROWS, Kind, ProcIndex, sys_us};
-use crate::model::Report;
+use super::{Ctx, FastMap, JSON_ROWS, Kind, ProcIndex, sys_us, tools};
+use crate::model::{Call, Report};
 
 /// Critical-path segments kept in the JSON.
 pub const CHAIN_ROWS: usize = 1000;
@@ -65,7 +66,12 @@ pub struct TracingCost {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ToolRow {
+    /// The tool as the tables group it: C compiler drivers under any name are `cc`
+    /// ([`super::tools::group`]).
     pub tool: String,
+    /// The processes' own tool names when they differ from `tool` (`gcc-12`,
+    /// `x86_64-linux-gnu-gcc-12`), sorted.
+    pub real_tools: Vec<String>,
     pub count: u64,
     /// Sum of exec-to-exit wall times.
     pub total_wall_ms: f64,
@@ -80,7 +86,10 @@ pub struct ToolRow {
 #[serde(default)]
 pub struct Link {
     pub pid: i32,
+    /// As in [`ToolRow::tool`].
     pub tool: String,
+    /// The process's own tool name when `tool` groups it under another.
+    pub real_tool: Option<String>,
     /// As in [`CriticalProcess::package`].
     pub package: Option<String>,
     /// The process's arguments, shortened.
@@ -107,7 +116,10 @@ pub struct ChainGap {
 #[serde(default)]
 pub struct CriticalProcess {
     pub pid: i32,
+    /// As in [`ToolRow::tool`].
     pub tool: String,
+    /// The process's own tool name when `tool` groups it under another.
+    pub real_tool: Option<String>,
     /// What the process worked on: the package of a compile, asm or cgo (`-p`,
     /// `-importpath`); absent for other tools.
     pub package: Option<String>,
@@ -123,13 +135,103 @@ pub struct CriticalProcess {
 pub struct Connect {
     pub pid: i32,
     pub tool: String,
+    /// The address as recorded: `127.0.0.1:443`, `[::1]:80`, `/run/x.sock`, `@abstract`.
     pub addr: String,
+    /// A name for it: the recording machine's /etc/hosts name of the IP (golat does not
+    /// see DNS answers), else the IP; a Unix socket's path.
+    pub host: String,
+    /// Where `host` came from: `etc_hosts`, `ip` or `unix`.
+    pub host_source: String,
+    /// The TCP/UDP port; none for a Unix socket.
+    pub port: Option<u16>,
     pub t_ms: f64,
     pub result: String,
     /// Replayed/corrected duration of the connect call itself (a non-blocking connect
     /// returns at once: the handshake is not in it).
     pub sys_us: f64,
     pub traced_us: f64,
+}
+
+/// A connect's address as recorded (a call without one, `?`).
+pub fn connect_addr(c: &Call) -> &str {
+    c.addr.as_deref().or(c.path.as_deref()).unwrap_or("?")
+}
+
+/// The IP and port of an inet address as [`crate::tracer::decode::sockaddr`] writes it
+/// (`127.0.0.1:443`, `[::1]:80`); None for a Unix socket (`/run/x.sock`, `@abstract`) and
+/// anything else.
+pub fn split_inet(addr: &str) -> Option<(IpAddr, u16)> {
+    let (ip, port) = match addr.strip_prefix('[') {
+        Some(rest) => rest.split_once("]:")?,
+        None => addr.rsplit_once(':')?,
+    };
+    let ip: IpAddr = ip.parse().ok()?;
+    // `[1.2.3.4]:80` is not what the tracer writes for IPv4; refuse it rather than guess.
+    if addr.starts_with('[') != ip.is_ipv6() {
+        return None;
+    }
+    Some((ip, port.parse().ok()?))
+}
+
+/// (host, where the name came from, port) for a connect's address: the name `hosts` (the
+/// report's record of the recording machine's /etc/hosts) gives its IP, else the IP; a
+/// Unix socket is named by its path.
+pub fn name_target(
+    addr: &str,
+    hosts: &BTreeMap<String, String>,
+) -> (String, &'static str, Option<u16>) {
+    match split_inet(addr) {
+        Some((ip, port)) => match hosts.get(&ip.to_string()) {
+            Some(name) => (name.clone(), "etc_hosts", Some(port)),
+            None => (ip.to_string(), "ip", Some(port)),
+        },
+        None => (addr.to_string(), "unix", None),
+    }
+}
+
+/// The IPs of a report's connects that `report.hosts` has no name for yet.
+pub fn unnamed_ips(report: &Report) -> Vec<IpAddr> {
+    let mut ips: Vec<IpAddr> = report
+        .calls
+        .iter()
+        .filter(|c| c.name == "connect")
+        .filter_map(|c| split_inet(connect_addr(c)))
+        .map(|(ip, _)| ip)
+        .filter(|ip| !report.hosts.contains_key(&ip.to_string()))
+        .collect();
+    ips.sort();
+    ips.dedup();
+    ips
+}
+
+/// Names for `ips` from the text of a hosts file (hosts(5)): the first name of the first
+/// line that lists the IP, as the resolver answers a reverse lookup from it. An IPv4-mapped
+/// IPv6 address (a dual-stack socket's `::ffff:127.0.0.1`) takes its IPv4 address's name.
+/// Keys are the IPs as text.
+pub fn parse_hosts(text: &str, ips: &[IpAddr]) -> BTreeMap<String, String> {
+    let mut names = BTreeMap::new();
+    for line in text.lines() {
+        let line = line.split('#').next().unwrap_or("");
+        let mut fields = line.split_whitespace();
+        let (Some(ip), Some(name)) = (fields.next(), fields.next()) else {
+            continue;
+        };
+        let Ok(ip) = ip.parse::<IpAddr>() else {
+            continue;
+        };
+        for want in ips {
+            let mapped = match want {
+                IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4),
+                IpAddr::V4(_) => None,
+            };
+            if *want == ip || mapped == Some(ip) {
+                names
+                    .entry(want.to_string())
+                    .or_insert_with(|| name.to_string());
+            }
+        }
+    }
+    names
 }
 
 /// What a toolchain process worked on, from its arguments: the import path a compile or
@@ -180,10 +282,14 @@ pub fn compute(report: &Report, ctx: &Ctx) -> ExecAnalysis {
     let mut tools: FastMap<&str, ToolRow> = FastMap::default();
     for p in &report.processes {
         let w = p.exec_wall_ms().unwrap_or(0.0).max(0.0);
-        let t = tools.entry(p.tool.as_str()).or_insert_with(|| ToolRow {
-            tool: p.tool.clone(),
+        let group = tools::group(&p.tool);
+        let t = tools.entry(group).or_insert_with(|| ToolRow {
+            tool: group.to_string(),
             ..ToolRow::default()
         });
+        if group != p.tool && !t.real_tools.contains(&p.tool) {
+            t.real_tools.push(p.tool.clone());
+        }
         t.count += 1;
         t.total_wall_ms += w;
         t.max_wall_ms = t.max_wall_ms.max(w);
@@ -201,35 +307,40 @@ pub fn compute(report: &Report, ctx: &Ctx) -> ExecAnalysis {
             .unwrap_or("?");
         match kind {
             Kind::Exec if !c.failed() => {
-                if let Some(t) = tools.get_mut(tool) {
+                if let Some(t) = tools.get_mut(tools::group(tool)) {
                     t.exec_sys_ms += sys_us(c).unwrap_or(0.0) / 1000.0;
                 }
             }
-            Kind::Connect => network.push(Connect {
-                pid: c.pid,
-                tool: tool.to_string(),
-                addr: c
-                    .addr
-                    .as_deref()
-                    .or(c.path.as_deref())
-                    .unwrap_or("?")
-                    .to_string(),
-                t_ms: c.t_ms,
-                result: super::result_text(c),
-                sys_us: sys_us(c).unwrap_or(0.0),
-                traced_us: c.dur_us_inclusive,
-            }),
+            Kind::Connect => {
+                let addr = connect_addr(c);
+                let (host, host_source, port) = name_target(addr, &report.hosts);
+                network.push(Connect {
+                    pid: c.pid,
+                    tool: tool.to_string(),
+                    addr: addr.to_string(),
+                    host,
+                    host_source: host_source.to_string(),
+                    port,
+                    t_ms: c.t_ms,
+                    result: super::result_text(c),
+                    sys_us: sys_us(c).unwrap_or(0.0),
+                    traced_us: c.dur_us_inclusive,
+                });
+            }
             _ => {}
         }
     }
     network.truncate(JSON_ROWS);
+    for t in tools.values_mut() {
+        t.real_tools.sort();
+    }
 
     let chain = critical_path(report, procs);
     let tracing = tracing_cost(report, ctx, &chain.stretches);
     // From every stretch, not from the listed processes: on a big build the top 100
     // processes leave most of the path out.
     for &(p, from, to) in &chain.stretches {
-        if let Some(t) = tools.get_mut(procs.get(p).tool.as_str()) {
+        if let Some(t) = tools.get_mut(tools::group(&procs.get(p).tool)) {
             t.critical_ms += to - from;
         }
     }
@@ -401,7 +512,8 @@ fn critical_path(report: &Report, procs: &ProcIndex) -> Chain {
         let pr = procs.get(p);
         let e = by_proc.entry(p).or_insert_with(|| CriticalProcess {
             pid: pr.pid,
-            tool: pr.tool.clone(),
+            tool: tools::group(&pr.tool).to_string(),
+            real_tool: tools::real_name(&pr.tool),
             package: package_of(&pr.tool, &pr.argv),
             args: short_args(&pr.argv),
             ..CriticalProcess::default()
@@ -444,7 +556,8 @@ fn critical_path(report: &Report, procs: &ProcIndex) -> Chain {
             let pr = procs.get(p);
             Link {
                 pid: pr.pid,
-                tool: pr.tool.clone(),
+                tool: tools::group(&pr.tool).to_string(),
+                real_tool: tools::real_name(&pr.tool),
                 package: package_of(&pr.tool, &pr.argv),
                 args: short_args(&pr.argv),
                 from_ms: from,
@@ -465,7 +578,145 @@ fn critical_path(report: &Report, procs: &ProcIndex) -> Chain {
 
 #[cfg(test)]
 mod tests {
-    use super::package_of;
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn inet_addresses_split_into_ip_and_port() {
+        assert_eq!(split_inet("127.0.0.1:443"), Some((ip("127.0.0.1"), 443)));
+        assert_eq!(split_inet("[::1]:80"), Some((ip("::1"), 80)));
+        assert_eq!(
+            split_inet("[::ffff:10.0.0.1]:8080"),
+            Some((ip("::ffff:10.0.0.1"), 8080))
+        );
+        for other in [
+            "/run/x.sock",
+            "/tmp/a:80",
+            "@abstract:1",
+            "family 16",
+            "?",
+            "127.0.0.1",
+            "127.0.0.1:99999",
+            "[127.0.0.1]:80",
+            "::1:80",
+        ] {
+            assert_eq!(split_inet(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn hosts_file_names_the_ip_by_its_first_line_and_first_name() {
+        let text = "# comment 10.0.0.9 nope\n\
+                    127.0.0.1\tlocalhost\n\
+                    127.0.0.1 runsc vm\n\
+                    ::1 ip6-localhost ip6-loopback # trailing\n\
+                    10.0.0.2 db.internal db\n\
+                    garbage\n\
+                    not-an-ip name\n";
+        let names = parse_hosts(
+            text,
+            &[
+                ip("127.0.0.1"),
+                ip("::1"),
+                ip("::ffff:10.0.0.2"),
+                ip("10.0.0.9"),
+                ip("8.8.8.8"),
+            ],
+        );
+        let want: BTreeMap<String, String> = [
+            ("127.0.0.1", "localhost"),
+            ("::1", "ip6-localhost"),
+            ("::ffff:10.0.0.2", "db.internal"),
+        ]
+        .into_iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+        assert_eq!(names, want);
+    }
+
+    #[test]
+    fn a_connect_is_named_from_the_reports_hosts_else_by_its_ip() {
+        let hosts: BTreeMap<String, String> = [("127.0.0.1".to_string(), "localhost".to_string())]
+            .into_iter()
+            .collect();
+        assert_eq!(
+            name_target("127.0.0.1:8080", &hosts),
+            ("localhost".into(), "etc_hosts", Some(8080))
+        );
+        assert_eq!(
+            name_target("[::1]:53", &hosts),
+            ("::1".into(), "ip", Some(53))
+        );
+        assert_eq!(
+            name_target("/run/dbus/system_bus_socket", &hosts),
+            ("/run/dbus/system_bus_socket".into(), "unix", None)
+        );
+    }
+
+    #[test]
+    fn c_compilers_are_one_tool_with_their_own_names_kept() {
+        let mut report = crate::model::empty_report_for_tests();
+        let proc = |pid: i32, ppid: i32, tool: &str, start: f64, end: f64| {
+            serde_json::from_value::<crate::model::Process>(serde_json::json!({
+                "pid": pid, "ppid": ppid, "tool": tool, "exe": format!("/usr/bin/{tool}"),
+                "argv": [tool, "-c", "x.c"], "cwd": "/", "start_ms": start, "execs": [],
+                "end_ms": end, "exit_code": 0, "signal": null, "threads": 1
+            }))
+            .unwrap()
+        };
+        report.wall_ms = 10.0;
+        report.processes = vec![
+            proc(1, 0, "go", 0.0, 10.0),
+            proc(2, 1, "x86_64-linux-gnu-gcc-12", 1.0, 4.0),
+            proc(3, 1, "gcc", 5.0, 9.0),
+            proc(4, 2, "cc1", 1.5, 3.5),
+        ];
+        let ctx = Ctx::new(&report, false);
+        let ex = compute(&report, &ctx);
+        let cc = ex.tools.iter().find(|t| t.tool == "cc").expect("a cc row");
+        assert_eq!(cc.count, 2);
+        assert_eq!(cc.real_tools, ["gcc", "x86_64-linux-gnu-gcc-12"]);
+        assert!((cc.total_wall_ms - 7.0).abs() < 1e-9);
+        assert!(
+            ex.tools
+                .iter()
+                .any(|t| t.tool == "cc1" && t.real_tools.is_empty())
+        );
+        assert!(!ex.tools.iter().any(|t| t.tool.contains("gcc")));
+        let gcc = ex
+            .critical_by_process
+            .iter()
+            .find(|c| c.pid == 3)
+            .expect("gcc held the path");
+        assert_eq!(
+            (gcc.tool.as_str(), gcc.real_tool.as_deref()),
+            ("cc", Some("gcc"))
+        );
+        let link = ex
+            .critical_path
+            .iter()
+            .find(|l| l.pid == 2)
+            .expect("a link");
+        assert_eq!(link.tool, "cc");
+        assert_eq!(link.real_tool.as_deref(), Some("x86_64-linux-gnu-gcc-12"));
+        let go = ex.critical_path.iter().find(|l| l.pid == 1).unwrap();
+        assert_eq!(go.real_tool, None);
+        let verdict = super::super::Verdict::compute(
+            &report,
+            &Default::default(),
+            &Default::default(),
+            &ex,
+            &Default::default(),
+        );
+        assert!(
+            verdict.line.starts_with("cc (pid 3) holds 40%"),
+            "{}",
+            verdict.line
+        );
+    }
 
     #[test]
     fn compile_asm_and_cgo_name_their_package() {

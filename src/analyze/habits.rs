@@ -6,6 +6,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
+use super::tools::is_c_tool;
 use super::{Ctx, Kind, Times, split_parent};
 use crate::model::Report;
 
@@ -36,10 +37,6 @@ pub struct Habit {
 }
 
 const VCS_MARKERS: &[&str] = &[".git", ".hg", ".svn", ".bzr", ".fslckout", "_FOSSIL_"];
-const C_TOOLS: &[&str] = &[
-    "cc1", "cc1plus", "cc1obj", "gcc", "cc", "g++", "c++", "clang", "clang++", "cpp", "as",
-    "collect2", "ld", "ld.bfd", "ld.gold", "ld.lld",
-];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum PathClass {
@@ -62,14 +59,6 @@ impl PathClass {
             _ => PathClass::Plain,
         }
     }
-}
-
-fn is_c_tool(tool: &str) -> bool {
-    C_TOOLS.contains(&tool)
-        || tool.strip_suffix("-gcc").is_some()
-        || tool.contains("-linux-gnu-")
-        || tool.starts_with("gcc-")
-        || tool.starts_with("clang-")
 }
 
 #[derive(Default)]

@@ -16,6 +16,7 @@ pub mod go_phases;
 pub mod habits;
 pub mod init_chain;
 pub mod path_scan;
+pub mod tools;
 
 use std::collections::HashMap;
 
@@ -41,6 +42,9 @@ pub fn analyze_saved(report: &mut Report) {
 fn run(report: &mut Report, live: bool) {
     if live && report.mounts.is_empty() {
         report.mounts = read_live_mounts();
+    }
+    if live {
+        record_live_hosts(report);
     }
     let results = {
         let ctx = Ctx::new(report, live);
@@ -314,6 +318,18 @@ pub fn read_live_mounts() -> Vec<MountRecord> {
     std::fs::read_to_string("/proc/self/mountinfo")
         .map(|text| parse_mountinfo(&text))
         .unwrap_or_default()
+}
+
+/// Adds to `report.hosts` the /etc/hosts names of the IPs its connects went to. Only for a
+/// live run, like the mount table; a run without connects does not read the file.
+pub fn record_live_hosts(report: &mut Report) {
+    let ips = exec::unnamed_ips(report);
+    if ips.is_empty() {
+        return;
+    }
+    if let Ok(text) = std::fs::read_to_string("/etc/hosts") {
+        report.hosts.extend(exec::parse_hosts(&text, &ips));
+    }
 }
 
 /// `36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue`

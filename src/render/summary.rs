@@ -275,6 +275,12 @@ fn exec_tables(out: &mut String, ex: &ExecAnalysis, style: &Style) -> std::fmt::
         .numeric(&[1, 2, 3, 4])
         .flex(5);
         for c in ex.critical_by_process.iter().take(top) {
+            // A grouped tool (`cc`) is named by its own program first: which compiler ran.
+            let args = match &c.real_tool {
+                Some(real) if c.args.is_empty() => real.clone(),
+                Some(real) => format!("{real} {}", c.args),
+                None => c.args.clone(),
+            };
             t.row(vec![
                 c.tool.clone(),
                 c.pid.to_string(),
@@ -282,8 +288,8 @@ fn exec_tables(out: &mut String, ex: &ExecAnalysis, style: &Style) -> std::fmt::
                 pct(c.share),
                 c.segments.to_string(),
                 match &c.package {
-                    Some(p) => format!("{p}  ({})", c.args),
-                    None => c.args.clone(),
+                    Some(p) => format!("{p}  ({args})"),
+                    None => args,
                 },
             ]);
         }
@@ -342,25 +348,44 @@ fn exec_tables(out: &mut String, ex: &ExecAnalysis, style: &Style) -> std::fmt::
             ]);
         }
         writeln!(out, "{}", t.render(w))?;
+        for r in ex.tools.iter().take(top) {
+            if !r.real_tools.is_empty() {
+                writeln!(out, "{} groups {}", r.tool, r.real_tools.join(", "))?;
+            }
+        }
     }
     if !ex.network.is_empty() {
-        heading(out, "Network connects", style)?;
-        let mut t = Table::new(&["address", "tool", "pid", "at ms", "result", "sys us"])
-            .numeric(&[2, 3, 5])
+        heading(
+            out,
+            "Network connects (sys ms = the connect call, round trip removed; names from /etc/hosts)",
+            style,
+        )?;
+        let mut t = Table::new(&["host", "port", "tool", "pid", "at ms", "result", "sys ms"])
+            .numeric(&[1, 3, 4, 6])
             .flex(0);
         for n in ex.network.iter().take(top) {
             t.row(vec![
-                n.addr.clone(),
+                connect_host(n),
+                n.port.map(|p| p.to_string()).unwrap_or_default(),
                 n.tool.clone(),
                 n.pid.to_string(),
                 ms(n.t_ms),
                 n.result.clone(),
-                format!("{:.1}", n.sys_us),
+                ms(n.sys_us / 1000.0),
             ]);
         }
         writeln!(out, "{}", t.render(w))?;
     }
     Ok(())
+}
+
+/// A connect's host cell: a name with its IP (`localhost (127.0.0.1)`), else the IP or the
+/// socket's path.
+fn connect_host(n: &crate::analyze::exec::Connect) -> String {
+    match crate::analyze::exec::split_inet(&n.addr) {
+        Some((ip, _)) if n.host_source == "etc_hosts" => format!("{} ({ip})", n.host),
+        _ => n.host.clone(),
+    }
 }
 
 /// `path: go 276 → compile 32 → … → link 597 → go 24`, dropping middle links to fit;

@@ -22,7 +22,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::analyze::{Ctx, result_text, sys_us};
-use crate::analyze::{go_phases, path_scan};
+use crate::analyze::{exec, go_phases, path_scan};
 use crate::gosrc::debugtrace::DebugTrace;
 use crate::model::{GoroutineRun, Report, RuntimeAlignment, RuntimeSpan, RuntimeTimeline, Timing};
 
@@ -333,13 +333,24 @@ pub fn write<W: Write>(report: &Report, ctx: &Ctx, w: &mut W) -> std::io::Result
                 pid: c.pid,
                 tid: i64::from(c.tid),
                 id: None,
-                args: json!({
-                    "path": c.path.as_deref().or(c.addr.as_deref()),
-                    "result": result_text(c),
-                    "sys_us": sys,
-                    "traced_us": c.dur_us_inclusive,
-                    "timing": timing,
-                }),
+                args: {
+                    let mut args = json!({
+                        "path": c.path.as_deref().or(c.addr.as_deref()),
+                        "result": result_text(c),
+                        "sys_us": sys,
+                        "traced_us": c.dur_us_inclusive,
+                        "timing": timing,
+                    });
+                    if c.name == "connect" {
+                        let (host, source, port) =
+                            exec::name_target(exec::connect_addr(c), &report.hosts);
+                        args["host"] = json!(host);
+                        args["host_source"] = json!(source);
+                        args["port"] = json!(port);
+                        args["sys_ms"] = json!(sys.map(|us| us / 1000.0));
+                    }
+                    args
+                },
             },
             &mut out,
         )?;

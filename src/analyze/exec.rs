@@ -704,13 +704,7 @@ mod tests {
         assert_eq!(link.real_tool.as_deref(), Some("x86_64-linux-gnu-gcc-12"));
         let go = ex.critical_path.iter().find(|l| l.pid == 1).unwrap();
         assert_eq!(go.real_tool, None);
-        let verdict = super::super::Verdict::compute(
-            &report,
-            &Default::default(),
-            &Default::default(),
-            &ex,
-            &Default::default(),
-        );
+        let verdict = super::super::Verdict::compute(&report, &ex, &Default::default());
         assert!(
             verdict.line.starts_with("cc (pid 3) holds 40%"),
             "{}",

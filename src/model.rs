@@ -476,8 +476,17 @@ pub struct Report {
     pub env: RunEnv,
     pub processes: Vec<Process>,
     pub syscalls: Vec<SyscallSummary>,
-    /// Every recorded call, in entry order.
+    /// The recorded calls, in entry order: every one, unless `calls_omitted` says how many
+    /// `--json` left out of a big run (`--json-calls`); the analyses saw them all.
     pub calls: Vec<Call>,
+    /// Calls recorded but not in `calls` (a `--json` report of a big run keeps the slowest
+    /// `--json-calls N`); `hotspots` were computed from all of them, so `golat report`
+    /// renders those and does not analyse again.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub calls_omitted: u64,
+    /// How many of the omitted calls failed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub calls_omitted_failed: u64,
     #[serde(default)]
     pub mounts: Vec<MountRecord>,
     /// Names for the IPs the run connected to (IP as text → name), from the recording
@@ -506,6 +515,45 @@ pub struct Report {
 }
 
 impl Report {
+    /// Calls the run recorded, whether or not `calls` still holds them all.
+    pub fn recorded_calls(&self) -> u64 {
+        self.calls.len() as u64 + self.calls_omitted
+    }
+
+    /// Failed calls the run recorded, whether or not `calls` still holds them all.
+    pub fn failed_calls(&self) -> u64 {
+        self.calls.iter().filter(|c| c.failed()).count() as u64 + self.calls_omitted_failed
+    }
+
+    /// Keeps the `keep` slowest calls (by sys duration, in entry order) and counts the rest
+    /// in `calls_omitted`; returns the calls taken out, to put back with [`Report::restore_calls`].
+    pub fn trim_calls(&mut self, keep: usize) -> Option<Vec<Call>> {
+        if self.calls.len() <= keep {
+            return None;
+        }
+        let all = std::mem::take(&mut self.calls);
+        let mut order: Vec<usize> = (0..all.len()).collect();
+        let dur = |i: usize| all[i].dur_us;
+        if keep > 0 {
+            order.select_nth_unstable_by(keep - 1, |&a, &b| dur(b).total_cmp(&dur(a)));
+        }
+        order.truncate(keep);
+        order.sort_unstable();
+        self.calls = order.iter().map(|&i| all[i].clone()).collect();
+        let failed_all = all.iter().filter(|c| c.failed()).count() as u64;
+        let failed_kept = self.calls.iter().filter(|c| c.failed()).count() as u64;
+        self.calls_omitted = (all.len() - keep) as u64;
+        self.calls_omitted_failed = failed_all - failed_kept;
+        Some(all)
+    }
+
+    /// Undoes [`Report::trim_calls`].
+    pub fn restore_calls(&mut self, all: Vec<Call>) {
+        self.calls = all;
+        self.calls_omitted = 0;
+        self.calls_omitted_failed = 0;
+    }
+
     /// Per-syscall totals computed from `calls`, sorted by name.
     pub fn summarize_syscalls(calls: &[Call]) -> Vec<SyscallSummary> {
         let mut by_name: BTreeMap<&str, SyscallSummary> = BTreeMap::new();

@@ -32,6 +32,8 @@ pub struct Options {
     pub exit_stops_all: bool,
     pub json: Option<PathBuf>,
     pub events: Option<PathBuf>,
+    /// `--json-calls`: calls the JSON report keeps at most (0: all).
+    pub json_calls: usize,
     pub timeline: Option<PathBuf>,
     pub output: Option<PathBuf>,
     pub quiet: bool,
@@ -135,6 +137,7 @@ impl Options {
             exit_stops_all: args.exact,
             json: args.json.clone(),
             events: args.events.clone(),
+            json_calls: args.json_calls,
             timeline: args.timeline.clone(),
             output: args.output.clone(),
             quiet: args.quiet,
@@ -481,7 +484,7 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<u8> {
     if shown {
         crate::analyze::analyze(&mut report);
     }
-    emit(&opts, &report)?;
+    emit(&opts, &mut report)?;
     if report.exit_code != 0 {
         return Ok(exit_byte(report.exit_code));
     }
@@ -837,6 +840,8 @@ fn record(
         processes: builder.processes,
         syscalls,
         calls: builder.calls,
+        calls_omitted: 0,
+        calls_omitted_failed: 0,
         mounts,
         hosts: Default::default(),
         warnings: builder.warnings,
@@ -1012,12 +1017,21 @@ fn run_env(gocache: Option<String>) -> model::RunEnv {
 
 /// Writes every requested output. The table goes to stderr (or -o), never to stdout: the
 /// command's stdout is the user's.
-fn emit(opts: &Options, report: &Report) -> anyhow::Result<()> {
+fn emit(opts: &Options, report: &mut Report) -> anyhow::Result<()> {
     if let Some(path) = &opts.json {
         let file = std::fs::File::create(path)
             .with_context(|| format!("cannot write --json {}", path.display()))?;
         let mut w = std::io::BufWriter::new(file);
-        serde_json::to_writer(&mut w, report)?;
+        // A big run keeps its slowest calls: the analyses already saw every one, and a
+        // million calls would make a report nobody can open.
+        let all = (opts.json_calls > 0)
+            .then(|| report.trim_calls(opts.json_calls))
+            .flatten();
+        let written = serde_json::to_writer(&mut w, &*report);
+        if let Some(all) = all {
+            report.restore_calls(all);
+        }
+        written?;
         w.flush()?;
     }
     if let Some(path) = &opts.events {

@@ -72,10 +72,13 @@ pub fn run_report(args: &ReportArgs) -> anyhow::Result<u8> {
             path.display(),
             written.events,
             written.calls,
-            if written.omitted_calls > 0 {
-                format!(", {} short calls left out", written.omitted_calls)
-            } else {
-                String::new()
+            match (written.omitted_calls, report.calls_omitted) {
+                (0, 0) => String::new(),
+                (short, 0) => format!(", {short} short calls left out"),
+                (0, saved) => format!(", {saved} calls are not in the saved report (--json-calls)"),
+                (short, saved) => format!(
+                    ", {short} short calls left out; {saved} more are not in the saved report (--json-calls)"
+                ),
             }
         );
         if !args.json {

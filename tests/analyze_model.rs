@@ -74,6 +74,8 @@ fn report(processes: Vec<Process>, calls: Vec<Call>, wall: f64) -> Report {
         syscalls: Report::summarize_syscalls(&calls),
         processes,
         calls,
+        calls_omitted: 0,
+        calls_omitted_failed: 0,
         mounts: Vec::new(),
         hosts: Default::default(),
         warnings: Vec::new(),

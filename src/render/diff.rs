@@ -167,11 +167,8 @@ fn figures(
     let mut run = BTreeMap::new();
     run.insert("wall ms".to_string(), r.wall_ms);
     run.insert("processes".to_string(), r.processes.len() as f64);
-    run.insert("recorded calls".to_string(), r.calls.len() as f64);
-    run.insert(
-        "failed calls".to_string(),
-        r.calls.iter().filter(|c| c.failed()).count() as f64,
-    );
+    run.insert("recorded calls".to_string(), r.recorded_calls() as f64);
+    run.insert("failed calls".to_string(), r.failed_calls() as f64);
     run.insert(
         "sys ms (all calls)".to_string(),
         r.syscalls.iter().map(|s| s.total_ms).sum(),

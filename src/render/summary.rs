@@ -117,12 +117,12 @@ fn write_report(out: &mut String, report: &Report, style: &Style) -> std::fmt::R
         )?;
         return Ok(());
     }
-    let failed = report.calls.iter().filter(|c| c.failed()).count();
     writeln!(
         out,
-        "       {} processes, {} recorded calls ({failed} failed), {} ptrace stops",
+        "       {} processes, {} recorded calls ({} failed), {} ptrace stops",
         report.processes.len(),
-        report.calls.len(),
+        report.recorded_calls(),
+        report.failed_calls(),
         report.timing.stops
     )?;
     let exec = hotspot::<ExecAnalysis>(report, "exec");

@@ -477,6 +477,10 @@ pub fn write<W: Write>(report: &Report, ctx: &Ctx, w: &mut W) -> std::io::Result
             "omitted_calls": out.omitted_calls,
             "omitted_why": format!("above {ALL_CALLS_UP_TO} calls only calls of at least {LONG_CALL_US} us, execs and connects are kept"),
             "runtime_trace": runtime_note,
+            "calls_not_in_report": (report.calls_omitted > 0).then_some(report.calls_omitted),
+            "calls_not_in_report_why": (report.calls_omitted > 0).then_some(
+                "a saved --json report of a big run keeps only its slowest calls (--json-calls); --events has them all"
+            ),
         })),
     )?;
     w.write_all(b"}\n")?;

@@ -171,6 +171,8 @@ fn generate(n_calls: usize) -> Report {
         syscalls: Report::summarize_syscalls(&calls),
         processes,
         calls,
+        calls_omitted: 0,
+        calls_omitted_failed: 0,
         mounts: Vec::new(),
         warnings: Vec::new(),
         runs: None,

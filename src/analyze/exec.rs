@@ -258,7 +258,9 @@ pub fn package_of(tool: &str, argv: &[String]) -> Option<String> {
 /// Arguments after the program name, shortened for a table cell.
 pub fn short_args(argv: &[String]) -> String {
     let mut s = String::new();
-    for a in argv.iter().skip(1) {
+    // golat's own `-debug-trace` is not the user's argument: a row shows what they typed.
+    let golats = |a: &str| a.starts_with("-debug-trace=") && a.contains("/golat-debug-trace-");
+    for a in argv.iter().skip(1).filter(|a| !golats(a)) {
         if s.len() > 120 {
             s.push_str(" …");
             break;
@@ -710,6 +712,25 @@ mod tests {
             "{}",
             verdict.line
         );
+    }
+
+    #[test]
+    fn golats_own_debug_trace_flag_is_left_out_of_the_args() {
+        let argv: Vec<String> = [
+            "go",
+            "build",
+            "-debug-trace=/tmp/golat-debug-trace-Ab12/go.trace.json",
+            "-o",
+            "/dev/null",
+            ".",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(short_args(&argv), "build -o /dev/null .");
+        let mine: Vec<String> = ["go", "build", "-debug-trace=t.json", "."]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(short_args(&mine), "build -debug-trace=t.json .");
     }
 
     #[test]

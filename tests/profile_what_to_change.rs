@@ -310,3 +310,79 @@ fn slow_package_inits_name_the_package_and_a_quick_build_says_nothing_is_worth_c
         .unwrap_or_else(|| panic!("{text}"));
     assert!(line.contains("nothing would save 1% of the"), "{line}");
 }
+
+#[test]
+fn links_that_go_build_throws_away_are_named_and_building_into_a_directory_ends_them() {
+    let _g = serial();
+    if require("go").is_none() {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let m = t.path().join("m");
+    for cmd in ["one", "two"] {
+        let dir = m.join("cmd").join(cmd);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("main.go"),
+            format!("package main\n\nimport \"fmt\"\n\nfunc main() {{ fmt.Println(\"{cmd}\") }}\n"),
+        )
+        .unwrap();
+    }
+    std::fs::write(m.join("go.mod"), "module example.com/m\n\ngo 1.22\n").unwrap();
+    let go_in = |args: &[&str], profiled: bool| -> Option<Value> {
+        let json = t.path().join("r.json");
+        let mut cmd = if profiled {
+            let mut c = Command::new(golat());
+            c.args(["profile", "-q", "--json"]).arg(&json).arg("go");
+            c
+        } else {
+            Command::new("go")
+        };
+        cmd.current_dir(&m)
+            .env("GOTOOLCHAIN", "local")
+            .env("GOFLAGS", "-buildvcs=false")
+            .args(args);
+        let out = output_timeout(&mut cmd, 300);
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        profiled.then(|| serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap())
+    };
+    let links = |r: &Value| {
+        r["processes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["tool"] == "link" && !p["argv"].to_string().contains("-V=full"))
+            .count()
+    };
+    go_in(&["build", "./..."], false);
+    let r = go_in(&["build", "./..."], true).unwrap();
+    assert_eq!(
+        links(&r),
+        2,
+        "go build ./... links both commands every time"
+    );
+    let f = findings(&r)
+        .iter()
+        .find(|f| f["key"] == "discarded_links")
+        .unwrap_or_else(|| panic!("{}", r["hotspots"]["what_to_change"]));
+    assert!(f["title"].as_str().unwrap().contains("2 commands"), "{f}");
+    assert!(
+        f["fix"]
+            .as_str()
+            .unwrap()
+            .starts_with("go build -o ./bin/ ./..."),
+        "{f}"
+    );
+
+    // The fix: build into a directory. The first build links; the next finds both
+    // binaries up to date, links nothing and is not told the same again.
+    go_in(&["build", "-o", "./bin/", "./..."], false);
+    let r = go_in(&["build", "-o", "./bin/", "./..."], true).unwrap();
+    assert_eq!(links(&r), 0, "binaries up to date were linked again");
+    assert!(
+        !findings(&r).iter().any(|f| f["key"] == "discarded_links"),
+        "{}",
+        r["hotspots"]["what_to_change"]
+    );
+    assert!(m.join("bin/one").exists() && m.join("bin/two").exists());
+}

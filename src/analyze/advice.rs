@@ -42,7 +42,7 @@ pub struct WhatToChange {
 #[serde(default)]
 pub struct Finding {
     /// `slow_mount`, `path_entries`, `rebuilt_packages`, `slow_init`, `vcs_stamping`,
-    /// `go_work_walk`, `repeated_go_commands`, `network`.
+    /// `go_work_walk`, `repeated_go_commands`, `discarded_links`, `network`.
     pub key: String,
     pub title: String,
     /// Critical-path wall a fix would save, ms (see the module docs: the calls' own time).
@@ -184,6 +184,7 @@ pub fn compute(report: &Report, ctx: &Ctx, inp: &Inputs) -> WhatToChange {
         vcs_stamping(report, &path, &mut all);
         go_work_walk(report, ctx, &path, inp.habits, &mut all);
         repeated_go_commands(report, &path, &mut all);
+        discarded_links(report, &path, &mut all);
         network(report, ctx, &path, &mut all);
     }
     for f in &mut all {
@@ -697,6 +698,55 @@ fn repeated_go_commands(report: &Report, path: &PathIndex, out: &mut Vec<Finding
         why_confidence: "one go command probes once; it may still do other per-command work (package loading) once more than any of them".into(),
         ..Finding::default()
     });
+}
+
+/// `go build` of several packages without `-o` links every command among them and throws
+/// the binaries away; with `-o DIR/` the next build finds them up to date and skips the link.
+fn discarded_links(report: &Report, path: &PathIndex, out: &mut Vec<Finding>) {
+    let procs = super::ProcIndex::new(&report.processes);
+    for (g, p) in report.processes.iter().enumerate() {
+        if p.tool != "go" || p.argv.get(1).map(String::as_str) != Some("build") {
+            continue;
+        }
+        let args = &p.argv[2..];
+        if args.iter().any(|a| a == "-o" || a.starts_with("-o=")) {
+            continue;
+        }
+        let links: Vec<usize> = (0..report.processes.len())
+            .filter(|&i| {
+                let l = procs.get(i);
+                l.tool == "link"
+                    && !l.argv.iter().any(|a| a == "-V=full")
+                    && procs.parent(i) == Some(g)
+            })
+            .collect();
+        // One main package and no -o: go build writes its binary, nothing is discarded.
+        let many = args.iter().any(|a| a.contains("...")) || links.len() > 1;
+        if links.is_empty() || !many {
+            continue;
+        }
+        let saves: f64 = links.iter().map(|&i| path.on_path_ms(i)).sum();
+        if saves <= 0.0 {
+            continue;
+        }
+        let n = links.len();
+        out.push(Finding {
+            key: "discarded_links".into(),
+            title: format!("go build linked {n} commands and threw the binaries away"),
+            saves_ms: saves,
+            evidence: format!(
+                "`go build` of several packages without -o links each main package and discards the \
+                 result; {n} links, {saves:.1} ms of the critical path"
+            ),
+            fix: "go build -o ./bin/ ./...   # keeps the binaries; the next build skips the links of those up to date \
+                  (go install ./... does the same into GOBIN)"
+                .into(),
+            confidence: "medium".into(),
+            why_confidence: "the first build with -o still links them all; later ones link only the commands whose inputs changed"
+                .into(),
+            ..Finding::default()
+        });
+    }
 }
 
 fn network(report: &Report, ctx: &Ctx, path: &PathIndex, out: &mut Vec<Finding>) {

@@ -442,8 +442,63 @@ struct Chain {
 /// Links kept from the start of a long path; the rest of `CHAIN_ROWS` is its tail.
 const CHAIN_HEAD: usize = 100;
 
+/// Link and vet processes name no package in their arguments (link's output is
+/// `$WORK/bNNN/exe/a.out`); the go command's `-debug-trace` does: the process belongs to the
+/// `Executing action (link P)` span that began last before it started. Left unnamed when
+/// two such spans began within a millisecond of each other (parallel actions).
+fn action_packages(report: &Report) -> Vec<Option<String>> {
+    let mut out = vec![None; report.processes.len()];
+    let Some(trace) = report
+        .go
+        .get("debug_trace")
+        .and_then(|v| crate::gosrc::debugtrace::DebugTrace::deserialize(v).ok())
+    else {
+        return out;
+    };
+    let (_, offset, _) = super::go_phases::alignment(report, &trace);
+    let spans: Vec<(&str, &str, f64, f64)> = trace
+        .phases
+        .iter()
+        .filter_map(|p| {
+            let rest = p
+                .name
+                .strip_prefix("Executing action (")?
+                .strip_suffix(')')?;
+            let (mode, pkg) = rest.split_once(' ')?;
+            let from = p.start_ms + offset;
+            matches!(mode, "link" | "vet").then_some((mode, pkg, from, from + p.dur_ms))
+        })
+        .collect();
+    if spans.is_empty() {
+        return out;
+    }
+    for (i, p) in report.processes.iter().enumerate() {
+        if !matches!(p.tool.as_str(), "link" | "vet") || p.argv.iter().any(|a| a == "-V=full") {
+            continue;
+        }
+        let t = p.start_ms;
+        // The alignment is good to a fraction of a millisecond: allow that much early.
+        let mut around: Vec<&(&str, &str, f64, f64)> = spans
+            .iter()
+            .filter(|s| s.0 == p.tool && s.2 <= t + 0.5 && t <= s.3)
+            .collect();
+        around.sort_by(|a, b| b.2.total_cmp(&a.2));
+        out[i] = match around.as_slice() {
+            [one] => Some(one.1.to_string()),
+            [last, before, ..] if last.2 - before.2 > 1.0 => Some(last.1.to_string()),
+            _ => None,
+        };
+    }
+    out
+}
+
 fn critical_path(report: &Report, procs: &ProcIndex) -> Chain {
     let n = report.processes.len();
+    let from_actions = action_packages(report);
+    let package = |p: usize| {
+        let pr = procs.get(p);
+        package_of(&pr.tool, &pr.argv).or_else(|| from_actions.get(p).cloned().flatten())
+    };
     let wall = report.wall_ms;
     let end_of = |i: usize| procs.get(i).end_ms.unwrap_or(wall);
     // Children of each process, by end time.
@@ -516,7 +571,7 @@ fn critical_path(report: &Report, procs: &ProcIndex) -> Chain {
             pid: pr.pid,
             tool: tools::group(&pr.tool).to_string(),
             real_tool: tools::real_name(&pr.tool),
-            package: package_of(&pr.tool, &pr.argv),
+            package: package(p),
             args: short_args(&pr.argv),
             ..CriticalProcess::default()
         });
@@ -560,7 +615,7 @@ fn critical_path(report: &Report, procs: &ProcIndex) -> Chain {
                 pid: pr.pid,
                 tool: tools::group(&pr.tool).to_string(),
                 real_tool: tools::real_name(&pr.tool),
-                package: package_of(&pr.tool, &pr.argv),
+                package: package(p),
                 args: short_args(&pr.argv),
                 from_ms: from,
                 to_ms: to,

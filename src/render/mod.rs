@@ -137,6 +137,9 @@ pub(crate) struct Table {
     flex: Option<usize>,
     /// The flexible column is prose: wrap it at word boundaries instead of cutting.
     wrap: bool,
+    /// The flexible column leads with what matters (a package before its arguments): cut
+    /// its end, not its middle.
+    keep_start: bool,
 }
 
 impl Table {
@@ -147,6 +150,7 @@ impl Table {
             numeric: Vec::new(),
             flex: None,
             wrap: false,
+            keep_start: false,
         }
     }
 
@@ -164,6 +168,13 @@ impl Table {
     pub fn wrap(mut self, col: usize) -> Table {
         self.flex = Some(col);
         self.wrap = true;
+        self
+    }
+
+    /// Like `flex`, but a cell too long keeps its start and loses its end.
+    pub fn flex_keep_start(mut self, col: usize) -> Table {
+        self.flex = Some(col);
+        self.keep_start = true;
         self
     }
 
@@ -189,6 +200,8 @@ impl Table {
                 if let Some(c) = r.get_mut(f) {
                     *c = if self.wrap {
                         wrap_words(c, target)
+                    } else if self.keep_start {
+                        ellipsize_end(c, target)
                     } else {
                         ellipsize_middle(c, target)
                     };
@@ -238,6 +251,17 @@ pub fn wrap_words(s: &str, max: usize) -> String {
         out.push_str(word);
         line += n;
     }
+    out
+}
+
+/// `"runtime  (-o /tmp/go-build1/b002/_pkg_.a …)"` → `"runtime  (-o /tmp/go…"` within `max`
+/// characters.
+pub fn ellipsize_end(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
     out
 }
 
@@ -300,6 +324,8 @@ mod tests {
         assert!(e.starts_with("/usr/"));
         assert!(e.ends_with("amd64.s"));
         assert_eq!(ellipsize_middle("short", 20), "short");
+        assert_eq!(ellipsize_end("runtime  (-o /tmp/x)", 12), "runtime  (-…");
+        assert_eq!(ellipsize_end("short", 20), "short");
     }
 
     #[test]

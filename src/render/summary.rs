@@ -273,7 +273,7 @@ fn exec_tables(out: &mut String, ex: &ExecAnalysis, style: &Style) -> std::fmt::
             "package / args",
         ])
         .numeric(&[1, 2, 3, 4])
-        .flex(5);
+        .flex_keep_start(5);
         for c in ex.critical_by_process.iter().take(top) {
             // A grouped tool (`cc`) is named by its own program first: which compiler ran.
             let args = match &c.real_tool {

@@ -322,9 +322,14 @@ fn opens_on_a_slow_mount_are_timed_as_opens_not_as_lookups() {
         .map(|c| c["dur_us"].as_f64().unwrap() / 1000.0)
         .sum();
     let server = server_ms(&stats);
+    // The kernel's time for an open is the server's plus its own per-request cost, which
+    // a busy host raises (CI saw 1.34x with 10 opens): bound by both, measured natively now.
+    let overhead = native_request_overhead_ms(&fs, &mnt);
+    let kernel = server + opens.len() as f64 * overhead;
     assert!(
-        (golat_ms / server - 1.0).abs() <= 0.20,
-        "opens: golat {golat_ms:.1} ms, server {server:.1} ms"
+        golat_ms >= 0.8 * server && golat_ms <= 1.2 * kernel,
+        "opens: golat {golat_ms:.1} ms, server {server:.1} ms, kernel ≈{kernel:.1} ms \
+         ({overhead:.3} ms per request natively)"
     );
     // The real fd numbers, as the program got them.
     assert!(

@@ -16,6 +16,7 @@ use super::habits::Habits;
 use super::init_chain::InitChain;
 use super::path_scan::{PathEntry, PathScan};
 use super::{Ctx, Kind, split_parent, sys_us};
+use crate::gosrc::debugtrace::union_ms;
 use crate::model::Report;
 
 /// Findings listed at most.
@@ -108,27 +109,6 @@ impl PathIndex {
     }
 }
 
-/// Length of the union of intervals.
-fn union_ms(mut v: Vec<(f64, f64)>) -> f64 {
-    v.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let mut total = 0.0;
-    let mut cur: Option<(f64, f64)> = None;
-    for (a, b) in v {
-        match cur {
-            Some((ca, cb)) if a <= cb => cur = Some((ca, cb.max(b))),
-            Some((ca, cb)) => {
-                total += cb - ca;
-                cur = Some((a, b));
-            }
-            None => cur = Some((a, b)),
-        }
-    }
-    if let Some((a, b)) = cur {
-        total += b - a;
-    }
-    total
-}
-
 /// Calls picked by `pick`: how many, their summed sys time, and their critical-path time.
 struct CallCost {
     calls: u64,
@@ -160,7 +140,7 @@ fn call_cost(
     CallCost {
         calls,
         sys_ms,
-        on_path_ms: union_ms(pieces),
+        on_path_ms: union_ms(&mut pieces),
     }
 }
 
@@ -181,10 +161,10 @@ pub fn compute(report: &Report, ctx: &Ctx, inp: &Inputs) -> WhatToChange {
         path_entries(report, ctx, &path, inp.path_scan, &mut all);
         rebuilt_packages(report, &path, &mut all);
         slow_inits(ctx, &path, inp.init_chain, &mut all);
-        vcs_stamping(report, &path, &mut all);
+        vcs_stamping(report, ctx, &path, &mut all);
         go_work_walk(report, ctx, &path, inp.habits, &mut all);
-        repeated_go_commands(report, &path, &mut all);
-        discarded_links(report, &path, &mut all);
+        repeated_go_commands(report, ctx, &path, &mut all);
+        discarded_links(report, ctx, &path, &mut all);
         network(report, ctx, &path, &mut all);
     }
     for f in &mut all {
@@ -547,7 +527,7 @@ fn slow_inits(ctx: &Ctx, path: &PathIndex, chain: Option<&InitChain>, out: &mut 
                 named.push((ms, init.pkg.as_str()));
             }
         }
-        let saves = union_ms(pieces);
+        let saves = union_ms(&mut pieces);
         if saves <= 0.0 {
             continue;
         }
@@ -581,8 +561,8 @@ fn slow_inits(ctx: &Ctx, path: &PathIndex, chain: Option<&InitChain>, out: &mut 
 const VCS_TOOLS: &[&str] = &["git", "hg", "svn", "bzr", "fossil"];
 
 /// VCS stamping: the go command runs git (or hg, ...) to stamp the binary with -buildvcs.
-fn vcs_stamping(report: &Report, path: &PathIndex, out: &mut Vec<Finding>) {
-    let procs = super::ProcIndex::new(&report.processes);
+fn vcs_stamping(report: &Report, ctx: &Ctx, path: &PathIndex, out: &mut Vec<Finding>) {
+    let procs = &ctx.procs;
     let mut n = 0u64;
     let mut on_path = 0.0;
     let mut wall = 0.0;
@@ -652,8 +632,8 @@ fn go_work_walk(report: &Report, ctx: &Ctx, path: &PathIndex, hb: &Habits, out: 
 }
 
 /// More than one go command in the run: each one re-probes its tools and reloads packages.
-fn repeated_go_commands(report: &Report, path: &PathIndex, out: &mut Vec<Finding>) {
-    let procs = super::ProcIndex::new(&report.processes);
+fn repeated_go_commands(report: &Report, ctx: &Ctx, path: &PathIndex, out: &mut Vec<Finding>) {
+    let procs = &ctx.procs;
     // A go command is a process that exec'd the go binary and whose parent is not a go
     // command (a `go1.N` wrapper or a toolchain switch is one command).
     let go_cmds: Vec<usize> = (0..report.processes.len())
@@ -702,8 +682,8 @@ fn repeated_go_commands(report: &Report, path: &PathIndex, out: &mut Vec<Finding
 
 /// `go build` of several packages without `-o` links every command among them and throws
 /// the binaries away; with `-o DIR/` the next build finds them up to date and skips the link.
-fn discarded_links(report: &Report, path: &PathIndex, out: &mut Vec<Finding>) {
-    let procs = super::ProcIndex::new(&report.processes);
+fn discarded_links(report: &Report, ctx: &Ctx, path: &PathIndex, out: &mut Vec<Finding>) {
+    let procs = &ctx.procs;
     for (g, p) in report.processes.iter().enumerate() {
         if p.tool != "go" || p.argv.get(1).map(String::as_str) != Some("build") {
             continue;
@@ -793,8 +773,8 @@ mod tests {
 
     #[test]
     fn union_counts_parallel_time_once() {
-        assert_eq!(union_ms(vec![(0.0, 2.0), (1.0, 3.0), (5.0, 6.0)]), 4.0);
-        assert_eq!(union_ms(vec![]), 0.0);
+        assert_eq!(union_ms(&mut [(0.0, 2.0), (1.0, 3.0), (5.0, 6.0)]), 4.0);
+        assert_eq!(union_ms(&mut []), 0.0);
     }
 
     #[test]

@@ -291,19 +291,32 @@ fn opens_on_a_slow_mount_are_timed_as_opens_not_as_lookups() {
     let Some(fs) = mount_or_skip(&root, &mnt, &delays) else {
         return;
     };
+    // Under other tenants' load one open can take 3 ms or 9 ms, natively and under golat
+    // alike, so no bound fixed before the run holds. The program times its own opens
+    // (around each openat(2), in the same run): that is the kernel's time plus golat's
+    // stops, which golat's figure must stay under, while it must not fall below what the
+    // server spent (an open timed as a lookup was 0.10x of it).
+    let Some(timedopen) = go_fixture("timedopen") else {
+        return;
+    };
     let json = t.path().join("r.json");
     fs.reset();
     let out = output_timeout(
         Command::new(golat())
             .args(["profile", "-q", "--json"])
             .arg(&json)
-            .arg("cat")
+            .arg(&timedopen)
             .args(files.iter().map(|f| mnt.join(f))),
         60,
     );
     assert!(out.status.success(), "{out:?}");
     let stats = fs.stats();
     assert_eq!(stats.op("open").count, 10, "{stats:?}");
+    let own_ms: Vec<f64> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.parse::<f64>().unwrap() / 1e6)
+        .collect();
+    assert_eq!(own_ms.len(), 10, "{out:?}");
     let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let opens: Vec<&Value> = report["calls"]
         .as_array()
@@ -317,25 +330,27 @@ fn opens_on_a_slow_mount_are_timed_as_opens_not_as_lookups() {
         })
         .collect();
     assert_eq!(opens.len(), 10);
-    let golat_ms: f64 = opens
-        .iter()
-        .map(|c| c["dur_us"].as_f64().unwrap() / 1000.0)
-        .sum();
-    let server = server_ms(&stats);
-    // The kernel's time for an open is the server's plus its own per-request cost, which
-    // a busy host raises (CI saw 1.34x with 10 opens): bound by both, measured natively now.
-    let overhead = native_request_overhead_ms(&fs, &mnt);
-    let kernel = server + opens.len() as f64 * overhead;
-    assert!(
-        golat_ms >= 0.8 * server && golat_ms <= 1.2 * kernel,
-        "opens: golat {golat_ms:.1} ms, server {server:.1} ms, kernel ≈{kernel:.1} ms \
-         ({overhead:.3} ms per request natively)"
-    );
     // The real fd numbers, as the program got them.
     assert!(
         opens
             .iter()
             .all(|c| c["ret"].as_i64().is_some_and(|fd| fd >= 3))
+    );
+    let golat_ms: Vec<f64> = opens
+        .iter()
+        .map(|c| c["dur_us"].as_f64().unwrap() / 1000.0)
+        .collect();
+    for (i, (golat, own)) in golat_ms.iter().zip(&own_ms).enumerate() {
+        assert!(
+            golat <= own,
+            "open {i}: golat {golat:.3} ms, more than the program saw ({own:.3} ms)"
+        );
+    }
+    let (golat_total, own_total) = (golat_ms.iter().sum::<f64>(), own_ms.iter().sum::<f64>());
+    let server = server_ms(&stats);
+    assert!(
+        golat_total >= 0.8 * server,
+        "opens: golat {golat_total:.1} ms, server {server:.1} ms, the program itself {own_total:.1} ms"
     );
 }
 

@@ -19,7 +19,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
         golat profile --json report.json -- go test -run TestX ./pkg\n  \
         golat trace trace.out\n  \
         golat path-audit\n  \
-        golat env-check --dir ."
+        golat env-check --dir .\n  \
+        golat whatif -- go build ./..."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -42,6 +43,9 @@ pub enum Command {
     /// Check the Go environment: which go runs, GOROOT, versions, caches, settings, modules.
     #[command(name = "env-check")]
     EnvCheck(EnvCheckArgs),
+    /// Measure what each suggested change would save: one traced run finds them, then
+    /// untraced runs alternate the command as it is and with each change.
+    Whatif(WhatifArgs),
 }
 
 /// Default of `--json-calls`: a run this size writes about 5 MB of calls (a no-op build
@@ -141,11 +145,87 @@ pub struct ProfileArgs {
     #[arg(long, default_value = "1s", value_name = "DURATION")]
     pub runtime_trace_window: String,
 
+    /// Reproduce a slow filesystem: hold every traced call on a path under DIR (lookups,
+    /// opens, stats, readlinks, execs, getdents) DURATION per path component below DIR
+    /// before it runs, as a mount that caches no lookups would (e.g. GOMODCACHE=2ms,
+    /// /srv/src=500us). DIR may name a go env directory (GOMODCACHE, GOCACHE, GOROOT,
+    /// GOPATH). Other threads go on meanwhile. Repeatable.
+    #[arg(long, value_name = "DIR=DURATION")]
+    pub slow: Vec<String>,
+
     /// The command to run, e.g. `go build ./...`. Arguments are passed as bytes: file
     /// names need not be UTF-8. Everything after the command's name is its own; a command
     /// whose name starts with `-` follows `--`.
     // No allow_hyphen_values: a mistyped option before the command (`--jsno`) is a usage
     // error with the closest option named, not a command golat goes looking for on PATH.
+    #[arg(required = true, trailing_var_arg = true, value_name = "COMMAND")]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    golat whatif -- go build ./...\n  \
+    golat whatif --rounds 10 --json whatif.json -- go test ./pkg\n  \
+    golat whatif --only buildvcs_off,gowork_off -- go build -o /tmp/app .\n  \
+    golat whatif --try GOMAXPROCS=1 --try 'GOFLAGS=-p=1' -- go build ./...\n  \
+    golat whatif --slow GOMODCACHE=2ms --only none -- go build ./...\n\n\
+    Trials: clean_path, buildvcs_off, gowork_off, telemetry_off, vet_off, toolchain_local, \
+    local_gocache, local_gomodcache, clean_env, try:... for --try and slow:DIR for --slow. Each is applied with \
+    environment variables, one argument or private copies in a temporary directory; the \
+    user's files and go env settings are left as they are. The runs read and write the build \
+    cache as the command does, and the last run is the command unchanged, so what it builds \
+    is what the command as given builds.\n\n\
+    Exit status: 0, or the command's own when it fails as given (as profile), 2 on a usage \
+    error. A trial whose runs fail is reported as failed, not fatal.")]
+pub struct WhatifArgs {
+    /// Rounds of alternated runs (each round runs the baseline, then one trial, for every
+    /// trial) [default: as many as fit in about 15 s, 5 to 15].
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
+    pub rounds: Option<usize>,
+
+    /// Untraced runs of the baseline and of each trial before the rounds (not counted).
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub warmup: usize,
+
+    /// Measure only these trials (comma-separated ids; see below; `none`: only --try and
+    /// --slow ones).
+    #[arg(long, value_delimiter = ',', value_name = "IDS")]
+    pub only: Vec<String>,
+
+    /// Also measure the command with these variables set ('NAME=VALUE ...'; repeatable).
+    #[arg(long = "try", value_name = "'NAME=VALUE ...'")]
+    pub tries: Vec<String>,
+
+    /// Also measure the command with a slow directory: every call under DIR held DURATION
+    /// per path component (as `golat profile --slow`; e.g. GOMODCACHE=2ms). These runs are
+    /// traced, and so is their baseline. Repeatable.
+    #[arg(long, value_name = "DIR=DURATION")]
+    pub slow: Vec<String>,
+
+    /// Copy a cache on a slow mount to a local disk for a trial only up to this size
+    /// (e.g. 500M, 2G).
+    #[arg(long, default_value = "1G", value_name = "SIZE")]
+    pub copy_limit: String,
+
+    /// Write the results as JSON (schema golat.whatif/v1).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+
+    /// Do not print the table.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// Show the command's stdout and stderr (by default they are discarded; a failing run's
+    /// stderr is kept for the report).
+    #[arg(long)]
+    pub show_output: bool,
+
+    /// A run that takes longer than this is stopped and counted as failed
+    /// [default: 10x the traced run, at least 60 s].
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+
+    /// The command, e.g. `go build ./...` (after `--`).
     #[arg(required = true, trailing_var_arg = true, value_name = "COMMAND")]
     pub command: Vec<std::ffi::OsString>,
 }

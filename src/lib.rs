@@ -20,6 +20,7 @@ pub mod render;
 pub mod report_cmd;
 #[allow(unsafe_code)]
 pub mod tracer;
+pub mod whatif;
 
 use cli::{Cli, Command};
 
@@ -36,6 +37,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Trace(args) => exectrace::run(&args),
         Command::PathAudit(args) => audit::path::run(&args),
         Command::EnvCheck(args) => audit::env::run(&args),
+        Command::Whatif(args) => whatif::run(&args),
     }
 }
 

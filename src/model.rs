@@ -331,6 +331,28 @@ pub struct TimingInfo {
     /// Age of a cached calibration, seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calibration_age_s: Option<f64>,
+    /// `--slow`: the delays golat added on purpose (included in the wall and in the held
+    /// calls' durations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slow: Option<SlowInfo>,
+}
+
+/// What `--slow` added to a run.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct SlowInfo {
+    pub dirs: Vec<SlowDirInfo>,
+    /// Calls held, and the delay added to them in sum, ms.
+    pub calls: u64,
+    pub injected_ms: f64,
+    /// How late, in sum, golat released them past their delay, ms (also in the wall).
+    pub late_ms: f64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct SlowDirInfo {
+    pub dir: String,
+    /// Per path component below `dir`, ms.
+    pub delay_ms: f64,
 }
 
 /// The timing policy as applied in one run: replay at the entry stop where the copy is

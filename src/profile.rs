@@ -50,6 +50,8 @@ pub struct Options {
     pub mounts: crate::fsinfo::MountTable,
     /// PATH entries golat's own lookup of the command looked past (they did not answer).
     pub lookup_warnings: Vec<String>,
+    /// `--slow`, resolved.
+    pub slow: Vec<tracer::SlowDir>,
 }
 
 impl Options {
@@ -106,6 +108,16 @@ impl Options {
         } else {
             None
         };
+        let mut slow = Vec::new();
+        for spec in &args.slow {
+            match parse_slow(spec, &program) {
+                Ok(s) => slow.push(s),
+                Err(e) => {
+                    eprintln!("golat: --slow {spec}: {e}");
+                    return Err(2);
+                }
+            }
+        }
         let user_godebug = std::env::var("GODEBUG").unwrap_or_default();
         let off = args.no_inittrace || args.inittrace == InitTraceScope::Off;
         let init_scope = if args.inittrace == InitTraceScope::All {
@@ -152,8 +164,66 @@ impl Options {
             recalibrate: args.recalibrate,
             mounts,
             lookup_warnings,
+            slow,
         })
     }
+}
+
+/// `DIR=DURATION` for `--slow`: DIR absolute (made so against the current directory, not
+/// resolved: the tracer matches the paths calls name), or a go env directory name, looked
+/// up by running `go env NAME` with the go the command would run (or the one on PATH).
+pub fn parse_slow(spec: &str, program: &Path) -> Result<tracer::SlowDir, String> {
+    let (dir, duration) = spec
+        .rsplit_once('=')
+        .ok_or("expected DIR=DURATION, e.g. GOMODCACHE=2ms or /mnt/src=500us")?;
+    let ms = parse_duration_ms(duration)?;
+    if ms.is_nan() || ms <= 0.0 || ms > 60_000.0 {
+        return Err(format!(
+            "the delay must be above 0 and at most 60s, not {duration:?}"
+        ));
+    }
+    let dir = match dir {
+        "GOMODCACHE" | "GOCACHE" | "GOROOT" | "GOPATH" | "GOBIN" => {
+            let go = if program.file_name().is_some_and(|n| n == "go") {
+                program.to_path_buf()
+            } else {
+                PathBuf::from("go")
+            };
+            let out = std::process::Command::new(&go)
+                .args(["env", dir])
+                .stdin(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .output()
+                .map_err(|e| format!("cannot run `{} env {dir}`: {e}", go.display()))?;
+            let value = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            // GOPATH may list several: the first holds the module cache and bin.
+            let first = value.split(':').next().unwrap_or_default().to_string();
+            if !out.status.success() || first.is_empty() {
+                return Err(format!("`go env {dir}` gave no directory"));
+            }
+            PathBuf::from(first)
+        }
+        "" => return Err("the directory is empty".into()),
+        d => {
+            let p = PathBuf::from(d);
+            if p.is_absolute() {
+                p
+            } else {
+                std::env::current_dir()
+                    .map_err(|e| format!("current directory: {e}"))?
+                    .join(p)
+            }
+        }
+    };
+    let dir = crate::gosrc::goenv::clean(&dir);
+    let mut bytes = dir.as_os_str().as_encoded_bytes().to_vec();
+    while bytes.len() > 1 && bytes.ends_with(b"/") {
+        bytes.pop();
+    }
+    Ok(tracer::SlowDir {
+        dir: bytes,
+        delay_ns: (ms * 1e6).round() as u64,
+    })
 }
 
 fn path_display(path: &Option<PathBuf>) -> String {
@@ -164,7 +234,7 @@ fn path_display(path: &Option<PathBuf>) -> String {
 
 /// Why an output file could not be written at the end of the run, judged without creating
 /// it: a directory in its place, or a parent directory that is missing.
-fn unwritable_reason(path: &Path) -> Option<String> {
+pub fn unwritable_reason(path: &Path) -> Option<String> {
     if path.is_dir() {
         return Some("it is a directory".into());
     }
@@ -740,8 +810,16 @@ pub fn parse_duration_ms(text: &str) -> Result<f64, String> {
     Ok(value * scale)
 }
 
-fn exit_byte(code: i32) -> u8 {
+pub fn exit_byte(code: i32) -> u8 {
     u8::try_from(code).unwrap_or(1)
+}
+
+/// The exit code a shell reports for a child's status: the code, or 128+N for signal N.
+pub fn status_code(status: &std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status
+        .code()
+        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
 }
 
 /// Runs the command (traced if possible) and builds the report, with where its clock sits
@@ -772,10 +850,14 @@ fn record(
                 init_scope: opts.init_scope,
                 stall: opts.stall,
                 mounts: table.clone(),
+                slow: opts.slow.clone(),
             };
             used = Some(u);
             match tracer::trace(cmd, cfg, &mut |e| builder.add(e)) {
                 Ok(o) => o,
+                Err(StartError::Denied(why)) if !opts.slow.is_empty() => {
+                    anyhow::bail!("--slow needs to trace the command, and cannot: {why}");
+                }
                 Err(StartError::Denied(why)) => {
                     untraced_reason = Some(why);
                     used = None;
@@ -803,7 +885,31 @@ fn record(
     let (policy, policy_warnings) = timing_policy(&outcome);
     builder.warnings.extend(policy_warnings);
     let note = if traced {
-        timing_note(&calibration, used.as_ref(), &policy)
+        let mut note = timing_note(&calibration, used.as_ref(), &policy);
+        if !opts.slow.is_empty() {
+            let dirs: Vec<String> = opts
+                .slow
+                .iter()
+                .map(|d| {
+                    format!(
+                        "{} +{:.3} ms",
+                        String::from_utf8_lossy(&d.dir),
+                        d.delay_ns as f64 / 1e6
+                    )
+                })
+                .collect();
+            let _ = write!(
+                note,
+                "\n--slow: golat held {} calls under {} (per path component below it) for \
+                 {:.1} ms in all, released {:.2} ms late in sum; the wall and those calls' \
+                 durations include it",
+                outcome.injected_calls,
+                dirs.join(", "),
+                outcome.injected_ns as f64 / 1e6,
+                outcome.injected_late_ns as f64 / 1e6
+            );
+        }
+        note
     } else {
         "untraced: only wall time was measured".to_string()
     };
@@ -835,6 +941,19 @@ fn record(
             policy,
             calibration: used.as_ref().map_or("", |u| u.source).to_string(),
             calibration_age_s: used.as_ref().and_then(|u| u.age_s),
+            slow: (!opts.slow.is_empty()).then(|| model::SlowInfo {
+                dirs: opts
+                    .slow
+                    .iter()
+                    .map(|d| model::SlowDirInfo {
+                        dir: String::from_utf8_lossy(&d.dir).into_owned(),
+                        delay_ms: d.delay_ns as f64 / 1e6,
+                    })
+                    .collect(),
+                calls: outcome.injected_calls,
+                injected_ms: outcome.injected_ns as f64 / 1e6,
+                late_ms: outcome.injected_late_ns as f64 / 1e6,
+            }),
         },
         env: run_env(opts.cold.then_some(cmd).and_then(command_gocache)),
         processes: builder.processes,

@@ -8,6 +8,8 @@
 //! the process's stretches of the path. Parallel calls of one stretch count once, calls of
 //! processes off the path not at all: only that time moves the end of the run.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::exec::{ExecAnalysis, Stretch};
@@ -59,6 +61,10 @@ pub struct Finding {
     /// cannot see whether the fix applies).
     pub confidence: String,
     pub why_confidence: String,
+    /// The fix as environment settings, when it is one (`PATH`, `GOFLAGS`, `GOWORK`): what
+    /// `golat whatif` applies to measure it. A `GOFLAGS` value is added to the user's own.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
 }
 
 /// The critical path's stretches per process, for clipping intervals to them.
@@ -399,6 +405,7 @@ fn path_entries(
             cost.calls, cost.sys_ms, cost.on_path_ms
         ),
         fix: format!("export PATH='{}'", keep.join(":")),
+        env: BTreeMap::from([("PATH".to_string(), keep.join(":"))]),
         confidence: if slow_only { "medium" } else { "high" }.into(),
         why_confidence: if slow_only {
             "the lookups that found nothing earlier in PATH go; a command found only there is still found, later"
@@ -595,6 +602,7 @@ fn vcs_stamping(report: &Report, ctx: &Ctx, path: &PathIndex, out: &mut Vec<Find
         fix: "export GOFLAGS=-buildvcs=false   # or go build -buildvcs=false; `go version -m` then shows no vcs.* lines".into(),
         confidence: "high".into(),
         why_confidence: "with -buildvcs=false the go command does not start them".into(),
+        env: BTreeMap::from([("GOFLAGS".to_string(), "-buildvcs=false".to_string())]),
         ..Finding::default()
     });
 }
@@ -627,6 +635,7 @@ fn go_work_walk(report: &Report, ctx: &Ctx, path: &PathIndex, hb: &Habits, out: 
         fix: "export GOWORK=off   # only while this module is not part of a workspace".into(),
         confidence: "high".into(),
         why_confidence: "with GOWORK=off the go command does not search".into(),
+        env: BTreeMap::from([("GOWORK".to_string(), "off".to_string())]),
         ..Finding::default()
     });
 }

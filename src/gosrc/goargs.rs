@@ -255,6 +255,11 @@ pub fn plan(inv: &GoInvocation<'_>, trace: &Path) -> Plan {
 /// The go subcommand of `argv` (`go [-C dir] SUB ...`, or a `go1.N.M` wrapper); `None` for a
 /// command that is not go or has no subcommand.
 pub fn subcommand(argv: &[OsString]) -> Option<&str> {
+    argv.get(subcommand_index(argv)?)?.to_str()
+}
+
+/// Where the go subcommand sits in `argv` (after `go` and a `-C dir`), as `subcommand`.
+pub fn subcommand_index(argv: &[OsString]) -> Option<usize> {
     let base = Path::new(argv.first()?).file_name()?.to_str()?;
     if base != "go" && !base.starts_with("go1.") {
         return None;
@@ -264,7 +269,7 @@ pub fn subcommand(argv: &[OsString]) -> Option<&str> {
         Ok(None) => 1,
         Err(()) => return None,
     };
-    argv.get(at)?.to_str()
+    (at < argv.len()).then_some(at)
 }
 
 /// `-C dir` / `-C=dir` (or `--C`) at `argv[i]`: the directory and how many arguments it

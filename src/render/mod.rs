@@ -8,6 +8,7 @@ pub mod diff;
 pub mod init_chain;
 pub mod summary;
 pub mod timeline;
+pub mod whatif;
 
 use std::io::IsTerminal;
 
@@ -280,7 +281,6 @@ pub fn ellipsize_middle(s: &str, max: usize) -> String {
     out
 }
 
-/// Milliseconds for a table cell: more decimals for small figures.
 /// A command line as a shell would need it typed: arguments with spaces or shell syntax
 /// are single-quoted, so `sh -c 'exit 7'` does not read as `sh -c exit 7`.
 pub fn shell_join(args: &[String]) -> String {
@@ -297,6 +297,7 @@ pub fn shell_join(args: &[String]) -> String {
     args.iter().map(quote).collect::<Vec<_>>().join(" ")
 }
 
+/// Milliseconds for a table cell: more decimals for small figures.
 pub fn ms(v: f64) -> String {
     if v.abs() >= 100.0 {
         format!("{v:.0}")

@@ -99,6 +99,38 @@ pub struct Config {
     pub stall: Option<std::time::Duration>,
     /// The mount table at the start (golat's namespace): the timing policy's index.
     pub mounts: crate::fsinfo::MountTable,
+    /// `--slow`: directories whose calls are held before they run.
+    pub slow: Vec<SlowDir>,
+}
+
+/// `--slow DIR=DURATION`: every traced call on a path under `dir` (a lookup, open, stat,
+/// readlink, access, exec, getdents, ...) is held at its entry stop for `delay_ns` per
+/// path component below `dir` before it runs, as on a mount that caches no lookups (NFS
+/// with lookupcache=none, FUSE with entry_timeout=0) each component costs one round trip;
+/// a call on `dir` itself or by fd (getdents) is held once. The call's recorded duration
+/// holds its delay, as it would on such a mount.
+#[derive(Debug, Clone)]
+pub struct SlowDir {
+    /// Absolute, without a trailing slash; the recorded (absolute, uncanonicalized) path
+    /// is matched against it.
+    pub dir: Vec<u8>,
+    pub delay_ns: u64,
+}
+
+impl SlowDir {
+    /// The delay for a call on `path`, when it is under this directory.
+    pub fn delay_for(&self, path: &[u8]) -> Option<u64> {
+        let rest = path.strip_prefix(self.dir.as_slice())?;
+        if !rest.is_empty() && rest[0] != b'/' && !self.dir.ends_with(b"/") {
+            return None;
+        }
+        let components = rest
+            .split(|&b| b == b'/')
+            .filter(|c| !c.is_empty() && *c != b".")
+            .count()
+            .max(1) as u64;
+        Some(self.delay_ns * components)
+    }
 }
 
 /// What to run: a resolved executable, its argv and its full environment.
@@ -143,6 +175,11 @@ pub struct Outcome {
     /// of those bounds, ns.
     pub disturbed_calls: u64,
     pub disturbed_ns: u64,
+    /// `--slow`: calls held, and the delay golat added to them, ns.
+    pub injected_calls: u64,
+    pub injected_ns: u64,
+    /// Sum of how late the held calls were released past their deadlines, ns.
+    pub injected_late_ns: u64,
 }
 
 /// Non-blocking waitpid polls before the tracer sleeps: a short spin (about 8 µs here)
@@ -368,6 +405,9 @@ pub fn run_untraced(cmd: &Command) -> anyhow::Result<Outcome> {
         policy: Default::default(),
         disturbed_calls: 0,
         disturbed_ns: 0,
+        injected_calls: 0,
+        injected_ns: 0,
+        injected_late_ns: 0,
     })
 }
 
@@ -577,6 +617,13 @@ struct Tracer<'a> {
     disturbed_ns: u64,
     /// Decoded open flags by value.
     open_flag_atoms: HashMap<i64, Atom>,
+    /// `--slow`: threads held at an entry stop, by release time (CLOCK_MONOTONIC ns).
+    held: std::collections::BinaryHeap<std::cmp::Reverse<(u64, i32)>>,
+    /// Interrupts golat's waitpid when a held thread is due; made when `--slow` is set.
+    delay_timer: Option<sys::DelayTimer>,
+    injected_calls: u64,
+    injected_ns: u64,
+    injected_late_ns: u64,
     stops: u64,
     entry_only: u64,
     exit_stops: u64,
@@ -638,11 +685,30 @@ pub fn trace(
         disturbed_calls: 0,
         disturbed_ns: 0,
         open_flag_atoms: HashMap::new(),
+        held: Default::default(),
+        delay_timer: None,
+        injected_calls: 0,
+        injected_ns: 0,
+        injected_late_ns: 0,
         stops: 0,
         entry_only: 0,
         exit_stops: 0,
         godebug_ours: godebug_pair(&cmd.envp),
     };
+    if !tracer.cfg.slow.is_empty() {
+        match sys::DelayTimer::for_this_thread() {
+            Ok(t) => tracer.delay_timer = Some(t),
+            Err(e) => {
+                sys::kill(pid, libc::SIGKILL);
+                // SAFETY: reap the child we just killed.
+                unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
+                return Err(StartError::Other(anyhow::anyhow!(
+                    "--slow: cannot create a timer: {}",
+                    errno_name(e)
+                )));
+            }
+        }
+    }
     tracer.add_process(pid, std::process::id() as i32, cwd);
     let watchdog = tracer.cfg.stall.map(|s| stall::Watchdog::start(s, start));
     send_go_ahead(go, b'T');
@@ -674,6 +740,9 @@ pub fn trace(
         exit_stop_calls: tracer.exit_stops,
         disturbed_calls: tracer.disturbed_calls,
         disturbed_ns: tracer.disturbed_ns,
+        injected_calls: tracer.injected_calls,
+        injected_ns: tracer.injected_ns,
+        injected_late_ns: tracer.injected_late_ns,
         policy: tracer.policy,
     })
 }
@@ -766,15 +835,20 @@ impl Tracer<'_> {
             } else {
                 0
             };
+            let next_release = self.release_due();
             let waiting_since = self.now_ns();
-            let Some(sys::Waited {
+            let deadline = next_release.and_then(|d| self.delay_timer.as_ref().map(|t| (t, d)));
+            let sys::Waited {
                 tid,
                 status,
                 while_polling,
                 first_poll,
-            }) = sys::wait_any(polls).map_err(|e| anyhow::anyhow!("waitpid: {}", errno_name(e)))?
-            else {
-                return Ok(());
+            } = match sys::wait_until(polls, deadline)
+                .map_err(|e| anyhow::anyhow!("waitpid: {}", errno_name(e)))?
+            {
+                sys::Wait::Stop(w) => w,
+                sys::Wait::Deadline => continue,
+                sys::Wait::NoTracees => return Ok(()),
             };
             let now = self.now_ns();
             self.polls = next_polls(self.polls, polls, while_polling, now - waiting_since);
@@ -801,6 +875,20 @@ impl Tracer<'_> {
                 }
             }
         }
+    }
+
+    /// Resumes the held threads whose delay is over; returns when the next one is due.
+    fn release_due(&mut self) -> Option<u64> {
+        while let Some(&std::cmp::Reverse((due, tid))) = self.held.peek() {
+            let now = sys::monotonic_ns();
+            if due > now {
+                return Some(due);
+            }
+            self.held.pop();
+            self.injected_late_ns += now - due;
+            self.resume(tid, 0);
+        }
+        None
     }
 
     /// Adds what a stop cost its process. The thread is held from about half a calibrated
@@ -1217,9 +1305,25 @@ impl Tracer<'_> {
                 self.policy.exit_stop_reason(mount)
             };
         }
+        // `--slow`: a held call runs after its delay and is measured at its exit stop (a
+        // replay now would run before the delay, a replay after it would double the call).
+        let hold_ns = match record.as_deref() {
+            Some(p)
+                if !self.cfg.slow.is_empty()
+                    && !matches!(sys.kind, Kind::Connect | Kind::SocketCallConnect) =>
+            {
+                self.cfg
+                    .slow
+                    .iter()
+                    .filter_map(|d| d.delay_for(p.as_bytes()))
+                    .max()
+                    .unwrap_or(0)
+            }
+            _ => 0,
+        };
         // The path to replay on, NUL-terminated: the recorded one unless it differs.
         let replay_c = match (&replay_path, &record) {
-            _ if !replayable || measure_instead.is_some() => None,
+            _ if !replayable || measure_instead.is_some() || hold_ns > 0 => None,
             (Some(r), _) => CString::new(r.as_bytes()).ok(),
             (None, Some(r)) => CString::new(r.as_bytes()).ok(),
             (None, None) => None,
@@ -1277,11 +1381,19 @@ impl Tracer<'_> {
                 return;
             }
         }
-        if let Some(why) = measure_instead {
+        if let Some(why) = measure_instead
+            && hold_ns == 0
+        {
             self.policy.measured(mount, why);
         }
         self.exit_stops += 1;
-        let sched = sys::schedstat(tid);
+        // A held call's duration holds its delay, as the call would last on a slow mount;
+        // its on-CPU time (a slice after the hold) would leave the delay out.
+        let sched = if hold_ns > 0 {
+            None
+        } else {
+            sys::schedstat(tid)
+        };
         let resumed_ns = self.now_ns();
         if let Some(thread) = self.threads.get_mut(&tid) {
             thread.pending = Some(Pending {
@@ -1290,6 +1402,15 @@ impl Tracer<'_> {
                 resumed_ns,
                 sched,
             });
+        }
+        if hold_ns > 0 {
+            // Held without holding anyone else: golat goes on serving other stops and
+            // `release_due` resumes this thread when its time has come.
+            self.injected_calls += 1;
+            self.injected_ns += hold_ns;
+            let due = sys::monotonic_ns() + hold_ns;
+            self.held.push(std::cmp::Reverse((due, tid)));
+            return;
         }
         self.resume(tid, 0);
     }

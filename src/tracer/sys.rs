@@ -179,14 +179,33 @@ pub struct Waited {
 /// waitpid(-1, __WALL) after up to `polls` non-blocking tries. `None` when no tracee is
 /// left (ECHILD).
 pub fn wait_any(polls: u32) -> Result<Option<Waited>, Errno> {
-    // Stops come in bursts a few microseconds apart: polling a little before sleeping
-    // saves the sleep/wake-up of the tracer thread, the largest part of its cost per stop.
+    match wait_until(polls, None)? {
+        Wait::Stop(w) => Ok(Some(w)),
+        Wait::NoTracees => Ok(None),
+        Wait::Deadline => unreachable!("no deadline was set"),
+    }
+}
+
+/// What `wait_until` returned.
+pub enum Wait {
+    Stop(Waited),
+    /// No tracee is left (ECHILD).
+    NoTracees,
+    /// The deadline passed before any stop came.
+    Deadline,
+}
+
+/// `wait_any`, but a blocking wait returns `Deadline` once the thread's delay timer
+/// (`DelayTimer`) fires past `deadline` (CLOCK_MONOTONIC ns): golat holds threads for
+/// `--slow` and must release them on time while it keeps waiting for other stops.
+pub fn wait_until(polls: u32, deadline: Option<(&DelayTimer, u64)>) -> Result<Wait, Errno> {
+    let past = |d: u64| monotonic_ns() >= d;
     for poll in 0..polls {
         let mut status = 0;
         // SAFETY: waitpid writes the status into our local.
         let tid = unsafe { libc::waitpid(-1, &mut status, libc::__WALL | libc::WNOHANG) };
         if tid > 0 {
-            return Ok(Some(Waited {
+            return Ok(Wait::Stop(Waited {
                 tid,
                 status,
                 while_polling: true,
@@ -196,18 +215,27 @@ pub fn wait_any(polls: u32) -> Result<Option<Waited>, Errno> {
         if tid < 0 {
             match last_errno() {
                 libc::EINTR => continue,
-                libc::ECHILD => return Ok(None),
+                libc::ECHILD => return Ok(Wait::NoTracees),
                 other => return Err(other),
             }
         }
+        if deadline.is_some_and(|(_, d)| past(d)) {
+            return Ok(Wait::Deadline);
+        }
         std::hint::spin_loop();
     }
-    loop {
+    if let Some((timer, d)) = deadline {
+        if past(d) {
+            return Ok(Wait::Deadline);
+        }
+        timer.arm(d);
+    }
+    let result = loop {
         let mut status = 0;
         // SAFETY: waitpid writes the status into our local.
         let tid = unsafe { libc::waitpid(-1, &mut status, libc::__WALL) };
         if tid >= 0 {
-            return Ok(Some(Waited {
+            break Ok(Wait::Stop(Waited {
                 tid,
                 status,
                 while_polling: false,
@@ -215,14 +243,106 @@ pub fn wait_any(polls: u32) -> Result<Option<Waited>, Errno> {
             }));
         }
         match last_errno() {
+            libc::EINTR if deadline.is_some_and(|(_, d)| past(d)) => break Ok(Wait::Deadline),
             libc::EINTR => continue,
-            libc::ECHILD => return Ok(None),
-            other => return Err(other),
+            libc::ECHILD => break Ok(Wait::NoTracees),
+            other => break Err(other),
         }
+    };
+    if let Some((timer, _)) = deadline {
+        timer.disarm();
+    }
+    result
+}
+
+/// The signal the delay timer interrupts golat's waitpid with: not one a user sends,
+/// and golat's handler does nothing but return (without SA_RESTART, so waitpid fails
+/// with EINTR).
+const DELAY_SIGNAL: libc::c_int = libc::SIGALRM;
+/// After its first expiry the timer fires again this often until disarmed: a signal that
+/// lands in the instant between golat's deadline check and its waitpid cannot then leave
+/// waitpid asleep for longer than this.
+const DELAY_TIMER_REPEAT_NS: i64 = 100_000;
+
+extern "C" fn on_delay_signal(_: libc::c_int) {}
+
+/// A POSIX timer that signals the tracer thread alone (SIGEV_THREAD_ID), so its signal
+/// interrupts that thread's waitpid and never lands in the stall watcher or elsewhere.
+pub struct DelayTimer {
+    timer: libc::timer_t,
+}
+
+impl DelayTimer {
+    /// Creates the timer for the calling thread, which must be the one that waits.
+    pub fn for_this_thread() -> Result<DelayTimer, Errno> {
+        // SAFETY: a handler that only returns; sigaction reads `act` alone. timer_create
+        // reads the sigevent and writes the timer id into our local.
+        unsafe {
+            let mut act: libc::sigaction = std::mem::zeroed();
+            act.sa_sigaction = on_delay_signal as *const () as usize;
+            act.sa_flags = 0;
+            libc::sigemptyset(&mut act.sa_mask);
+            if libc::sigaction(DELAY_SIGNAL, &act, std::ptr::null_mut()) != 0 {
+                return Err(last_errno());
+            }
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, DELAY_SIGNAL);
+            libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+            let mut ev: libc::sigevent = std::mem::zeroed();
+            ev.sigev_notify = libc::SIGEV_THREAD_ID;
+            ev.sigev_signo = DELAY_SIGNAL;
+            ev.sigev_notify_thread_id = libc::gettid();
+            libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong);
+            let mut timer: libc::timer_t = std::mem::zeroed();
+            if libc::timer_create(libc::CLOCK_MONOTONIC, &mut ev, &mut timer) != 0 {
+                return Err(last_errno());
+            }
+            Ok(DelayTimer { timer })
+        }
+    }
+
+    fn set(&self, value_ns: u64, interval_ns: i64) {
+        let ts = |ns: u64| libc::timespec {
+            tv_sec: (ns / 1_000_000_000) as libc::time_t,
+            tv_nsec: (ns % 1_000_000_000) as libc::c_long,
+        };
+        let spec = libc::itimerspec {
+            it_interval: ts(interval_ns as u64),
+            it_value: ts(value_ns),
+        };
+        // SAFETY: the timer is ours and alive; the spec is read only.
+        unsafe {
+            libc::timer_settime(
+                self.timer,
+                if value_ns == 0 {
+                    0
+                } else {
+                    libc::TIMER_ABSTIME
+                },
+                &spec,
+                std::ptr::null_mut(),
+            )
+        };
+    }
+
+    /// Fires at `deadline_ns` (CLOCK_MONOTONIC), then every `DELAY_TIMER_REPEAT_NS`.
+    fn arm(&self, deadline_ns: u64) {
+        self.set(deadline_ns.max(1), DELAY_TIMER_REPEAT_NS);
+    }
+
+    fn disarm(&self) {
+        self.set(0, 0);
     }
 }
 
-/// Reads tracee memory with process_vm_readv (one syscall for a page-sized read).
+impl Drop for DelayTimer {
+    fn drop(&mut self) {
+        // SAFETY: deleting our own timer once.
+        unsafe { libc::timer_delete(self.timer) };
+    }
+}
+
 pub fn read_mem(pid: i32, addr: u64, buf: &mut [u8]) -> Result<usize, Errno> {
     let local = libc::iovec {
         iov_base: buf.as_mut_ptr().cast(),

@@ -189,12 +189,18 @@ pub fn parse_slow(spec: &str, program: &Path) -> Result<tracer::SlowDir, String>
             } else {
                 PathBuf::from("go")
             };
-            let out = std::process::Command::new(&go)
-                .args(["env", dir])
-                .stdin(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .output()
-                .map_err(|e| format!("cannot run `{} env {dir}`: {e}", go.display()))?;
+            // go reads GOROOT and the go env file, either of which may sit on a hung mount.
+            let name = dir.to_string();
+            let go_for_probe = go.clone();
+            let out = crate::fsinfo::with_timeout(std::time::Duration::from_secs(10), move || {
+                std::process::Command::new(&go_for_probe)
+                    .args(["env", &name])
+                    .stdin(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .output()
+            })
+            .map_err(|e| format!("`{} env {dir}` {e}", go.display()))?
+            .map_err(|e| format!("cannot run `{} env {dir}`: {e}", go.display()))?;
             let value = String::from_utf8_lossy(&out.stdout).trim().to_string();
             // GOPATH may list several: the first holds the module cache and bin.
             let first = value.split(':').next().unwrap_or_default().to_string();
@@ -208,6 +214,12 @@ pub fn parse_slow(spec: &str, program: &Path) -> Result<tracer::SlowDir, String>
             let p = PathBuf::from(d);
             if p.is_absolute() {
                 p
+            } else if !p.is_dir() {
+                // Most likely a mistyped variable name (GOMODCACH=2ms), not a directory the
+                // command will create.
+                return Err(format!(
+                    "{d} is neither a directory here nor one of GOMODCACHE, GOCACHE, GOROOT, GOPATH, GOBIN"
+                ));
             } else {
                 std::env::current_dir()
                     .map_err(|e| format!("current directory: {e}"))?

@@ -226,6 +226,23 @@ pub fn run(args: &WhatifArgs) -> anyhow::Result<u8> {
         eprintln!("golat: cannot write --json {}: {why}", json.display());
         return Ok(crate::EXIT_GOLAT_FAILED);
     }
+    for spec in &args.tries {
+        if let Err(e) = trials::parse_try(spec) {
+            eprintln!("golat: --try {spec}: {e}");
+            return Ok(2);
+        }
+    }
+    if let Some(id) = args
+        .only
+        .iter()
+        .find(|id| id.as_str() != "none" && !trials::KNOWN_IDS.contains(&id.as_str()))
+    {
+        eprintln!(
+            "golat: --only {id}: not a trial; the trials are {}, or none (only --try and --slow)",
+            trials::KNOWN_IDS.join(", ")
+        );
+        return Ok(2);
+    }
     let command = args.command.clone();
     let mounts = crate::fsinfo::MountTable::load().unwrap_or_default();
     let (found, _) = crate::profile::find_program(&command[0], &mounts, Duration::from_secs(5));

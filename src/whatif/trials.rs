@@ -40,6 +40,19 @@ pub struct Trial {
     pub scratch: Vec<Scratch>,
 }
 
+/// The ids of the trials whatif can propose (`--only` takes these).
+pub const KNOWN_IDS: &[&str] = &[
+    "clean_path",
+    "buildvcs_off",
+    "gowork_off",
+    "telemetry_off",
+    "vet_off",
+    "toolchain_local",
+    "local_gocache",
+    "local_gomodcache",
+    "clean_env",
+];
+
 /// A trial golat could have made but did not, and why.
 #[derive(Debug, Clone, Serialize)]
 pub struct Skipped {

@@ -1,4 +1,5 @@
-//! `golat report` and `golat diff`: read saved `golat profile --json` reports, re-analyse
+//! `golat report` and `golat diff`: read saved `golat profile --json` (and `golat whatif
+//! --json`) reports, re-analyse
 //! them without tracing, and render the table, the JSON, the timeline or a comparison.
 
 use std::io::Write;
@@ -10,12 +11,30 @@ use crate::analyze;
 use crate::cli::{DiffArgs, ReportArgs};
 use crate::model::{PROFILE_SCHEMA, Report};
 use crate::render::{self, Style};
+use crate::whatif::{SCHEMA as WHATIF_SCHEMA, WhatifReport};
 
 /// Reads and validates a saved report; every failure is one line naming the file.
 ///
 /// The file is parsed straight into the model (a million calls would take gigabytes as a
 /// generic JSON value); only when that fails is it read again to say why.
 pub fn load(path: &Path) -> anyhow::Result<Report> {
+    match load_any(path)? {
+        Saved::Profile(report) => Ok(*report),
+        Saved::Whatif(_) => anyhow::bail!(
+            "{} is a `golat whatif` report ({WHATIF_SCHEMA}); this reads {PROFILE_SCHEMA} (written by `golat profile --json`)",
+            path.display()
+        ),
+    }
+}
+
+/// A saved report of either kind `golat report` renders.
+pub enum Saved {
+    Profile(Box<Report>),
+    Whatif(Box<WhatifReport>),
+}
+
+/// Like [`load`], and also takes a `golat whatif --json` report.
+pub fn load_any(path: &Path) -> anyhow::Result<Saved> {
     let open = || {
         std::fs::File::open(path)
             .map(|f| std::io::BufReader::with_capacity(1 << 20, f))
@@ -36,6 +55,13 @@ pub fn load(path: &Path) -> anyhow::Result<Report> {
             }
             let head: Option<Head> = serde_json::from_reader(open()?).ok();
             match head.and_then(|h| h.schema) {
+                Some(s) if s == WHATIF_SCHEMA => {
+                    let whatif: WhatifReport =
+                        serde_json::from_reader(open()?).with_context(|| {
+                            format!("{} is not a valid {WHATIF_SCHEMA} report", path.display())
+                        })?;
+                    return Ok(Saved::Whatif(Box::new(whatif)));
+                }
                 None => anyhow::bail!(
                     "{} is not a golat profile report (no \"schema\" field)",
                     path.display()
@@ -60,11 +86,14 @@ pub fn load(path: &Path) -> anyhow::Result<Report> {
         );
     }
     analyze::analyze_saved(&mut report);
-    Ok(report)
+    Ok(Saved::Profile(Box::new(report)))
 }
 
 pub fn run_report(args: &ReportArgs) -> anyhow::Result<u8> {
-    let report = load(&args.file)?;
+    let report = match load_any(&args.file)? {
+        Saved::Profile(report) => *report,
+        Saved::Whatif(whatif) => return report_whatif(args, &whatif),
+    };
     if let Some(path) = &args.timeline {
         let written = write_timeline(&report, path)?;
         eprintln!(
@@ -92,6 +121,28 @@ pub fn run_report(args: &ReportArgs) -> anyhow::Result<u8> {
         writeln!(out)?;
     } else {
         let text = render::report(&report, &Style::for_stdout(args.top));
+        out.write_all(text.as_bytes())?;
+    }
+    out.flush()?;
+    Ok(0)
+}
+
+/// A saved whatif report: the table the live run printed (on stdout here), or its JSON.
+fn report_whatif(args: &ReportArgs, whatif: &WhatifReport) -> anyhow::Result<u8> {
+    if args.timeline.is_some() {
+        eprintln!(
+            "golat: {} is a whatif report: it has no timeline (golat profile --timeline makes one)",
+            args.file.display()
+        );
+        return Ok(2);
+    }
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if args.json {
+        serde_json::to_writer(&mut out, whatif)?;
+        writeln!(out)?;
+    } else {
+        let text = render::whatif::table(whatif, &Style::for_stdout(args.top));
         out.write_all(text.as_bytes())?;
     }
     out.flush()?;

@@ -39,13 +39,23 @@ fn command(program: &Path, args: &[&str], cwd: &Path, env: &[(String, String)]) 
     c
 }
 
-/// Runs `golat whatif --json F ARGS` and returns its output and report.
+/// Runs `golat whatif --json F ARGS` and returns its output and report. Its table (on
+/// stderr) is checked to be what `golat report F` prints again from the JSON.
 fn whatif(args: &[&str], cwd: &Path, env: &[(String, String)]) -> (Output, Value) {
     let json = tempfile::NamedTempFile::new().unwrap();
-    let mut all = vec!["whatif", "-q", "--json", json.path().to_str().unwrap()];
+    let mut all = vec!["whatif", "--json", json.path().to_str().unwrap()];
     all.extend_from_slice(args);
     let out = output_timeout(&mut command(&golat(), &all, cwd, env), 600);
     let text = std::fs::read_to_string(json.path()).unwrap_or_default();
+    if out.status.success() {
+        let again = output_timeout(Command::new(golat()).arg("report").arg(json.path()), 60);
+        assert!(again.status.success(), "golat report: {again:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&again.stdout),
+            String::from_utf8_lossy(&out.stderr),
+            "golat report of the saved JSON prints the live table"
+        );
+    }
     (out, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 

@@ -71,6 +71,10 @@ pub fn table(r: &WhatifReport, style: &Style) -> String {
         let _ = writeln!(out, "\n{}", bold("how each was applied", style.color));
         for tr in &r.trials {
             let _ = writeln!(out, "  {}: {}", tr.id, tr.how);
+            // The table cuts a long change (a PATH); the fix must be there whole to be copied.
+            if tr.change.chars().count() > 40 {
+                let _ = writeln!(out, "    change: {}", tr.change);
+            }
             if let Some(c) = &tr.caveat {
                 let _ = writeln!(out, "    note: {c}");
             }

@@ -373,7 +373,121 @@ pub fn plan(inp: &Inputs) -> (Vec<Trial>, Vec<Skipped>) {
             ..Trial::default()
         });
     }
+    for t in trials.iter_mut().filter(|t| t.baseline_argv.is_none()) {
+        if let Err(why) = private_outputs(t, inp.command, inp.env) {
+            t.how.push_str(&format!(
+                "; its binaries go where the command's go ({why}), so runs may relink"
+            ));
+        }
+    }
     (trials, skipped)
+}
+
+/// Sends the binaries a trial's `go build`, `go install` or `go test -c` writes to a
+/// private directory. A trial that changes a link's inputs (buildvcs_off, a GOFLAGS of
+/// --try, clean_env) and the command as given would otherwise overwrite one binary in
+/// turn, and go relinks whenever the binary it finds is not the one it would build: each
+/// run would pay a link the user never pays once they adopt the change. With its own
+/// output each side finds its own binary up to date, as it would day to day.
+fn private_outputs(
+    t: &mut Trial,
+    command: &[OsString],
+    env: &BTreeMap<OsString, OsString>,
+) -> Result<(), String> {
+    let Some(at) = goargs::subcommand_index(command) else {
+        return Ok(());
+    };
+    let argv = t.argv.clone().unwrap_or_else(|| command.to_vec());
+    let sub = argv[at].to_string_lossy().into_owned();
+    // Go flags end at `--` (build has no program arguments; test's `-args` ends them too).
+    let flags_end = argv[at + 1..]
+        .iter()
+        .position(|a| a == "--" || a == "-args" || a == "--args")
+        .map_or(argv.len(), |p| at + 1 + p);
+    let is_flag = |a: &OsString, name: &str| {
+        let b = a.as_bytes();
+        let b = b
+            .strip_prefix(b"-")
+            .map(|r| r.strip_prefix(b"-").unwrap_or(r));
+        b == Some(name.as_bytes())
+    };
+    let writes = match sub.as_str() {
+        "build" => true,
+        "test" => argv[at + 1..flags_end]
+            .iter()
+            .any(|a| is_flag(a, "c") || a == "-c=true" || a == "--c=true"),
+        "install" => {
+            // go refuses GOBIN for cross-compiled installs.
+            if ["GOOS", "GOARCH"]
+                .iter()
+                .any(|v| env.contains_key(OsStr::new(v)))
+            {
+                return Err("GOOS or GOARCH is set, and go install ignores GOBIN then".into());
+            }
+            if t.set.iter().any(|(k, _)| k == "GOBIN") {
+                return Ok(());
+            }
+            let dir = tempfile::Builder::new()
+                .prefix("golat-whatif-out-")
+                .tempdir()
+                .map_err(|e| format!("cannot make a temporary directory: {e}"))?;
+            t.set.push(("GOBIN".into(), dir.path().into()));
+            t.how
+                .push_str("; GOBIN set to a private directory, so each side finds its own binaries up to date");
+            t.scratch.push(Scratch(Some(dir)));
+            return Ok(());
+        }
+        _ => false,
+    };
+    if !writes {
+        return Ok(());
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("golat-whatif-out-")
+        .tempdir()
+        .map_err(|e| format!("cannot make a temporary directory: {e}"))?;
+    let private = |given: &OsStr| -> OsString {
+        let as_dir = given.as_bytes().ends_with(b"/") || Path::new(given).is_dir();
+        match Path::new(given).file_name().filter(|_| !as_dir) {
+            Some(name) => dir.path().join(name).into(),
+            None => {
+                let mut d = dir.path().as_os_str().to_owned();
+                d.push("/");
+                d
+            }
+        }
+    };
+    let mut new = argv.clone();
+    let mut found = false;
+    let mut i = at + 1;
+    while i < flags_end {
+        let a = new[i].as_bytes().to_vec();
+        if (a == b"-o" || a == b"--o") && i + 1 < flags_end {
+            new[i + 1] = private(&new[i + 1]);
+            found = true;
+            i += 2;
+            continue;
+        }
+        if let Some(v) = a.strip_prefix(b"-o=").or_else(|| a.strip_prefix(b"--o=")) {
+            let mut flag = OsString::from("-o=");
+            flag.push(private(OsStr::from_bytes(v)));
+            new[i] = flag;
+            found = true;
+        }
+        i += 1;
+    }
+    if !found {
+        let mut d = dir.path().as_os_str().to_owned();
+        d.push("/");
+        new.insert(at + 1, d);
+        new.insert(at + 1, "-o".into());
+    }
+    t.argv = Some(new);
+    t.how.push_str(
+        "; its binaries written to a private directory (-o), so each side finds its own up to date",
+    );
+    t.scratch.push(Scratch(Some(dir)));
+    Ok(())
 }
 
 /// VCS processes the go command started itself, for stamping.
@@ -544,6 +658,77 @@ fn tree_size(dir: &Path, limit: u64) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn os(v: &[&str]) -> Vec<OsString> {
+        v.iter().map(OsString::from).collect()
+    }
+
+    fn redirected(command: &[&str], env: &[(&str, &str)]) -> Trial {
+        let mut t = Trial::default();
+        let env: BTreeMap<OsString, OsString> =
+            env.iter().map(|(k, v)| (k.into(), v.into())).collect();
+        private_outputs(&mut t, &os(command), &env).unwrap();
+        t
+    }
+
+    fn private_dir(t: &Trial) -> String {
+        let Scratch(Some(d)) = &t.scratch[0] else {
+            panic!("no private directory");
+        };
+        d.path().display().to_string()
+    }
+
+    #[test]
+    fn a_trials_binaries_go_to_its_own_directory() {
+        let t = redirected(&["go", "build", "-o", "/tmp/x/app", "."], &[]);
+        let d = private_dir(&t);
+        assert_eq!(
+            t.argv.unwrap(),
+            os(&["go", "build", "-o", &format!("{d}/app"), "."])
+        );
+
+        let t = redirected(&["go", "-C", "sub", "build", "-o=bin/", "./..."], &[]);
+        let d = private_dir(&t);
+        assert_eq!(
+            t.argv.unwrap(),
+            os(&["go", "-C", "sub", "build", &format!("-o={d}/"), "./..."])
+        );
+
+        let t = redirected(&["go", "build", "./cmd/app"], &[]);
+        let d = private_dir(&t);
+        assert_eq!(
+            t.argv.unwrap(),
+            os(&["go", "build", "-o", &format!("{d}/"), "./cmd/app"])
+        );
+
+        let t = redirected(&["go", "test", "-c", "./pkg"], &[]);
+        assert!(t.argv.unwrap().iter().any(|a| a == "-o"));
+
+        let t = redirected(&["go", "install", "./cmd/app"], &[]);
+        assert!(t.argv.is_none());
+        assert_eq!(t.set[0].0, "GOBIN");
+        assert_eq!(t.set[0].1, OsString::from(private_dir(&t)));
+    }
+
+    #[test]
+    fn commands_that_write_no_binary_are_left_alone() {
+        for cmd in [
+            &["go", "test", "./..."][..],
+            &["go", "vet", "./..."],
+            &["go", "run", "."],
+            &["make"],
+        ] {
+            let t = redirected(cmd, &[]);
+            assert!(t.argv.is_none() && t.set.is_empty(), "{cmd:?}");
+        }
+        // A -o after `--` or among a test binary's arguments is not go's.
+        let t = redirected(&["go", "test", "./pkg", "-args", "-o", "x"], &[]);
+        assert!(t.argv.is_none());
+        // go install ignores GOBIN for a cross-compile: say so instead.
+        let mut t = Trial::default();
+        let env = BTreeMap::from([(OsString::from("GOOS"), OsString::from("windows"))]);
+        assert!(private_outputs(&mut t, &os(&["go", "install", "."]), &env).is_err());
+    }
 
     #[test]
     fn try_takes_several_assignments_and_refuses_what_is_not_one() {

@@ -19,12 +19,19 @@ pub fn table(r: &WhatifReport, style: &Style) -> String {
     let _ = writeln!(
         out,
         "traced run: {} ms under golat ({} processes, {} calls); then {} warm-up and {} rounds \
-         of untraced runs, each trial paired with a run of the command as given (medians, ms)",
+         of {}, each trial paired with a run of the command as given (medians, ms)",
         ms(r.traced.wall_ms),
         r.traced.processes,
         r.traced.calls,
         r.warmup,
-        r.rounds
+        r.rounds,
+        if r.trials.iter().all(|t| t.id.starts_with("slow:")) && !r.trials.is_empty() {
+            "runs under golat profile (--slow)"
+        } else if r.trials.iter().any(|t| t.id.starts_with("slow:")) {
+            "untraced runs (--slow trials and their pairs: under golat profile)"
+        } else {
+            "untraced runs"
+        }
     );
     if r.trials.is_empty() {
         let _ = writeln!(

@@ -45,6 +45,13 @@ pub struct WhatifReport {
     pub skipped: Vec<SkippedTrial>,
     /// What the figures include and leave out.
     pub notes: Vec<String>,
+    /// whatif's own wall, from its start to the end of the last run, ms.
+    #[serde(default)]
+    pub elapsed_ms: f64,
+    /// The wall times of every run whatif timed (warm-ups, pairs, the last run), summed:
+    /// `elapsed_ms` less this and the traced run is what golat itself took, ms.
+    #[serde(default)]
+    pub runs_ms: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -103,6 +110,8 @@ struct Outcome {
 struct Runner {
     show_output: bool,
     timeout: Duration,
+    /// The wall times of every run so far, summed, ms.
+    total_ms: std::cell::Cell<f64>,
 }
 
 impl Runner {
@@ -148,6 +157,7 @@ impl Runner {
         });
         let status = child.wait()?;
         let wall_ms = start.elapsed().as_secs_f64() * 1e3;
+        self.total_ms.set(self.total_ms.get() + wall_ms);
         let _ = done.send(());
         let timed_out = watchdog.join().unwrap_or(false);
         let code = crate::profile::status_code(&status);
@@ -197,6 +207,7 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 }
 
 pub fn run(args: &WhatifArgs) -> anyhow::Result<u8> {
+    let started = Instant::now();
     let copy_limit = match parse_size(&args.copy_limit) {
         Ok(n) => n,
         Err(e) => {
@@ -306,6 +317,7 @@ pub fn run(args: &WhatifArgs) -> anyhow::Result<u8> {
     }
 
     let runner = Runner {
+        total_ms: std::cell::Cell::new(0.0),
         show_output: args.show_output,
         timeout: Duration::from_secs_f64(
             timeout_ms.unwrap_or((traced.wall_ms * 10.0).max(60_000.0)) / 1e3,
@@ -392,6 +404,7 @@ pub fn run(args: &WhatifArgs) -> anyhow::Result<u8> {
         }
     }
     progress.done();
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
 
     let results: Vec<TrialResult> = planned
         .iter()
@@ -441,6 +454,8 @@ pub fn run(args: &WhatifArgs) -> anyhow::Result<u8> {
              flags or the toolchain may compile, and add cache entries, the first time"
                 .into(),
         ],
+        elapsed_ms,
+        runs_ms: runner.total_ms.get(),
     };
     if let Some(path) = &args.json {
         let mut out = std::io::BufWriter::new(

@@ -264,10 +264,16 @@ pub struct DiffArgs {
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  \
     go test -trace trace.out ./pkg && golat trace trace.out\n  \
-    golat trace --json trace.out > summary.json")]
+    golat trace --json trace.out > summary.json\n  \
+    curl -s localhost:6060/debug/pprof/trace?seconds=5 | golat trace -")]
 pub struct TraceArgs {
-    /// A Go execution trace (Go 1.22 or newer).
+    /// A Go execution trace (Go 1.22 or newer); `-` reads standard input. A FIFO is read
+    /// once a writer opens it (golat says it is waiting).
     pub file: PathBuf,
+    /// Fail when one generation of the trace needs more memory than this (MB): an endless
+    /// or damaged stream must not grow golat without bound.
+    #[arg(long, value_name = "MB", default_value_t = crate::exectrace::generation::DEFAULT_MAX_GENERATION_MB, value_parser = at_least_one)]
+    pub max_generation_mb: usize,
     /// Print the summary as JSON (schema golat.trace/v1).
     #[arg(long)]
     pub json: bool,

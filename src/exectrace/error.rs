@@ -16,6 +16,8 @@ pub enum ErrorKind {
     Corrupt,
     /// Reading the input failed.
     Io,
+    /// One generation needs more memory than the limit (`--max-generation-mb`).
+    TooLarge,
 }
 
 #[derive(Debug, Clone)]

@@ -100,6 +100,17 @@ pub struct Frame {
     pub line: u64,
 }
 
+/// How much memory one generation may take, in bytes (`golat trace --max-generation-mb`).
+/// A generation is read whole before its first event is ordered (Go's reader does the
+/// same), so an endless or damaged stream that never ends its generation would otherwise
+/// grow without bound.
+pub static MAX_GENERATION_BYTES: std::sync::atomic::AtomicUsize =
+    std::sync::atomic::AtomicUsize::new(DEFAULT_MAX_GENERATION_MB << 20);
+
+/// The default of `--max-generation-mb`: far above the generations Go writes (one per
+/// second by default, a few MB for a busy server), far below what a machine has.
+pub const DEFAULT_MAX_GENERATION_MB: usize = 512;
+
 /// A batch of events from one M; `start..start+len` indexes the generation's data arena,
 /// unless `start` is `IN_FILE`.
 #[derive(Debug, Clone, Copy)]
@@ -149,6 +160,8 @@ pub struct Generation {
     pub pcs: FxMap<u64, Frame>,
     pub exp_batches: usize,
     scratch: Vec<u8>,
+    /// What this generation's batches take in memory so far (see `charge`), bytes.
+    mem_bytes: usize,
 }
 
 impl Generation {
@@ -172,6 +185,37 @@ impl Generation {
         self.stack_pcs.clear();
         self.pcs.clear();
         self.exp_batches = 0;
+        self.mem_bytes = 0;
+    }
+
+    /// Counts what a batch costs in memory and fails once the generation is over the limit.
+    /// An event batch read from a stream sits in the arena; one left in the file costs its
+    /// reference; a table batch grows the string, stack and frame tables by a few times
+    /// its bytes.
+    fn charge(&mut self, b: &RawBatch) -> Result<(), TraceError> {
+        let bytes = if b.in_scratch {
+            4 * b.len
+        } else if b.start == IN_FILE {
+            0
+        } else {
+            b.len
+        };
+        self.mem_bytes += bytes + std::mem::size_of::<BatchRef>();
+        let limit = MAX_GENERATION_BYTES.load(std::sync::atomic::Ordering::Relaxed);
+        if self.mem_bytes > limit {
+            return Err(TraceError::new(
+                ErrorKind::TooLarge,
+                format!(
+                    "generation {} needs more than {} MB of memory (--max-generation-mb): an \
+                     endless or damaged stream, or a program that traced far more in one \
+                     generation than Go's default period writes; raise the limit to read it",
+                    self.num,
+                    limit >> 20
+                ),
+            )
+            .at(b.file_off, self.num));
+        }
+        Ok(())
     }
 
     #[inline]
@@ -506,6 +550,7 @@ impl GenReader {
                     g.min_ts = b.time;
                 }
                 process_batch(g, &b, &scratch, self.ver).map_err(|e| e.at(b.file_off, gn))?;
+                g.charge(&b)?;
             }
             finish(g, self.ver).map_err(|e| e.at(src.offset(), g.num))?;
             Ok(GenOutcome::Gen)
@@ -533,6 +578,7 @@ impl GenReader {
                     g.data.extend_from_slice(&bytes);
                 }
                 process_batch(g, &b, &scratch, self.ver).map_err(|e| e.at(b.file_off, gn))?;
+                g.charge(&b)?;
             }
             let mut spill_err = None;
             loop {
@@ -584,6 +630,7 @@ impl GenReader {
                     g.min_ts = b.time;
                 }
                 process_batch(g, &b, &scratch, self.ver).map_err(|e| e.at(b.file_off, gn))?;
+                g.charge(&b)?;
             }
             if let Err(e) = finish(g, self.ver) {
                 // A generation cut short fails its checks (its tables come last): the cut is

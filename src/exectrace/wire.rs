@@ -251,7 +251,16 @@ pub fn read_header<R: Read>(src: &mut Src<R>) -> Result<u32, TraceError> {
         )
     };
     if n >= 2 && hdr[0] == 0x1f && hdr[1] == 0x8b {
-        return Err(not_go("it is gzip-compressed: gunzip it first"));
+        // gzip(1) records the original name (FNAME, flag bit 3); Go's pprof writer, whose
+        // profiles are gzip'ed protobuf, records none.
+        let named = n >= 4 && hdr[3] & 0x08 != 0;
+        return Err(not_go(if named {
+            "it is gzip-compressed, by gzip(1) it seems: gunzip it first"
+        } else {
+            "it is gzip-compressed with no file name, as Go's pprof profiles (CPU, heap, \
+             `go test -cpuprofile`) are: read a profile with `go tool pprof FILE`; a trace \
+             that was compressed, gunzip first"
+        }));
     }
     if n == 0 {
         return Err(not_go("the file is empty"));

@@ -124,8 +124,10 @@ pub struct ProfileArgs {
     /// Which Go processes' init chains to collect (GODEBUG=inittrace=1): `user` = every
     /// program that is not part of the Go toolchain; `all` also the go command, compile,
     /// link, asm, vet (12 tracer stops per package init: 1.9k for the go command); `off`.
-    #[arg(long, value_enum, default_value_t = InitTraceScope::User, value_name = "SCOPE")]
-    pub inittrace: InitTraceScope,
+    /// Default: `user`, or `off` with --runtime-trace (capturing init chains stops the
+    /// tracee at every init line and would stretch the startup the trace measures).
+    #[arg(long, value_enum, value_name = "SCOPE")]
+    pub inittrace: Option<InitTraceScope>,
 
     /// Same as --inittrace off.
     #[arg(long, conflicts_with = "inittrace")]
@@ -144,6 +146,10 @@ pub struct ProfileArgs {
     /// How long the runtime trace window lasts at most.
     #[arg(long, default_value = "1s", value_name = "DURATION")]
     pub runtime_trace_window: String,
+
+    /// Also keep the raw runtime trace in FILE (for go tool trace, Perfetto or golat trace).
+    #[arg(long, value_name = "FILE", requires = "runtime_trace")]
+    pub runtime_trace_out: Option<PathBuf>,
 
     /// Reproduce a slow filesystem: hold every traced call on a path under DIR (lookups,
     /// opens, stats, readlinks, execs, getdents) DURATION per path component below DIR

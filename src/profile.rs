@@ -43,6 +43,8 @@ pub struct Options {
     pub debug_trace: bool,
     /// --runtime-trace with its window.
     pub runtime_trace: Option<std::time::Duration>,
+    /// Where to keep the raw runtime trace (`--runtime-trace-out`).
+    pub runtime_trace_out: Option<PathBuf>,
     pub stall: Option<std::time::Duration>,
     pub budget_ms: Option<f64>,
     pub recalibrate: bool,
@@ -119,13 +121,28 @@ impl Options {
             }
         }
         let user_godebug = std::env::var("GODEBUG").unwrap_or_default();
-        let off = args.no_inittrace || args.inittrace == InitTraceScope::Off;
-        let init_scope = if args.inittrace == InitTraceScope::All {
+        // Under --runtime-trace, init chains only when asked for: their capture stops the
+        // program at each init line, inside the startup the trace measures.
+        let scope = args.inittrace.unwrap_or(if args.runtime_trace {
+            InitTraceScope::Off
+        } else {
+            InitTraceScope::User
+        });
+        let off = args.no_inittrace || scope == InitTraceScope::Off;
+        let mut init_note = None;
+        if args.runtime_trace && args.inittrace.is_none() && !args.no_inittrace {
+            init_note = Some(
+                "init chains not captured: with --runtime-trace they are off unless --inittrace \
+                 user is given (their capture stops the program at each init and would stretch \
+                 the startup the trace measures)"
+                    .to_string(),
+            );
+        }
+        let init_scope = if scope == InitTraceScope::All {
             InitScope::All
         } else {
             InitScope::User
         };
-        let mut init_note = None;
         let init = if off {
             InitCapture::Off
         } else if godebug_has_inittrace(&user_godebug) {
@@ -157,6 +174,7 @@ impl Options {
             runs: args.runs.max(1),
             debug_trace: !args.no_debug_trace,
             runtime_trace,
+            runtime_trace_out: args.runtime_trace_out.clone(),
             stall: (args.stall > 0.0 && args.stall.is_finite())
                 .then(|| std::time::Duration::from_secs_f64(args.stall)),
             cold: args.cold,
@@ -543,6 +561,9 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<u8> {
         }
         if let Some(rt) = &runtime {
             attach_runtime_trace(&mut report, rt, opts.top, clock);
+            if let Some(out) = &opts.runtime_trace_out {
+                keep_runtime_trace(&mut report, &rt.trace_file, out);
+            }
         }
         if let Some(errno) = exec_error {
             let err = std::io::Error::from_raw_os_error(errno);
@@ -670,6 +691,25 @@ fn trace_writer_pid(report: &Report, trace_file: &Path) -> Option<i32> {
                 })
         })
         .map(|c| c.pid)
+}
+
+/// Copies the raw runtime trace to `out` (`--runtime-trace-out`); a failure is a warning,
+/// not a lost report.
+fn keep_runtime_trace(report: &mut Report, trace: &Path, out: &Path) {
+    let result = if trace.exists() {
+        std::fs::copy(trace, out).map(|_| ())
+    } else {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "the program wrote no trace",
+        ))
+    };
+    if let Err(e) = result {
+        report.warnings.push(model::Warning {
+            kind: "runtime_trace".into(),
+            message: format!("--runtime-trace-out {}: {e}", out.display()),
+        });
+    }
 }
 
 /// Summarizes the program's runtime trace into `report.go["runtime_trace"]` (with the

@@ -246,7 +246,7 @@ fn a_program_that_exits_in_milliseconds_leaves_a_complete_trace() {
 #[test]
 fn os_exit_with_a_failure_code_still_stops_the_trace() {
     let Some(_) = require("go") else { return };
-    // No module and named files: the starter goes into package main.
+    // No module and named files: the hook is named with the files.
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("main.go"),
@@ -261,7 +261,7 @@ fn os_exit_with_a_failure_code_still_stops_the_trace() {
         "go run reports the program's failure"
     );
     let rt = &report["go"]["runtime_trace"];
-    assert_eq!(rt["method"], "OverlayMainPackage");
+    assert_eq!(rt["method"], "OverlayInitPackage");
     assert!(
         rt["summary"]["generations"].as_u64().unwrap() >= 1,
         "{}",

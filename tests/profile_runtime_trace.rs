@@ -49,3 +49,159 @@ fn go_run_program_start_is_traced_and_summarized() {
         serde_json::json!(["go", "run", "./fixtures/rtrace"])
     );
 }
+
+/// Runs golat with `args` in `dir`; returns its output and the JSON report when it wrote one.
+fn golat_in(
+    dir: &std::path::Path,
+    args: &[&str],
+) -> (std::process::Output, Option<serde_json::Value>) {
+    let json = tempfile::NamedTempFile::new().unwrap();
+    std::fs::remove_file(json.path()).unwrap();
+    let out = output_timeout(
+        Command::new(golat())
+            .args(["profile", "-q", "--json"])
+            .arg(json.path())
+            .args(args)
+            .current_dir(dir),
+        180,
+    );
+    let report = std::fs::read_to_string(json.path())
+        .ok()
+        .map(|t| serde_json::from_str(&t).unwrap());
+    (out, report)
+}
+
+/// fixtures/earlyinit: 40 ms and 45 ms of init in packages (alpha, beta) whose paths sort
+/// before any name golat could give a starter package inside the module. The trace must
+/// start before both, so main.main comes at least their 85 ms of sleep after it starts.
+#[test]
+fn the_trace_starts_before_inits_that_sort_early() {
+    let Some(_) = require("go") else { return };
+    let dir = repo().join("fixtures/earlyinit");
+    let (out, report) = golat_in(&dir, &["--runtime-trace", "go", "run", "."]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout, b"earlyinit 3\n");
+    let report = report.unwrap();
+    let rt = &report["go"]["runtime_trace"];
+    let main_at = rt["summary"]["main"]["first_main_main_ns"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        main_at >= 85_000_000,
+        "main.main at +{main_at} ns: the trace began after alpha's or beta's init"
+    );
+    let inits: Vec<&str> = rt["summary"]["main"]["init_frames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["func"].as_str().unwrap())
+        .collect();
+    assert!(
+        inits.contains(&"golat.test/earlyinit/alpha.init")
+            && inits.contains(&"golat.test/earlyinit/beta.init"),
+        "{inits:?}"
+    );
+    assert!(
+        !inits.iter().any(|f| f.contains("golat_rtrace")),
+        "golat's starter is not one of the program's inits: {inits:?}"
+    );
+    // Init chains are off under --runtime-trace unless asked for, and the report says so.
+    assert!(
+        report["warnings"]
+            .to_string()
+            .contains("init chains not captured"),
+        "{}",
+        report["warnings"]
+    );
+    assert!(report["processes"].to_string().contains("earlyinit"));
+}
+
+/// `--runtime-trace-out` keeps the raw trace: golat trace reads it to the same summary.
+#[test]
+fn the_raw_trace_is_kept_on_request() {
+    let Some(_) = require("go") else { return };
+    let dir = repo().join("fixtures/earlyinit");
+    let keep = tempfile::tempdir().unwrap();
+    let raw = keep.path().join("start.trace");
+    let (out, report) = golat_in(
+        &dir,
+        &[
+            "--runtime-trace",
+            "--runtime-trace-out",
+            raw.to_str().unwrap(),
+            "go",
+            "run",
+            ".",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events = report.unwrap()["go"]["runtime_trace"]["summary"]["events"].clone();
+    let read = output_timeout(
+        Command::new(golat()).args(["trace", "--json"]).arg(&raw),
+        60,
+    );
+    assert!(
+        read.status.success(),
+        "{}",
+        String::from_utf8_lossy(&read.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&read.stdout).unwrap();
+    assert_eq!(summary["events"], events);
+}
+
+/// go build, go install and go test -c only build: under --runtime-trace golat would leave
+/// the binary instrumented, so it refuses before running anything (exit 2, nothing written).
+#[test]
+fn commands_that_only_build_are_refused_and_nothing_is_built() {
+    let Some(_) = require("go") else { return };
+    let src = repo().join("fixtures/earlyinit");
+    let out_dir = tempfile::tempdir().unwrap();
+    let bin = out_dir.path().join("bin");
+    let gobin = out_dir.path().join("gobin");
+    std::fs::create_dir(&gobin).unwrap();
+    for (argv, what) in [
+        (
+            vec!["go", "build", "-o", bin.to_str().unwrap(), "."],
+            "go build",
+        ),
+        (vec!["go", "install", "."], "go install"),
+        (
+            vec!["go", "test", "-c", "-o", bin.to_str().unwrap(), "./alpha"],
+            "go test -c",
+        ),
+    ] {
+        let mut args = vec!["--runtime-trace"];
+        args.extend(argv.iter().copied());
+        let out = output_timeout(
+            Command::new(golat())
+                .arg("profile")
+                .args(&args)
+                .env("GOBIN", &gobin)
+                .current_dir(&src),
+            120,
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{what}: {err}");
+        assert!(err.contains("nothing was built"), "{what}: {err}");
+        assert!(!bin.exists(), "{what} left {}", bin.display());
+        assert_eq!(std::fs::read_dir(&gobin).unwrap().count(), 0, "{what}");
+    }
+    // A package that is not a main package is a usage error too.
+    let out = output_timeout(
+        Command::new(golat())
+            .args(["profile", "--runtime-trace", "go", "run", "./alpha"])
+            .current_dir(&src),
+        120,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("not one (package alpha)"), "{err}");
+}

@@ -61,27 +61,22 @@ fn go_run_overlay_traces_from_early_init() {
 }
 
 #[test]
-fn go_build_overlay_binary_traces_when_env_set() {
-    if go().is_none() {
-        return;
-    }
+fn commands_that_only_build_are_usage_errors() {
     let tmp = tempfile::tempdir().unwrap();
-    let bin = tmp.path().join("startup-bin");
     let out = tmp.path().join("build.trace");
-    let argv: Vec<String> = ["go", "build", "-o", bin.to_str().unwrap(), "./startup"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    let rt = prepare(&argv, &fixtures(), &out, Duration::from_millis(500)).unwrap();
-    run(&rt, &fixtures());
-    assert!(!out.exists(), "go build itself must not trace");
-    let st = Command::new(&bin)
-        .envs(rt.env.iter().map(|(k, v)| (k, v)))
-        .status()
-        .unwrap();
-    assert!(st.success());
-    let s = summarize_file(&out, 5).unwrap();
-    assert!(s.generations >= 1 && s.events > 100);
+    for argv in [
+        &["go", "build", "-o", "bin", "./startup"][..],
+        &["go", "install", "./startup"],
+        &["go", "test", "-c", "./gotest"],
+    ] {
+        let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
+        let err = prepare(&argv, &fixtures(), &out, Duration::from_millis(500)).unwrap_err();
+        assert!(
+            err.is::<golat::exectrace::overlay::UsageError>(),
+            "{argv:?}: {err}"
+        );
+        assert!(err.to_string().contains("nothing was built"), "{err}");
+    }
 }
 
 #[test]

@@ -29,8 +29,154 @@ use crate::model::{GoroutineCreated, GoroutineRun, RuntimeSpan, RuntimeTimeline}
 pub const ENV_TRACE: &str = "GOLAT_RUNTIME_TRACE";
 /// How long the trace window lasts in the traced program (a Go duration, e.g. `1s`).
 pub const ENV_WINDOW: &str = "GOLAT_RUNTIME_TRACE_WINDOW";
-/// The directory name of the injected package inside the main module.
-pub const PKG_DIR: &str = "golat_rtrace_0";
+/// The import path of the starter package golat adds to GOROOT/src through `-overlay`. Go
+/// initializes ready packages in import-path order, and `0` sorts before every letter: once
+/// runtime/trace and its std imports are ready, the starter is the next package to run.
+pub const STARTER_PKG: &str = "0golat_rtrace";
+/// The starter's package name (an import path element may start with a digit, a package
+/// name may not).
+const STARTER_NAME: &str = "golat_rtrace";
+/// The file golat adds to each package of the build it may touch: an import of the starter.
+const HOOK_FILE: &str = "zz_golat_rtrace_hook.go";
+
+fn hook_source(package: &str) -> String {
+    format!(
+        "// Added by golat (golat profile --runtime-trace) through -overlay: this package's \
+         init waits for the trace to start.\npackage {package}\n\nimport _ \"{STARTER_PKG}\"\n"
+    )
+}
+
+/// One package of `go list -deps`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Listed {
+    path: String,
+    name: String,
+    dir: String,
+    standard: bool,
+    dep_only: bool,
+    goroot: String,
+    imports: Vec<String>,
+    error: Option<String>,
+}
+
+impl Listed {
+    fn parse(line: &str) -> Option<Listed> {
+        let f: Vec<&str> = line.splitn(8, '\t').collect();
+        if f.len() < 7 {
+            return None;
+        }
+        Some(Listed {
+            path: f[0].to_string(),
+            name: f[1].to_string(),
+            dir: f[2].to_string(),
+            standard: f[3] == "true",
+            dep_only: f[4] == "true",
+            goroot: f[5].to_string(),
+            imports: f[6]
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
+            error: f.get(7).filter(|e| !e.is_empty()).map(|e| e.to_string()),
+        })
+    }
+}
+
+fn go_env(go: &str, cwd: &Path, var: &str) -> Option<PathBuf> {
+    let out = Command::new(go)
+        .current_dir(cwd)
+        .args(["env", var])
+        .output()
+        .ok()?;
+    let v = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    (out.status.success() && !v.is_empty()).then(|| PathBuf::from(v))
+}
+
+/// What the starter imports, with the std packages those import in turn: the packages that
+/// must be initialized before it.
+const STARTER_IMPORTS: [&str; 4] = ["os", "runtime/trace", "sync", "time"];
+
+fn starter_deps(go: &str, cwd: &Path) -> Vec<Listed> {
+    let Ok(out) = Command::new(go)
+        .current_dir(cwd)
+        .args(["list", "-deps", "-f"])
+        .arg("{{.ImportPath}}\t{{.Name}}\t{{.Dir}}\t{{.Standard}}\ttrue\t\t{{join .Imports \",\"}}")
+        .args(STARTER_IMPORTS)
+        .output()
+    else {
+        return Vec::new();
+    };
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(Listed::parse)
+        .collect()
+}
+
+/// The packages of `unhookable` that Go's init order (cmd/link's inittasks: of the packages
+/// whose imports are initialized, the first in import-path order) runs before the starter,
+/// given that every other non-std package imports it. Packages with no init work are
+/// skipped by the real order; this counts them as if they had some, so it may name a
+/// package whose init is empty.
+fn inits_before_starter<'a>(
+    listed: &[Listed],
+    starter_deps: &[Listed],
+    unhookable: &[&'a str],
+) -> Vec<&'a str> {
+    use std::collections::{BTreeMap, BTreeSet};
+    if unhookable.is_empty() {
+        return Vec::new();
+    }
+    let mut imports: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for p in listed.iter().chain(starter_deps) {
+        imports
+            .entry(p.path.as_str())
+            .or_insert_with(|| p.imports.iter().map(String::as_str).collect());
+    }
+    imports.insert(STARTER_PKG, STARTER_IMPORTS.to_vec());
+    for p in listed {
+        if !p.standard && !unhookable.contains(&p.path.as_str()) {
+            if let Some(v) = imports.get_mut(p.path.as_str()) {
+                v.push(STARTER_PKG);
+            }
+        }
+    }
+    // Kahn's algorithm with the smallest ready path first.
+    let mut waiting: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut importers: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (&p, deps) in &imports {
+        let known: BTreeSet<&str> = deps
+            .iter()
+            .copied()
+            .filter(|d| imports.contains_key(d) && *d != p)
+            .collect();
+        waiting.insert(p, known.len());
+        for d in known {
+            importers.entry(d).or_default().push(p);
+        }
+    }
+    let mut ready: BTreeSet<&str> = waiting
+        .iter()
+        .filter(|(_, n)| **n == 0)
+        .map(|(p, _)| *p)
+        .collect();
+    let mut early = Vec::new();
+    while let Some(p) = ready.pop_first() {
+        if p == STARTER_PKG {
+            break;
+        }
+        if let Some(u) = unhookable.iter().find(|u| **u == p) {
+            early.push(*u);
+        }
+        for &i in importers.get(p).map(Vec::as_slice).unwrap_or(&[]) {
+            let n = waiting.get_mut(i).expect("every importer is a node");
+            *n -= 1;
+            if *n == 0 {
+                ready.insert(i);
+            }
+        }
+    }
+    early
+}
 
 /// The std-tree package golat adds (a new directory of GOROOT/src, through `-overlay`): only a
 /// package inside GOROOT may import `internal/runtime/exithook`, the hooks the runtime runs
@@ -245,6 +391,16 @@ pub fn prepare(
                     "the go test command already has -trace; drop --runtime-trace or the flag",
                 ));
             }
+            if test_flags(rest)
+                .iter()
+                .any(|f| *f == "c" || f.starts_with("c="))
+            {
+                return Err(usage(
+                    "--runtime-trace traces the test golat runs, and go test -c only builds the \
+                     test binary: drop -c, or run that binary with -test.trace=FILE and read the \
+                     file with golat trace (nothing was built)",
+                ));
+            }
             // go test refuses -trace for several packages ("cannot use -trace flag with
             // multiple packages"): golat's flag would make the user's command fail.
             let pkgs = test_packages(rest);
@@ -274,11 +430,38 @@ pub fn prepare(
                 _dir: None,
             })
         }
-        "run" | "build" => prepare_overlay(argv, cwd, sub, rest, trace_file, window),
-        _ => Err(usage(
-            "--runtime-trace supports go run, go build and go test, not go {sub}",
-        )),
+        "run" => prepare_overlay(argv, cwd, sub, rest, trace_file, window),
+        "build" | "install" => Err(usage(format!(
+            "--runtime-trace traces a program golat runs, and go {sub} only builds one: golat \
+             would leave the binary instrumented; profile `go run` with the same flags and \
+             package instead (nothing was built)"
+        ))),
+        _ => Err(usage(format!(
+            "--runtime-trace supports go run and go test, not go {sub}"
+        ))),
     }
+}
+
+/// The flag names of `go test` (before `-args`), without dashes.
+fn test_flags(rest: &[String]) -> Vec<&str> {
+    let mut flags = Vec::new();
+    let mut i = 0;
+    while i < rest.len() {
+        let a = rest[i].as_str();
+        if a == "-args" || a == "--args" || a == "--" {
+            break;
+        }
+        if let Some(flag) = a.strip_prefix("--").or_else(|| a.strip_prefix('-'))
+            && !flag.is_empty()
+        {
+            flags.push(flag);
+            if !flag.contains('=') && takes_value(flag.as_bytes()) {
+                i += 1;
+            }
+        }
+        i += 1;
+    }
+    flags
 }
 
 /// The package arguments of `go test` (before `-args`): what is neither a flag nor a flag's
@@ -330,12 +513,12 @@ fn prepare_overlay(
             "--runtime-trace cannot trace a -cover build (the cover tool ignores -overlay)",
         ));
     }
-    // Resolve the main package: its directory, module path and module directory.
+    // Every package of the build: the main package, and which packages may get the hook
+    // that makes them import the starter.
     let mut list = Command::new(&argv[0]);
-    list.current_dir(cwd)
-        .arg("list")
-        .arg("-f")
-        .arg("{{.Name}}\t{{.Dir}}\t{{context.GOROOT}}\t{{with .Module}}{{.Path}}\t{{.Dir}}{{end}}");
+    list.current_dir(cwd).arg("list").arg("-e").arg("-deps").arg("-f").arg(
+        "{{.ImportPath}}\t{{.Name}}\t{{.Dir}}\t{{.Standard}}\t{{.DepOnly}}\t{{context.GOROOT}}\t{{join .Imports \",\"}}\t{{with .Error}}{{.Err}}{{end}}",
+    );
     // The flags that change what go list resolves; others (-o, -ldflags, …) are not its own.
     let flags = &rest[..flags_end];
     let mut i = 0;
@@ -353,36 +536,48 @@ fn prepare_overlay(
     }
     list.args(&pkgs);
     let out = list.output().context("running go list")?;
-    if !out.status.success() {
+    let text = String::from_utf8_lossy(&out.stdout);
+    let listed: Vec<Listed> = text.lines().filter_map(Listed::parse).collect();
+    if !out.status.success() || listed.is_empty() {
         bail!(
             "go list {}: {}",
             pkgs.join(" "),
             String::from_utf8_lossy(&out.stderr).trim()
         );
     }
-    let text = String::from_utf8_lossy(&out.stdout);
-    let line = text
-        .lines()
-        .find(|l| l.starts_with("main\t"))
-        .with_context(|| format!("go list {} found no main package to trace", pkgs.join(" ")))?;
-    let f: Vec<&str> = line.split('\t').collect();
-    let pkg_dir = PathBuf::from(f[1]);
-    let goroot = f.get(2).map(PathBuf::from).unwrap_or_default();
-    let module = f.get(3).filter(|s| !s.is_empty()).map(|s| s.to_string());
-    let mod_dir = f.get(4).map(PathBuf::from);
+    let Some(main_pkg) = listed.iter().find(|p| !p.dep_only && p.name == "main") else {
+        if let Some(err) = listed.iter().find_map(|p| p.error.as_deref()) {
+            bail!("go list {}: {err}", pkgs.join(" "));
+        }
+        return Err(usage(format!(
+            "--runtime-trace needs a main package to run; {} is not one (package {})",
+            pkgs.join(" "),
+            listed
+                .iter()
+                .find(|p| !p.dep_only)
+                .map(|p| p.name.as_str())
+                .unwrap_or("?"),
+        )));
+    };
+    let pkg_dir = PathBuf::from(&main_pkg.dir);
+    let goroot = PathBuf::from(&main_pkg.goroot);
+    let mod_cache = go_env(&argv[0], cwd, "GOMODCACHE");
     let dir = tempfile::Builder::new().prefix("golat-rtrace-").tempdir()?;
     let starter = dir.path().join("starter.go");
-    let hook = dir.path().join("hook.go");
     let mut replace = serde_json::Map::new();
-    let method;
     let mut notes = vec![
         "runtime/trace allocates ≈2 MiB of heap when it starts, which can pull the first GC forward".to_string(),
     ];
-    let unavailable = if goroot.as_os_str().is_empty() {
-        Some("go list gave no GOROOT".to_string())
-    } else {
-        exit_hook_unavailable(&goroot)
-    };
+    if goroot.as_os_str().is_empty() {
+        bail!("go list gave no GOROOT");
+    }
+    if goroot.join("src").join(STARTER_PKG).exists() {
+        bail!(
+            "{} already exists: golat cannot add its starter package",
+            goroot.join("src").join(STARTER_PKG).display()
+        );
+    }
+    let unavailable = exit_hook_unavailable(&goroot);
     let stops_at_exit = unavailable.is_none();
     match &unavailable {
         None => {
@@ -408,38 +603,74 @@ fn prepare_overlay(
              exits earlier leaves only its complete 10 ms generations"
         )),
     }
-    match (module, mod_dir) {
-        (Some(module), Some(mod_dir)) => {
-            std::fs::write(&starter, starter_source(PKG_DIR, stops_at_exit))?;
-            std::fs::write(
-                &hook,
-                format!("package main\n\nimport _ \"{module}/{PKG_DIR}\"\n"),
-            )?;
-            replace.insert(
-                mod_dir
-                    .join(PKG_DIR)
-                    .join("golat_rtrace.go")
-                    .display()
-                    .to_string(),
-                starter.display().to_string().into(),
-            );
-            method = Method::OverlayInitPackage;
-            notes.push(format!(
-                "tracing starts in the init of {module}/{PKG_DIR}, after its std dependencies \
-                 (runtime/trace, os, sync, time and golat's exit hook) and before packages later in import-path order"
-            ));
-        }
-        _ => {
-            std::fs::write(&hook, starter_source("main", stops_at_exit))?;
-            method = Method::OverlayMainPackage;
-            notes.push("no module: the starter is in package main, so it runs after all dependencies' init".into());
-        }
-    }
-    let hook_path = pkg_dir.join("zz_golat_rtrace_hook.go");
+    std::fs::write(&starter, starter_source(STARTER_NAME, stops_at_exit))?;
     replace.insert(
-        hook_path.display().to_string(),
-        hook.display().to_string().into(),
+        goroot
+            .join("src")
+            .join(STARTER_PKG)
+            .join("golat_rtrace.go")
+            .display()
+            .to_string(),
+        starter.display().to_string().into(),
     );
+    // Each package of the build outside GOROOT and the module cache imports the starter
+    // (Go refuses overlays beneath GOMODCACHE): none of them can run its init first.
+    let in_mod_cache = |d: &str| {
+        mod_cache
+            .as_deref()
+            .is_some_and(|m| !m.as_os_str().is_empty() && Path::new(d).starts_with(m))
+    };
+    let mut hooked = Vec::new();
+    let mut unhookable = Vec::new();
+    for p in &listed {
+        if p.standard || p.dir.is_empty() || p.path == "command-line-arguments" {
+            continue;
+        }
+        if in_mod_cache(&p.dir) {
+            unhookable.push(p.path.as_str());
+            continue;
+        }
+        let hook = dir.path().join(format!("hook{}.go", hooked.len()));
+        std::fs::write(&hook, hook_source(&p.name))?;
+        replace.insert(
+            Path::new(&p.dir).join(HOOK_FILE).display().to_string(),
+            hook.display().to_string().into(),
+        );
+        hooked.push(p.path.as_str());
+    }
+    // Named .go files make package main of exactly those files: its hook is named with them.
+    let named_files = pkgs.iter().all(|p| p.ends_with(".go"));
+    let main_hook = dir.path().join("hook_main.go");
+    if named_files {
+        std::fs::write(&main_hook, hook_source("main"))?;
+        replace.insert(
+            pkg_dir.join(HOOK_FILE).display().to_string(),
+            main_hook.display().to_string().into(),
+        );
+    }
+    let early = inits_before_starter(&listed, &starter_deps(&argv[0], cwd), &unhookable);
+    notes.push(format!(
+        "tracing starts in the init of {STARTER_PKG} (added to GOROOT by -overlay), which \
+         the build's {} package(s) outside the module cache import: it runs after the std \
+         packages runtime/trace needs and before any of them",
+        hooked.len() + usize::from(named_files)
+    ));
+    if !early.is_empty() {
+        let shown: Vec<&str> = early.iter().take(5).copied().collect();
+        notes.push(format!(
+            "not seen by the trace: the init of {} module-cache package(s) Go's init order may \
+             run before the starter (they cannot import it: Go refuses overlays beneath \
+             GOMODCACHE): {}{}",
+            early.len(),
+            shown.join(", "),
+            if early.len() > shown.len() {
+                ", …"
+            } else {
+                ""
+            }
+        ));
+    }
+    let method = Method::OverlayInitPackage;
     let overlay = dir.path().join("overlay.json");
     std::fs::write(
         &overlay,
@@ -457,13 +688,8 @@ fn prepare_overlay(
         let named = Path::new(&pkgs[0])
             .parent()
             .unwrap_or(Path::new(""))
-            .join("zz_golat_rtrace_hook.go");
+            .join(HOOK_FILE);
         out.insert(3 + flags_end + pkgs.len(), named.display().to_string());
-    }
-    if sub == "build" {
-        notes.push(format!(
-            "the built binary traces when run with {ENV_TRACE}=FILE"
-        ));
     }
     // Short generations: a program that exits inside the window still leaves complete ones.
     // A GODEBUG setting: the caller appends it to the environment's GODEBUG.
@@ -735,7 +961,7 @@ mod tests {
 
     #[test]
     fn starter_registers_the_exit_hook_only_when_asked() {
-        let with = starter_source(PKG_DIR, true);
+        let with = starter_source(STARTER_NAME, true);
         let without = starter_source("main", false);
         assert!(with.contains(&format!("\t\"{EXIT_PKG}\"\n")));
         assert!(with.contains(&format!("\t{EXIT_PKG}.AtExit(stop)\n")));
@@ -757,16 +983,16 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path();
         std::fs::write(dir.join("go.mod"), "module example.com/w\n\ngo 1.22\n").unwrap();
-        std::fs::create_dir(dir.join(PKG_DIR)).unwrap();
+        std::fs::create_dir(dir.join(STARTER_NAME)).unwrap();
         std::fs::write(
-            dir.join(PKG_DIR).join("s.go"),
-            starter_source(PKG_DIR, false),
+            dir.join(STARTER_NAME).join("s.go"),
+            starter_source(STARTER_NAME, false),
         )
         .unwrap();
         std::fs::write(
             dir.join("main.go"),
             format!(
-                "package main\n\nimport (\n\t_ \"example.com/w/{PKG_DIR}\"\n\t\"time\"\n)\n\n\
+                "package main\n\nimport (\n\t_ \"example.com/w/{STARTER_NAME}\"\n\t\"time\"\n)\n\n\
                  func main() {{ time.Sleep(300 * time.Millisecond) }}\n"
             ),
         )

@@ -612,7 +612,8 @@ fn classify_reason(r: &str) -> u8 {
 }
 
 fn is_init_func(f: &str) -> bool {
-    if f.starts_with("runtime.") {
+    // golat's own starter (golat profile --runtime-trace) is not one of the program's inits.
+    if f.starts_with("runtime.") || f.starts_with("0golat_rtrace.") {
         return false;
     }
     if f.ends_with(".init") {

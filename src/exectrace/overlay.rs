@@ -134,10 +134,11 @@ fn inits_before_starter<'a>(
     }
     imports.insert(STARTER_PKG, STARTER_IMPORTS.to_vec());
     for p in listed {
-        if !p.standard && !unhookable.contains(&p.path.as_str()) {
-            if let Some(v) = imports.get_mut(p.path.as_str()) {
-                v.push(STARTER_PKG);
-            }
+        if !p.standard
+            && !unhookable.contains(&p.path.as_str())
+            && let Some(v) = imports.get_mut(p.path.as_str())
+        {
+            v.push(STARTER_PKG);
         }
     }
     // Kahn's algorithm with the smallest ready path first.

@@ -274,10 +274,10 @@ fn exit_hook_unavailable(goroot: &Path) -> Option<String> {
 /// How the trace is captured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum Method {
-    /// `-overlay` adds package `<module>/golat_rtrace_0`, imported by the main package.
+    /// `-overlay` adds package `0golat_rtrace` to GOROOT, imported by the build's packages.
     OverlayInitPackage,
-    /// No module (e.g. `go run file.go` in GOPATH mode): the starter sits in package main,
-    /// so it runs after every dependency's init.
+    /// Written by golat before the starter moved into GOROOT (kept to read old reports):
+    /// the starter sat in package main, after every dependency's init.
     OverlayMainPackage,
     /// `go test -trace FILE`: the testing package traces from `m.Run` on.
     GoTestTraceFlag,
@@ -392,7 +392,8 @@ pub fn prepare(
                     "the go test command already has -trace; drop --runtime-trace or the flag",
                 ));
             }
-            if test_flags(rest)
+            if test_args(rest)
+                .0
                 .iter()
                 .any(|f| *f == "c" || f.starts_with("c="))
             {
@@ -404,7 +405,7 @@ pub fn prepare(
             }
             // go test refuses -trace for several packages ("cannot use -trace flag with
             // multiple packages"): golat's flag would make the user's command fail.
-            let pkgs = test_packages(rest);
+            let pkgs = test_args(rest).1;
             if pkgs.len() > 1 || pkgs.iter().any(|p| p.contains("...")) {
                 return Err(usage(format!(
                     "--runtime-trace traces one test package (go test -trace refuses several); name one package instead of {}",
@@ -443,32 +444,10 @@ pub fn prepare(
     }
 }
 
-/// The flag names of `go test` (before `-args`), without dashes.
-fn test_flags(rest: &[String]) -> Vec<&str> {
-    let mut flags = Vec::new();
-    let mut i = 0;
-    while i < rest.len() {
-        let a = rest[i].as_str();
-        if a == "-args" || a == "--args" || a == "--" {
-            break;
-        }
-        if let Some(flag) = a.strip_prefix("--").or_else(|| a.strip_prefix('-'))
-            && !flag.is_empty()
-        {
-            flags.push(flag);
-            if !flag.contains('=') && takes_value(flag.as_bytes()) {
-                i += 1;
-            }
-        }
-        i += 1;
-    }
-    flags
-}
-
-/// The package arguments of `go test` (before `-args`): what is neither a flag nor a flag's
-/// value.
-fn test_packages(rest: &[String]) -> Vec<&str> {
-    let mut pkgs = Vec::new();
+/// Splits the arguments of `go test` (before `-args`) into flag names (without dashes) and
+/// package arguments (what is neither a flag nor a flag's value).
+fn test_args(rest: &[String]) -> (Vec<&str>, Vec<&str>) {
+    let (mut flags, mut pkgs) = (Vec::new(), Vec::new());
     let mut i = 0;
     while i < rest.len() {
         let a = rest[i].as_str();
@@ -477,6 +456,7 @@ fn test_packages(rest: &[String]) -> Vec<&str> {
         }
         match a.strip_prefix("--").or_else(|| a.strip_prefix('-')) {
             Some(flag) if !flag.is_empty() => {
+                flags.push(flag);
                 if !flag.contains('=') && takes_value(flag.as_bytes()) {
                     i += 1;
                 }
@@ -485,7 +465,7 @@ fn test_packages(rest: &[String]) -> Vec<&str> {
         }
         i += 1;
     }
-    pkgs
+    (flags, pkgs)
 }
 
 fn prepare_overlay(
@@ -938,7 +918,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let t = tmp.path().join("t");
         let err = prepare(
-            &args(&["go", "build", "-cover", "."]),
+            &args(&["go", "run", "-cover", "."]),
             tmp.path(),
             &t,
             Duration::from_secs(1),

@@ -137,6 +137,11 @@ pub struct ProfileArgs {
     #[arg(long)]
     pub no_debug_trace: bool,
 
+    /// Do not pass -debug-actiongraph to the go command: the report then has no "Build
+    /// cache" section (what was compiled, what came from the cache).
+    #[arg(long)]
+    pub no_build_cache: bool,
+
     /// Capture a runtime/trace of the built program's startup (go run/build/test): its
     /// summary goes into the report, its GC/STW/goroutine events onto --timeline. The trace
     /// stops after --runtime-trace-window or when the program exits, whichever is first.

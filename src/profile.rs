@@ -41,6 +41,8 @@ pub struct Options {
     pub runs: usize,
     pub cold: bool,
     pub debug_trace: bool,
+    /// Have the go command write its action graph (`--no-build-cache` turns it off).
+    pub build_cache: bool,
     /// --runtime-trace with its window.
     pub runtime_trace: Option<std::time::Duration>,
     /// Where to keep the raw runtime trace (`--runtime-trace-out`).
@@ -173,6 +175,7 @@ impl Options {
             top: args.top,
             runs: args.runs.max(1),
             debug_trace: !args.no_debug_trace,
+            build_cache: !args.no_build_cache,
             runtime_trace,
             runtime_trace_out: args.runtime_trace_out.clone(),
             stall: (args.stall > 0.0 && args.stall.is_finite())
@@ -486,15 +489,16 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<u8> {
         };
         // The go command's own phases: a fresh -debug-trace file per run, in a directory
         // golat owns and removes (made only when a go command or a runtime trace needs it).
-        let trace_dir = if opts.runtime_trace.is_some() || is_go_command(&opts) {
-            Some(
-                tempfile::Builder::new()
-                    .prefix("golat-debug-trace-")
-                    .tempdir()?,
-            )
-        } else {
-            None
-        };
+        let trace_dir =
+            if opts.runtime_trace.is_some() || is_go_command(&opts) || wants_graph(&opts) {
+                Some(
+                    tempfile::Builder::new()
+                        .prefix("golat-debug-trace-")
+                        .tempdir()?,
+                )
+            } else {
+                None
+            };
         let trace_dir = trace_dir.as_ref().map(|d| d.path());
         // --runtime-trace rewrites the go command first (-overlay or -trace), then
         // -debug-trace is planned on top of that argv.
@@ -525,6 +529,17 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<u8> {
             Some(goargs::Plan::Rewrite { argv, .. }) => argv,
             _ => &base_argv,
         };
+        // The action graph is planned on top of the -debug-trace argv, by the same rules.
+        let graph_plan = match trace_dir {
+            Some(dir) if wants_graph(&opts) => {
+                actiongraph_plan(&opts, argv, &dir.join("actiongraph.json"))
+            }
+            _ => None,
+        };
+        let argv = match &graph_plan {
+            Some(goargs::Plan::Rewrite { argv, .. }) => argv,
+            _ => argv,
+        };
         let inittrace_on = opts.init_scope == InitScope::All
             || !tracer::spared_from_inittrace(&opts.program.to_string_lossy());
         let mut envp = command_env(opts.init, inittrace_on, cache.as_ref().map(|d| d.path()));
@@ -547,6 +562,7 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<u8> {
                 message: message.clone(),
             }));
         attach_debug_trace(&mut report, plan.as_ref());
+        attach_build_cache(&mut report, graph_plan.as_ref(), opts.cold);
         if let Some(message) = plan_warning {
             report.warnings.push(model::Warning {
                 kind: "debug_trace".into(),
@@ -654,6 +670,31 @@ fn debug_trace_plan(
         goargs::Plan::Skip { .. } => (None, None),
         other => (Some(other), None),
     }
+}
+
+/// Decides whether (and how) the go command writes its action graph; `None` for anything
+/// but a go build, install, run, test or vet of a release golat passes debug flags to.
+fn actiongraph_plan(opts: &Options, argv: &[OsString], file: &Path) -> Option<goargs::Plan> {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+    let goflags = std::env::var_os("GOFLAGS");
+    match goargs::plan_actiongraph(
+        &goargs::GoInvocation {
+            argv,
+            version: go_version(&opts.program),
+            goflags: goflags.as_deref(),
+            cwd: &cwd,
+        },
+        file,
+    ) {
+        goargs::Plan::Skip { .. } => None,
+        other => Some(other),
+    }
+}
+
+/// Whether golat adds -debug-actiongraph: the command is the go command and the user did
+/// not turn it off.
+fn wants_graph(opts: &Options) -> bool {
+    opts.build_cache && opts.program.file_name() == Some(OsStr::new("go"))
 }
 
 /// Whether golat adds -debug-trace: the command is the go command and the user did not
@@ -779,6 +820,34 @@ fn attach_debug_trace(report: &mut Report, plan: Option<&goargs::Plan>) {
         Err(e) => report.warnings.push(model::Warning {
             kind: "debug_trace".into(),
             message: format!("the go command's -debug-trace could not be read: {e:#}"),
+        }),
+    }
+}
+
+/// Merges the go command's action graph with the traced processes into
+/// `report.go["build_cache"]`, or says why there is none.
+fn attach_build_cache(report: &mut Report, plan: Option<&goargs::Plan>, fresh_gocache: bool) {
+    let path = match plan {
+        Some(goargs::Plan::Rewrite { trace, .. }) | Some(goargs::Plan::UserTrace { trace }) => {
+            trace
+        }
+        _ => return,
+    };
+    // A go command that failed before planning its build (a bad flag, no such package)
+    // writes no graph: nothing to say about the cache, and nothing wrong with golat.
+    if !path.exists() {
+        return;
+    }
+    match crate::gosrc::actiongraph::read(path) {
+        Ok(graph) => {
+            let record = crate::analyze::build_cache::merge(report, &graph, fresh_gocache);
+            if let Ok(value) = serde_json::to_value(&record) {
+                report.go.insert("build_cache".into(), value);
+            }
+        }
+        Err(e) => report.warnings.push(model::Warning {
+            kind: "build_cache".into(),
+            message: format!("the go command's -debug-actiongraph could not be read: {e:#}"),
         }),
     }
 }

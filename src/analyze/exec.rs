@@ -258,8 +258,12 @@ pub fn package_of(tool: &str, argv: &[String]) -> Option<String> {
 /// Arguments after the program name, shortened for a table cell.
 pub fn short_args(argv: &[String]) -> String {
     let mut s = String::new();
-    // golat's own `-debug-trace` is not the user's argument: a row shows what they typed.
-    let golats = |a: &str| a.starts_with("-debug-trace=") && a.contains("/golat-debug-trace-");
+    // golat's own `-debug-trace` and `-debug-actiongraph` are not the user's arguments: a
+    // row shows what they typed.
+    let golats = |a: &str| {
+        (a.starts_with("-debug-trace=") || a.starts_with("-debug-actiongraph="))
+            && a.contains("/golat-debug-trace-")
+    };
     for a in argv.iter().skip(1).filter(|a| !golats(a)) {
         if s.len() > 120 {
             s.push_str(" …");

@@ -10,6 +10,7 @@
 //! ran under the tracer.
 
 pub mod advice;
+pub mod build_cache;
 pub mod exec;
 pub mod fs_blocking;
 pub mod go_phases;
@@ -70,6 +71,7 @@ fn run(report: &mut Report, live: bool) {
             },
         );
         let verdict = Verdict::compute(report, &exec, &advice);
+        let cache = build_cache::compute(report, &exec);
         [
             ("path_scan", serde_json::to_value(&path_scan).ok()),
             ("fs_blocking", serde_json::to_value(&fs).ok()),
@@ -82,6 +84,10 @@ fn run(report: &mut Report, live: bool) {
                 init.and_then(|c| serde_json::to_value(c).ok()),
             ),
             ("go_phases", go_phases::analyze(report)),
+            (
+                "build_cache",
+                cache.and_then(|c| serde_json::to_value(c).ok()),
+            ),
         ]
     };
     for (key, value) in results {

@@ -169,9 +169,50 @@ pub fn takes_value(name: &[u8]) -> bool {
     VALUE_FLAGS.iter().any(|v| v.as_bytes() == name)
 }
 
+/// The subcommands golat asks for `-debug-actiongraph`: those that run the build's action
+/// graph (`go list` builds one only with `-export`, and its graph says nothing of a start).
+pub const ACTIONGRAPH_SUBCOMMANDS: &[&str] = &["build", "install", "run", "test", "vet"];
+
 /// Decides how to run `inv` so that the go command writes a `-debug-trace` file to
 /// `trace` (which must not exist yet; golat owns it).
 pub fn plan(inv: &GoInvocation<'_>, trace: &Path) -> Plan {
+    plan_flag(inv, DebugFlag::Trace, trace)
+}
+
+/// Decides how to run `inv` so that the go command writes its action graph
+/// (`-debug-actiongraph`, the same "undocumented, unstable debugging flags" family and the
+/// same placement rules as `-debug-trace`) to `file`. cmd/go writes it once before the
+/// build and again, with what each action ran, when the build is done
+/// (`cmd/go/internal/work/exec.go`, `writeActionGraph`).
+pub fn plan_actiongraph(inv: &GoInvocation<'_>, file: &Path) -> Plan {
+    plan_flag(inv, DebugFlag::ActionGraph, file)
+}
+
+/// The go debugging flags golat adds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DebugFlag {
+    Trace,
+    ActionGraph,
+}
+
+impl DebugFlag {
+    fn name(self) -> &'static str {
+        match self {
+            DebugFlag::Trace => "debug-trace",
+            DebugFlag::ActionGraph => "debug-actiongraph",
+        }
+    }
+
+    fn subcommands(self) -> &'static [&'static str] {
+        match self {
+            DebugFlag::Trace => TRACED_SUBCOMMANDS,
+            DebugFlag::ActionGraph => ACTIONGRAPH_SUBCOMMANDS,
+        }
+    }
+}
+
+fn plan_flag(inv: &GoInvocation<'_>, which: DebugFlag, trace: &Path) -> Plan {
+    let flag_name = which.name();
     let skip = |reason: &str| Plan::Skip {
         reason: reason.to_string(),
     };
@@ -204,8 +245,8 @@ pub fn plan(inv: &GoInvocation<'_>, trace: &Path) -> Plan {
     let Some(sub) = inv.argv.get(sub_at).and_then(|s| s.to_str()) else {
         return skip("no subcommand");
     };
-    if !TRACED_SUBCOMMANDS.contains(&sub) {
-        return skip(&format!("`go {sub}` does not take -debug-trace"));
+    if !which.subcommands().contains(&sub) {
+        return skip(&format!("`go {sub}` does not take -{flag_name}"));
     }
     let mut insert_at = sub_at + 1;
     if chdir.is_none() {
@@ -223,13 +264,16 @@ pub fn plan(inv: &GoInvocation<'_>, trace: &Path) -> Plan {
         None => inv.cwd.to_path_buf(),
     };
 
-    let user = user_trace_flag(sub, &inv.argv[insert_at..])
-        .or_else(|| inv.goflags.and_then(|g| goflags_trace(g.as_bytes())));
+    let user = user_flag(sub, flag_name, &inv.argv[insert_at..]).or_else(|| {
+        inv.goflags
+            .and_then(|g| goflags_value(g.as_bytes(), flag_name))
+    });
     if let Some(path) = user {
         return Plan::UserTrace {
             trace: dir.join(path),
         };
     }
+    // -debug-actiongraph is older (Go 1.10) than -debug-trace; golat keeps one floor.
     match version {
         None => return skip(UNKNOWN_VERSION),
         Some(v) if v < MIN_VERSION => {
@@ -241,7 +285,7 @@ pub fn plan(inv: &GoInvocation<'_>, trace: &Path) -> Plan {
         Some(_) => {}
     }
 
-    let mut flag = b"-debug-trace=".to_vec();
+    let mut flag = format!("-{flag_name}=").into_bytes();
     flag.extend_from_slice(trace.as_os_str().as_bytes());
     let mut argv = inv.argv.to_vec();
     argv.insert(insert_at, OsString::from_vec(flag));
@@ -287,10 +331,10 @@ fn chdir_flag(argv: &[OsString], i: usize) -> Result<Option<(&OsStr, usize)>, ()
         .map(|d| (OsStr::from_bytes(d), 1)))
 }
 
-/// The value of a `-debug-trace` the user gave among the go flags of `args` (the arguments
-/// after the subcommand and `-C`). Go flags end at the first non-flag argument or `--`,
-/// except for `go test`, whose flags may follow the packages up to `-args`.
-fn user_trace_flag(sub: &str, args: &[OsString]) -> Option<OsString> {
+/// The value of a `-<wanted>` flag the user gave among the go flags of `args` (the
+/// arguments after the subcommand and `-C`). Go flags end at the first non-flag argument or
+/// `--`, except for `go test`, whose flags may follow the packages up to `-args`.
+fn user_flag(sub: &str, wanted: &str, args: &[OsString]) -> Option<OsString> {
     let mut found = None;
     let mut i = 0;
     while i < args.len() {
@@ -322,7 +366,7 @@ fn user_trace_flag(sub: &str, args: &[OsString]) -> Option<OsString> {
             }
             None => None,
         };
-        if name == b"debug-trace" {
+        if name == wanted.as_bytes() {
             // The last one wins, as in Go's flag package.
             found = value.map(OsString::from_vec);
         }
@@ -331,14 +375,15 @@ fn user_trace_flag(sub: &str, args: &[OsString]) -> Option<OsString> {
     found.filter(|f| !f.is_empty())
 }
 
-/// `-debug-trace=FILE` from GOFLAGS (space-separated `-flag=value` words).
-fn goflags_trace(goflags: &[u8]) -> Option<OsString> {
+/// `-<wanted>=FILE` from GOFLAGS (space-separated `-flag=value` words).
+fn goflags_value(goflags: &[u8], wanted: &str) -> Option<OsString> {
     goflags
         .split(|b| b.is_ascii_whitespace())
         .filter_map(|w| {
             w.strip_prefix(b"--")
                 .or_else(|| w.strip_prefix(b"-"))?
-                .strip_prefix(b"debug-trace=")
+                .strip_prefix(wanted.as_bytes())?
+                .strip_prefix(b"=")
         })
         .next_back()
         .filter(|v| !v.is_empty())
@@ -379,6 +424,66 @@ mod tests {
             }
             other => panic!("{args:?}: {other:?}"),
         }
+    }
+
+    #[test]
+    fn the_action_graph_follows_the_same_rules_for_its_own_subcommands() {
+        let graph = |args: &[&str], goflags: Option<&str>| {
+            let argv = os(args);
+            plan_actiongraph(
+                &GoInvocation {
+                    argv: &argv,
+                    version: V126,
+                    goflags: goflags.map(OsStr::new),
+                    cwd: Path::new("/work/p"),
+                },
+                Path::new("/tmp/g/graph.json"),
+            )
+        };
+        match graph(&["go", "test", "-C", "sub", "./...", "-run", "X"], None) {
+            Plan::Rewrite { argv, .. } => assert_eq!(
+                argv,
+                os(&[
+                    "go",
+                    "test",
+                    "-C",
+                    "sub",
+                    "-debug-actiongraph=/tmp/g/graph.json",
+                    "./...",
+                    "-run",
+                    "X"
+                ])
+            ),
+            other => panic!("{other:?}"),
+        }
+        // go list builds no graph worth reading; the user's own file is read, not replaced.
+        assert!(matches!(
+            graph(&["go", "list", "./..."], None),
+            Plan::Skip { .. }
+        ));
+        assert_eq!(
+            graph(
+                &["go", "build", "-debug-actiongraph", "mine.json", "."],
+                None
+            ),
+            Plan::UserTrace {
+                trace: PathBuf::from("/work/p/mine.json")
+            }
+        );
+        assert_eq!(
+            graph(
+                &["go", "build", "."],
+                Some("-debug-actiongraph=/a/g.json -x")
+            ),
+            Plan::UserTrace {
+                trace: PathBuf::from("/a/g.json")
+            }
+        );
+        // -debug-trace in GOFLAGS is not the graph's flag.
+        assert!(matches!(
+            graph(&["go", "build", "."], Some("-debug-trace=/a/t.json")),
+            Plan::Rewrite { .. }
+        ));
     }
 
     #[test]

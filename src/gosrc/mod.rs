@@ -1,6 +1,7 @@
-//! Pure parsers of what Go writes: build info in binaries, inittrace lines, -debug-trace JSON,
-//! go/env files and go.mod lines, and the go command's argv.
+//! Pure parsers of what Go writes: build info in binaries, inittrace lines, -debug-trace and
+//! -debug-actiongraph JSON, go/env files and go.mod lines, and the go command's argv.
 
+pub mod actiongraph;
 pub mod buildinfo;
 pub mod debugtrace;
 pub mod goargs;

@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use super::{Style, Table, bold, ms, pct, yellow_bold};
 use crate::analyze::Verdict;
 use crate::analyze::advice::WhatToChange;
+use crate::analyze::build_cache::BuildCache;
 use crate::analyze::exec::ExecAnalysis;
 use crate::analyze::fs_blocking::FsBlocking;
 use crate::analyze::habits::Habits;
@@ -142,6 +143,10 @@ fn write_report(out: &mut String, report: &Report, style: &Style) -> std::fmt::R
             ms(t.native_wall_ms)
         )?;
     }
+    let cache = hotspot::<BuildCache>(report, "build_cache");
+    if let Some(bc) = &cache {
+        writeln!(out, "       {}", cache_line(bc))?;
+    }
     if let Some(v) = hotspot::<Verdict>(report, "verdict") {
         writeln!(
             out,
@@ -157,6 +162,9 @@ fn write_report(out: &mut String, report: &Report, style: &Style) -> std::fmt::R
 
     if let Some(ex) = exec {
         exec_tables(out, &ex, style)?;
+    }
+    if let Some(bc) = cache.as_ref().filter(|c| !c.top.is_empty()) {
+        cache_table(out, bc, style)?;
     }
     if let Some(ps) = hotspot::<PathScan>(report, "path_scan") {
         path_tables(out, &ps, style)?;
@@ -213,6 +221,72 @@ fn write_report(out: &mut String, report: &Report, style: &Style) -> std::fmt::R
     }
     for warn in &report.warnings {
         writeln!(out, "warning ({}): {}", warn.kind, warn.message)?;
+    }
+    Ok(())
+}
+
+/// The header's one line on the build cache: how many packages compiled and what that cost
+/// the wall.
+fn cache_line(bc: &BuildCache) -> String {
+    let mut line = if bc.rebuilt == 0 {
+        format!(
+            "build cache: all {} packages came from the cache; nothing compiled",
+            bc.packages
+        )
+    } else {
+        format!(
+            "build cache: compiled {} of {} packages ({} from the cache); {} ms of compile, {} ms \
+             of it on the critical path",
+            bc.rebuilt,
+            bc.packages,
+            bc.cached,
+            ms(bc.compile_ms),
+            ms(bc.critical_ms)
+        )
+    };
+    if bc.fresh_gocache {
+        line.push_str(" (fresh GOCACHE: --cold)");
+    } else if bc.std_rebuilt > 0 {
+        let _ = write!(
+            line,
+            " ({} of them standard library: a kept cache never rebuilds those, so GOCACHE was \
+             new or emptied, or a flag changed every package)",
+            bc.std_rebuilt
+        );
+    }
+    if bc.failed > 0 {
+        let _ = write!(line, "; {} failed", bc.failed);
+    }
+    if !bc.finished {
+        line.push_str("; the go command stopped before rewriting its action graph, so only traced compiles count");
+    }
+    line
+}
+
+fn cache_table(out: &mut String, bc: &BuildCache, style: &Style) -> std::fmt::Result {
+    heading(
+        out,
+        "Build cache: packages compiled (wall ms as traced; critical = what they added to the wall)",
+        style,
+    )?;
+    let mut t = Table::new(&["package", "compile ms", "critical ms", "procs"])
+        .numeric(&[1, 2, 3])
+        .wrap(0);
+    for r in bc.top.iter().take(style.top) {
+        t.row(vec![
+            r.package.clone(),
+            ms(r.compile_ms),
+            ms(r.critical_ms),
+            r.processes.to_string(),
+        ]);
+    }
+    writeln!(out, "{}", t.render(style.width))?;
+    if bc.top.len() > style.top || bc.rebuilt as usize > bc.top.len() {
+        writeln!(
+            out,
+            "  {} more compiled packages not shown (--top)",
+            bc.rebuilt as usize - bc.top.len().min(style.top)
+        )?;
     }
     Ok(())
 }

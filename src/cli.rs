@@ -142,6 +142,15 @@ pub struct ProfileArgs {
     #[arg(long)]
     pub no_build_cache: bool,
 
+    /// Also capture what each package's build-cache key is made of (the go command's
+    /// GODEBUG=gocachehash=1 lines, kept off your stderr) into the JSON, so `golat diff
+    /// A.json B.json` names why B rebuilt what A took from the cache ("file x.go changed",
+    /// "`-trimpath` added", "CGO_CFLAGS changed"). Costs one stop per hash line (off by
+    /// default); `go test` then re-runs tests whose results were cached, since GODEBUG is
+    /// part of the test cache key.
+    #[arg(long, conflicts_with = "no_build_cache")]
+    pub explain: bool,
+
     /// Capture a runtime/trace of the built program's startup (go run/build/test): its
     /// summary goes into the report, its GC/STW/goroutine events onto --timeline. The trace
     /// stops after --runtime-trace-window or when the program exits, whichever is first.

@@ -34,6 +34,9 @@ pub enum Event {
         line: String,
         hidden: bool,
     },
+    /// One `GODEBUG=gocachehash=1` line the go command wrote to fd 2 (with `--explain`),
+    /// without its newline; golat kept it from the user's stderr.
+    CacheHash { pid: i32, line: String },
     /// The process's exit was reported (the leader reaped by the tracer).
     ProcessExited {
         pid: i32,

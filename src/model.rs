@@ -534,6 +534,10 @@ pub struct Report {
     /// keyed by source.
     #[serde(default)]
     pub go: BTreeMap<String, serde_json::Value>,
+    /// With `--explain`: the go command's `gocachehash` inputs as the tracer captured them,
+    /// until they are merged into `go["build_cache"]` (not saved as such).
+    #[serde(skip)]
+    pub cachehash: crate::gosrc::cachehash::Collector,
 }
 
 impl Report {
@@ -673,6 +677,8 @@ pub struct RunBuilder {
     /// (pid, t_ms, line, hidden)
     pub init_lines: Vec<InitLine>,
     pub warnings: Vec<Warning>,
+    /// `--explain`'s gocachehash lines, folded into per-package inputs as they come.
+    pub cachehash: crate::gosrc::cachehash::Collector,
 }
 
 /// One `GODEBUG=inittrace=1` line captured from a process, raw.
@@ -776,6 +782,7 @@ impl RunBuilder {
                 }
             }
             Event::Warning { kind, message } => self.warnings.push(Warning { kind, message }),
+            Event::CacheHash { line, .. } => self.cachehash.add(&line),
             Event::Stall {
                 tid,
                 golat,

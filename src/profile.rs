@@ -43,6 +43,8 @@ pub struct Options {
     pub debug_trace: bool,
     /// Have the go command write its action graph (`--no-build-cache` turns it off).
     pub build_cache: bool,
+    /// `--explain`: capture the inputs of every package's action ID.
+    pub explain: bool,
     /// --runtime-trace with its window.
     pub runtime_trace: Option<std::time::Duration>,
     /// Where to keep the raw runtime trace (`--runtime-trace-out`).
@@ -176,6 +178,7 @@ impl Options {
             runs: args.runs.max(1),
             debug_trace: !args.no_debug_trace,
             build_cache: !args.no_build_cache,
+            explain: args.explain,
             runtime_trace,
             runtime_trace_out: args.runtime_trace_out.clone(),
             stall: (args.stall > 0.0 && args.stall.is_finite())
@@ -294,7 +297,17 @@ pub fn godebug_has_inittrace(godebug: &str) -> bool {
 /// with golat's as its GODEBUG, the go command and its tools with the user's, unchanged
 /// (the go command keys its test cache on GODEBUG: `go test` under golat still finds the
 /// results native runs cached). `inittrace_on` says which name the first program gets.
-fn command_env(init: InitCapture, inittrace_on: bool, gocache: Option<&Path>) -> Vec<CString> {
+///
+/// With `explain`, the GODEBUG the go command gets also holds `gocachehash=1` (the user's
+/// settings first): the go command prints its action IDs' inputs, which the tracer keeps
+/// from the user's stderr. Programs outside the toolchain get golat's or the user's GODEBUG
+/// without it.
+fn command_env(
+    init: InitCapture,
+    inittrace_on: bool,
+    gocache: Option<&Path>,
+    explain: bool,
+) -> Vec<CString> {
     let mut env: Vec<CString> = Vec::new();
     let mut user_godebug: Option<Vec<u8>> = None;
     if let Some(dir) = gocache {
@@ -306,7 +319,7 @@ fn command_env(init: InitCapture, inittrace_on: bool, gocache: Option<&Path>) ->
         if gocache.is_some() && k == "GOCACHE" {
             continue;
         }
-        if k == "GODEBUG" && init == InitCapture::Hide {
+        if k == "GODEBUG" && (init == InitCapture::Hide || explain) {
             user_godebug = Some(v.into_vec());
             continue;
         }
@@ -317,6 +330,25 @@ fn command_env(init: InitCapture, inittrace_on: bool, gocache: Option<&Path>) ->
             env.push(c);
         }
     }
+    let with_cachehash = |value: Option<&Vec<u8>>| -> Vec<u8> {
+        let mut v = value.filter(|u| !u.is_empty()).cloned().unwrap_or_default();
+        if !v.is_empty() {
+            v.push(b',');
+        }
+        v.extend_from_slice(b"gocachehash=1");
+        v
+    };
+    if explain && init != InitCapture::Hide {
+        let value = with_cachehash(user_godebug.as_ref());
+        if let Ok(c) = CString::new([b"GODEBUG=".as_slice(), &value].concat()) {
+            env.push(c);
+        }
+        return env;
+    }
+    if explain {
+        // The toolchain's GODEBUG is the user's one: give it gocachehash there.
+        user_godebug = Some(with_cachehash(user_godebug.as_ref()));
+    }
     if init == InitCapture::Hide {
         let (ours_name, user_name): (&[u8], &[u8]) = if inittrace_on {
             (b"GODEBUG=", b"GODEBUX=")
@@ -324,7 +356,9 @@ fn command_env(init: InitCapture, inittrace_on: bool, gocache: Option<&Path>) ->
             (b"GODEBUX=", b"GODEBUG=")
         };
         let mut ours = ours_name.to_vec();
-        if let Some(user) = user_godebug.as_ref().filter(|u| !u.is_empty()) {
+        // Programs get the user's settings and inittrace, without golat's gocachehash.
+        let user_own = std::env::var_os("GODEBUG").map(|v| v.into_vec());
+        if let Some(user) = user_own.as_ref().filter(|u| !u.is_empty()) {
             ours.extend_from_slice(user);
             ours.push(b',');
         }
@@ -542,7 +576,12 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<u8> {
         };
         let inittrace_on = opts.init_scope == InitScope::All
             || !tracer::spared_from_inittrace(&opts.program.to_string_lossy());
-        let mut envp = command_env(opts.init, inittrace_on, cache.as_ref().map(|d| d.path()));
+        let mut envp = command_env(
+            opts.init,
+            inittrace_on,
+            cache.as_ref().map(|d| d.path()),
+            opts.explain,
+        );
         for (k, v) in runtime.iter().flat_map(|rt| rt.env.iter()) {
             set_env(&mut envp, k, v)?;
         }
@@ -562,7 +601,7 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<u8> {
                 message: message.clone(),
             }));
         attach_debug_trace(&mut report, plan.as_ref());
-        attach_build_cache(&mut report, graph_plan.as_ref(), opts.cold);
+        attach_build_cache(&mut report, graph_plan.as_ref(), opts.cold, opts.explain);
         if let Some(message) = plan_warning {
             report.warnings.push(model::Warning {
                 kind: "debug_trace".into(),
@@ -826,7 +865,12 @@ fn attach_debug_trace(report: &mut Report, plan: Option<&goargs::Plan>) {
 
 /// Merges the go command's action graph with the traced processes into
 /// `report.go["build_cache"]`, or says why there is none.
-fn attach_build_cache(report: &mut Report, plan: Option<&goargs::Plan>, fresh_gocache: bool) {
+fn attach_build_cache(
+    report: &mut Report,
+    plan: Option<&goargs::Plan>,
+    fresh_gocache: bool,
+    explain: bool,
+) {
     let path = match plan {
         Some(goargs::Plan::Rewrite { trace, .. }) | Some(goargs::Plan::UserTrace { trace }) => {
             trace
@@ -840,7 +884,10 @@ fn attach_build_cache(report: &mut Report, plan: Option<&goargs::Plan>, fresh_go
     }
     match crate::gosrc::actiongraph::read(path) {
         Ok(graph) => {
-            let record = crate::analyze::build_cache::merge(report, &graph, fresh_gocache);
+            let mut record = crate::analyze::build_cache::merge(report, &graph, fresh_gocache);
+            if explain {
+                explain_inputs(report, &mut record);
+            }
             if let Ok(value) = serde_json::to_value(&record) {
                 report.go.insert("build_cache".into(), value);
             }
@@ -850,6 +897,53 @@ fn attach_build_cache(report: &mut Report, plan: Option<&goargs::Plan>, fresh_go
             message: format!("the go command's -debug-actiongraph could not be read: {e:#}"),
         }),
     }
+}
+
+/// `--explain`: each package's action-ID inputs, from the go command's gocachehash lines.
+fn explain_inputs(report: &mut Report, record: &mut crate::analyze::build_cache::BuildCacheRecord) {
+    let hashes = std::mem::take(&mut report.cachehash);
+    let mut missing = 0;
+    for pkg in &mut record.packages {
+        pkg.inputs = hashes.inputs_of(&pkg.package).cloned();
+        missing += usize::from(pkg.inputs.is_none() && !pkg.failed);
+    }
+    let _ = write!(
+        report.timing.note,
+        "\n--explain: golat had the go command print the inputs of its build-cache keys \
+         (GODEBUG=gocachehash=1) and kept its {} lines off your stderr, one stop each",
+        hashes.lines
+    );
+    if hashes.dropped > 0 {
+        report.warnings.push(model::Warning {
+            kind: "build_cache".into(),
+            message: format!(
+                "--explain: {} gocachehash lines past the first {} were not kept",
+                hashes.dropped,
+                crate::gosrc::cachehash::MAX_LINES
+            ),
+        });
+    }
+    if missing > 0 {
+        report.warnings.push(model::Warning {
+            kind: "build_cache".into(),
+            message: format!(
+                "--explain: the go command printed no inputs for {missing} of {} packages",
+                record.packages.len()
+            ),
+        });
+    }
+    if crate::gosrc::goargs::subcommand(&report_command(report)) == Some("test") {
+        report.warnings.push(model::Warning {
+            kind: "build_cache".into(),
+            message: "--explain: go test keys its test cache on GODEBUG, so under --explain \
+                      tests whose results were cached ran again"
+                .into(),
+        });
+    }
+}
+
+fn report_command(report: &Report) -> Vec<OsString> {
+    report.command.iter().map(OsString::from).collect()
 }
 
 /// Picks the run with the median wall time as the report and records how figures spread.
@@ -972,6 +1066,7 @@ fn record(
                 stall: opts.stall,
                 mounts: table.clone(),
                 slow: opts.slow.clone(),
+                cachehash: opts.explain,
             };
             used = Some(u);
             match tracer::trace(cmd, cfg, &mut |e| builder.add(e)) {
@@ -1089,6 +1184,7 @@ fn record(
         init_lines: builder.init_lines,
         hotspots: Default::default(),
         go: Default::default(),
+        cachehash: builder.cachehash,
     };
     Ok((report, outcome.exec_error, outcome.clock))
 }

@@ -83,6 +83,7 @@ fn report(processes: Vec<Process>, calls: Vec<Call>, wall: f64) -> Report {
         init_lines: Vec::new(),
         hotspots: Default::default(),
         go: Default::default(),
+        cachehash: Default::default(),
     }
 }
 

@@ -56,9 +56,23 @@ fn copy_dir(from: &Path, to: &Path) {
 
 /// `golat profile --json` of `go build <flags> -o bin/cachemod .` in `dir`, with `env`.
 fn profile_build(dir: &Path, flags: &[&str], env: &[(&str, &str)]) -> serde_json::Value {
-    let json = dir.join("report.json");
+    profile_build_with(dir, &[], flags, env).0
+}
+
+/// `profile_build` with golat options; also returns where the JSON is.
+fn profile_build_with(
+    dir: &Path,
+    golat_opts: &[&str],
+    flags: &[&str],
+    env: &[(&str, &str)],
+) -> (serde_json::Value, PathBuf) {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let json = dir.join(format!("report-{n}.json"));
     let mut cmd = Command::new(golat());
-    cmd.args(["profile", "-q", "--json"])
+    cmd.args(["profile", "-q"])
+        .args(golat_opts)
+        .arg("--json")
         .arg(&json)
         .args(["--", "go", "build"])
         .args(flags)
@@ -69,7 +83,8 @@ fn profile_build(dir: &Path, flags: &[&str], env: &[(&str, &str)]) -> serde_json
     }
     let out = output_timeout(&mut cmd, 600);
     assert!(out.status.success(), "{out:?}");
-    serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap()
+    let report = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    (report, json)
 }
 
 /// Packages the report says were rebuilt, from `go.build_cache`.
@@ -269,4 +284,142 @@ fn no_build_cache_adds_no_flag() {
     // Without the option golat does add it (so the check above can fail).
     let with = profile_build(&dir, &[], &[])["processes"][0]["argv"].to_string();
     assert!(with.contains("-debug-actiongraph="), "{with}");
+}
+
+/// `golat diff A B` of two `--explain` runs, as text.
+fn diff(a: &Path, b: &Path) -> String {
+    let out = output_timeout(
+        Command::new(golat())
+            .arg("diff")
+            .arg(a)
+            .arg(b)
+            .env("COLUMNS", "200"),
+        60,
+    );
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The diff's one line for the cause that rebuilt `n` packages.
+fn cause_line(diff: &str, cause: &str) -> String {
+    diff.lines()
+        .find(|l| l.trim_start().starts_with(cause))
+        .unwrap_or_else(|| panic!("no {cause:?} line in\n{diff}"))
+        .to_string()
+}
+
+#[test]
+fn explain_names_the_input_that_rebuilt_each_package_in_a_diff() {
+    let Some((_tmp, dir)) = warm_module() else {
+        return;
+    };
+    let explain = &["--explain"][..];
+    let (warm, warm_json) = profile_build_with(&dir, explain, &[], &[]);
+    assert!(rebuilt(&warm).is_empty());
+    // Every package's inputs are captured, cached or not: a later diff needs both sides.
+    for p in warm["go"]["build_cache"]["packages"].as_array().unwrap() {
+        let inputs = p["inputs"].as_array().unwrap_or_else(|| panic!("{p}"));
+        assert!(inputs.iter().any(|i| i == "compile"), "{p}");
+    }
+
+    // An edited file: one root cause, three packages (leaf, and mid and main through it).
+    let leaf = dir.join("leaf/leaf.go");
+    let text = std::fs::read_to_string(&leaf).unwrap();
+    std::fs::write(&leaf, text.replace("Base = 1", "Base = 7")).unwrap();
+    let (_, edited_json) = profile_build_with(&dir, explain, &[], &[]);
+    let d = diff(&warm_json, &edited_json);
+    let line = cause_line(
+        &d,
+        "file leaf.go changed (golat.test/cachemod/leaf): 3 packages",
+    );
+    assert!(line.contains("(golat.test/cachemod/leaf, "), "{line}");
+    assert!(
+        d.contains("Rebuilt in after, taken from the cache in before: 3 packages"),
+        "{d}"
+    );
+
+    // CGO_CFLAGS: the C flags input of cgolib; main follows it, leaf and mid stay cached.
+    let (_, cgo_json) = profile_build_with(&dir, explain, &[], &[("CGO_CFLAGS", "-O1 -g")]);
+    let d = diff(&edited_json, &cgo_json);
+    let line = cause_line(
+        &d,
+        "C compiler or CGO_CPPFLAGS/CGO_CFLAGS/CGO_CXXFLAGS/CGO_LDFLAGS changed",
+    );
+    assert!(line.contains("golat.test/cachemod/cgolib"), "{line}");
+    assert!(!d.contains("file leaf.go"), "{d}");
+
+    // -trimpath: every module package has it as its own cause (it outranks leaf's edit,
+    // which moved with it), so against the warm run it is one line of 4 packages; the single
+    // report says the setting differs from the default, without an earlier report.
+    let (trim, trim_json) = profile_build_with(&dir, explain, &["-trimpath"], &[]);
+    let d = diff(&warm_json, &trim_json);
+    let line = cause_line(&d, "`-trimpath` added: 4 packages");
+    for m in MODULE {
+        assert!(line.contains(m), "{m} in {line}");
+    }
+    let hints = summary(&trim)["hints"].to_string();
+    assert!(
+        hints.contains("-trimpath is on in the inputs of 4 rebuilt package(s)"),
+        "{hints}"
+    );
+
+    // Without --explain on one side the cause is not guessed.
+    std::fs::write(&leaf, text.replace("Base = 1", "Base = 8")).unwrap();
+    let (_, plain_json) = profile_build_with(&dir, &[], &[], &[]);
+    let d = diff(&warm_json, &plain_json);
+    assert!(
+        d.contains("without a named cause: profile both runs with --explain"),
+        "{d}"
+    );
+}
+
+/// Under --explain the go command prints thousands of HASH lines; the user's stderr gets
+/// none of them: byte for byte what a native run writes (here a failing build, whose error
+/// the go command prints between its hashes), with the same exit code.
+#[test]
+fn explain_keeps_the_go_commands_stderr_byte_for_byte() {
+    let Some((_tmp, dir)) = warm_module() else {
+        return;
+    };
+    let mid = dir.join("mid/mid.go");
+    let text = std::fs::read_to_string(&mid).unwrap();
+    std::fs::write(
+        &mid,
+        text.replace("leaf.Base + 1", "leaf.Base + undefinedName"),
+    )
+    .unwrap();
+    let native = output_timeout(
+        Command::new("go")
+            .args(["build", "-o", "bin/cachemod", "."])
+            .current_dir(&dir),
+        600,
+    );
+    assert_eq!(native.status.code(), Some(1), "{native:?}");
+    assert!(
+        String::from_utf8_lossy(&native.stderr).contains("undefinedName"),
+        "{native:?}"
+    );
+    let report = dir.join("report.txt");
+    let traced = output_timeout(
+        Command::new(golat())
+            .args(["profile", "--explain", "--output"])
+            .arg(&report)
+            .args(["--", "go", "build", "-o", "bin/cachemod", "."])
+            .current_dir(&dir),
+        600,
+    );
+    assert_eq!(traced.status.code(), Some(1), "{traced:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&traced.stderr),
+        String::from_utf8_lossy(&native.stderr)
+    );
+    // The hashes were there to hide: the report counts them.
+    let text = std::fs::read_to_string(&report).unwrap();
+    let hidden: u64 = text
+        .split("kept its ")
+        .nth(1)
+        .and_then(|t| t.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count of hidden lines in\n{text}"));
+    assert!(hidden > 100, "{hidden}");
 }

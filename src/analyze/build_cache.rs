@@ -183,6 +183,11 @@ pub struct BuildCache {
     pub std_rebuilt: u64,
     /// GOCACHE was new and empty for this run (`--cold`).
     pub fresh_gocache: bool,
+    /// With `--explain`: settings that differ from the defaults among the inputs of
+    /// rebuilt packages ([`single_run_hints`]).
+    pub hints: Vec<String>,
+    /// The record has inputs (`--explain`).
+    pub explained: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -213,6 +218,8 @@ pub fn compute(report: &Report, exec: &ExecAnalysis) -> Option<BuildCache> {
         packages: record.packages.len() as u64,
         finished: record.finished,
         fresh_gocache: record.fresh_gocache,
+        hints: single_run_hints(&record),
+        explained: record.packages.iter().any(|p| p.inputs.is_some()),
         ..BuildCache::default()
     };
     for pkg in &record.packages {
@@ -250,6 +257,191 @@ pub fn compute(report: &Report, exec: &ExecAnalysis) -> Option<BuildCache> {
     });
     out.top.truncate(super::JSON_ROWS);
     Some(out)
+}
+
+/// Why a later build rebuilt what an earlier one took from the cache, one line per root
+/// cause (`golat diff`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RebuildExplanation {
+    /// Packages rebuilt in the later run that the earlier one took from the cache.
+    pub packages: u64,
+    /// Their compile wall in the later run, ms.
+    pub compile_ms: f64,
+    /// Root causes, most packages first.
+    pub causes: Vec<CauseGroup>,
+    /// Neither run captured inputs (`--explain`) for these packages, so the cause is not
+    /// named.
+    pub unexplained: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CauseGroup {
+    /// "`-trimpath` added", "file leaf.go changed (example.com/leaf)", ...
+    pub cause: String,
+    /// Packages it rebuilt: its own and those that rebuilt only because they import one.
+    pub packages: u64,
+    pub compile_ms: f64,
+    /// Up to five of them, the package the cause is in first.
+    pub examples: Vec<String>,
+}
+
+/// Names, for each package `after` rebuilt and `before` took from the cache, the input
+/// that changed, and follows a package rebuilt only because a dependency's build ID changed
+/// to that dependency's own cause, so one root cause is one line.
+pub fn explain_rebuilds(before: &BuildCacheRecord, after: &BuildCacheRecord) -> RebuildExplanation {
+    use crate::gosrc::cachehash::differences;
+    let earlier: HashMap<&str, &PackageBuild> = before
+        .packages
+        .iter()
+        .map(|p| (p.package.as_str(), p))
+        .collect();
+    let candidates: HashMap<&str, (&PackageBuild, &PackageBuild)> = after
+        .packages
+        .iter()
+        .filter(|p| p.rebuilt)
+        .filter_map(|p| {
+            let b = earlier.get(p.package.as_str())?;
+            (!b.rebuilt).then_some((p.package.as_str(), (*b, p)))
+        })
+        .collect();
+    // The root cause of each candidate (memoised; a cycle cannot happen in an import graph,
+    // but a damaged report could, so a package being resolved counts as unexplained).
+    fn root<'a>(
+        pkg: &'a str,
+        candidates: &HashMap<&'a str, (&'a PackageBuild, &'a PackageBuild)>,
+        memo: &mut HashMap<&'a str, Option<(String, String)>>,
+    ) -> Option<(String, String)> {
+        if let Some(r) = memo.get(pkg) {
+            return r.clone();
+        }
+        memo.insert(pkg, None);
+        let (b, a) = candidates.get(pkg)?;
+        let (Some(bi), Some(ai)) = (&b.inputs, &a.inputs) else {
+            return None;
+        };
+        let causes = differences(bi, ai);
+        let found = if let Some(own) = causes.iter().find(|c| c.dependency.is_none()) {
+            let text = if own.rank >= 5 {
+                format!("{} ({pkg})", own.text)
+            } else {
+                own.text.clone()
+            };
+            Some((text, pkg.to_string()))
+        } else {
+            causes
+                .iter()
+                .filter_map(|c| c.dependency.as_deref())
+                .find_map(|dep| match candidates.get_key_value(dep) {
+                    Some((k, _)) => root(k, candidates, memo),
+                    None => Some((format!("dependency {dep} rebuilt"), dep.to_string())),
+                })
+        };
+        memo.insert(pkg, found.clone());
+        found
+    }
+    let mut memo = HashMap::new();
+    let mut groups: HashMap<String, CauseGroup> = HashMap::new();
+    let mut out = RebuildExplanation::default();
+    let mut names: Vec<&str> = candidates.keys().copied().collect();
+    names.sort_unstable();
+    for pkg in names {
+        let (_, a) = candidates[pkg];
+        out.packages += 1;
+        out.compile_ms += a.compile_ms;
+        match root(pkg, &candidates, &mut memo) {
+            Some((cause, origin)) => {
+                let g = groups.entry(cause.clone()).or_insert_with(|| CauseGroup {
+                    cause,
+                    ..CauseGroup::default()
+                });
+                g.packages += 1;
+                g.compile_ms += a.compile_ms;
+                if pkg == origin {
+                    g.examples.insert(0, pkg.to_string());
+                } else {
+                    g.examples.push(pkg.to_string());
+                }
+            }
+            None => out.unexplained += 1,
+        }
+    }
+    out.causes = groups.into_values().collect();
+    for g in &mut out.causes {
+        g.examples.truncate(5);
+    }
+    out.causes.sort_by(|x, y| {
+        y.packages
+            .cmp(&x.packages)
+            .then(y.compile_ms.total_cmp(&x.compile_ms))
+            .then_with(|| x.cause.cmp(&y.cause))
+    });
+    out
+}
+
+/// What one report's inputs say about its rebuilds without an earlier report to compare
+/// with: settings that differ from the defaults in the inputs of rebuilt packages, each with
+/// how many rebuilt packages carry it.
+pub fn single_run_hints(record: &BuildCacheRecord) -> Vec<String> {
+    let mut counts: std::collections::BTreeMap<String, u64> = Default::default();
+    for pkg in record.packages.iter().filter(|p| p.rebuilt) {
+        let Some(inputs) = &pkg.inputs else {
+            continue;
+        };
+        let mut seen = std::collections::BTreeSet::new();
+        for line in inputs {
+            let hint = if line == "trimpath" {
+                Some("-trimpath is on".to_string())
+            } else if let Some(rest) = line.strip_prefix("compile ") {
+                // `compile <tool id> [forced gcflags] [gcflags]`: flags set by hand are
+                // the last group.
+                bracket_groups(rest)
+                    .last()
+                    .filter(|f| !f.is_empty())
+                    .map(|f| format!("-gcflags {f}"))
+            } else if let Some(rest) = line.strip_prefix("CC=") {
+                // `CC=[cc] [cppflags] [cflags] [ldflags]`: cmd/go's default CFLAGS are
+                // "-O2 -g" (`cmd/go/internal/work.DefaultCFlags`).
+                bracket_groups(rest)
+                    .get(2)
+                    .filter(|cflags| **cflags != "\"-O2\" \"-g\"")
+                    .map(|cflags| format!("CGO_CFLAGS is [{cflags}] (default [\"-O2\" \"-g\"])"))
+            } else if let Some(v) = line.strip_prefix("GOAMD64=") {
+                (v != "v1").then(|| format!("GOAMD64={v} (default v1)"))
+            } else if line.starts_with("cover ") {
+                Some("-cover is on".to_string())
+            } else {
+                None
+            };
+            if let Some(h) = hint
+                && seen.insert(h.clone())
+            {
+                *counts.entry(h).or_default() += 1;
+            }
+        }
+    }
+    let mut hints: Vec<(u64, String)> = counts.into_iter().map(|(h, n)| (n, h)).collect();
+    hints.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    hints
+        .into_iter()
+        .map(|(n, h)| format!("{h} in the inputs of {n} rebuilt package(s)"))
+        .collect()
+}
+
+/// The contents of each `[...]` group of a Go `%q`-formatted string slice list
+/// (`["gcc"] [] ["-O2" "-g"]` → `"gcc"`, ``, `"-O2" "-g"`).
+fn bracket_groups(s: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = s;
+    while let Some(open) = rest.find('[') {
+        let Some(close) = rest[open..].find(']') else {
+            break;
+        };
+        out.push(&rest[open + 1..open + close]);
+        rest = &rest[open + close + 1..];
+    }
+    out
 }
 
 /// A standard-library import path: no dot in its first element (`fmt`, `net/http`), as
@@ -358,5 +550,74 @@ mod tests {
         assert_eq!(bc.critical_ms, 20.0);
         assert_eq!(bc.top[0].package, "example.com/y");
         assert_eq!(bc.top[0].critical_ms, 15.0);
+    }
+
+    fn pkg(name: &str, rebuilt: bool, inputs: &[&str]) -> PackageBuild {
+        PackageBuild {
+            package: name.into(),
+            rebuilt,
+            compile_ms: 10.0,
+            inputs: Some(inputs.iter().map(|s| s.to_string()).collect()),
+            ..PackageBuild::default()
+        }
+    }
+
+    fn record(packages: Vec<PackageBuild>) -> BuildCacheRecord {
+        BuildCacheRecord {
+            packages,
+            ..BuildCacheRecord::default()
+        }
+    }
+
+    #[test]
+    fn a_rebuild_through_imports_is_counted_under_the_root_cause() {
+        let before = record(vec![
+            pkg("ex.com/leaf", false, &["file a.go 1"]),
+            pkg("ex.com/mid", false, &["import ex.com/leaf L1"]),
+            pkg(
+                "ex.com/top",
+                false,
+                &["import ex.com/mid M1", "import fmt F"],
+            ),
+            pkg("ex.com/other", false, &["GOAMD64=v1"]),
+            pkg("ex.com/both", true, &["file b.go 1"]),
+        ]);
+        let after = record(vec![
+            pkg("ex.com/leaf", true, &["file a.go 2"]),
+            pkg("ex.com/mid", true, &["import ex.com/leaf L2"]),
+            pkg(
+                "ex.com/top",
+                true,
+                &["import ex.com/mid M2", "import fmt F"],
+            ),
+            pkg("ex.com/other", true, &["GOAMD64=v3"]),
+            pkg("ex.com/both", true, &["file b.go 2"]),
+        ]);
+        let e = explain_rebuilds(&before, &after);
+        assert_eq!((e.packages, e.unexplained), (4, 0));
+        assert_eq!(e.compile_ms, 40.0);
+        let got: Vec<(&str, u64, &[String])> = e
+            .causes
+            .iter()
+            .map(|g| (g.cause.as_str(), g.packages, g.examples.as_slice()))
+            .collect();
+        assert_eq!(got[0].0, "file a.go changed (ex.com/leaf)");
+        assert_eq!(got[0].1, 3);
+        assert_eq!(got[0].2[0], "ex.com/leaf");
+        assert_eq!((got[1].0, got[1].1), ("GOAMD64 changed", 1));
+        // A package rebuilt in both runs is not "taken from the cache before".
+        assert!(
+            !e.causes
+                .iter()
+                .any(|g| g.examples.iter().any(|p| p == "ex.com/both"))
+        );
+
+        // One side without inputs: counted, not guessed.
+        let mut bare = after.clone();
+        for p in &mut bare.packages {
+            p.inputs = None;
+        }
+        let e = explain_rebuilds(&before, &bare);
+        assert_eq!((e.packages, e.unexplained, e.causes.len()), (4, 4, 0));
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod actiongraph;
 pub mod buildinfo;
+pub mod cachehash;
 pub mod debugtrace;
 pub mod goargs;
 pub mod goenv;

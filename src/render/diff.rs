@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::summary::hotspot;
 use super::{Style, Table, bold, ms, yellow_bold};
+use crate::analyze::build_cache::{BuildCacheRecord, RebuildExplanation, explain_rebuilds};
 use crate::analyze::exec::ExecAnalysis;
 use crate::analyze::fs_blocking::FsBlocking;
 use crate::analyze::habits::Habits;
@@ -23,6 +24,10 @@ pub struct Diff {
     pub before: Side,
     pub after: Side,
     pub sections: Vec<Section>,
+    /// Why `after` rebuilt packages `before` took from the build cache, when both reports
+    /// have a build cache record (`golat profile`; named causes need `--explain` on both).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rebuilds: Option<RebuildExplanation>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -258,11 +263,20 @@ pub fn compare(before: &Report, before_file: &str, after: &Report, after_file: &
         .filter(|s| !s.rows.is_empty())
         .collect();
     rank_sections(&mut sections);
+    let record = |r: &Report| {
+        r.go.get("build_cache")
+            .and_then(|v| BuildCacheRecord::deserialize(v).ok())
+    };
+    let rebuilds = match (record(before), record(after)) {
+        (Some(b), Some(a)) => Some(explain_rebuilds(&b, &a)),
+        _ => None,
+    };
     Diff {
         schema: DIFF_SCHEMA.into(),
         before: side(before, before_file),
         after: side(after, after_file),
         sections,
+        rebuilds,
     }
 }
 
@@ -324,6 +338,47 @@ fn write_diff(out: &mut String, d: &Diff, style: &Style) -> std::fmt::Result {
         )?;
         if let Some(v) = &s.verdict {
             writeln!(out, "         verdict: {v}")?;
+        }
+    }
+    if let Some(rb) = d.rebuilds.as_ref().filter(|r| r.packages > 0) {
+        writeln!(
+            out,
+            "\n{}",
+            bold(
+                &format!(
+                    "Rebuilt in after, taken from the cache in before: {} packages, {} ms of compile (wall, traced)",
+                    rb.packages,
+                    ms(rb.compile_ms)
+                ),
+                style.color
+            )
+        )?;
+        for g in rb.causes.iter().take(style.top) {
+            let more = if g.packages as usize > g.examples.len() {
+                ", …"
+            } else {
+                ""
+            };
+            writeln!(
+                out,
+                "  {}: {} package{}, {} ms ({}{more})",
+                g.cause,
+                g.packages,
+                if g.packages == 1 { "" } else { "s" },
+                ms(g.compile_ms),
+                g.examples.join(", ")
+            )?;
+        }
+        if rb.causes.len() > style.top {
+            writeln!(out, "  {} more causes (--top)", rb.causes.len() - style.top)?;
+        }
+        if rb.unexplained > 0 {
+            writeln!(
+                out,
+                "  {} package(s) without a named cause: profile both runs with --explain to \
+                 capture what their build-cache keys are made of",
+                rb.unexplained
+            )?;
         }
     }
     for s in &d.sections {

@@ -146,6 +146,9 @@ fn write_report(out: &mut String, report: &Report, style: &Style) -> std::fmt::R
     let cache = hotspot::<BuildCache>(report, "build_cache");
     if let Some(bc) = &cache {
         writeln!(out, "       {}", cache_line(bc))?;
+        for h in bc.hints.iter().take(3) {
+            writeln!(out, "         {h}")?;
+        }
     }
     if let Some(v) = hotspot::<Verdict>(report, "verdict") {
         writeln!(

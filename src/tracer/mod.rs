@@ -101,6 +101,9 @@ pub struct Config {
     pub mounts: crate::fsinfo::MountTable,
     /// `--slow`: directories whose calls are held before they run.
     pub slow: Vec<SlowDir>,
+    /// `--explain`: the go command's `GODEBUG=gocachehash=1` lines are captured
+    /// (`Event::CacheHash`) and kept from the user's stderr.
+    pub cachehash: bool,
 }
 
 /// `--slow DIR=DURATION`: every traced call on a path under `dir` (a lookup, open, stat,
@@ -578,6 +581,9 @@ struct Pending {
 struct Proc {
     cwd: String,
     init: stderr::LineParser,
+    /// Its last exec was the go command (`go`, or a `go1.N` wrapper that execs it): the
+    /// only process whose `HASH` lines are claimed with `--explain`.
+    go_command: bool,
     /// Runs in a mount namespace other than golat's: nothing of it is replayed.
     foreign_ns: bool,
     /// Stops of its threads and what they cost them (see `Tracer::charge`).
@@ -643,7 +649,7 @@ pub fn trace(
     let filter = seccomp::build(
         syscalls::X86_64,
         syscalls::I386,
-        cfg.init != InitCapture::Off,
+        cfg.init != InitCapture::Off || cfg.cachehash,
     );
     let cwd = std::env::current_dir()
         .map(|p| p.to_string_lossy().into_owned())
@@ -765,6 +771,7 @@ impl Tracer<'_> {
             Proc {
                 cwd: cwd.clone(),
                 init: stderr::LineParser::default(),
+                go_command: false,
                 foreign_ns,
                 stops: 0,
                 tracing_ns: 0,
@@ -1004,11 +1011,12 @@ impl Tracer<'_> {
         // runtime) is seen at its next exec: from then on its paths are not golat's.
         let ns = sys::readlink(&format!("/proc/{pid}/ns/mnt")).ok();
         let foreign_ns = ns.is_some() && self.mnt_ns.is_some() && ns != self.mnt_ns;
+        let exe = sys::readlink(&format!("/proc/{pid}/exe")).unwrap_or_default();
         if let Some(proc) = self.procs.get_mut(&pid) {
             proc.init = stderr::LineParser::default();
             proc.foreign_ns = foreign_ns;
+            proc.go_command = is_go_command_binary(&exe);
         }
-        let exe = sys::readlink(&format!("/proc/{pid}/exe")).unwrap_or_default();
         let argv = read_nul_list(&format!("/proc/{pid}/cmdline"));
         let (mut path_env, mut godebug) = (None, None);
         for var in read_nul_list(&format!("/proc/{pid}/environ")) {
@@ -1472,6 +1480,21 @@ impl Tracer<'_> {
         let Some(proc) = self.procs.get_mut(&pid) else {
             return self.resume(tid, 0);
         };
+        // cmd/go prints each gocachehash line with one Fprintf to os.Stderr: one write of
+        // `HASH[name]: ...\n` or `HASH file: ...\n`, from any of its threads.
+        if self.cfg.cachehash && proc.go_command && (6..=MAX_HASH_WRITE).contains(&count) {
+            let mut buf = vec![0u8; count];
+            if sys::read_mem(tid, addr, &mut buf).is_ok_and(|n| n == count)
+                && stderr::is_cachehash_line(&buf)
+            {
+                hide_write(tid, compat);
+                buf.pop();
+                let line = String::from_utf8(buf)
+                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+                self.emit(Event::CacheHash { pid, line });
+                return self.resume(tid, 0);
+            }
+        }
         // Runtime pieces are short; a long write is never one. And the runtime runs package
         // inits on the main thread, locked to it (runtime.main: lockOSThread before
         // doInit), so writes of other threads are never pieces: they must neither be
@@ -1498,16 +1521,7 @@ impl Tracer<'_> {
         }
         match piece {
             stderr::Piece::Other => {}
-            stderr::Piece::Partial | stderr::Piece::Line(_) if hide => {
-                // Point the write at fd -1: it fails with EBADF, which the runtime's
-                // print ignores, and nothing reaches the user's stderr. One stop, no exit.
-                let (offset, value) = if compat {
-                    (sys::USER_REGS_RBX, 0xffff_ffff)
-                } else {
-                    (sys::USER_REGS_RDI, u64::MAX)
-                };
-                let _ = sys::poke_user(tid, offset, value);
-            }
+            stderr::Piece::Partial | stderr::Piece::Line(_) if hide => hide_write(tid, compat),
             _ => {}
         }
         if let stderr::Piece::Line(line) = piece {
@@ -1617,6 +1631,31 @@ pub fn godebug_inittrace_on(value: &[u8]) -> bool {
         .filter_map(|kv| kv.trim_ascii().strip_prefix(b"inittrace="))
         .next_back()
         .is_some_and(|v| v == b"1")
+}
+
+/// Longest write golat reads as one gocachehash line (a `modinfo` input of a big module can
+/// run to kilobytes; no line is near this).
+const MAX_HASH_WRITE: usize = 1 << 20;
+
+/// Points the write a thread is stopped at to fd -1: it fails with EBADF, which the
+/// runtime's print and cmd/go's `fmt.Fprintf(os.Stderr, ...)` ignore, and nothing reaches
+/// the user's stderr. One stop, no exit stop.
+fn hide_write(tid: i32, compat: bool) {
+    let (offset, value) = if compat {
+        (sys::USER_REGS_RBX, 0xffff_ffff)
+    } else {
+        (sys::USER_REGS_RDI, u64::MAX)
+    };
+    let _ = sys::poke_user(tid, offset, value);
+}
+
+/// The go command itself (`.../bin/go`, or a golang.org/dl `go1.N.M` wrapper).
+fn is_go_command_binary(path: &str) -> bool {
+    let base = path.rsplit('/').next().unwrap_or(path);
+    base == "go"
+        || base.strip_prefix("go1.").is_some_and(|v| {
+            !v.is_empty() && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.')
+        })
 }
 
 /// Whether an exec target is part of the Go toolchain, whose init chains `--inittrace user`

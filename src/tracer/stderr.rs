@@ -68,6 +68,16 @@ fn expected(index: u8, b: &[u8]) -> bool {
     }
 }
 
+/// One whole `GODEBUG=gocachehash=1` line as cmd/go writes it
+/// (`cmd/go/internal/cache/hash.go`): `HASH[name]`, `HASH[name]: "input"`,
+/// `HASH[name]: <hex sum>`, `HASH subkey ...` or `HASH /file: <hex>`, newline-terminated,
+/// with no other newline (inputs are Go-quoted).
+pub fn is_cachehash_line(b: &[u8]) -> bool {
+    (b.starts_with(b"HASH[") || b.starts_with(b"HASH "))
+        && b.last() == Some(&b'\n')
+        && !b[..b.len() - 1].contains(&b'\n')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,5 +133,25 @@ mod tests {
         assert_eq!(p.feed(b"init "), Piece::Partial);
         assert_eq!(p.feed(b"not a package"), Piece::Other);
         assert!(!p.in_line());
+    }
+
+    #[test]
+    fn claims_only_whole_gocachehash_lines() {
+        for yes in [
+            &b"HASH[build fmt]\n"[..],
+            b"HASH[build fmt]: \"compile\\n\"\n",
+            b"HASH /usr/local/go/src/fmt/doc.go: 00ff\n",
+        ] {
+            assert!(is_cachehash_line(yes), "{yes:?}");
+        }
+        for no in [
+            &b"HASH[build fmt]"[..],
+            b"HASH[a]\nHASH[b]\n",
+            b"HASHED\n",
+            b"# example.com/x\n",
+            b"",
+        ] {
+            assert!(!is_cachehash_line(no), "{no:?}");
+        }
     }
 }

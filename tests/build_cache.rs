@@ -225,10 +225,13 @@ fn the_report_leads_with_the_cache_outcome_live_and_saved() {
     let text = std::fs::read_to_string(&leaf).unwrap();
     std::fs::write(&leaf, text.replace("Base = 1", "Base = 3")).unwrap();
     let json = dir.join("r.json");
+    let timeline = dir.join("t.json");
     let out = output_timeout(
         Command::new(golat())
             .args(["profile", "--json"])
             .arg(&json)
+            .arg("--timeline")
+            .arg(&timeline)
             .args(["--", "go", "build", "-o", "bin/cachemod", "."])
             .current_dir(&dir)
             .env("COLUMNS", "120"),
@@ -258,6 +261,36 @@ fn the_report_leads_with_the_cache_outcome_live_and_saved() {
 
     // golat's own -debug-actiongraph is not shown as the user's argument.
     assert!(!live.contains("-debug-actiongraph"), "{live}");
+
+    // The timeline marks each build action of the go command's phases.
+    let t: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&timeline).unwrap()).unwrap();
+    let marked = |want: &str| -> BTreeSet<String> {
+        t["traceEvents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["args"]["build_cache"] == want)
+            .filter_map(|e| {
+                let name = e["name"].as_str()?;
+                let pkg = name.strip_prefix("Executing action (build ")?;
+                let pkg = pkg.strip_prefix("check cache ").unwrap_or(pkg);
+                Some(pkg.trim_end_matches(')').to_string())
+            })
+            .collect()
+    };
+    assert_eq!(
+        marked("rebuilt"),
+        [
+            "golat.test/cachemod",
+            "golat.test/cachemod/leaf",
+            "golat.test/cachemod/mid"
+        ]
+        .map(String::from)
+        .into()
+    );
+    assert!(marked("cached").contains("golat.test/cachemod/cgolib"));
+    assert!(marked("cached").contains("fmt"));
 }
 
 /// `--no-build-cache` leaves the go command's argv alone and the section out.

@@ -426,10 +426,39 @@ pub fn write<W: Write>(report: &Report, ctx: &Ctx, w: &mut W) -> std::io::Result
                     emit(w, &ev, &mut out)?;
                 }
             }
+            // A build action's slice says whether it compiled or came from the cache.
+            let outcome: std::collections::HashMap<String, bool> = report
+                .go
+                .get("build_cache")
+                .and_then(|v| {
+                    serde_json::from_value::<crate::analyze::build_cache::BuildCacheRecord>(
+                        v.clone(),
+                    )
+                    .ok()
+                })
+                .map(|r| {
+                    r.packages
+                        .into_iter()
+                        .map(|p| (p.package, p.rebuilt))
+                        .collect()
+                })
+                .unwrap_or_default();
             let mut order: Vec<usize> = (0..bounds.len()).collect();
             order.sort_by_key(|&i| (bounds[i].0, std::cmp::Reverse(bounds[i].1), i));
             for i in order {
                 let (phase, (start, end)) = (&trace.phases[i], bounds[i]);
+                let mut args =
+                    json!({"kind": phase.kind, "aligned_by": how, "trace_tid": phase.tid});
+                // Go 1.26 splits a build into "build check cache X" and "build X".
+                if let Some(rebuilt) = phase
+                    .name
+                    .strip_prefix("Executing action (build check cache ")
+                    .or_else(|| phase.name.strip_prefix("Executing action (build "))
+                    .and_then(|r| r.strip_suffix(')'))
+                    .and_then(|pkg| outcome.get(pkg))
+                {
+                    args["build_cache"] = json!(if *rebuilt { "rebuilt" } else { "cached" });
+                }
                 emit(
                     w,
                     &Ev {
@@ -441,7 +470,7 @@ pub fn write<W: Write>(report: &Report, ctx: &Ctx, w: &mut W) -> std::io::Result
                         pid,
                         tid: PHASE_TID_BASE + lane[i] as i64,
                         id: None,
-                        args: json!({"kind": phase.kind, "aligned_by": how, "trace_tid": phase.tid}),
+                        args,
                     },
                     &mut out,
                 )?;

@@ -322,14 +322,25 @@ pub fn explain_rebuilds(before: &BuildCacheRecord, after: &BuildCacheRecord) -> 
             return None;
         };
         let causes = differences(bi, ai);
-        let found = if let Some(own) = causes.iter().find(|c| c.dependency.is_none()) {
-            let text = if own.rank >= 5 {
-                format!("{} ({pkg})", own.text)
-            } else {
-                own.text.clone()
-            };
-            Some((text, pkg.to_string()))
-        } else {
+        // A package's own settings and files are its causes, all of them (a flag and a C
+        // flag can change together). Its directory, import path and stamped build info
+        // move with other changes (-trimpath drops the directory; a flag is stamped into
+        // a main package's build info): they are its cause only when nothing else is,
+        // neither its own setting nor a rebuilt dependency.
+        let own: Vec<&crate::gosrc::cachehash::Cause> =
+            causes.iter().filter(|c| c.dependency.is_none()).collect();
+        let primary: Vec<String> = own
+            .iter()
+            .filter(|c| matches!(c.rank, 0..=2 | 5))
+            .map(|c| {
+                if c.rank == 5 {
+                    format!("{} ({pkg})", c.text)
+                } else {
+                    c.text.clone()
+                }
+            })
+            .collect();
+        let mut via_dependency = || {
             causes
                 .iter()
                 .filter_map(|c| c.dependency.as_deref())
@@ -337,6 +348,13 @@ pub fn explain_rebuilds(before: &BuildCacheRecord, after: &BuildCacheRecord) -> 
                     Some((k, _)) => root(k, candidates, memo),
                     None => Some((format!("dependency {dep} rebuilt"), dep.to_string())),
                 })
+        };
+        let found = if !primary.is_empty() {
+            Some((primary.join(" + "), pkg.to_string()))
+        } else if let Some(r) = via_dependency() {
+            Some(r)
+        } else {
+            own.first().map(|c| (c.text.clone(), pkg.to_string()))
         };
         memo.insert(pkg, found.clone());
         found

@@ -903,9 +903,17 @@ fn attach_build_cache(
 fn explain_inputs(report: &mut Report, record: &mut crate::analyze::build_cache::BuildCacheRecord) {
     let hashes = std::mem::take(&mut report.cachehash);
     let mut missing = 0;
+    let run_start = std::time::SystemTime::now()
+        - std::time::Duration::from_secs_f64(report.wall_ms.max(0.0) / 1000.0);
     for pkg in &mut record.packages {
         pkg.inputs = hashes.inputs_of(&pkg.package).cloned();
         missing += usize::from(pkg.inputs.is_none() && !pkg.failed);
+        if pkg.rebuilt {
+            pkg.newest_file = pkg
+                .inputs
+                .as_deref()
+                .and_then(|i| newest_input(i, run_start));
+        }
     }
     let _ = write!(
         report.timing.note,
@@ -940,6 +948,35 @@ fn explain_inputs(report: &mut Report, record: &mut crate::analyze::build_cache:
                 .into(),
         });
     }
+}
+
+/// The most recently modified `file` input of a package (`dir D` + `file NAME HASH`), and
+/// how long before `run_start` it was modified.
+fn newest_input(
+    inputs: &[String],
+    run_start: std::time::SystemTime,
+) -> Option<crate::analyze::build_cache::NewestFile> {
+    let dir = inputs.iter().find_map(|l| l.strip_prefix("dir "))?;
+    inputs
+        .iter()
+        .filter_map(|l| {
+            l.strip_prefix("file ")?
+                .rsplit_once(' ')
+                .map(|(name, _)| name)
+        })
+        .filter_map(|name| {
+            let path = Path::new(dir).join(name);
+            let mtime = std::fs::metadata(&path).ok()?.modified().ok()?;
+            let age_s = match run_start.duration_since(mtime) {
+                Ok(d) => d.as_secs_f64(),
+                Err(e) => -e.duration().as_secs_f64(),
+            };
+            Some(crate::analyze::build_cache::NewestFile {
+                path: path.display().to_string(),
+                age_s,
+            })
+        })
+        .min_by(|a, b| a.age_s.total_cmp(&b.age_s))
 }
 
 fn report_command(report: &Report) -> Vec<OsString> {

@@ -373,7 +373,13 @@ fn explain_names_the_input_that_rebuilt_each_package_in_a_diff() {
     let leaf = dir.join("leaf/leaf.go");
     let text = std::fs::read_to_string(&leaf).unwrap();
     std::fs::write(&leaf, text.replace("Base = 1", "Base = 7")).unwrap();
-    let (_, edited_json) = profile_build_with(&dir, explain, &[], &[]);
+    let (edited, edited_json) = profile_build_with(&dir, explain, &[], &[]);
+    // On its own, the report names the freshest edit among the rebuilt packages' inputs.
+    let hints = summary(&edited)["hints"].to_string();
+    assert!(
+        hints.contains("leaf/leaf.go (golat.test/cachemod/leaf) was modified"),
+        "{hints}"
+    );
     let d = diff(&warm_json, &edited_json);
     let line = cause_line(
         &d,

@@ -494,7 +494,8 @@ fn rebuilt_packages(report: &Report, path: &PathIndex, out: &mut Vec<Finding>) {
         ),
         fix: "keep GOCACHE (`go env GOCACHE`) from one build to the next (in CI: cache that directory); \
               if it is kept and they still rebuild, a flag, an environment variable or a file changed their inputs \
-              (`GODEBUG=gocachehash=1` prints them)"
+              (profile this run and one that hit the cache with `golat profile --explain --json`, \
+              then `golat diff` them: it names the input)"
             .into(),
         confidence: if std_n > 0 { "medium" } else { "low" }.into(),
         why_confidence: if std_n > 0 {

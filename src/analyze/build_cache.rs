@@ -43,6 +43,17 @@ pub struct PackageBuild {
     /// (`GODEBUG=gocachehash=1`), in its order.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inputs: Option<Vec<String>>,
+    /// With `--explain`, for a rebuilt package: its most recently modified input file and
+    /// how long before the run started it was modified, s (negative: during the run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub newest_file: Option<NewestFile>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NewestFile {
+    pub path: String,
+    pub age_s: f64,
 }
 
 /// What the build did with the cache, as stored in `report.go["build_cache"]`.
@@ -441,10 +452,40 @@ pub fn single_run_hints(record: &BuildCacheRecord) -> Vec<String> {
     }
     let mut hints: Vec<(u64, String)> = counts.into_iter().map(|(h, n)| (n, h)).collect();
     hints.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-    hints
+    let mut out: Vec<String> = hints
         .into_iter()
         .map(|(n, h)| format!("{h} in the inputs of {n} rebuilt package(s)"))
-        .collect()
+        .collect();
+    // The freshest edits: a file changed since the last build rebuilds its package and
+    // everything that imports it.
+    let mut fresh: Vec<(&NewestFile, &str)> = record
+        .packages
+        .iter()
+        .filter(|p| p.rebuilt)
+        .filter_map(|p| Some((p.newest_file.as_ref()?, p.package.as_str())))
+        .collect();
+    fresh.sort_by(|a, b| a.0.age_s.total_cmp(&b.0.age_s));
+    for (f, pkg) in fresh.into_iter().take(1) {
+        let when = if f.age_s < 0.0 {
+            "during the run".to_string()
+        } else {
+            format!("{} before the run", age(f.age_s))
+        };
+        out.push(format!(
+            "{} ({pkg}) was modified {when}: the most recently modified input of a rebuilt package",
+            f.path
+        ));
+    }
+    out
+}
+
+fn age(s: f64) -> String {
+    match s {
+        s if s < 120.0 => format!("{s:.0} s"),
+        s if s < 7200.0 => format!("{:.0} min", s / 60.0),
+        s if s < 172_800.0 => format!("{:.0} h", s / 3600.0),
+        s => format!("{:.0} days", s / 86400.0),
+    }
 }
 
 /// The contents of each `[...]` group of a Go `%q`-formatted string slice list

@@ -120,6 +120,66 @@ fn the_trace_starts_before_inits_that_sort_early() {
     assert!(report["processes"].to_string().contains("earlyinit"));
 }
 
+/// Go 1.22's go command reports a package -overlay adds to GOROOT as "not in std": golat's
+/// starter goes into the main module there, imported by the same packages, so the early
+/// inits are still inside the trace. (The toolchain comes through the module proxy, as
+/// GOTOOLCHAIN fetches it.)
+#[test]
+fn go_1_22_gets_the_starter_in_the_main_module_and_still_sees_early_inits() {
+    let Some(_) = require("go") else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("earlyinit");
+    let copy = Command::new("cp")
+        .arg("-r")
+        .arg(repo().join("fixtures/earlyinit"))
+        .arg(&dir)
+        .status()
+        .unwrap();
+    assert!(copy.success());
+    let json = tmp.path().join("r.json");
+    let out = output_timeout(
+        Command::new(golat())
+            .args(["profile", "-q", "--runtime-trace", "--json"])
+            .arg(&json)
+            .args(["--", "go", "run", "."])
+            .env("GOTOOLCHAIN", "go1.22.12")
+            .current_dir(&dir),
+        600,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout, b"earlyinit 3\n");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let rt = &report["go"]["runtime_trace"];
+    assert_eq!(rt["summary"]["header"], "go 1.22 trace");
+    let notes = rt["notes"].to_string();
+    assert!(
+        notes.contains("golat.test/earlyinit/golat_rtrace_0 (added to the main module"),
+        "{notes}"
+    );
+    let inits: Vec<&str> = rt["summary"]["main"]["init_frames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["func"].as_str().unwrap())
+        .collect();
+    assert!(
+        inits.contains(&"golat.test/earlyinit/alpha.init")
+            && inits.contains(&"golat.test/earlyinit/beta.init"),
+        "{inits:?}"
+    );
+    assert!(
+        !inits.iter().any(|f| f.contains("golat_rtrace")),
+        "{inits:?}"
+    );
+    // Nothing was written into the module: the starter exists only in the overlay.
+    assert!(!dir.join("golat_rtrace_0").exists());
+}
+
 /// `--runtime-trace-out` keeps the raw trace: golat trace reads it to the same summary.
 #[test]
 fn the_raw_trace_is_kept_on_request() {

@@ -39,11 +39,40 @@ const STARTER_NAME: &str = "golat_rtrace";
 /// The file golat adds to each package of the build it may touch: an import of the starter.
 const HOOK_FILE: &str = "zz_golat_rtrace_hook.go";
 
-fn hook_source(package: &str) -> String {
+/// The starter's directory name inside the main module, for toolchains that do not see a
+/// package `-overlay` adds to GOROOT (Go 1.22 and older: their module index reports it "not
+/// in std").
+const MODULE_STARTER_DIR: &str = "golat_rtrace_0";
+
+/// The first Go release whose go command builds a package `-overlay` adds to GOROOT.
+const GOROOT_OVERLAY_SINCE_MINOR: u32 = 23;
+
+fn hook_source(package: &str, starter: &str) -> String {
     format!(
         "// Added by golat (golat profile --runtime-trace) through -overlay: this package's \
-         init waits for the trace to start.\npackage {package}\n\nimport _ \"{STARTER_PKG}\"\n"
+         init waits for the trace to start.\npackage {package}\n\nimport _ \"{starter}\"\n"
     )
+}
+
+/// The Go release of the tree at `goroot` (its VERSION file), minor only.
+fn goroot_minor(goroot: &Path) -> Option<u32> {
+    let text = std::fs::read_to_string(goroot.join("VERSION")).ok()?;
+    let v = crate::gosrc::goargs::GoVersion::parse(text.lines().next()?)?;
+    (v.major == 1).then_some(v.minor)
+}
+
+/// The main module's path and directory (`go list -m`), with the flags that choose it.
+fn main_module(go: &str, cwd: &Path, flags: &[String]) -> Option<(String, PathBuf)> {
+    let out = Command::new(go)
+        .current_dir(cwd)
+        .args(["list", "-m", "-f", "{{.Path}}\t{{.Dir}}"])
+        .args(flags)
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let (path, dir) = text.lines().next()?.split_once('\t')?;
+    (out.status.success() && !path.is_empty() && !dir.is_empty())
+        .then(|| (path.to_string(), PathBuf::from(dir)))
 }
 
 /// One package of `go list -deps`.
@@ -121,6 +150,7 @@ fn inits_before_starter<'a>(
     listed: &[Listed],
     starter_deps: &[Listed],
     unhookable: &[&'a str],
+    starter: &'a str,
 ) -> Vec<&'a str> {
     use std::collections::{BTreeMap, BTreeSet};
     if unhookable.is_empty() {
@@ -132,13 +162,14 @@ fn inits_before_starter<'a>(
             .entry(p.path.as_str())
             .or_insert_with(|| p.imports.iter().map(String::as_str).collect());
     }
-    imports.insert(STARTER_PKG, STARTER_IMPORTS.to_vec());
+    imports.insert(starter, STARTER_IMPORTS.to_vec());
     for p in listed {
         if !p.standard
             && !unhookable.contains(&p.path.as_str())
+            && p.path != starter
             && let Some(v) = imports.get_mut(p.path.as_str())
         {
-            v.push(STARTER_PKG);
+            v.push(starter);
         }
     }
     // Kahn's algorithm with the smallest ready path first.
@@ -162,7 +193,7 @@ fn inits_before_starter<'a>(
         .collect();
     let mut early = Vec::new();
     while let Some(p) = ready.pop_first() {
-        if p == STARTER_PKG {
+        if p == starter {
             break;
         }
         if let Some(u) = unhookable.iter().find(|u| **u == p) {
@@ -502,19 +533,21 @@ fn prepare_overlay(
     );
     // The flags that change what go list resolves; others (-o, -ldflags, …) are not its own.
     let flags = &rest[..flags_end];
+    let mut list_flags: Vec<String> = Vec::new();
     let mut i = 0;
     while i < flags.len() {
         let a = &flags[i];
         let name = a.trim_start_matches('-').split('=').next().unwrap_or("");
         let takes_value = !a.contains('=') && takes_value(name.as_bytes());
         if matches!(name, "tags" | "mod" | "modfile" | "C") {
-            list.arg(a);
+            list_flags.push(a.clone());
             if takes_value && i + 1 < flags.len() {
-                list.arg(&flags[i + 1]);
+                list_flags.push(flags[i + 1].clone());
             }
         }
         i += if takes_value { 2 } else { 1 };
     }
+    list.args(&list_flags);
     list.args(&pkgs);
     let out = list.output().context("running go list")?;
     let text = String::from_utf8_lossy(&out.stdout);
@@ -552,10 +585,32 @@ fn prepare_overlay(
     if goroot.as_os_str().is_empty() {
         bail!("go list gave no GOROOT");
     }
-    if goroot.join("src").join(STARTER_PKG).exists() {
+    // Where the starter goes: GOROOT, or the main module for a go command that cannot see
+    // a package -overlay adds to GOROOT.
+    let in_module = goroot_minor(&goroot).is_some_and(|m| m < GOROOT_OVERLAY_SINCE_MINOR);
+    let (starter_path, starter_dir) = if in_module {
+        let Some((module, module_dir)) = main_module(&argv[0], cwd, &list_flags) else {
+            return Err(usage(format!(
+                "--runtime-trace with this Go release ({}) needs a main module: its go \
+                 command does not build a package -overlay adds to GOROOT, so golat's starter \
+                 goes into the main module, and there is none here",
+                goroot.display()
+            )));
+        };
+        (
+            format!("{module}/{MODULE_STARTER_DIR}"),
+            module_dir.join(MODULE_STARTER_DIR),
+        )
+    } else {
+        (
+            STARTER_PKG.to_string(),
+            goroot.join("src").join(STARTER_PKG),
+        )
+    };
+    if starter_dir.exists() {
         bail!(
             "{} already exists: golat cannot add its starter package",
-            goroot.join("src").join(STARTER_PKG).display()
+            starter_dir.display()
         );
     }
     let unavailable = exit_hook_unavailable(&goroot);
@@ -586,12 +641,7 @@ fn prepare_overlay(
     }
     std::fs::write(&starter, starter_source(STARTER_NAME, stops_at_exit))?;
     replace.insert(
-        goroot
-            .join("src")
-            .join(STARTER_PKG)
-            .join("golat_rtrace.go")
-            .display()
-            .to_string(),
+        starter_dir.join("golat_rtrace.go").display().to_string(),
         starter.display().to_string().into(),
     );
     // Each package of the build outside GOROOT and the module cache imports the starter
@@ -604,7 +654,11 @@ fn prepare_overlay(
     let mut hooked = Vec::new();
     let mut unhookable = Vec::new();
     for p in &listed {
-        if p.standard || p.dir.is_empty() || p.path == "command-line-arguments" {
+        if p.standard
+            || p.dir.is_empty()
+            || p.path == "command-line-arguments"
+            || p.path == starter_path
+        {
             continue;
         }
         if in_mod_cache(&p.dir) {
@@ -612,7 +666,7 @@ fn prepare_overlay(
             continue;
         }
         let hook = dir.path().join(format!("hook{}.go", hooked.len()));
-        std::fs::write(&hook, hook_source(&p.name))?;
+        std::fs::write(&hook, hook_source(&p.name, &starter_path))?;
         replace.insert(
             Path::new(&p.dir).join(HOOK_FILE).display().to_string(),
             hook.display().to_string().into(),
@@ -623,17 +677,28 @@ fn prepare_overlay(
     let named_files = pkgs.iter().all(|p| p.ends_with(".go"));
     let main_hook = dir.path().join("hook_main.go");
     if named_files {
-        std::fs::write(&main_hook, hook_source("main"))?;
+        std::fs::write(&main_hook, hook_source("main", &starter_path))?;
         replace.insert(
             pkg_dir.join(HOOK_FILE).display().to_string(),
             main_hook.display().to_string().into(),
         );
     }
-    let early = inits_before_starter(&listed, &starter_deps(&argv[0], cwd), &unhookable);
+    let early = inits_before_starter(
+        &listed,
+        &starter_deps(&argv[0], cwd),
+        &unhookable,
+        &starter_path,
+    );
+    let placed = if in_module {
+        "added to the main module by -overlay: this Go release's go command does not build a \
+         package -overlay adds to GOROOT"
+    } else {
+        "added to GOROOT by -overlay"
+    };
     notes.push(format!(
-        "tracing starts in the init of {STARTER_PKG} (added to GOROOT by -overlay), which \
-         the build's {} package(s) outside the module cache import: it runs after the std \
-         packages runtime/trace needs and before any of them",
+        "tracing starts in the init of {starter_path} ({placed}), which the build's {} \
+         package(s) outside the module cache import: it runs after the std packages \
+         runtime/trace needs and before any of them",
         hooked.len() + usize::from(named_files)
     ));
     if !early.is_empty() {

@@ -612,8 +612,12 @@ fn classify_reason(r: &str) -> u8 {
 }
 
 fn is_init_func(f: &str) -> bool {
-    // golat's own starter (golat profile --runtime-trace) is not one of the program's inits.
-    if f.starts_with("runtime.") || f.starts_with("0golat_rtrace.") {
+    // golat's own starter (golat profile --runtime-trace: in GOROOT, or in the main module
+    // for Go 1.22) is not one of the program's inits.
+    if f.starts_with("runtime.")
+        || f.starts_with("0golat_rtrace.")
+        || f.contains("/golat_rtrace_0.")
+    {
         return false;
     }
     if f.ends_with(".init") {

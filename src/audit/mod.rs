@@ -3,6 +3,9 @@
 pub mod env;
 pub mod path;
 
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
 use serde::{Deserialize, Serialize};
 
 use crate::cli::FailOn;
@@ -32,4 +35,32 @@ pub fn exit_code(worst: Severity, fail_on: FailOn) -> u8 {
     } else {
         1
     }
+}
+
+/// Where `go install` puts commands (GOBIN, else the first GOPATH entry's bin, else
+/// $HOME/go/bin), from the environment and the user's go/env file: both doctors judge that
+/// directory the same way (env-check GO022 asks for it on PATH; path-audit does not call it
+/// a stale entry before it exists). The go/env file is read under `timeout` ($GOENV may name
+/// a FIFO or a file on a dead mount). None when it is not an absolute path.
+pub fn go_install_dir(
+    env: &BTreeMap<String, String>,
+    timeout: std::time::Duration,
+) -> Option<PathBuf> {
+    use crate::gosrc::goenv;
+    let mut settings = goenv::Settings {
+        env: env.clone(),
+        ..goenv::Settings::default()
+    };
+    if let Ok((file, _)) = goenv::user_env_file(env)
+        && let Ok(Ok(data)) = crate::fsinfo::with_timeout(timeout, move || std::fs::read(file))
+    {
+        settings.user_file = goenv::parse_env_file(&data);
+    }
+    let gobin = settings.val("GOBIN");
+    let dir = if gobin.is_empty() {
+        settings.gopath_dir("bin")?
+    } else {
+        PathBuf::from(gobin)
+    };
+    dir.is_absolute().then(|| goenv::clean(&dir))
 }

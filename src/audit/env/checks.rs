@@ -87,14 +87,53 @@ fn from_where(f: &Facts, key: &str) -> String {
     }
 }
 
-/// How to undo a setting, depending on where it was set.
+/// Where an environment variable is exported, as `~/.bashrc:12`, when golat finds the line in
+/// one of the usual shell start-up files (only $HOME's own files: nothing off $HOME is read).
+fn export_site(f: &Facts, key: &str) -> Option<String> {
+    let home = f.settings.env.get("HOME").filter(|h| h.starts_with('/'))?;
+    facts::find_export(Path::new(home), key).map(|(file, line)| {
+        let shown = file
+            .strip_prefix(home)
+            .map_or(file.display().to_string(), |r| format!("~/{}", r.display()));
+        format!("{shown}:{line}")
+    })
+}
+
+/// How to undo a setting, depending on where it was set. An environment variable is undone
+/// where it is exported: `go env -w`/`-u` never override the OS environment (go says so:
+/// "go env -w KEY=... does not override conflicting OS environment variable").
 fn unset_fix(f: &Facts, key: &str) -> String {
     match f.source_of(key) {
         Some(Source::UserFile) => format!("go env -u {key}"),
         Some(Source::GorootFile) => format!(
             "override it: go env -w {key}=<value> (the distribution's $GOROOT/go.env sets it)"
         ),
-        _ => format!("unset {key} (and remove its export from your shell rc)"),
+        _ => match export_site(f, key) {
+            Some(site) => format!("remove the export of {key} at {site}, then unset {key}"),
+            None => format!(
+                "unset {key} (it comes from the environment: remove its export from your shell rc or CI job)"
+            ),
+        },
+    }
+}
+
+/// How to give `key` the value `value`, depending on where its current value comes from.
+fn set_fix(f: &Facts, key: &str, value: &str) -> String {
+    let line = if value.contains([' ', ',', '|', '\'', '"', ';', '&']) {
+        format!("{key}='{value}'")
+    } else {
+        format!("{key}={value}")
+    };
+    match f.source_of(key) {
+        Some(Source::Env) => match export_site(f, key) {
+            Some(site) => format!(
+                "change the export at {site} to `export {line}` (an environment variable: `go env -w` does not override it)"
+            ),
+            None => format!(
+                "export {line} where {key} is exported now (your shell rc or CI job): `go env -w` does not override an environment variable"
+            ),
+        },
+        _ => format!("go env -w {line}"),
     }
 }
 
@@ -259,22 +298,25 @@ fn goroot(f: &Facts, o: &mut Out) {
         .as_ref()
         .map_or("go/env file".into(), |p| p.display().to_string());
 
-    // GO008: legacy GOROOT= line in go/env (go env -w refuses it now; old files keep it).
+    // GO008: a GOROOT= line in go/env. go1.26 `go env -u GOROOT` removes it while the
+    // directory exists; when it does not, every go command (`go env -u` too) stops at
+    // "go: cannot find GOROOT directory", so only an editor can remove it.
     if let Some(v) = file_root {
         let exists = Path::new(v).is_dir();
-        let msg = format!(
-            "{env_file} sets GOROOT={v}{}; `go env -w` can no longer write or remove it",
-            if exists {
-                ""
-            } else {
-                " which does not exist: every go command fails, even `go env -u GOROOT`"
-            }
-        );
-        let fix = format!("delete the GOROOT= line from {env_file} by hand");
         if exists {
-            o.warn("GO008", S_ROOT, msg, fix);
+            o.warn(
+                "GO008",
+                S_ROOT,
+                format!("{env_file} sets GOROOT={v}: every go command uses that tree instead of finding its own, even after you install another Go"),
+                "go env -u GOROOT",
+            );
         } else {
-            o.error("GO008", S_ROOT, msg, fix);
+            o.error(
+                "GO008",
+                S_ROOT,
+                format!("{env_file} sets GOROOT={v}, which does not exist: every go command fails with \"go: cannot find GOROOT directory: {v}\", `go env -u GOROOT` included"),
+                format!("delete the GOROOT= line from {env_file} with an editor"),
+            );
         }
     } else {
         o.ok("GO008", S_ROOT, "no GOROOT= line in the go/env file");
@@ -318,7 +360,7 @@ fn goroot(f: &Facts, o: &mut Out) {
                     "GO004",
                     S_ROOT,
                     format!("GOROOT={}{from} does not exist: every go command fails with \"go: cannot find GOROOT directory: {}\"", root.display(), root.display()),
-                    if how == GorootHow::UserFile { format!("delete the GOROOT= line from {env_file}") } else { "unset GOROOT (the go command finds its own root)".into() },
+                    if how == GorootHow::UserFile { format!("delete the GOROOT= line from {env_file} with an editor") } else { unset_fix(f, "GOROOT") },
                 );
             } else {
                 let how_s = match how {
@@ -381,28 +423,35 @@ fn goroot(f: &Facts, o: &mut Out) {
         }
     }
 
-    // GO006: go, VERSION, compile and link from one release.
+    // GO006: VERSION, compile and link from one release, and the go binary from it too.
+    // The tree and the binary are judged apart: a healthy tree of another release named by
+    // $GOROOT is a wrong setting (GO005), never a reason to touch the tree.
     if let Some(root) = s.goroot.as_ref().filter(|r| r.is_dir()) {
-        let mut parts: Vec<(String, String)> = Vec::new();
-        if let Some(v) = &f.go_version {
-            parts.push(("go".into(), v.clone()));
-        }
+        let mut tree: Vec<(String, String)> = Vec::new();
         if let Some(v) = &f.version_file {
-            parts.push(("VERSION".into(), v.clone()));
+            tree.push(("VERSION".into(), v.clone()));
         }
         let mut missing = Vec::new();
         for (tool, v) in &f.tools {
             match v {
-                Ok(v) => parts.push((tool.clone(), v.clone())),
+                Ok(v) => tree.push((tool.clone(), v.clone())),
                 Err(e) => missing.push(format!("{tool}: {e}")),
             }
         }
-        let first = parts.first().map(|p| p.1.clone());
-        let mismatched: Vec<String> = parts
+        let first = tree.first().map(|p| p.1.clone());
+        let mismatched: Vec<String> = tree
             .iter()
             .filter(|p| Some(&p.1) != first.as_ref())
             .map(|p| format!("{} is {}", p.0, p.1))
             .collect();
+        let binary = f.go_info.as_ref().map(|b| b.go_version.clone());
+        let explicit = matches!(how, GorootHow::Env | GorootHow::UserFile);
+        let own_root = f.exe_goroot.as_ref().is_some_and(|own| {
+            std::fs::canonicalize(root).ok().as_ref() == Some(own)
+        });
+        // Never `rm -rf`: the tree may be someone's working install (or the module cache's
+        // read-only copy); a new directory is always safe.
+        let reinstall = "unpack one Go release into a new, empty directory and put its bin first on PATH (never unpack over an existing tree)";
         if !missing.is_empty() {
             o.error(
                 "GO006",
@@ -412,26 +461,52 @@ fn goroot(f: &Facts, o: &mut Out) {
                     root.display(),
                     missing.join("; ")
                 ),
-                "reinstall Go into an empty directory",
+                if explicit && !own_root { unset_fix(f, "GOROOT") } else { reinstall.to_string() },
             );
         } else if !mismatched.is_empty() {
             o.error(
                 "GO006",
                 S_ROOT,
                 format!(
-                    "toolchain files disagree: go is {}, {}: builds fail with `compile: version ... does not match go tool version ...`",
-                    first.unwrap_or_default(),
+                    "toolchain files in {} disagree: VERSION is {}, {}: builds fail with `compile: version ... does not match go tool version ...`",
+                    root.display(),
+                    first.clone().unwrap_or_default(),
                     mismatched.join(", ")
                 ),
-                format!("rm -rf {} and unpack one Go release into the empty directory", root.display()),
+                reinstall,
             );
+        } else if let (Some(b), Some(t)) = (&binary, &first)
+            && b != t
+        {
+            if explicit && f.exe_goroot.is_some() && !own_root {
+                // GO005 reports the wrong setting; the tree itself is a whole release.
+                o.ok(
+                    "GO006",
+                    S_ROOT,
+                    format!("VERSION, compile and link in {} are all {t} (a whole release; the {b} go binary is GO005's problem)", root.display()),
+                );
+            } else if explicit {
+                o.error(
+                    "GO006",
+                    S_ROOT,
+                    format!("the go binary is {b} but GOROOT {} is a {t} tree: builds fail with `compile: version \"{t}\" does not match go tool version \"{b}\"`", root.display()),
+                    format!("{}, or run {}/bin/go", unset_fix(f, "GOROOT"), root.display()),
+                );
+            } else {
+                o.error(
+                    "GO006",
+                    S_ROOT,
+                    format!("the go binary is {b} but the tree it sits in ({}) is {t}: an install was unpacked over another; builds fail with `compile: version \"{t}\" does not match go tool version \"{b}\"`", root.display()),
+                    reinstall,
+                );
+            }
         } else {
             o.ok(
                 "GO006",
                 S_ROOT,
                 format!(
                     "go, VERSION, compile and link are all {}",
-                    first.unwrap_or_default()
+                    first.or(binary).unwrap_or_default()
                 ),
             );
         }
@@ -613,11 +688,18 @@ fn settings(f: &Facts, o: &mut Out) {
     let (gopath, gp_src) = s.gopath();
     let goroot = s.goroot.as_ref().map(|r| goenv::clean(r));
     if !gopath.is_empty() && goroot.as_deref() == Some(goenv::clean(Path::new(&gopath)).as_path()) {
+        // Checked with go1.26.8: builds work, but every command warns and GOMODCACHE is
+        // $GOROOT/pkg/mod, so downloads land inside the Go installation.
+        let fix = if gp_src == Source::Default {
+            "set GOPATH elsewhere (e.g. go env -w GOPATH=$HOME/gopath), or move Go out of $HOME/go".to_string()
+        } else {
+            unset_fix(f, "GOPATH")
+        };
         o.warn(
             "GO020",
             S_SET,
-            format!("warning: both GOPATH and GOROOT are the same directory ({gopath}){}: GOPATH is ignored and tools that parse go's output break", from_where(f, "GOPATH")),
-            "set GOPATH elsewhere (e.g. $HOME/go), or unset it",
+            format!("warning: both GOPATH and GOROOT are the same directory ({gopath}){}: go works, but prints this on every command, downloads modules into {gopath}/pkg/mod and installs commands into {gopath}/bin, inside the Go installation", from_where(f, "GOPATH")),
+            fix,
         );
     } else if gopath.is_empty()
         && gp_src == Source::Default
@@ -671,7 +753,11 @@ fn settings(f: &Facts, o: &mut Out) {
         let a = goenv::analyze_goflags(gf);
         let w = from_where(f, "GOFLAGS");
         if let Some(fatal) = &a.fatal {
-            o.error("GO025", S_SET, format!("GOFLAGS={gf:?}{w}: every go command fails with `{fatal}`"), "quote a whole flag: GOFLAGS=\"'-ldflags=-s -w'\" (quotes only count at the start of a word)");
+            let fix = match goflags_repair(gf) {
+                Some(fixed) => set_fix(f, "GOFLAGS", &fixed),
+                None => "quote a whole flag: GOFLAGS=\"'-ldflags=-s -w'\" (quotes only count at the start of a word)".to_string(),
+            };
+            o.error("GO025", S_SET, format!("GOFLAGS={gf:?}{w}: every go command fails with `{fatal}`"), fix);
         } else if !a.build_errors.is_empty() {
             o.error(
                 "GO025",
@@ -759,10 +845,14 @@ fn settings(f: &Facts, o: &mut Out) {
         .map(str::trim)
         .filter(|e| !e.is_empty())
         .collect();
-    if proxy.is_empty() || entries.is_empty() {
-        o.warn("GO029", S_SET, "GOPROXY is empty: module downloads fail (\"GOPROXY list is not the empty string, but contains no entries\" for stray separators)", "go env -w GOPROXY=https://proxy.golang.org,direct");
+    let default_proxy = "https://proxy.golang.org,direct";
+    if proxy.is_empty() && f.go.is_none() {
+        // Without a go there is no $GOROOT/go.env, which is where the default comes from.
+        o.skip("GO029", S_SET, "no go command, so no $GOROOT/go.env default for GOPROXY");
+    } else if proxy.is_empty() || entries.is_empty() {
+        o.warn("GO029", S_SET, "GOPROXY is empty: module downloads fail (\"GOPROXY list is not the empty string, but contains no entries\" for stray separators)", set_fix(f, "GOPROXY", default_proxy));
     } else if entries[0] == "off" {
-        o.warn("GO029", S_SET, format!("GOPROXY=off{}: `module lookup disabled by GOPROXY=off` for anything not in the module cache, and no toolchain downloads", from_where(f, "GOPROXY")), "go env -w GOPROXY=https://proxy.golang.org,direct");
+        o.warn("GO029", S_SET, format!("GOPROXY=off{}: `module lookup disabled by GOPROXY=off` for anything not in the module cache, and no toolchain downloads", from_where(f, "GOPROXY")), set_fix(f, "GOPROXY", default_proxy));
     } else if let Some(bad) = entries.iter().find(|e| {
         !matches!(**e, "off" | "direct") && !e.contains(":/") && !e.contains(['.', ':', '/'])
     }) {
@@ -780,7 +870,7 @@ fn settings(f: &Facts, o: &mut Out) {
                 "GOPROXY=direct{}: every module is fetched from its VCS (slower; needs git etc.)",
                 from_where(f, "GOPROXY")
             ),
-            Some("go env -w GOPROXY=https://proxy.golang.org,direct"),
+            Some(&set_fix(f, "GOPROXY", default_proxy)),
         );
     } else {
         o.ok("GO029", S_SET, format!("GOPROXY={proxy}"));
@@ -857,11 +947,16 @@ fn settings(f: &Facts, o: &mut Out) {
                 format!("GOTOOLCHAIN={gt} names a language version, not a release: `go: download go{v} for ...: toolchain not available`"),
                 format!("use a full release: GOTOOLCHAIN=go{v}.0"),
             ),
+            _ if gt.is_empty() && f.go.is_none() => o.skip(
+                "GO032",
+                S_SET,
+                "no go command, so no $GOROOT/go.env default for GOTOOLCHAIN",
+            ),
             _ if gt.is_empty() => o.warn(
                 "GO032",
                 S_SET,
                 "GOTOOLCHAIN is empty (no $GOROOT/go.env line?): toolchain selection is off, go.mod `toolchain` lines are ignored",
-                "go env -w GOTOOLCHAIN=auto (or local)",
+                set_fix(f, "GOTOOLCHAIN", "auto"),
             ),
             _ => o.ok("GO032", S_SET, format!("GOTOOLCHAIN={gt}{}", from_where(f, "GOTOOLCHAIN"))),
         },
@@ -920,6 +1015,30 @@ fn settings(f: &Facts, o: &mut Out) {
     }
 }
 
+/// GOFLAGS with each stray value joined to the flag before it (`-tags foo` → `-tags=foo`:
+/// GOFLAGS only takes `-flag=value`), when that makes every word parse; None otherwise.
+fn goflags_repair(gf: &str) -> Option<String> {
+    let words = goenv::quoted_split(gf).ok()?;
+    let mut out: Vec<String> = Vec::new();
+    for w in words {
+        match out.last_mut() {
+            Some(prev) if !w.starts_with('-') && prev.starts_with('-') && !prev.contains('=') => {
+                prev.push('=');
+                prev.push_str(&w);
+            }
+            _ => out.push(w),
+        }
+    }
+    // A word with a space needs the quotes cmd/internal/quoted understands.
+    let fixed = out
+        .iter()
+        .map(|w| if w.contains([' ', '\t']) { format!("'{w}'") } else { w.clone() })
+        .collect::<Vec<_>>()
+        .join(" ");
+    let a = goenv::analyze_goflags(&fixed);
+    (fixed != gf && a.fatal.is_none() && a.build_errors.is_empty()).then_some(fixed)
+}
+
 fn join(v: &[&String]) -> String {
     v.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
 }
@@ -944,6 +1063,41 @@ pub fn changed_settings(f: &Facts) -> Vec<(String, String, Source)> {
     out
 }
 
+/// buildcfg.ParseGOEXPERIMENT's verdict, from the toolchain's own list of experiments
+/// (the fields of internal/goexperiment.Flags, lower-cased, plus `regabi` and `none`):
+/// `go: unknown GOEXPERIMENT bogus` stops every go command, `go version` included.
+fn goexperiment_error(f: &Facts) -> Option<String> {
+    let s = &f.settings;
+    let raw = s.val("GOEXPERIMENT");
+    if raw.is_empty() {
+        return None;
+    }
+    let src = std::fs::read_to_string(
+        s.goroot.as_ref()?.join("src/internal/goexperiment/flags.go"),
+    )
+    .ok()?;
+    let body = src.split("type Flags struct {").nth(1)?.split("\n}").next()?;
+    let mut names: Vec<String> = body
+        .lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            let name = w.next()?;
+            (w.next() == Some("bool")).then(|| name.to_ascii_lowercase())
+        })
+        .collect();
+    names.push("regabi".into());
+    for item in raw.split(',').filter(|e| !e.is_empty() && *e != "none") {
+        let name = item.strip_prefix("no").unwrap_or(item);
+        if !names.iter().any(|n| n == name) {
+            return Some(format!(
+                "GOEXPERIMENT={raw}{}: every go command fails, `go version` included: go: unknown GOEXPERIMENT {name}",
+                from_where(f, "GOEXPERIMENT")
+            ));
+        }
+    }
+    None
+}
+
 fn arch_checks(f: &Facts, o: &mut Out) {
     let s = &f.settings;
     let goos = s.or_default("GOOS", &f.host.0).0;
@@ -962,23 +1116,33 @@ fn arch_checks(f: &Facts, o: &mut Out) {
             }
         }
     }
+    let mut fixes = Vec::new();
+    if !problems.is_empty() {
+        fixes.push("set GOOS/GOARCH to a pair `go tool dist list` prints".to_string());
+    }
+    if let Some(e) = goexperiment_error(f) {
+        problems.push(e);
+        fixes.push(unset_fix(f, "GOEXPERIMENT"));
+    }
+    // internal/buildcfg sets an error for GOAMD64 outside v1..v4 and falls back to the
+    // default level, but cmd/go never reports it: go1.26.8 builds and runs with GOAMD64=v5
+    // (and records GOAMD64=v5 in the binary). A performance surprise, not a failure. The fix
+    // is never a higher level: a v4 binary does not start on a CPU without AVX-512.
+    let mut amd64 = None;
     if goarch == "amd64" {
         let v = s.val("GOAMD64");
         if !v.is_empty() && !matches!(v, "v1" | "v2" | "v3" | "v4") {
-            problems.push(format!(
-                "invalid GOAMD64={v}: must be v1, v2, v3, v4 (go 1.26 may accept it silently)"
-            ));
+            amd64 = Some(format!("GOAMD64={v}{} is not a level go knows (v1, v2, v3, v4): go builds anyway, silently for the default level (internal/buildcfg's \"invalid GOAMD64: must be v1, v2, v3, v4\" is never printed)", from_where(f, "GOAMD64")));
+            fixes.push(unset_fix(f, "GOAMD64"));
         }
     }
-    if problems.is_empty() {
-        o.ok("GO038", S_SET, format!("target {goos}/{goarch}"));
-    } else {
-        o.error(
-            "GO038",
-            S_SET,
-            problems.join("; "),
-            "fix or unset the variable",
-        );
+    match (problems.is_empty(), amd64) {
+        (true, None) => o.ok("GO038", S_SET, format!("target {goos}/{goarch}")),
+        (true, Some(w)) => o.warn("GO038", S_SET, w, fixes.join("; ")),
+        (false, w) => {
+            problems.extend(w);
+            o.error("GO038", S_SET, problems.join("; "), fixes.join("; "))
+        }
     }
 }
 
@@ -1111,9 +1275,14 @@ fn modules(f: &Facts, o: &mut Out) {
         .as_deref()
         .and_then(goenv::from_toolchain)
         .unwrap_or_else(|| local.clone());
+    // Whether the local go satisfies the go line: only then is GOTOOLCHAIN=local a fix (else
+    // it trades GO034 for GO033, and GO033's `auto` back for GO034).
+    let local_ok = file
+        .and_then(|m| m.go.as_deref())
+        .is_none_or(|g| goenv::compare_versions(g, &local).is_le());
     if let Some(target) = &sel.target {
-        toolchain_availability(f, o, &gt, gt_raw, &sel.reason, target);
-    } else {
+        toolchain_availability(f, o, &gt, gt_raw, &sel.reason, target, local_ok);
+    } else if sel.unmet.is_none() {
         match file {
             Some(m) => o.ok(
                 "GO010",
@@ -1134,6 +1303,30 @@ fn modules(f: &Facts, o: &mut Out) {
         }
     }
     if let Some(need) = &sel.unmet {
+        // What `auto` would switch to, and whether that switch could succeed.
+        let mut want = format!("go{need}");
+        if goenv::is_lang(need) && goenv::compare_versions(need, "1.21").is_ge() {
+            want.push_str(".0");
+        }
+        let fix = match find_toolchain(f, &want) {
+            Found::OnPath(p) => format!(
+                "allow switching to the {want} at {}: {}",
+                p.display(),
+                set_fix(f, "GOTOOLCHAIN", "path")
+            ),
+            Found::Cached(_) => format!(
+                "allow switching to the {want} already downloaded: {}",
+                set_fix(f, "GOTOOLCHAIN", "auto")
+            ),
+            Found::Download(proxy) => format!(
+                "{} (the first go command downloads {want} from {proxy}), or install Go {need} or newer",
+                set_fix(f, "GOTOOLCHAIN", "auto")
+            ),
+            Found::Nowhere => format!(
+                "install Go {need} or newer and put its bin first on PATH (GOPROXY={} cannot download {want}, so GOTOOLCHAIN=auto would fail too)",
+                f.settings.val("GOPROXY")
+            ),
+        };
         o.error(
             "GO033",
             S_MOD,
@@ -1141,7 +1334,7 @@ fn modules(f: &Facts, o: &mut Out) {
                 "go: {fname} requires go >= {need} (running go {running}; GOTOOLCHAIN={gt_raw}{})",
                 from_where(f, "GOTOOLCHAIN")
             ),
-            format!("install Go {need} or newer, or allow switching: GOTOOLCHAIN=auto"),
+            fix,
         );
     } else if file.is_some() {
         o.ok(
@@ -1152,16 +1345,19 @@ fn modules(f: &Facts, o: &mut Out) {
     }
 }
 
-/// GO010/GO034: where a toolchain switch to `target` finds it — PATH, the module cache, or a
-/// download (toolchain.Exec's order).
-fn toolchain_availability(
-    f: &Facts,
-    o: &mut Out,
-    gt: &goenv::Gotoolchain,
-    gt_raw: &str,
-    reason: &str,
-    target: &str,
-) {
+/// Where toolchain.Exec would find a toolchain.
+enum Found {
+    /// A `go1.x.y` executable on PATH (absolute entry).
+    OnPath(PathBuf),
+    /// Unpacked in the module cache.
+    Cached(PathBuf),
+    /// Neither, but GOPROXY's first entry may serve it.
+    Download(String),
+    /// Neither, and GOPROXY is off or empty.
+    Nowhere,
+}
+
+fn find_toolchain(f: &Facts, target: &str) -> Found {
     let s = &f.settings;
     let pl = f.path_list.clone();
     let name = target.to_string();
@@ -1174,6 +1370,9 @@ fn toolchain_availability(
             .filter(|h| !h.relative)
             .map(|h| h.path.clone())
     });
+    if let Some(p) = on_path {
+        return Found::OnPath(p);
+    }
     let (mc, _) = s.gomodcache();
     let cached = (!mc.is_empty() && mc.starts_with('/'))
         .then(|| goenv::toolchain_module_dir(Path::new(&mc), target, &f.host.0, &f.host.1))
@@ -1184,15 +1383,43 @@ fn toolchain_availability(
             .ok()
             .flatten()
         });
+    if let Some(d) = cached {
+        return Found::Cached(d);
+    }
     let proxy = s.val("GOPROXY");
     let first_proxy = proxy
         .split([',', '|'])
         .map(str::trim)
         .find(|e| !e.is_empty())
         .unwrap_or("");
+    if first_proxy == "off" || first_proxy.is_empty() {
+        Found::Nowhere
+    } else {
+        Found::Download(first_proxy.to_string())
+    }
+}
+
+/// GO010/GO034: where a toolchain switch to `target` finds it — PATH, the module cache, or a
+/// download (toolchain.Exec's order). `local_ok`: the local go satisfies the go line, so
+/// GOTOOLCHAIN=local is a fix that works.
+fn toolchain_availability(
+    f: &Facts,
+    o: &mut Out,
+    gt: &goenv::Gotoolchain,
+    gt_raw: &str,
+    reason: &str,
+    target: &str,
+    local_ok: bool,
+) {
+    let proxy = f.settings.val("GOPROXY");
     let extra_exec = Some("install that Go as your main toolchain to skip the extra exec");
-    if let Some(p) = on_path {
-        o.info(
+    let or_local = if local_ok {
+        format!(", or stay on the local go: {}", set_fix(f, "GOTOOLCHAIN", "local"))
+    } else {
+        String::new()
+    };
+    match find_toolchain(f, target) {
+        Found::OnPath(p) => o.info(
             "GO010",
             S_MOD,
             format!(
@@ -1200,9 +1427,8 @@ fn toolchain_availability(
                 p.display()
             ),
             extra_exec,
-        );
-    } else if let Some(d) = cached {
-        o.info(
+        ),
+        Found::Cached(d) => o.info(
             "GO010",
             S_MOD,
             format!(
@@ -1210,28 +1436,25 @@ fn toolchain_availability(
                 d.display()
             ),
             extra_exec,
-        );
-    } else if gt.mode == SwitchMode::Path {
-        o.error(
+        ),
+        _ if gt.mode == SwitchMode::Path => o.error(
             "GO034",
             S_MOD,
             format!("{reason}: go: cannot find {target:?} in PATH (GOTOOLCHAIN={gt_raw}): every go command here fails"),
-            format!("install {target} on PATH (go install golang.org/dl/{target}@latest && {target} download)"),
-        );
-    } else if first_proxy == "off" || first_proxy.is_empty() {
-        o.error(
+            format!("put a {target} executable on PATH (unpack Go {} into a new directory and link its bin/go as {target} in a PATH directory){or_local}", target.trim_start_matches("go")),
+        ),
+        Found::Nowhere => o.error(
             "GO034",
             S_MOD,
             format!("{reason}: {target} is not on PATH or in the module cache and GOPROXY={proxy} cannot download it: every go command here fails, even `go version`"),
-            format!("pre-install {target}, or GOTOOLCHAIN=local"),
-        );
-    } else {
-        o.warn(
+            format!("install Go {} and put its bin first on PATH, or let go download it: {}{or_local}", target.trim_start_matches("go"), set_fix(f, "GOPROXY", "https://proxy.golang.org,direct")),
+        ),
+        Found::Download(first_proxy) => o.warn(
             "GO034",
             S_MOD,
             format!("{reason}: the first go command here downloads {target} from {first_proxy} (fails offline)"),
-            format!("install Go {} locally, or GOTOOLCHAIN=local", target.trim_start_matches("go")),
-        );
+            format!("install Go {} and put its bin first on PATH{or_local}", target.trim_start_matches("go")),
+        ),
     }
 }
 
@@ -1557,14 +1780,51 @@ fn install(f: &Facts, o: &mut Out) {
             c == d2 || (real.is_some() && std::fs::canonicalize(&c).ok() == real)
         })
     });
+    // Never suggest a PATH entry others can write to: whoever writes there decides what
+    // runs (path-audit's PATH030/PATH031/PATH034).
+    let d3 = want.clone();
+    let unsafe_dir = guarded("checking the install dir's permissions", move || {
+        others_can_write(&d3)
+    })
+    .ok()
+    .flatten();
+    let exists = want.is_dir();
     match on_path {
         Ok(true) => o.ok("GO022", S_INST, format!("`go install` writes to {} ({what}), which is on PATH", want.display())),
-        Ok(false) => o.warn(
-            "GO022",
-            S_INST,
-            format!("`go install` writes to {} ({what}), which is not on PATH: installed commands are \"not found\"", want.display()),
-            format!("export PATH=\"$PATH:{}\"", want.display()),
-        ),
+        Ok(false) if !want.is_absolute() => o.skip("GO022", S_INST, format!("{} ({what}) is not absolute (GO021)", want.display())),
+        Ok(false) => match unsafe_dir {
+            Some((d, mode)) => o.warn(
+                "GO022",
+                S_INST,
+                format!("`go install` writes to {} ({what}), which is not on PATH, and {} is writable by others (mode {mode:04o}): do not add it to PATH", want.display(), d.display()),
+                format!("point GOBIN at a directory only you can write: {}, then add it to PATH", set_fix(f, "GOBIN", &format!("{}/.local/go/bin", s.env.get("HOME").map_or("$HOME", String::as_str)))),
+            ),
+            None => o.warn(
+                "GO022",
+                S_INST,
+                format!("`go install` writes to {} ({what}), which is not on PATH: installed commands are \"not found\"{}", want.display(), if exists { "" } else { " (the directory does not exist yet: `go install` creates it)" }),
+                format!("export PATH=\"$PATH:{}\"", want.display()),
+            ),
+        },
         Err(e) => o.warn("GO022", S_INST, e, "run `golat path-audit`"),
     }
+}
+
+/// The directory itself, or its nearest existing ancestor, or any ancestor without the
+/// sticky bit, that others can write to: (that directory, its mode).
+fn others_can_write(dir: &Path) -> Option<(PathBuf, u32)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut first_existing = true;
+    for a in dir.ancestors() {
+        let Ok(m) = std::fs::metadata(a) else {
+            continue;
+        };
+        let mode = m.permissions().mode() & 0o7777;
+        let sticky = mode & 0o1000 != 0;
+        if mode & 0o002 != 0 && (first_existing || !sticky) {
+            return Some((a.to_path_buf(), mode));
+        }
+        first_existing = false;
+    }
+    None
 }

@@ -563,3 +563,101 @@ impl Facts {
         self.settings.get(key).map(|(_, s)| s)
     }
 }
+
+/// Shell start-up files searched for an `export KEY=` line, in the order shells read them.
+const RC_FILES: &[&str] = &[
+    ".bashrc",
+    ".bash_profile",
+    ".bash_login",
+    ".profile",
+    ".zshenv",
+    ".zprofile",
+    ".zshrc",
+    ".config/fish/config.fish",
+];
+
+/// The last line in $HOME's shell start-up files that exports `key` (`export KEY=`,
+/// `KEY=` followed by `export KEY`, `declare -x KEY=`, fish's `set -gx KEY`): (file, 1-based
+/// line). Files over 1 MiB are skipped; a start-up file is small.
+pub fn find_export(home: &Path, key: &str) -> Option<(PathBuf, usize)> {
+    let mut found = None;
+    for rc in RC_FILES {
+        let file = home.join(rc);
+        let Ok(meta) = std::fs::metadata(&file) else {
+            continue;
+        };
+        if !meta.is_file() || meta.len() > 1 << 20 {
+            continue;
+        }
+        let Ok(data) = std::fs::read(&file) else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(&data);
+        for (i, raw) in text.lines().enumerate() {
+            if exports(raw, key) {
+                found = Some((file.clone(), i + 1));
+            }
+        }
+        if found.is_some() {
+            return found;
+        }
+    }
+    found
+}
+
+/// Whether one shell line sets `key` for the environment.
+fn exports(line: &str, key: &str) -> bool {
+    let line = line.trim_start();
+    if line.starts_with('#') {
+        return false;
+    }
+    let assigns = |rest: &str| {
+        rest.strip_prefix(key)
+            .is_some_and(|r| r.starts_with('=') || r.is_empty() || r.starts_with([' ', ';']))
+    };
+    for prefix in ["export ", "declare -x ", "typeset -x "] {
+        if let Some(rest) = line.strip_prefix(prefix) {
+            return rest.split_whitespace().any(assigns);
+        }
+    }
+    for prefix in ["set -gx ", "set -x ", "set -Ux "] {
+        if let Some(rest) = line.strip_prefix(prefix) {
+            return rest.split_whitespace().next() == Some(key);
+        }
+    }
+    // `KEY=value` alone counts: most rc files that set GO* vars export them too.
+    line.strip_prefix(key).is_some_and(|r| r.starts_with('='))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn export_lines() {
+        assert!(exports("export GOPROXY=off", "GOPROXY"));
+        assert!(exports("  export A=1 GOFLAGS='-tags foo'", "GOFLAGS"));
+        assert!(exports("GOFLAGS=-mod=mod", "GOFLAGS"));
+        assert!(exports("set -gx GOPATH /x", "GOPATH"));
+        assert!(exports("declare -x GOBIN=/x", "GOBIN"));
+        assert!(!exports("# export GOPROXY=off", "GOPROXY"));
+        assert!(!exports("export GOPROXYX=off", "GOPROXY"));
+        assert!(!exports("echo GOPROXY=off", "GOPROXY"));
+    }
+
+    #[test]
+    fn export_is_found_in_the_last_rc_line() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join(".profile"), "export GOPROXY=a\n").unwrap();
+        std::fs::write(
+            d.path().join(".bashrc"),
+            "x=1\nexport GOPROXY=b\n# c\nexport GOPROXY=off\n",
+        )
+        .unwrap();
+        assert_eq!(
+            find_export(d.path(), "GOPROXY"),
+            Some((d.path().join(".bashrc"), 4))
+        );
+        assert_eq!(find_export(d.path(), "GOFLAGS"), None);
+    }
+}

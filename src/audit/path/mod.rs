@@ -146,6 +146,8 @@ pub struct Options {
     pub shell: Shell,
     pub cwd: PathBuf,
     pub home: Option<String>,
+    /// Where `go install` writes (GOBIN or GOPATH/bin): a missing entry naming it is expected.
+    pub install_dir: Option<PathBuf>,
 }
 
 pub fn run(args: &PathAuditArgs) -> anyhow::Result<u8> {
@@ -167,6 +169,12 @@ pub fn run(args: &PathAuditArgs) -> anyhow::Result<u8> {
         shell: args.shell,
         cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")),
         home: std::env::var("HOME").ok().filter(|h| h.starts_with('/')),
+        install_dir: {
+            let env = std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+                .collect();
+            super::go_install_dir(&env, Duration::from_millis(200))
+        },
     };
     let report = audit(&opts)?;
     let stdout = std::io::stdout();
@@ -416,6 +424,23 @@ pub fn audit(opts: &Options) -> anyhow::Result<Report> {
                     format!("remove entry #{n} from PATH; check the mount (findmnt -T {s})"),
                 );
                 dropped[i] = true;
+                continue;
+            }
+            (Outcome::Done(sc), Status::Missing)
+                if sc.kind == Kind::Missing
+                    && opts.install_dir.as_deref() == Some(lexical[i].as_path()) =>
+            {
+                // $HOME/go/bin before the first `go install`: env-check's GO022 asks for it
+                // on PATH, so it stays (and is no reason to fail --fail-on warn).
+                add(
+                    "PATH011",
+                    "missing",
+                    Severity::Info,
+                    format!(
+                        "entry #{n} {s:?} does not exist yet: it is where `go install` puts commands (GOBIN or GOPATH/bin) and is created by the first `go install`"
+                    ),
+                    "nothing to do: keep it".into(),
+                );
                 continue;
             }
             (Outcome::Done(sc), Status::Missing) => {

@@ -155,7 +155,7 @@ fn every_finding_from_real_directories() {
     let path = entries.join(":");
     let (v, code) = audit(&path, &[]);
     assert_eq!(v["schema"], "golat.path-audit/v1");
-    assert_eq!(code, 2, "errors present, default --fail-on error");
+    assert_eq!(code, 3, "errors present, default --fail-on error");
     assert_eq!(v["entries"].as_array().unwrap().len(), entries.len());
 
     let has = |entry: usize, kind: &str, sev: &str| {
@@ -312,7 +312,7 @@ fn fail_on_levels_and_exit_codes() {
     );
     assert_eq!(audit(&warn_only, &["--fail-on", "warn"]).1, 1);
     assert_eq!(audit(&warn_only, &["--fail-on", "never"]).1, 0);
-    assert_eq!(audit("relative:/usr/bin", &[]).1, 2);
+    assert_eq!(audit("relative:/usr/bin", &[]).1, 3);
     assert_eq!(audit("relative:/usr/bin", &["--fail-on", "never"]).1, 0);
     let clean = t.path().join("clean");
     mkdir(&clean, 0o755);

@@ -20,8 +20,14 @@ pub enum Severity {
     Error,
 }
 
-/// Exit code for the worst severity seen: 0 below the `--fail-on` threshold, else 1 for a
-/// warning and 2 for an error (documented in README).
+/// Exit code when the worst finding at or above `--fail-on` is a warning.
+pub const EXIT_WARN: u8 = 1;
+/// Exit code when it is an error: not 2, which is clap's (and golat's) usage error, so a
+/// script can tell "bad flags" from "bad environment".
+pub const EXIT_ERROR: u8 = 3;
+
+/// Exit code for the worst severity seen: 0 below the `--fail-on` threshold, else
+/// [`EXIT_WARN`] or [`EXIT_ERROR`] (documented in README).
 pub fn exit_code(worst: Severity, fail_on: FailOn) -> u8 {
     let threshold = match fail_on {
         FailOn::Never => return 0,
@@ -31,9 +37,9 @@ pub fn exit_code(worst: Severity, fail_on: FailOn) -> u8 {
     if worst < threshold {
         0
     } else if worst == Severity::Error {
-        2
+        EXIT_ERROR
     } else {
-        1
+        EXIT_WARN
     }
 }
 

@@ -1323,7 +1323,7 @@ fn modules(f: &Facts, o: &mut Out) {
                 set_fix(f, "GOTOOLCHAIN", "auto")
             ),
             Found::Nowhere => format!(
-                "install Go {need} or newer and put its bin first on PATH (GOPROXY={} cannot download {want}, so GOTOOLCHAIN=auto would fail too)",
+                "install Go {need} or newer and put its bin first on PATH (GOPROXY={} cannot download {want}, so letting go switch would fail too)",
                 f.settings.val("GOPROXY")
             ),
         };

@@ -1,5 +1,6 @@
 //! Findings shared by `path-audit` and `env-check`: severities and the `--fail-on` exit policy.
 
+mod detach;
 pub mod env;
 pub mod path;
 

@@ -154,6 +154,30 @@ fn which_go(f: &Facts, o: &mut Out) {
             return;
         }
     };
+    // GO012: entries that did not answer. go (and every lookup of every program) waits
+    // there too, for as long as the mount takes.
+    if !scan.unanswered.is_empty() {
+        let list: Vec<String> = scan
+            .unanswered
+            .iter()
+            .map(|(n, d, fs)| {
+                format!("#{n} {d:?}{}", fs.as_deref().map(|t| format!(" ({t})")).unwrap_or_default())
+            })
+            .collect();
+        let first = scan.unanswered[0].0;
+        o.warn(
+            "GO012",
+            S_GO,
+            format!(
+                "PATH entr{} {} did not answer within {} ms: every go command waits there on each lookup that reaches it (go version looks up gcc and gccgo); checked without {}",
+                if list.len() == 1 { "y" } else { "ies" },
+                list.join(", "),
+                facts::PROBE_TIMEOUT.as_millis(),
+                if list.len() == 1 { "it" } else { "them" },
+            ),
+            format!("move entry #{first} to the end of PATH or remove it (`golat path-audit` measures it)"),
+        );
+    }
     let Some(go) = &f.go else {
         o.error(
             "GO001",
@@ -1359,17 +1383,17 @@ enum Found {
 
 fn find_toolchain(f: &Facts, target: &str) -> Found {
     let s = &f.settings;
-    let pl = f.path_list.clone();
-    let name = target.to_string();
-    let on_path = guarded("looking up the toolchain on PATH", move || {
-        facts::scan_path(&pl, std::slice::from_ref(&name), &[])
-    })
-    .ok()
-    .and_then(|scan| {
-        scan.first(target)
-            .filter(|h| !h.relative)
-            .map(|h| h.path.clone())
-    });
+    let scan = facts::scan_path_guarded(
+        &f.path_list,
+        &[target.to_string()],
+        &[],
+        f.mounts.as_ref(),
+        &f.dir,
+    );
+    let on_path = scan
+        .first(target)
+        .filter(|h| !h.relative)
+        .map(|h| h.path.clone());
     if let Some(p) = on_path {
         return Found::OnPath(p);
     }

@@ -33,11 +33,14 @@ pub struct Hit {
     pub info: Option<buildinfo::BuildInfo>,
 }
 
-/// PATH lookups done in one guarded batch.
+/// PATH lookups, each entry on a remote filesystem under its own deadline.
 #[derive(Debug, Clone, Default)]
 pub struct PathScan {
     /// name → every executable with that name, in PATH order.
     pub hits: BTreeMap<String, Vec<Hit>>,
+    /// Entries that did not answer within [`PROBE_TIMEOUT`]: (1-based number, as written,
+    /// filesystem type). Their executables are unknown; the rest of PATH was still scanned.
+    pub unanswered: Vec<(usize, String, Option<String>)>,
 }
 
 impl PathScan {
@@ -51,15 +54,85 @@ impl PathScan {
     }
 }
 
-/// Scans PATH for `names` (versions are read for `versioned` names).
-pub fn scan_path(path_list: &[OsString], names: &[String], versioned: &[&str]) -> PathScan {
-    let mut scan = PathScan::default();
+/// Scans PATH for `names` (versions are read for `versioned` names). Entries on local
+/// filesystems are scanned inline (microseconds each); each other entry (network, FUSE,
+/// automount, or any entry when the mount table is unreadable) on its own thread, all at
+/// once, each abandoned after [`PROBE_TIMEOUT`]: one entry answering in 900 ms costs one
+/// `unanswered` row, not the whole scan.
+pub fn scan_path_guarded(
+    path_list: &[OsString],
+    names: &[String],
+    versioned: &[&str],
+    mounts: Option<&MountTable>,
+    cwd: &Path,
+) -> PathScan {
+    use std::sync::mpsc;
+    let start = std::time::Instant::now();
+    let (tx, rx) = mpsc::channel();
+    let mut per_entry: Vec<Option<Vec<(String, Hit)>>> = vec![None; path_list.len()];
+    let mut remote = Vec::new();
     for (i, entry) in path_list.iter().enumerate() {
-        let dir = if entry.is_empty() {
-            OsStr::new(".")
-        } else {
-            entry.as_os_str()
-        };
+        let dir = if entry.is_empty() { OsStr::new(".") } else { entry.as_os_str() };
+        let mount = mounts.and_then(|t| t.lookup(&fsinfo::lexical_clean(Path::new(dir), cwd)));
+        let local = mount.is_some_and(|m| m.class() == fsinfo::FsClass::Local);
+        if local {
+            continue;
+        }
+        remote.push((i, mount.map(|m| m.fs_type.clone())));
+        let (tx, entry, names) = (tx.clone(), entry.clone(), names.to_vec());
+        let versioned: Vec<String> = versioned.iter().map(|v| v.to_string()).collect();
+        let spawned = std::thread::Builder::new()
+            .name("golat-env-path".into())
+            .stack_size(256 * 1024)
+            .spawn(move || {
+                let v: Vec<&str> = versioned.iter().map(String::as_str).collect();
+                let _ = tx.send((i, scan_entry(i, &entry, &names, &v)));
+            });
+        if spawned.is_err() {
+            // No thread: the entry stays unanswered rather than risking a hang here.
+            continue;
+        }
+    }
+    drop(tx);
+    for (i, entry) in path_list.iter().enumerate() {
+        if !remote.iter().any(|(r, _)| *r == i) {
+            per_entry[i] = Some(scan_entry(i, entry, names, versioned));
+        }
+    }
+    let deadline = start + PROBE_TIMEOUT;
+    let mut waiting = remote.len();
+    while waiting > 0 {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok((i, hits)) => {
+                per_entry[i] = Some(hits);
+                waiting -= 1;
+            }
+            Err(_) => break,
+        }
+    }
+    let mut scan = PathScan::default();
+    for (i, hits) in per_entry.into_iter().enumerate() {
+        match hits {
+            Some(hits) => {
+                for (name, hit) in hits {
+                    scan.hits.entry(name).or_default().push(hit);
+                }
+            }
+            None => {
+                let fs = remote.iter().find(|(r, _)| *r == i).and_then(|(_, t)| t.clone());
+                scan.unanswered.push((i + 1, path_list[i].to_string_lossy().into_owned(), fs));
+            }
+        }
+    }
+    scan
+}
+
+/// The executables among `names` in one PATH entry (number `i`, 0-based).
+fn scan_entry(i: usize, entry: &OsStr, names: &[String], versioned: &[&str]) -> Vec<(String, Hit)> {
+    let mut out = Vec::new();
+    let dir = if entry.is_empty() { OsStr::new(".") } else { entry };
+    {
         for name in names {
             let p = Path::new(dir).join(name);
             if !is_executable(&p) {
@@ -73,18 +146,21 @@ pub fn scan_path(path_list: &[OsString], names: &[String], versioned: &[&str]) -
             } else {
                 (Err("not read".into()), None)
             };
-            scan.hits.entry(name.clone()).or_default().push(Hit {
-                entry: i + 1,
-                dir: entry.to_string_lossy().into_owned(),
-                relative: !dir.as_bytes().starts_with(b"/"),
-                real: std::fs::canonicalize(&p).ok(),
-                path: p,
-                version,
-                info,
-            });
+            out.push((
+                name.clone(),
+                Hit {
+                    entry: i + 1,
+                    dir: entry.to_string_lossy().into_owned(),
+                    relative: !dir.as_bytes().starts_with(b"/"),
+                    real: std::fs::canonicalize(&p).ok(),
+                    path: p,
+                    version,
+                    info,
+                },
+            ));
         }
     }
-    scan
+    out
 }
 
 /// Go's findExecutable: a non-directory with any execute bit.
@@ -378,10 +454,15 @@ pub fn gather(env: BTreeMap<String, String>, path: &OsStr, dir: PathBuf) -> Fact
     if !cc_name.contains('/') {
         names.push(cc_name);
     }
-    let pl = path_list.clone();
-    let scan = guarded("scanning PATH", move || {
-        scan_path(&pl, &names, &["go", "gofmt"])
-    });
+    let mounts = MountTable::load().ok();
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+    let scan: Result<PathScan, String> = Ok(scan_path_guarded(
+        &path_list,
+        &names,
+        &["go", "gofmt"],
+        mounts.as_ref(),
+        &cwd,
+    ));
     let go = scan.as_ref().ok().and_then(|s| s.first("go").cloned());
 
     // GOROOT as findGOROOT does it, plus the binary's own root for comparison.
@@ -484,7 +565,6 @@ pub fn gather(env: BTreeMap<String, String>, path: &OsStr, dir: PathBuf) -> Fact
         _ => Vec::new(),
     };
 
-    let mounts = MountTable::load().ok();
     let gowork = settings.val("GOWORK").to_string();
     let tmp = PathBuf::from(
         env.get("TMPDIR")

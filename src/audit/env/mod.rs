@@ -107,7 +107,12 @@ struct Report<'a> {
     settings: Vec<SettingJson>,
 }
 
+/// Runs the check in a child process golat does not wait for at exit (see `detach`).
 pub fn run(args: &EnvCheckArgs) -> anyhow::Result<u8> {
+    crate::audit::detach::run(|| run_here(args))
+}
+
+fn run_here(args: &EnvCheckArgs) -> anyhow::Result<u8> {
     let env: BTreeMap<String, String> = std::env::vars_os()
         .map(|(k, v)| {
             (

@@ -50,6 +50,52 @@ pub struct Report {
     pub shell: &'static str,
     /// `suggested_path` as a line for `shell`.
     pub suggested_line: String,
+    /// `suggested_path` without loss: `\\` for a backslash, `\xNN` for a byte that is not
+    /// part of valid UTF-8.
+    pub suggested_path_escaped: String,
+    /// True when nothing of PATH was usable and the suggestion is the system directories.
+    pub suggested_fallback: bool,
+}
+
+/// The usual system directories (Debian's default PATH), for a PATH with nothing usable.
+const SYSTEM_PATH: &[&str] = &[
+    "/usr/local/sbin",
+    "/usr/local/bin",
+    "/usr/sbin",
+    "/usr/bin",
+    "/sbin",
+    "/bin",
+];
+
+/// Bytes as text without loss: valid UTF-8 as is (a backslash doubled), others as `\xNN`.
+pub fn escape_bytes(b: &[u8]) -> String {
+    let mut out = String::new();
+    for chunk in b.utf8_chunks() {
+        out.push_str(&chunk.valid().replace('\\', "\\\\"));
+        for x in chunk.invalid() {
+            out.push_str(&format!("\\x{x:02X}"));
+        }
+    }
+    out
+}
+
+/// (entry with the newest go, entry with the go that wins): when an older go shadows a newer.
+fn newest_go_behind(shadowed: &[Shadowed]) -> Option<(usize, usize)> {
+    let go = shadowed.iter().find(|s| s.name == "go")?;
+    let win = go.winner.as_ref()?;
+    let wv = goenv::from_toolchain(win.go_version.as_deref()?)?;
+    let mut best: Option<(&Location, String)> = None;
+    for l in &go.losers {
+        let Some(v) = l.go_version.as_deref().and_then(goenv::from_toolchain) else {
+            continue;
+        };
+        if goenv::compare_versions(&v, &wv).is_gt()
+            && best.as_ref().is_none_or(|(_, b)| goenv::compare_versions(&v, b).is_gt())
+        {
+            best = Some((l, v));
+        }
+    }
+    best.map(|(l, _)| (l.entry, win.entry))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -150,7 +196,12 @@ pub struct Options {
     pub install_dir: Option<PathBuf>,
 }
 
+/// Runs the audit in a child process golat does not wait for at exit (see `detach`).
 pub fn run(args: &PathAuditArgs) -> anyhow::Result<u8> {
+    super::detach::run(|| run_here(args))
+}
+
+fn run_here(args: &PathAuditArgs) -> anyhow::Result<u8> {
     // 0 ms would call every entry unresponsive: a usage error (clap's exit code 2).
     if args.timeout == Some(0) {
         eprintln!("golat: --timeout must be at least 1 ms");
@@ -280,6 +331,10 @@ pub fn audit(opts: &Options) -> anyhow::Result<Report> {
 
     let mut findings = Vec::new();
     let mut dropped = vec![false; raw.len()];
+    // For the suggested PATH only: entries left out although they still answer (relative,
+    // writable by others), and entries moved to the end (slow or remote).
+    let mut leave_out = vec![false; raw.len()];
+    let mut last = vec![false; raw.len()];
     let mut seen_str: HashMap<&Path, usize> = HashMap::new();
     let mut seen_ino: HashMap<(u64, u64), usize> = HashMap::new();
     for i in 0..raw.len() {
@@ -295,7 +350,13 @@ pub fn audit(opts: &Options) -> anyhow::Result<Report> {
                 fix,
             })
         };
+        if forms[i] == Form::Relative {
+            leave_out[i] = true;
+        }
+        let all_empty = raw_bytes.iter().all(|b| b.is_empty());
         match forms[i] {
+            // An empty PATH is one finding (PATH005), not one per empty element.
+            Form::Empty if all_empty => dropped[i] = true,
             Form::Empty => {
                 add(
                     "PATH001",
@@ -332,7 +393,8 @@ pub fn audit(opts: &Options) -> anyhow::Result<Report> {
                 format!(
                     "entry #{n} {s:?} is relative: what runs depends on the current directory, and Go refuses executables found through it (exec.ErrDot)"
                 ),
-                format!("use an absolute path, e.g. {}", lexical[i].display()),
+                // Never "e.g. <the current directory>": that is the same hole, written out.
+                format!("remove entry #{n} (if you meant one fixed directory, write its absolute path; never the current directory)"),
             ),
             Form::Absolute => {}
         }
@@ -508,6 +570,9 @@ pub fn audit(opts: &Options) -> anyhow::Result<Report> {
         let Outcome::Done(sc) = &outcomes[i] else {
             continue;
         };
+        if sc.mode & 0o002 != 0 || sc.writable_ancestor.is_some() {
+            leave_out[i] = true;
+        }
         if sc.mode & 0o002 != 0 {
             let sticky = sc.mode & 0o1000 != 0;
             add(
@@ -527,7 +592,7 @@ pub fn audit(opts: &Options) -> anyhow::Result<Report> {
                 if sticky {
                     format!("remove entry #{n}: a shared scratch directory does not belong in PATH")
                 } else {
-                    format!("chmod o-w {}", e.resolved)
+                    format!("chmod o-w {} (the suggested PATH leaves it out until then)", e.resolved)
                 },
             );
         } else if let Some((anc, mode)) = &sc.writable_ancestor {
@@ -540,7 +605,7 @@ pub fn audit(opts: &Options) -> anyhow::Result<Report> {
                     e.resolved,
                     anc.display()
                 ),
-                format!("chmod o-w {}", anc.display()),
+                format!("chmod o-w {} (the suggested PATH leaves entry #{n} out until then)", anc.display()),
             );
         }
         if sc.uid != 0 && sc.uid != euid {
@@ -573,6 +638,9 @@ pub fn audit(opts: &Options) -> anyhow::Result<Report> {
         }
         if let Some(m) = mount_of(e, &mounts) {
             let class = m.class();
+            if matches!(class, FsClass::Fuse | FsClass::Network) {
+                last[i] = true;
+            }
             if class != FsClass::Local {
                 let before = usr_bin.is_some_and(|u| i < u);
                 let sev = match class {
@@ -604,6 +672,7 @@ pub fn audit(opts: &Options) -> anyhow::Result<Report> {
         if let Some((med, _)) = sc.lookup_us
             && med > SLOW_LOOKUP_US
         {
+            last[i] = true;
             add(
                 "PATH040",
                 "slow_lookup",
@@ -618,44 +687,106 @@ pub fn audit(opts: &Options) -> anyhow::Result<Report> {
         }
     }
 
-    // Suggested PATH: problem entries dropped, `~` expanded, order kept.
-    let mut suggested: Vec<(Vec<u8>, usize)> = Vec::new(); // (bytes, scan slot)
+    // Only an entry on a network, FUSE or automount filesystem can hang a read: the others
+    // are read inline (a thread per binary cost 567 clones for 55 entries sharing 18 names).
+    let remote: Vec<bool> = entries
+        .iter()
+        .map(|e| mount_of(e, &mounts).is_none_or(|m| m.class() != FsClass::Local))
+        .collect();
+    let shadowed = shadowed(&raw, &outcomes, &lexical, &dropped, &remote, opts.timeout);
+
+    // Suggested PATH: problem entries dropped, relative and others-writable ones left out,
+    // `~` expanded, the newest go ahead of older ones, slow and remote entries last.
+    let mut suggested: Vec<(Vec<u8>, usize, usize)> = Vec::new(); // (bytes, scan slot, entry)
     for i in 0..raw.len() {
-        if dropped[i] && forms[i] != Form::Unexpanded {
+        if (dropped[i] || leave_out[i]) && forms[i] != Form::Unexpanded {
             continue;
         }
         match (forms[i], expansion_slot[i]) {
             (Form::Unexpanded, Some(slot)) => {
-                if let Outcome::Done(sc) = &outcomes[slot]
-                    && sc.kind == Kind::Dir
-                {
-                    suggested.push((expansions[i].clone().unwrap_or_default(), slot));
+                let is_dir = matches!(&outcomes[slot], Outcome::Done(sc) if sc.kind == Kind::Dir);
+                // ~/go/bin before the first `go install` is kept, written out.
+                let install = opts.install_dir.as_deref() == Some(lexical[slot].as_path());
+                let safe = match &outcomes[slot] {
+                    Outcome::Done(sc) => sc.mode & 0o002 == 0 && sc.writable_ancestor.is_none(),
+                    Outcome::Unresponsive => false,
+                };
+                if (is_dir && safe) || install {
+                    suggested.push((expansions[i].clone().unwrap_or_default(), slot, i));
                 }
             }
             // Without a `~` to expand there is no safe rewrite: leave it out.
             (Form::Unexpanded, None) => {}
-            _ => suggested.push((raw_bytes[i].to_vec(), i)),
+            _ => suggested.push((raw_bytes[i].to_vec(), i, i)),
         }
     }
     // An expansion may duplicate an entry that is already there.
     let mut seen = std::collections::HashSet::new();
-    suggested.retain(|(_, slot)| match &outcomes[*slot] {
+    suggested.retain(|(_, slot, _)| match &outcomes[*slot] {
         Outcome::Done(sc) if sc.kind == Kind::Dir => seen.insert((sc.dev, sc.ino)),
         _ => true,
     });
+    if let Some((newer, older)) = newest_go_behind(&shadowed) {
+        let from = suggested.iter().position(|s| s.2 + 1 == newer);
+        let to = suggested.iter().position(|s| s.2 + 1 == older);
+        if let (Some(from), Some(to)) = (from, to)
+            && from > to
+        {
+            let item = suggested.remove(from);
+            suggested.insert(to, item);
+            findings.push(Finding {
+                id: "PATH041",
+                kind: "older_go_first",
+                severity: Severity::Info,
+                entry: Some(older),
+                message: format!(
+                    "entry #{older}'s go is older than the one at entry #{newer}, which it shadows"
+                ),
+                fix: format!("the suggested PATH puts entry #{newer} before entry #{older}"),
+            });
+        }
+    }
+    let (mut fast, slow): (Vec<_>, Vec<_>) =
+        suggested.into_iter().partition(|s| !last[s.2]);
+    fast.extend(slow);
+    let mut suggested = fast;
+    // An empty result (an empty or all-broken PATH) is never `export PATH=''`, which leaves
+    // the shell and go with nothing: the system directories that exist take its place.
+    let mut fallback = false;
+    if suggested.is_empty() {
+        fallback = true;
+        let mut seen = std::collections::HashSet::new();
+        for d in SYSTEM_PATH {
+            if let Ok(m) = std::fs::metadata(d)
+                && m.is_dir()
+                && seen.insert(std::fs::canonicalize(d).unwrap_or_else(|_| PathBuf::from(d)))
+            {
+                suggested.push((d.as_bytes().to_vec(), usize::MAX, usize::MAX));
+            }
+        }
+    }
+    if raw_bytes.iter().all(|b| b.is_empty()) {
+        findings.push(Finding {
+            id: "PATH005",
+            kind: "empty",
+            severity: Severity::Error,
+            entry: None,
+            message: "PATH is empty or unset: go finds no C compiler, so cgo is silently off and a cgo package fails (\"build constraints exclude all Go files\"); git, pkg-config and go itself are not found".into(),
+            fix: "set PATH to the system directories (the suggested PATH below), then add Go's bin".into(),
+        });
+    }
     let suggested_bytes = suggested
         .iter()
-        .map(|(t, _)| t.as_slice())
+        .map(|(t, _, _)| t.as_slice())
         .collect::<Vec<_>>()
         .join(&b':');
-
-    let shadowed = shadowed(&raw, &outcomes, &lexical, &dropped, opts.timeout);
 
     let costs_now: Vec<(Option<f64>, Option<&Scan>)> =
         (0..raw.len()).map(|i| cost_input(&outcomes[i])).collect();
     let costs_sug: Vec<(Option<f64>, Option<&Scan>)> = suggested
         .iter()
-        .map(|(_, slot)| cost_input(&outcomes[*slot]))
+        .filter(|(_, slot, _)| *slot != usize::MAX)
+        .map(|(_, slot, _)| cost_input(&outcomes[*slot]))
         .collect();
     let timeout_us = opts.timeout.as_secs_f64() * 1e6;
     let commands = cost::COMMANDS
@@ -691,6 +822,8 @@ pub fn audit(opts: &Options) -> anyhow::Result<Report> {
         },
         suggested_line: shell_line(shell, &suggested_bytes),
         suggested_path: String::from_utf8_lossy(&suggested_bytes).into_owned(),
+        suggested_path_escaped: escape_bytes(&suggested_bytes),
+        suggested_fallback: fallback,
         shell: match shell {
             Shell::Bash => "bash",
             Shell::Zsh => "zsh",
@@ -813,6 +946,7 @@ fn shadowed(
     outcomes: &[Outcome],
     lexical: &[PathBuf],
     dropped: &[bool],
+    remote: &[bool],
     timeout: Duration,
 ) -> Vec<Shadowed> {
     // name -> entries holding it, in PATH order, skipping duplicate entries.
@@ -836,10 +970,11 @@ fn shadowed(
         // A shell script shadowing `go` is common (wrappers) and simply has no version. The
         // read runs under the timeout too: the mount may have died since the scan.
         let p = path.clone();
-        let go_version = fsinfo::with_timeout(timeout, move || buildinfo::read(&p).ok())
-            .ok()
-            .flatten()
-            .map(|b| b.go_version);
+        let go_version =
+            fsinfo::probe_with_deadline(remote[i], timeout, move || buildinfo::read(&p).ok())
+                .ok()
+                .flatten()
+                .map(|b| b.go_version);
         Location {
             entry: i + 1,
             path: path.display().to_string(),

@@ -219,13 +219,21 @@ pub fn text(out: &mut impl Write, r: &Report, colour: bool) -> io::Result<()> {
     } else {
         r.suggested_path.split(':').count()
     };
-    writeln!(
-        out,
-        "Suggested PATH ({}, {} of {} entries kept):",
-        r.shell,
-        kept,
-        r.entries.len()
-    )?;
+    if r.suggested_fallback {
+        writeln!(
+            out,
+            "Suggested PATH ({}; nothing of PATH is usable, so the system directories):",
+            r.shell
+        )?;
+    } else {
+        writeln!(
+            out,
+            "Suggested PATH ({}, {} of {} entries kept; slow and remote entries last):",
+            r.shell,
+            kept,
+            r.entries.len()
+        )?;
+    }
     writeln!(out, "  {}", r.suggested_line)?;
     Ok(())
 }

@@ -300,7 +300,12 @@ fn legacy_goroot_line_in_goenv_file() {
     let c = check(&v, "GO008");
     assert_eq!(c["status"], "error");
     assert!(c["message"].as_str().unwrap().contains(e));
-    assert!(c["fix"].as_str().unwrap().contains("delete the GOROOT= line"));
+    assert!(
+        c["fix"]
+            .as_str()
+            .unwrap()
+            .contains("delete the GOROOT= line")
+    );
     assert_eq!(check(&v, "GO004")["status"], "error");
     assert_eq!(code, 3);
     // A legacy line that still points at a real GOROOT only warns.

@@ -24,13 +24,20 @@ fn machine_go() -> Option<(PathBuf, PathBuf)> {
         .map(|d| d.join("go"))
         .find(|p| p.is_file())
     else {
-        assert!(!in_ci(), "go is not on PATH (CI=true: these tests must not skip)");
+        assert!(
+            !in_ci(),
+            "go is not on PATH (CI=true: these tests must not skip)"
+        );
         eprintln!("*** SKIP: no go on PATH ***");
         return None;
     };
     let real = std::fs::canonicalize(&go).unwrap();
     let root = real.parent().unwrap().parent().unwrap().to_path_buf();
-    assert!(root.join("pkg/tool").is_dir(), "{} is not a GOROOT", root.display());
+    assert!(
+        root.join("pkg/tool").is_dir(),
+        "{} is not a GOROOT",
+        root.display()
+    );
     Some((real, root))
 }
 
@@ -52,7 +59,10 @@ impl Sandbox {
         std::os::unix::fs::symlink(&go, tmp.path().join("bin/go")).unwrap();
         let sb = Sandbox { tmp, go, goroot };
         sb.write("mod/go.mod", "module example.com/m\n\ngo 1.22\n");
-        sb.write("mod/main.go", "package main\n\nfunc main() { println(\"hi\") }\n");
+        sb.write(
+            "mod/main.go",
+            "package main\n\nfunc main() { println(\"hi\") }\n",
+        );
         Some(sb)
     }
 
@@ -96,7 +106,8 @@ impl Sandbox {
     /// golat env-check --json --dir mod: (exit code, report).
     fn golat(&self, extra: &[(&str, &str)]) -> (i32, Value) {
         let mut cmd = Command::cargo_bin("golat").unwrap();
-        cmd.args(["env-check", "--json", "--dir"]).arg(self.p("mod"));
+        cmd.args(["env-check", "--json", "--dir"])
+            .arg(self.p("mod"));
         self.env(&mut cmd, extra);
         let out = cmd.output().unwrap();
         let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
@@ -160,7 +171,10 @@ fn assert_no_harmful_fix(v: &Value, env_keys: &[&str]) {
         let f = fix(c);
         assert!(!f.contains("rm -rf"), "{c}");
         for k in env_keys {
-            assert!(!f.contains(&format!("go env -w {k}")), "{k} is exported: {c}");
+            assert!(
+                !f.contains(&format!("go env -w {k}")),
+                "{k} is exported: {c}"
+            );
         }
     }
 }
@@ -170,7 +184,12 @@ fn goroot_of_another_release_is_a_setting_to_unset_not_a_tree_to_delete() {
     let Some(sb) = Sandbox::new() else { return };
     // A real, whole go1.22.12 tree, fetched through the module proxy (cached after once).
     let out = Command::new("go")
-        .args(["mod", "download", "-json", "golang.org/toolchain@v0.0.1-go1.22.12.linux-amd64"])
+        .args([
+            "mod",
+            "download",
+            "-json",
+            "golang.org/toolchain@v0.0.1-go1.22.12.linux-amd64",
+        ])
         .current_dir(sb.tmp.path())
         .env("GOFLAGS", "-mod=mod")
         .env("GOTOOLCHAIN", "local")
@@ -178,7 +197,11 @@ fn goroot_of_another_release_is_a_setting_to_unset_not_a_tree_to_delete() {
         .unwrap();
     let info: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
     let Some(old) = info["Dir"].as_str().filter(|_| out.status.success()) else {
-        assert!(!in_ci(), "CI: cannot fetch go1.22.12 through the module proxy: {}", stderr(&out));
+        assert!(
+            !in_ci(),
+            "CI: cannot fetch go1.22.12 through the module proxy: {}",
+            stderr(&out)
+        );
         eprintln!("*** SKIP: module proxy unreachable: {} ***", stderr(&out));
         return;
     };
@@ -186,14 +209,22 @@ fn goroot_of_another_release_is_a_setting_to_unset_not_a_tree_to_delete() {
     let env = [("GOROOT", old)];
     let built = sb.go(&["build", "-o", "/dev/null", "."], &env);
     assert!(!built.status.success());
-    assert!(stderr(&built).contains("compile: version \"go1.22.12\" does not match go tool version"), "{}", stderr(&built));
+    assert!(
+        stderr(&built).contains("compile: version \"go1.22.12\" does not match go tool version"),
+        "{}",
+        stderr(&built)
+    );
 
     let (code, v) = sb.golat(&env);
     assert_no_harmful_fix(&v, &["GOROOT"]);
     let c = check(&v, "GO005");
     assert_eq!(c["status"], "error", "{c}");
     assert!(fix(c).contains("~/.profile:1"), "names the export: {c}");
-    assert_eq!(check(&v, "GO006")["status"], "ok", "the 1.22 tree itself is whole");
+    assert_eq!(
+        check(&v, "GO006")["status"],
+        "ok",
+        "the 1.22 tree itself is whole"
+    );
     assert_eq!(code, 3);
     // The fix: drop the export. go builds.
     let built = sb.go(&["build", "-o", "/dev/null", "."], &[("GOROOT", "")]);
@@ -203,7 +234,11 @@ fn goroot_of_another_release_is_a_setting_to_unset_not_a_tree_to_delete() {
 #[test]
 fn exported_goproxy_is_fixed_where_it_is_exported_not_with_go_env_w() {
     let Some(sb) = Sandbox::new() else { return };
-    std::fs::write(sb.p("home/.bashrc"), "alias ll='ls -l'\nexport GOPROXY=off\n").unwrap();
+    std::fs::write(
+        sb.p("home/.bashrc"),
+        "alias ll='ls -l'\nexport GOPROXY=off\n",
+    )
+    .unwrap();
     let env = [("GOPROXY", "off")];
     let (_, v) = sb.golat(&env);
     assert_no_harmful_fix(&v, &["GOPROXY"]);
@@ -211,14 +246,24 @@ fn exported_goproxy_is_fixed_where_it_is_exported_not_with_go_env_w() {
     assert_eq!(c["status"], "warn");
     assert!(fix(c).contains("~/.bashrc:2"), "{c}");
     // What go does with the fix golat no longer gives: it refuses to override the variable.
-    let w = sb.go(&["env", "-w", "GOPROXY=https://proxy.golang.org,direct"], &env);
-    assert!(stderr(&w).contains("does not override conflicting OS environment variable"), "{}", stderr(&w));
+    let w = sb.go(
+        &["env", "-w", "GOPROXY=https://proxy.golang.org,direct"],
+        &env,
+    );
+    assert!(
+        stderr(&w).contains("does not override conflicting OS environment variable"),
+        "{}",
+        stderr(&w)
+    );
     let after = sb.go(&["env", "GOPROXY"], &env);
     assert_eq!(String::from_utf8_lossy(&after.stdout).trim(), "off");
     let _ = sb.go(&["env", "-u", "GOPROXY"], &[]);
     // Applying golat's fix (the export gone): go sees the default again.
     let fixed = sb.go(&["env", "GOPROXY"], &[("GOPROXY", "")]);
-    assert_eq!(String::from_utf8_lossy(&fixed.stdout).trim(), "https://proxy.golang.org,direct");
+    assert_eq!(
+        String::from_utf8_lossy(&fixed.stdout).trim(),
+        "https://proxy.golang.org,direct"
+    );
     let (_, v) = sb.golat(&[]);
     assert_eq!(check(&v, "GO029")["status"], "ok");
     // From the go/env file, `go env -w` is the right fix.
@@ -226,7 +271,10 @@ fn exported_goproxy_is_fixed_where_it_is_exported_not_with_go_env_w() {
     assert_eq!(check(&v, "GO029")["status"], "ok");
     sb.write("home/goenv", "GOPROXY=off\n");
     let (_, v) = sb.golat(&[("GOENV", &sb.s("home/goenv"))]);
-    assert!(fix(check(&v, "GO029")).starts_with("go env -w GOPROXY="), "{v:#}");
+    assert!(
+        fix(check(&v, "GO029")).starts_with("go env -w GOPROXY="),
+        "{v:#}"
+    );
 }
 
 #[test]
@@ -239,7 +287,10 @@ fn goflags_tags_with_a_space_gets_a_fix_go_accepts() {
     let (code, v) = sb.golat(&bad);
     let c = check(&v, "GO025");
     assert_eq!(c["status"], "error");
-    assert!(c["message"].as_str().unwrap().contains(&go_err), "go said {go_err:?}: {c}");
+    assert!(
+        c["message"].as_str().unwrap().contains(&go_err),
+        "go said {go_err:?}: {c}"
+    );
     assert_eq!(code, 3);
     // Take the value from the fix and give it to go.
     let f = fix(c);
@@ -260,12 +311,19 @@ fn goamd64_v5_builds_so_it_is_no_error() {
     let Some(sb) = Sandbox::new() else { return };
     let env = [("GOAMD64", "v5")];
     let out = sb.go(&["run", "."], &env);
-    assert!(out.status.success(), "go builds and runs with GOAMD64=v5: {}", stderr(&out));
+    assert!(
+        out.status.success(),
+        "go builds and runs with GOAMD64=v5: {}",
+        stderr(&out)
+    );
     let (code, v) = sb.golat(&env);
     assert!(errors(&v).is_empty(), "{:#?}", errors(&v));
     let c = check(&v, "GO038");
     assert_eq!(c["status"], "warn");
-    assert!(!fix(c).contains("v4"), "a higher level would not start on older CPUs: {c}");
+    assert!(
+        !fix(c).contains("v4"),
+        "a higher level would not start on older CPUs: {c}"
+    );
     assert_eq!(code, 0);
 }
 
@@ -314,7 +372,10 @@ fn gopath_equal_to_goroot_works_and_downloads_into_goroot() {
     let modcache = String::from_utf8_lossy(&out.stdout).trim().to_string();
     assert!(stderr(&out).contains("both GOPATH and GOROOT are the same directory"));
     // GOMODCACHE is set in the sandbox; without it go puts the cache in GOROOT.
-    let out = sb.go(&["env", "GOMODCACHE"], &[("GOPATH", root.as_str()), ("GOMODCACHE", "")]);
+    let out = sb.go(
+        &["env", "GOMODCACHE"],
+        &[("GOPATH", root.as_str()), ("GOMODCACHE", "")],
+    );
     let modcache_default = String::from_utf8_lossy(&out.stdout).trim().to_string();
     assert_eq!(modcache_default, format!("{root}/pkg/mod"));
     assert!(!modcache.is_empty());
@@ -322,7 +383,10 @@ fn gopath_equal_to_goroot_works_and_downloads_into_goroot() {
     let c = check(&v, "GO020");
     assert_eq!(c["status"], "warn");
     let m = c["message"].as_str().unwrap();
-    assert!(m.contains(&format!("{root}/pkg/mod")) && !m.contains("ignored"), "{c}");
+    assert!(
+        m.contains(&format!("{root}/pkg/mod")) && !m.contains("ignored"),
+        "{c}"
+    );
     assert!(fix(c).contains("unset GOPATH"), "{c}");
     assert_eq!(code, 0);
 }
@@ -359,12 +423,19 @@ fn newer_go_line_never_sends_the_user_back_and_forth() {
     // local: go fails; the fix must not be GOTOOLCHAIN=auto, which cannot download here.
     let local = [("GOTOOLCHAIN", "local"), ("GOPROXY", "off")];
     let out = sb.go(&["build", "-o", "/dev/null", "."], &local);
-    assert!(stderr(&out).contains("requires go >= 1.99.0"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("requires go >= 1.99.0"),
+        "{}",
+        stderr(&out)
+    );
     let (_, v) = sb.golat(&local);
     let c33 = check(&v, "GO033");
     assert_eq!(c33["status"], "error");
     assert!(!fix(c33).contains("GOTOOLCHAIN=auto"), "{c33}");
-    assert!(checks(&v, "GO010").iter().all(|c| c["status"] != "ok"), "no ✓ next to GO033 ✗: {v:#}");
+    assert!(
+        checks(&v, "GO010").iter().all(|c| c["status"] != "ok"),
+        "no ✓ next to GO033 ✗: {v:#}"
+    );
     // auto: go fails too; the fix must not be GOTOOLCHAIN=local.
     let auto = [("GOTOOLCHAIN", "auto"), ("GOPROXY", "off")];
     let out = sb.go(&["version"], &auto);
@@ -374,14 +445,20 @@ fn newer_go_line_never_sends_the_user_back_and_forth() {
     assert_eq!(c34["status"], "error");
     assert!(!fix(c34).contains("GOTOOLCHAIN=local"), "{c34}");
     // A switch asked only by a toolchain line: GOTOOLCHAIN=local is offered, and works.
-    sb.write("mod/go.mod", "module example.com/m\n\ngo 1.22\n\ntoolchain go1.99.0\n");
+    sb.write(
+        "mod/go.mod",
+        "module example.com/m\n\ngo 1.22\n\ntoolchain go1.99.0\n",
+    );
     let out = sb.go(&["build", "-o", "/dev/null", "."], &auto);
     assert!(!out.status.success());
     let (_, v) = sb.golat(&auto);
     let c34 = check(&v, "GO034");
     assert_eq!(c34["status"], "error");
     assert!(fix(c34).contains("GOTOOLCHAIN=local"), "{c34}");
-    let out = sb.go(&["build", "-o", "/dev/null", "."], &[("GOTOOLCHAIN", "local"), ("GOPROXY", "off")]);
+    let out = sb.go(
+        &["build", "-o", "/dev/null", "."],
+        &[("GOTOOLCHAIN", "local"), ("GOPROXY", "off")],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
 }
 
@@ -410,15 +487,58 @@ fn gobin_under_a_world_writable_dir_is_not_suggested_for_path() {
     for f in r["findings"].as_array().unwrap() {
         assert!(f["severity"] != "warn" && f["severity"] != "error", "{f}");
     }
-    assert!(r["suggested_path"].as_str().unwrap().ends_with(&want), "{r:#}");
+    assert!(
+        r["suggested_path"].as_str().unwrap().ends_with(&want),
+        "{r:#}"
+    );
     assert_eq!(out.status.code(), Some(0));
     // With it on PATH, env-check is satisfied, and `go install` then works into it.
     let mut cmd = Command::cargo_bin("golat").unwrap();
     cmd.args(["env-check", "--json", "--dir"]).arg(sb.p("mod"));
-    sb.env(&mut cmd, &[("PATH", &format!("{}:/usr/bin:/bin:{want}", sb.s("bin")))]);
+    sb.env(
+        &mut cmd,
+        &[("PATH", &format!("{}:/usr/bin:/bin:{want}", sb.s("bin")))],
+    );
     let v: Value = serde_json::from_slice(&cmd.output().unwrap().stdout).unwrap();
     assert_eq!(check(&v, "GO022")["status"], "ok");
     let out = sb.go(&["install", "."], &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(Path::new(&want).join("m").is_file());
+}
+
+#[test]
+fn one_line_per_id_and_the_first_error_is_fixed_first() {
+    let Some(sb) = Sandbox::new() else { return };
+    // A GOROOT that exists but is no Go tree: found (ok part) and not a tree (error part).
+    std::fs::create_dir_all(sb.p("notgo")).unwrap();
+    let env = [("GOROOT", sb.s("notgo"))];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let out = sb.go(&["build", "-o", "/dev/null", "."], &env);
+    assert!(
+        !out.status.success(),
+        "go fails with GOROOT at a non-Go dir"
+    );
+    let (code, v) = sb.golat(&env);
+    let mut ids: Vec<&str> = all(&v).iter().map(|c| c["id"].as_str().unwrap()).collect();
+    let n = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), n, "an id appears twice: {v:#}");
+    assert_eq!(check(&v, "GO004")["status"], "error");
+    let first = &v["first_fix"];
+    assert_eq!(first["status"], "error");
+    assert_eq!(first, errors(&v)[0], "the first error in report order");
+    assert_eq!(code, 3);
+    // The fix (unset GOROOT) makes go work.
+    let out = sb.go(&["build", "-o", "/dev/null", "."], &[("GOROOT", "")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // Text: the line on top.
+    let mut cmd = Command::cargo_bin("golat").unwrap();
+    cmd.args(["env-check", "--dir"]).arg(sb.p("mod"));
+    sb.env(&mut cmd, &env);
+    let text = String::from_utf8(cmd.output().unwrap().stdout).unwrap();
+    assert!(
+        text.lines().nth(1).unwrap().starts_with("Fix this first: "),
+        "{text}"
+    );
 }

@@ -28,7 +28,10 @@ fn machine_go_dir() -> Option<PathBuf> {
         .map(|d| d.join("go"))
         .find(|p| p.is_file());
     if go.is_none() {
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI: go is not on PATH");
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI: go is not on PATH"
+        );
         eprintln!("*** SKIP: no go on PATH ***");
     }
     Some(std::fs::canonicalize(go?).ok()?.parent()?.to_path_buf())
@@ -80,21 +83,32 @@ fn mount(t: &Path, delays: &Delays) -> Option<(delayfs::DelayFs, PathBuf)> {
 
 #[test]
 fn wedged_mount_keeps_neither_command_from_exiting() {
-    let Some(go_dir) = machine_go_dir() else { return };
+    let Some(go_dir) = machine_go_dir() else {
+        return;
+    };
     let t = tempfile::tempdir().unwrap();
     let delays = Delays {
         hang_names: vec!["bin".into()],
         hang_for: None,
         ..Delays::default()
     };
-    let Some((fs, mnt)) = mount(t.path(), &delays) else { return };
+    let Some((fs, mnt)) = mount(t.path(), &delays) else {
+        return;
+    };
     let home = t.path().join("home");
     std::fs::create_dir_all(&home).unwrap();
     let entry = format!("{}/bin", mnt.display());
     let path = format!("{entry}:{}:/usr/bin:/bin", go_dir.display());
 
     for args in [
-        vec!["path-audit", "--json", "--timeout", "300", "--path", path.as_str()],
+        vec![
+            "path-audit",
+            "--json",
+            "--timeout",
+            "300",
+            "--path",
+            path.as_str(),
+        ],
         vec!["env-check", "--json"],
     ] {
         // Wedge the server while golat's lookup of `bin` is inside it: the kernel's
@@ -115,7 +129,10 @@ fn wedged_mount_keeps_neither_command_from_exiting() {
                 .spawn()
                 .unwrap();
             while hanging() == 0 {
-                assert!(start.elapsed() < Duration::from_secs(10), "golat never reached the mount");
+                assert!(
+                    start.elapsed() < Duration::from_secs(10),
+                    "golat never reached the mount"
+                );
                 std::thread::sleep(Duration::from_millis(2));
             }
             // SAFETY: signalling the test's own server process.
@@ -146,16 +163,30 @@ fn wedged_mount_keeps_neither_command_from_exiting() {
             (status, text, took)
         };
         let (status, text, took) = stopper;
-        let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{args:?}: {e}: {text}"));
+        let v: Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{args:?}: {e}: {text}"));
         assert!(took < Duration::from_secs(3), "{args:?} took {took:?}");
         if args[0] == "path-audit" {
             assert_eq!(v["entries"][0]["status"], "unresponsive", "{v:#}");
             assert_eq!(status.code(), Some(3));
         } else {
-            let c: Vec<&Value> = v["checks"].as_array().unwrap().iter().filter(|c| c["id"] == "GO012").collect();
+            let c: Vec<&Value> = v["checks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|c| c["id"] == "GO012")
+                .collect();
             assert_eq!(c.len(), 1, "{v:#}");
-            let go1: Vec<&Value> = v["checks"].as_array().unwrap().iter().filter(|c| c["id"] == "GO001").collect();
-            assert_eq!(go1[0]["status"], "ok", "the rest of PATH was scanned: {v:#}");
+            let go1: Vec<&Value> = v["checks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|c| c["id"] == "GO001")
+                .collect();
+            assert_eq!(
+                go1[0]["status"], "ok",
+                "the rest of PATH was scanned: {v:#}"
+            );
         }
     }
     drop(fs);
@@ -163,14 +194,18 @@ fn wedged_mount_keeps_neither_command_from_exiting() {
 
 #[test]
 fn slow_entries_are_slow_not_unresponsive() {
-    let Some(go_dir) = machine_go_dir() else { return };
+    let Some(go_dir) = machine_go_dir() else {
+        return;
+    };
     let t = tempfile::tempdir().unwrap();
     // Every LOOKUP takes 300 ms; the kernel caches nothing.
     let delays = Delays {
         lookup: Duration::from_millis(300),
         ..Delays::default()
     };
-    let Some((fs, mnt)) = mount(t.path(), &delays) else { return };
+    let Some((fs, mnt)) = mount(t.path(), &delays) else {
+        return;
+    };
     let home = t.path().join("home");
     std::fs::create_dir_all(&home).unwrap();
     let entry = mnt.display().to_string();
@@ -194,8 +229,14 @@ fn slow_entries_are_slow_not_unresponsive() {
         .collect();
     assert!(kinds.contains(&("slow_lookup", "warn")), "{kinds:?}");
     assert!(!kinds.iter().any(|k| k.0 == "unresponsive"), "{kinds:?}");
-    assert!(took < Duration::from_secs(3), "one slow probe, not five: {took:?}");
-    assert_eq!(code, 3, "the FUSE entry ahead of /usr/bin is network_fs error");
+    assert!(
+        took < Duration::from_secs(3),
+        "one slow probe, not five: {took:?}"
+    );
+    assert_eq!(
+        code, 3,
+        "the FUSE entry ahead of /usr/bin is network_fs error"
+    );
     // The cleaned PATH keeps it, last.
     let sug = v["suggested_path"].as_str().unwrap();
     assert!(sug.ends_with(&entry), "{sug}");
@@ -207,16 +248,35 @@ fn slow_entries_are_slow_not_unresponsive() {
         lookup: Duration::from_millis(900),
         ..Delays::default()
     };
-    let Some((fs, mnt)) = mount(t2.path(), &delays) else { return };
+    let Some((fs, mnt)) = mount(t2.path(), &delays) else {
+        return;
+    };
     let path = format!("{}/bin:{}:/usr/bin:/bin", mnt.display(), go_dir.display());
-    let (_, text, took) = run(&["env-check", "--json"], &path, &home, Duration::from_secs(20));
+    let (_, text, took) = run(
+        &["env-check", "--json"],
+        &path,
+        &home,
+        Duration::from_secs(20),
+    );
     let v: Value = serde_json::from_str(&text).unwrap();
     let by_id = |id: &str| -> Vec<Value> {
-        v["checks"].as_array().unwrap().iter().filter(|c| c["id"] == id).cloned().collect()
+        v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["id"] == id)
+            .cloned()
+            .collect()
     };
     assert_eq!(by_id("GO001")[0]["status"], "ok", "{v:#}");
     assert_eq!(by_id("GO012")[0]["status"], "warn", "{v:#}");
-    assert!(!by_id("GO060")[0]["message"].as_str().unwrap().contains("no C compiler"), "{v:#}");
+    assert!(
+        !by_id("GO060")[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no C compiler"),
+        "{v:#}"
+    );
     assert!(took < Duration::from_secs(3), "{took:?}");
     drop(fs);
 }

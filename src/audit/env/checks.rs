@@ -70,7 +70,59 @@ pub fn run_all(f: &Facts) -> Vec<Check> {
     caches(f, &mut o);
     cgo(f, &mut o);
     install(f, &mut o);
-    o.0
+    merge_repeats(o.0)
+}
+
+/// One line per id: a check that has an ok part and a problem (GO004: "GOROOT found" and
+/// "it is not a Go tree") shows the problem only, and several problems of one id become
+/// one line, at the worst status, in the place of the first.
+fn merge_repeats(checks: Vec<Check>) -> Vec<Check> {
+    let mut out: Vec<Check> = Vec::with_capacity(checks.len());
+    for c in checks {
+        let Some(prev) = out.iter_mut().find(|p| p.id == c.id) else {
+            out.push(c);
+            continue;
+        };
+        let (pr, cr) = (rank(prev.status), rank(c.status));
+        if cr < pr && c.status <= Status::Ok {
+            continue; // an ok (or skip) part beside a problem
+        }
+        if pr < cr && prev.status <= Status::Ok {
+            *prev = c;
+            continue;
+        }
+        prev.message = format!("{}; {}", prev.message, c.message);
+        prev.fix = match (prev.fix.take(), c.fix) {
+            (Some(a), Some(b)) if a != b => Some(format!("{a}; {b}")),
+            (a, b) => a.or(b),
+        };
+        prev.status = prev.status.max(c.status);
+    }
+    out
+}
+
+/// Skip counts as least, then ok, info, warn, error.
+fn rank(s: Status) -> u8 {
+    match s {
+        Status::Skip => 0,
+        Status::Ok => 1,
+        Status::Info => 2,
+        Status::Warn => 3,
+        Status::Error => 4,
+    }
+}
+
+/// The one problem to fix before any other: the first error in report order (which follows
+/// cause to effect: which go, its GOROOT, settings, module, caches), else the first warning.
+pub fn first_fix(checks: &[Check]) -> Option<&Check> {
+    checks
+        .iter()
+        .find(|c| c.status == Status::Error && c.fix.is_some())
+        .or_else(|| {
+            checks
+                .iter()
+                .find(|c| c.status == Status::Warn && c.fix.is_some())
+        })
 }
 
 fn from_where(f: &Facts, key: &str) -> String {
@@ -161,7 +213,10 @@ fn which_go(f: &Facts, o: &mut Out) {
             .unanswered
             .iter()
             .map(|(n, d, fs)| {
-                format!("#{n} {d:?}{}", fs.as_deref().map(|t| format!(" ({t})")).unwrap_or_default())
+                format!(
+                    "#{n} {d:?}{}",
+                    fs.as_deref().map(|t| format!(" ({t})")).unwrap_or_default()
+                )
             })
             .collect();
         let first = scan.unanswered[0].0;
@@ -470,9 +525,10 @@ fn goroot(f: &Facts, o: &mut Out) {
             .collect();
         let binary = f.go_info.as_ref().map(|b| b.go_version.clone());
         let explicit = matches!(how, GorootHow::Env | GorootHow::UserFile);
-        let own_root = f.exe_goroot.as_ref().is_some_and(|own| {
-            std::fs::canonicalize(root).ok().as_ref() == Some(own)
-        });
+        let own_root = f
+            .exe_goroot
+            .as_ref()
+            .is_some_and(|own| std::fs::canonicalize(root).ok().as_ref() == Some(own));
         // Never `rm -rf`: the tree may be someone's working install (or the module cache's
         // read-only copy); a new directory is always safe.
         let reinstall = "unpack one Go release into a new, empty directory and put its bin first on PATH (never unpack over an existing tree)";
@@ -485,7 +541,11 @@ fn goroot(f: &Facts, o: &mut Out) {
                     root.display(),
                     missing.join("; ")
                 ),
-                if explicit && !own_root { unset_fix(f, "GOROOT") } else { reinstall.to_string() },
+                if explicit && !own_root {
+                    unset_fix(f, "GOROOT")
+                } else {
+                    reinstall.to_string()
+                },
             );
         } else if !mismatched.is_empty() {
             o.error(
@@ -715,7 +775,8 @@ fn settings(f: &Facts, o: &mut Out) {
         // Checked with go1.26.8: builds work, but every command warns and GOMODCACHE is
         // $GOROOT/pkg/mod, so downloads land inside the Go installation.
         let fix = if gp_src == Source::Default {
-            "set GOPATH elsewhere (e.g. go env -w GOPATH=$HOME/gopath), or move Go out of $HOME/go".to_string()
+            "set GOPATH elsewhere (e.g. go env -w GOPATH=$HOME/gopath), or move Go out of $HOME/go"
+                .to_string()
         } else {
             unset_fix(f, "GOPATH")
         };
@@ -781,7 +842,12 @@ fn settings(f: &Facts, o: &mut Out) {
                 Some(fixed) => set_fix(f, "GOFLAGS", &fixed),
                 None => "quote a whole flag: GOFLAGS=\"'-ldflags=-s -w'\" (quotes only count at the start of a word)".to_string(),
             };
-            o.error("GO025", S_SET, format!("GOFLAGS={gf:?}{w}: every go command fails with `{fatal}`"), fix);
+            o.error(
+                "GO025",
+                S_SET,
+                format!("GOFLAGS={gf:?}{w}: every go command fails with `{fatal}`"),
+                fix,
+            );
         } else if !a.build_errors.is_empty() {
             o.error(
                 "GO025",
@@ -872,7 +938,11 @@ fn settings(f: &Facts, o: &mut Out) {
     let default_proxy = "https://proxy.golang.org,direct";
     if proxy.is_empty() && f.go.is_none() {
         // Without a go there is no $GOROOT/go.env, which is where the default comes from.
-        o.skip("GO029", S_SET, "no go command, so no $GOROOT/go.env default for GOPROXY");
+        o.skip(
+            "GO029",
+            S_SET,
+            "no go command, so no $GOROOT/go.env default for GOPROXY",
+        );
     } else if proxy.is_empty() || entries.is_empty() {
         o.warn("GO029", S_SET, "GOPROXY is empty: module downloads fail (\"GOPROXY list is not the empty string, but contains no entries\" for stray separators)", set_fix(f, "GOPROXY", default_proxy));
     } else if entries[0] == "off" {
@@ -1056,7 +1126,13 @@ fn goflags_repair(gf: &str) -> Option<String> {
     // A word with a space needs the quotes cmd/internal/quoted understands.
     let fixed = out
         .iter()
-        .map(|w| if w.contains([' ', '\t']) { format!("'{w}'") } else { w.clone() })
+        .map(|w| {
+            if w.contains([' ', '\t']) {
+                format!("'{w}'")
+            } else {
+                w.clone()
+            }
+        })
         .collect::<Vec<_>>()
         .join(" ");
     let a = goenv::analyze_goflags(&fixed);
@@ -1097,10 +1173,16 @@ fn goexperiment_error(f: &Facts) -> Option<String> {
         return None;
     }
     let src = std::fs::read_to_string(
-        s.goroot.as_ref()?.join("src/internal/goexperiment/flags.go"),
+        s.goroot
+            .as_ref()?
+            .join("src/internal/goexperiment/flags.go"),
     )
     .ok()?;
-    let body = src.split("type Flags struct {").nth(1)?.split("\n}").next()?;
+    let body = src
+        .split("type Flags struct {")
+        .nth(1)?
+        .split("\n}")
+        .next()?;
     let mut names: Vec<String> = body
         .lines()
         .filter_map(|l| {
@@ -1156,7 +1238,10 @@ fn arch_checks(f: &Facts, o: &mut Out) {
     if goarch == "amd64" {
         let v = s.val("GOAMD64");
         if !v.is_empty() && !matches!(v, "v1" | "v2" | "v3" | "v4") {
-            amd64 = Some(format!("GOAMD64={v}{} is not a level go knows (v1, v2, v3, v4): go builds anyway, silently for the default level (internal/buildcfg's \"invalid GOAMD64: must be v1, v2, v3, v4\" is never printed)", from_where(f, "GOAMD64")));
+            amd64 = Some(format!(
+                "GOAMD64={v}{} is not a level go knows (v1, v2, v3, v4): go builds anyway, silently for the default level (internal/buildcfg's \"invalid GOAMD64: must be v1, v2, v3, v4\" is never printed)",
+                from_where(f, "GOAMD64")
+            ));
             fixes.push(unset_fix(f, "GOAMD64"));
         }
     }
@@ -1438,7 +1523,10 @@ fn toolchain_availability(
     let proxy = f.settings.val("GOPROXY");
     let extra_exec = Some("install that Go as your main toolchain to skip the extra exec");
     let or_local = if local_ok {
-        format!(", or stay on the local go: {}", set_fix(f, "GOTOOLCHAIN", "local"))
+        format!(
+            ", or stay on the local go: {}",
+            set_fix(f, "GOTOOLCHAIN", "local")
+        )
     } else {
         String::new()
     };

@@ -72,7 +72,11 @@ pub fn scan_path_guarded(
     let mut per_entry: Vec<Option<Vec<(String, Hit)>>> = vec![None; path_list.len()];
     let mut remote = Vec::new();
     for (i, entry) in path_list.iter().enumerate() {
-        let dir = if entry.is_empty() { OsStr::new(".") } else { entry.as_os_str() };
+        let dir = if entry.is_empty() {
+            OsStr::new(".")
+        } else {
+            entry.as_os_str()
+        };
         let mount = mounts.and_then(|t| t.lookup(&fsinfo::lexical_clean(Path::new(dir), cwd)));
         let local = mount.is_some_and(|m| m.class() == fsinfo::FsClass::Local);
         if local {
@@ -120,8 +124,12 @@ pub fn scan_path_guarded(
                 }
             }
             None => {
-                let fs = remote.iter().find(|(r, _)| *r == i).and_then(|(_, t)| t.clone());
-                scan.unanswered.push((i + 1, path_list[i].to_string_lossy().into_owned(), fs));
+                let fs = remote
+                    .iter()
+                    .find(|(r, _)| *r == i)
+                    .and_then(|(_, t)| t.clone());
+                scan.unanswered
+                    .push((i + 1, path_list[i].to_string_lossy().into_owned(), fs));
             }
         }
     }
@@ -131,7 +139,11 @@ pub fn scan_path_guarded(
 /// The executables among `names` in one PATH entry (number `i`, 0-based).
 fn scan_entry(i: usize, entry: &OsStr, names: &[String], versioned: &[&str]) -> Vec<(String, Hit)> {
     let mut out = Vec::new();
-    let dir = if entry.is_empty() { OsStr::new(".") } else { entry };
+    let dir = if entry.is_empty() {
+        OsStr::new(".")
+    } else {
+        entry
+    };
     {
         for name in names {
             let p = Path::new(dir).join(name);

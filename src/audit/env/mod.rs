@@ -105,6 +105,8 @@ struct Report<'a> {
     summary: BTreeMap<&'static str, usize>,
     /// Settings that are not the built-in default, with where they come from.
     settings: Vec<SettingJson>,
+    /// The check to fix before any other (the first error, else the first warning), or null.
+    first_fix: Option<&'a Check>,
 }
 
 /// Runs the check in a child process golat does not wait for at exit (see `detach`).
@@ -160,6 +162,7 @@ fn run_here(args: &EnvCheckArgs) -> anyhow::Result<u8> {
                     .map(|p| p.display().to_string()),
             },
             checks: &checks,
+            first_fix: checks::first_fix(&checks),
             summary,
             settings: checks::changed_settings(&facts)
                 .into_iter()
@@ -220,6 +223,16 @@ fn render_text(
         "golat env-check: {go}; GOROOT {root}; dir {}",
         f.dir.display()
     )?;
+    if let Some(c) = checks::first_fix(checks)
+        && let Some(fix) = &c.fix
+    {
+        writeln!(
+            out,
+            "{} {}: {fix}",
+            paint(c.status, "Fix this first:"),
+            c.id
+        )?;
+    }
     for (id, title) in SECTIONS {
         let items: Vec<&Check> = checks.iter().filter(|c| c.section == *id).collect();
         if items.is_empty() {

@@ -42,6 +42,9 @@ pub struct Report {
     /// Wall time of the audit itself.
     pub elapsed_ms: f64,
     pub entries: Vec<Entry>,
+    /// The finding to fix before any other (most severe; a hang before a security hole
+    /// before a slow entry), or null.
+    pub first_fix: Option<Finding>,
     pub findings: Vec<Finding>,
     pub shadowed: Vec<Shadowed>,
     pub cost: Cost,
@@ -55,6 +58,85 @@ pub struct Report {
     pub suggested_path_escaped: String,
     /// True when nothing of PATH was usable and the suggestion is the system directories.
     pub suggested_fallback: bool,
+}
+
+/// Findings of one id and severity beyond this many are shown as one (300 missing entries
+/// are one warning listing them, not 300).
+pub const COLLAPSE_OVER: usize = 3;
+
+fn collapse(findings: Vec<Finding>) -> Vec<Finding> {
+    let mut count: std::collections::BTreeMap<(&'static str, Severity), usize> = Default::default();
+    for f in &findings {
+        *count.entry((f.id, f.severity)).or_default() += 1;
+    }
+    let mut out: Vec<Finding> = Vec::new();
+    for f in findings {
+        let n = count[&(f.id, f.severity)];
+        if n <= COLLAPSE_OVER || f.entry.is_none() {
+            out.push(f);
+            continue;
+        }
+        // Only groups over the limit get here; their first member is already in `out`.
+        if let Some(g) = out
+            .iter_mut()
+            .find(|g| g.id == f.id && g.severity == f.severity && g.entry.is_some())
+        {
+            g.entries.extend(f.entries);
+            continue;
+        }
+        out.push(f);
+    }
+    for g in out.iter_mut().filter(|g| g.entries.len() > 1) {
+        g.message = format!(
+            "{} entries ({}) have this problem; the first: {}",
+            g.entries.len(),
+            ranges(&g.entries),
+            g.message
+        );
+        g.fix = format!(
+            "{} (and likewise for the other {}; the suggested PATH below does it for all)",
+            g.fix,
+            g.entries.len() - 1
+        );
+    }
+    out
+}
+
+/// Sorted entry numbers as `#1-#4, #9`, at most 8 runs then `...`.
+fn ranges(entries: &[usize]) -> String {
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for &e in entries {
+        match runs.last_mut() {
+            Some((_, end)) if *end + 1 == e => *end = e,
+            _ => runs.push((e, e)),
+        }
+    }
+    let mut parts: Vec<String> = runs
+        .iter()
+        .take(8)
+        .map(|&(a, b)| {
+            if a == b {
+                format!("#{a}")
+            } else {
+                format!("#{a}-#{b}")
+            }
+        })
+        .collect();
+    if runs.len() > 8 {
+        parts.push("...".into());
+    }
+    parts.join(", ")
+}
+
+/// Which finding to fix first among equally severe ones: what hangs or lets others run
+/// code, then what breaks lookups, then cost.
+fn priority(id: &str) -> usize {
+    const ORDER: &[&str] = &[
+        "PATH022", "PATH005", "PATH030", "PATH031", "PATH034", "PATH035", "PATH002", "PATH001",
+        "PATH003", "PATH020", "PATH040", "PATH033", "PATH013", "PATH012", "PATH011", "PATH010",
+        "PATH015",
+    ];
+    ORDER.iter().position(|o| *o == id).unwrap_or(ORDER.len())
 }
 
 /// The usual system directories (Debian's default PATH), for a PATH with nothing usable.
@@ -90,7 +172,9 @@ fn newest_go_behind(shadowed: &[Shadowed]) -> Option<(usize, usize)> {
             continue;
         };
         if goenv::compare_versions(&v, &wv).is_gt()
-            && best.as_ref().is_none_or(|(_, b)| goenv::compare_versions(&v, b).is_gt())
+            && best
+                .as_ref()
+                .is_none_or(|(_, b)| goenv::compare_versions(&v, b).is_gt())
         {
             best = Some((l, v));
         }
@@ -150,6 +234,9 @@ pub struct Finding {
     pub severity: Severity,
     /// 1-based entry index, or null for a finding about PATH as a whole.
     pub entry: Option<usize>,
+    /// Every entry this finding covers: `[entry]`, or more when findings of one id were
+    /// collapsed into one (more than [`COLLAPSE_OVER`] of them).
+    pub entries: Vec<usize>,
     pub message: String,
     pub fix: String,
 }
@@ -346,6 +433,7 @@ pub fn audit(opts: &Options) -> anyhow::Result<Report> {
                 kind,
                 severity,
                 entry: Some(n),
+                entries: vec![n],
                 message,
                 fix,
             })
@@ -394,7 +482,9 @@ pub fn audit(opts: &Options) -> anyhow::Result<Report> {
                     "entry #{n} {s:?} is relative: what runs depends on the current directory, and Go refuses executables found through it (exec.ErrDot)"
                 ),
                 // Never "e.g. <the current directory>": that is the same hole, written out.
-                format!("remove entry #{n} (if you meant one fixed directory, write its absolute path; never the current directory)"),
+                format!(
+                    "remove entry #{n} (if you meant one fixed directory, write its absolute path; never the current directory)"
+                ),
             ),
             Form::Absolute => {}
         }
@@ -592,7 +682,10 @@ pub fn audit(opts: &Options) -> anyhow::Result<Report> {
                 if sticky {
                     format!("remove entry #{n}: a shared scratch directory does not belong in PATH")
                 } else {
-                    format!("chmod o-w {} (the suggested PATH leaves it out until then)", e.resolved)
+                    format!(
+                        "chmod o-w {} (the suggested PATH leaves it out until then)",
+                        e.resolved
+                    )
                 },
             );
         } else if let Some((anc, mode)) = &sc.writable_ancestor {
@@ -605,7 +698,10 @@ pub fn audit(opts: &Options) -> anyhow::Result<Report> {
                     e.resolved,
                     anc.display()
                 ),
-                format!("chmod o-w {} (the suggested PATH leaves entry #{n} out until then)", anc.display()),
+                format!(
+                    "chmod o-w {} (the suggested PATH leaves entry #{n} out until then)",
+                    anc.display()
+                ),
             );
         }
         if sc.uid != 0 && sc.uid != euid {
@@ -739,6 +835,7 @@ pub fn audit(opts: &Options) -> anyhow::Result<Report> {
                 kind: "older_go_first",
                 severity: Severity::Info,
                 entry: Some(older),
+                entries: vec![older],
                 message: format!(
                     "entry #{older}'s go is older than the one at entry #{newer}, which it shadows"
                 ),
@@ -746,8 +843,7 @@ pub fn audit(opts: &Options) -> anyhow::Result<Report> {
             });
         }
     }
-    let (mut fast, slow): (Vec<_>, Vec<_>) =
-        suggested.into_iter().partition(|s| !last[s.2]);
+    let (mut fast, slow): (Vec<_>, Vec<_>) = suggested.into_iter().partition(|s| !last[s.2]);
     fast.extend(slow);
     let mut suggested = fast;
     // An empty result (an empty or all-broken PATH) is never `export PATH=''`, which leaves
@@ -771,6 +867,7 @@ pub fn audit(opts: &Options) -> anyhow::Result<Report> {
             kind: "empty",
             severity: Severity::Error,
             entry: None,
+            entries: Vec::new(),
             message: "PATH is empty or unset: go finds no C compiler, so cgo is silently off and a cgo package fails (\"build constraints exclude all Go files\"); git, pkg-config and go itself are not found".into(),
             fix: "set PATH to the system directories (the suggested PATH below), then add Go's bin".into(),
         });
@@ -806,6 +903,12 @@ pub fn audit(opts: &Options) -> anyhow::Result<Report> {
         .collect();
 
     findings.sort_by_key(|f| (std::cmp::Reverse(f.severity), f.entry));
+    let findings = collapse(findings);
+    let first_fix = findings
+        .iter()
+        .filter(|f| f.severity >= Severity::Warn)
+        .min_by_key(|f| (std::cmp::Reverse(f.severity), priority(f.id), f.entry))
+        .cloned();
     let shell = opts.shell;
     Ok(Report {
         schema: SCHEMA,
@@ -814,6 +917,7 @@ pub fn audit(opts: &Options) -> anyhow::Result<Report> {
         timeout_ms: opts.timeout.as_millis() as u64,
         elapsed_ms: round2(start.elapsed().as_secs_f64() * 1000.0),
         entries,
+        first_fix,
         findings,
         shadowed,
         cost: Cost {
@@ -1105,6 +1209,14 @@ mod tests {
         assert_eq!(form(" /usr/bin"), Form::Unexpanded);
         assert_eq!(form("/usr/bin"), Form::Absolute);
         assert_eq!(form("/a b/bin"), Form::Absolute);
+    }
+
+    #[test]
+    fn entry_ranges() {
+        assert_eq!(ranges(&[1, 2, 3, 4, 9]), "#1-#4, #9");
+        assert_eq!(ranges(&[5]), "#5");
+        let many: Vec<usize> = (1..=40).step_by(2).collect();
+        assert!(ranges(&many).ends_with("#15, ..."));
     }
 
     #[test]

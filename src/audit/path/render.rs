@@ -58,6 +58,16 @@ pub fn text(out: &mut impl Write, r: &Report, colour: bool) -> io::Result<()> {
         r.elapsed_ms,
         r.euid
     )?;
+    if let Some(f) = &r.first_fix {
+        writeln!(
+            out,
+            "{} {} {}: {}",
+            paint(colour, "1", "Fix this first:"),
+            f.id,
+            f.kind,
+            f.fix
+        )?;
+    }
     writeln!(out)?;
     let w = r
         .entries

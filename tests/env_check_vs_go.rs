@@ -542,3 +542,214 @@ fn one_line_per_id_and_the_first_error_is_fixed_first() {
         "{text}"
     );
 }
+
+#[test]
+fn go_line_that_is_not_a_release_fails_and_the_fix_parses() {
+    let Some(sb) = Sandbox::new() else { return };
+    sb.write("mod/go.mod", "module example.com/m\n\ngo 1.22.x\n");
+    let out = sb.go(&["build", "-o", "/dev/null", "."], &[]);
+    assert!(!out.status.success());
+    let go_err = stderr(&out);
+    let want = "invalid go version '1.22.x': must match format 1.23.0";
+    assert!(go_err.contains(want), "{go_err}");
+    let (code, v) = sb.golat(&[]);
+    let c = check(&v, "GO042");
+    assert_eq!(c["status"], "error");
+    assert!(c["message"].as_str().unwrap().contains(want), "{c}");
+    assert!(c["message"].as_str().unwrap().contains("go.mod:3"), "{c}");
+    assert_eq!(code, 3);
+    // The fix: `go 1.22`.
+    let f = fix(c);
+    assert!(f.starts_with("write `go 1.22`"), "{c}");
+    sb.write("mod/go.mod", "module example.com/m\n\ngo 1.22\n");
+    assert!(
+        sb.go(&["build", "-o", "/dev/null", "."], &[])
+            .status
+            .success()
+    );
+    let (_, v) = sb.golat(&[]);
+    assert_eq!(check(&v, "GO042")["status"], "ok");
+}
+
+#[test]
+fn go_work_listing_a_missing_directory() {
+    let Some(sb) = Sandbox::new() else { return };
+    sb.write("go.work", "go 1.22\n\nuse (\n\t./mod\n\t./missing\n)\n");
+    let out = sb.go(&["build", "-o", "/dev/null", "."], &[]);
+    assert!(!out.status.success());
+    let go_err = stderr(&out).trim().to_string();
+    assert!(
+        go_err.starts_with("go: cannot load module ../missing listed in go.work file"),
+        "{go_err}"
+    );
+    let (_, v) = sb.golat(&[]);
+    let c = check(&v, "GO042");
+    assert_eq!(c["status"], "error");
+    assert!(
+        c["message"].as_str().unwrap().contains(&go_err),
+        "go said {go_err:?}: {c}"
+    );
+    // Apply the fix golat gives.
+    let f = fix(c);
+    let arg = f.split_whitespace().nth(3).unwrap();
+    assert_eq!(arg, "-dropuse=./missing", "{f}");
+    let out = sb.go(&["work", "edit", arg], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        sb.go(&["build", "-o", "/dev/null", "."], &[])
+            .status
+            .success()
+    );
+    let (_, v) = sb.golat(&[]);
+    assert_eq!(check(&v, "GO042")["status"], "ok");
+}
+
+#[test]
+fn mod_vendor_without_a_vendor_dir() {
+    let Some(sb) = Sandbox::new() else { return };
+    sb.write("dep/go.mod", "module example.com/dep\n\ngo 1.22\n");
+    sb.write("dep/dep.go", "package dep\n\nconst X = 1\n");
+    sb.write(
+        "mod/go.mod",
+        "module example.com/m\n\ngo 1.22\n\nrequire example.com/dep v0.0.0\n\nreplace example.com/dep => ../dep\n",
+    );
+    sb.write(
+        "mod/main.go",
+        "package main\n\nimport \"example.com/dep\"\n\nfunc main() { println(dep.X) }\n",
+    );
+    let env = [("GOFLAGS", "-mod=vendor")];
+    let out = sb.go(&["build", "-o", "/dev/null", "."], &env);
+    assert!(!out.status.success());
+    let first = stderr(&out)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .trim_end_matches(':')
+        .to_string();
+    assert!(
+        first.starts_with("go: inconsistent vendoring in"),
+        "{first}"
+    );
+    let (_, v) = sb.golat(&env);
+    let c = check(&v, "GO043");
+    assert_eq!(c["status"], "error");
+    assert!(
+        c["message"].as_str().unwrap().contains(&first),
+        "go said {first:?}: {c}"
+    );
+    assert!(fix(c).starts_with("go mod vendor"), "{c}");
+    // Apply it.
+    let out = sb.go(&["mod", "vendor"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        sb.go(&["build", "-o", "/dev/null", "."], &env)
+            .status
+            .success()
+    );
+    let (_, v) = sb.golat(&env);
+    assert!(checks(&v, "GO043").is_empty(), "{v:#}");
+}
+
+#[test]
+fn race_needs_cgo() {
+    let Some(sb) = Sandbox::new() else { return };
+    let env = [("GOFLAGS", "-race"), ("CGO_ENABLED", "0")];
+    let out = sb.go(&["build", "-o", "/dev/null", "."], &env);
+    let go_err = stderr(&out).trim().to_string();
+    assert_eq!(
+        go_err,
+        "go: -race requires cgo; enable cgo by setting CGO_ENABLED=1"
+    );
+    let (code, v) = sb.golat(&env);
+    let c = check(&v, "GO060");
+    assert_eq!(c["status"], "error");
+    assert!(c["message"].as_str().unwrap().contains(&go_err), "{c}");
+    assert!(fix(c).contains("unset CGO_ENABLED"), "{c}");
+    assert_eq!(code, 3);
+    let out = sb.go(
+        &["build", "-o", "/dev/null", "."],
+        &[("GOFLAGS", "-race"), ("CGO_ENABLED", "")],
+    );
+    assert!(
+        out.status.success(),
+        "with gcc on PATH -race builds: {}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn cc_naming_a_missing_wrapper_keeps_cgo_on_and_fails() {
+    let Some(sb) = Sandbox::new() else { return };
+    sb.write(
+        "mod/main.go",
+        "package main\n\n// int one(void) { return 1; }\nimport \"C\"\n\nfunc main() { println(C.one()) }\n",
+    );
+    let env = [("CC", "golat-no-ccache gcc")];
+    let out = sb.go(&["build", "-o", "/dev/null", "."], &env);
+    assert!(!out.status.success());
+    let go_err = stderr(&out);
+    let want = "cgo: C compiler \"golat-no-ccache\" not found: exec: \"golat-no-ccache\": executable file not found in $PATH";
+    assert!(go_err.contains(want), "{go_err}");
+    let (_, v) = sb.golat(&env);
+    let c = check(&v, "GO060");
+    assert_eq!(c["status"], "error", "not 'cgo silently disabled': {c}");
+    assert!(c["message"].as_str().unwrap().contains(want), "{c}");
+    assert!(fix(c).contains("unset CC"), "{c}");
+    let out = sb.go(&["build", "-o", "/dev/null", "."], &[("CC", "")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn no_module_above_dir() {
+    let Some(sb) = Sandbox::new() else { return };
+    std::fs::remove_file(sb.p("mod/go.mod")).unwrap();
+    for gm in ["", "on"] {
+        let env = [("GO111MODULE", gm)];
+        let out = sb.go(&["build", "-o", "/dev/null", "."], &env);
+        let go_err = stderr(&out).trim().to_string();
+        assert!(go_err.starts_with("go: go.mod file not found"), "{go_err}");
+        let (code, v) = sb.golat(&env);
+        let c = check(&v, "GO044");
+        assert_eq!(c["status"], "info");
+        assert!(c["message"].as_str().unwrap().contains(&go_err), "{c}");
+        assert_eq!(code, 0);
+        // go run of a file works, as the finding says.
+        let out = sb.go(&["run", "main.go"], &env);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+}
+
+#[test]
+fn empty_path_is_named_as_such() {
+    let Some(sb) = Sandbox::new() else { return };
+    let (_, v) = sb.golat(&[("PATH", "")]);
+    let c = check(&v, "GO001");
+    assert_eq!(c["status"], "error");
+    assert!(
+        c["message"].as_str().unwrap().contains("PATH is empty"),
+        "{c}"
+    );
+    // go by its full path: no gcc, so cgo is off and a cgo package has no files.
+    sb.write(
+        "mod/main.go",
+        "package main\n\n// int one(void) { return 1; }\nimport \"C\"\n\nfunc main() { println(C.one()) }\n",
+    );
+    let mut cmd = Command::new(&sb.go);
+    cmd.args(["build", "-o", "/dev/null", "."])
+        .current_dir(sb.p("mod"));
+    sb.env(&mut cmd, &[]);
+    cmd.env_remove("PATH");
+    let out = cmd.output().unwrap();
+    assert!(
+        stderr(&out).contains("build constraints exclude all Go files"),
+        "{}",
+        stderr(&out)
+    );
+    let fixed = fix(c)
+        .split('"')
+        .nth(1)
+        .unwrap()
+        .replace("/usr/local/go/bin", &sb.s("bin"));
+    let out = sb.go(&["build", "-o", "/dev/null", "."], &[("PATH", &fixed)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}

@@ -233,6 +233,15 @@ fn which_go(f: &Facts, o: &mut Out) {
             format!("move entry #{first} to the end of PATH or remove it (`golat path-audit` measures it)"),
         );
     }
+    if f.path_list.iter().all(|e| e.is_empty()) {
+        o.error(
+            "GO001",
+            S_GO,
+            "PATH is empty or unset: no go command runs by name, and a go run by its full path finds no C compiler (cgo silently off: \"build constraints exclude all Go files\" for cgo packages) and no git",
+            "export PATH=\"/usr/local/go/bin:/usr/local/bin:/usr/bin:/bin\" (with your Go's bin first)",
+        );
+        return;
+    }
     let Some(go) = &f.go else {
         o.error(
             "GO001",
@@ -1345,6 +1354,15 @@ fn modules(f: &Facts, o: &mut Out) {
         );
     }
 
+    if !module_files(f, o, m) {
+        o.skip(
+            "GO010",
+            S_MOD,
+            "go.mod or go.work does not parse (GO042): no toolchain selection",
+        );
+        return;
+    }
+
     // GO010 / GO033 / GO034: toolchain selection for this module.
     let Some(local) = f.local_version() else {
         o.skip(
@@ -1452,6 +1470,160 @@ fn modules(f: &Facts, o: &mut Out) {
             format!("{fname} is satisfied by go {running}"),
         );
     }
+}
+
+/// cmd/go's base.ShortPath: `path` relative to `dir` when that is shorter, else `path`.
+fn short_path(path: &Path, dir: &Path) -> String {
+    let p: Vec<_> = path.components().collect();
+    let d: Vec<_> = dir.components().collect();
+    let common = p.iter().zip(&d).take_while(|(a, b)| a == b).count();
+    let mut rel = PathBuf::new();
+    for _ in common..d.len() {
+        rel.push("..");
+    }
+    for c in &p[common..] {
+        rel.push(c);
+    }
+    let rel = if rel.as_os_str().is_empty() {
+        ".".to_string()
+    } else {
+        rel.display().to_string()
+    };
+    let abs = path.display().to_string();
+    if rel.len() < abs.len() { rel } else { abs }
+}
+
+/// modfile.GoVersionRE: `^([1-9][0-9]*)\.(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))?([a-z]+[0-9]+)?$`.
+fn go_version_ok(v: &str) -> bool {
+    fn num(s: &str) -> Option<&str> {
+        let end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+        let (n, rest) = s.split_at(end);
+        (!n.is_empty() && (n == "0" || !n.starts_with('0'))).then_some(rest)
+    }
+    let Some(rest) = num(v).filter(|_| !v.starts_with('0')) else {
+        return false;
+    };
+    let Some(rest) = rest.strip_prefix('.').and_then(num) else {
+        return false;
+    };
+    let rest = match rest.strip_prefix('.') {
+        Some(r) => match num(r) {
+            Some(r) => r,
+            None => return false,
+        },
+        None => rest,
+    };
+    if rest.is_empty() {
+        return true;
+    }
+    let letters = rest
+        .find(|c: char| !c.is_ascii_lowercase())
+        .unwrap_or(rest.len());
+    let digits = &rest[letters..];
+    letters > 0 && !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// GO042 (go.mod / go.work parse as go parses them), GO043 (-mod=vendor), GO044 (no module).
+/// False when a file does not parse: go stops there, so nothing later is judged.
+fn module_files(f: &Facts, o: &mut Out, m: &facts::ModuleFacts) -> bool {
+    let s = &f.settings;
+    let mut parses = true;
+    let mut problems = Vec::new();
+    let mut fixes = Vec::new();
+    let files = m
+        .gomod
+        .iter()
+        .map(|g| (g, "go.mod"))
+        .chain(m.gowork.iter().map(|w| (&w.0, "go.work")));
+    for (file, kind) in files {
+        if let Some(v) = file.go.as_deref().filter(|v| !go_version_ok(v)) {
+            let line = std::fs::read_to_string(&file.path)
+                .ok()
+                .and_then(|t| {
+                    t.lines().position(|l| {
+                        l.trim_start()
+                            .strip_prefix("go")
+                            .is_some_and(|r| r.starts_with([' ', '\t']))
+                    })
+                })
+                .map_or(String::new(), |n| format!(":{}", n + 1));
+            problems.push(format!(
+                "go: errors parsing {kind}: {}{line}: invalid go version '{v}': must match format 1.23.0 (every go command here fails, `go version` aside)",
+                file.path.display()
+            ));
+            let fixed = v
+                .split('.')
+                .take(3)
+                .map(|p| p.trim_end_matches(|c: char| !c.is_ascii_digit()))
+                .filter(|p| !p.is_empty())
+                .collect::<Vec<_>>()
+                .join(".");
+            fixes.push(if go_version_ok(&fixed) {
+                format!("write `go {fixed}` in {}", file.path.display())
+            } else {
+                format!(
+                    "write a release such as `go 1.22.0` in {}",
+                    file.path.display()
+                )
+            });
+            parses = false;
+        }
+    }
+    for (u, abs) in &m.work_use_missing {
+        // go names the directory as base.ShortPath does: relative to where it runs, if shorter.
+        let short = short_path(abs, &f.dir);
+        problems.push(format!(
+            "go: cannot load module {short} listed in go.work file: open {short}/go.mod: no such file or directory (every build here fails)"
+        ));
+        fixes.push(format!(
+            "go work edit -dropuse={u} (or create the module there)"
+        ));
+    }
+    if problems.is_empty() {
+        if m.gomod.is_some() || m.gowork.is_some() {
+            o.ok("GO042", S_MOD, "go.mod/go.work parse as go parses them");
+        }
+    } else {
+        o.error("GO042", S_MOD, problems.join("; "), fixes.join("; "));
+    }
+
+    // GO043: -mod=vendor without vendor/modules.txt, with requirements to vendor.
+    let mod_flag = goenv::analyze_goflags(s.val("GOFLAGS"))
+        .flags
+        .iter()
+        .rev()
+        .find(|fl| fl.name == "mod")
+        .and_then(|fl| fl.value.clone());
+    if let (Some("vendor"), Some(gm), Some(text)) = (mod_flag.as_deref(), &m.gomod, &m.gomod_text)
+        && m.gowork.is_none()
+    {
+        let requires = text.lines().any(|l| {
+            l.trim_start()
+                .strip_prefix("require")
+                .is_some_and(|r| r.starts_with([' ', '\t', '(']) && !r.trim().starts_with("()"))
+        });
+        let dir = gm.path.parent().unwrap_or(Path::new("/"));
+        if requires && !m.vendor_modules_txt {
+            o.error(
+                "GO043",
+                S_MOD,
+                format!("GOFLAGS has -mod=vendor{} but {} has no vendor/modules.txt: every build fails with \"go: inconsistent vendoring in {}\"", from_where(f, "GOFLAGS"), dir.display(), dir.display()),
+                format!("go mod vendor (in {}), or drop -mod=vendor from GOFLAGS", dir.display()),
+            );
+        }
+    }
+
+    // GO044: module mode with no module: package builds fail (files and pkg@version work).
+    let modules_on = matches!(s.val("GO111MODULE"), "" | "on");
+    if modules_on && m.gomod.is_none() && m.gowork.is_none() {
+        o.info(
+            "GO044",
+            S_MOD,
+            format!("no go.mod at or above {}: `go build` and `go test` of packages here fail with \"go: go.mod file not found in current directory or any parent directory; see 'go help modules'\" (`go run file.go` and `go install pkg@version` work)", f.dir.display()),
+            Some("go mod init <module path>, if this is meant to be a module"),
+        );
+    }
+    parses
 }
 
 /// Where toolchain.Exec would find a toolchain.
@@ -1824,7 +1996,7 @@ fn cgo(f: &Facts, o: &mut Out) {
             "remove \".\" and empty entries from PATH; install a C compiler in a system directory",
         );
     }
-    match (found, explicit_cgo) {
+    match (found.clone(), explicit_cgo) {
         (Some(p), "0") => o.ok("GO060", S_CGO, format!("CGO_ENABLED=0{} (C compiler {} present)", from_where(f, "CGO_ENABLED"), p.display())),
         (Some(p), _) => o.ok("GO060", S_CGO, format!("cgo {}: C compiler {}", if native || explicit_cgo == "1" { "on" } else { "off for cross builds" }, p.display())),
         (None, "1") => o.error(
@@ -1834,6 +2006,17 @@ fn cgo(f: &Facts, o: &mut Out) {
             "install gcc (apt install build-essential) or set CC, or CGO_ENABLED=0",
         ),
         (None, "0") => o.ok("GO060", S_CGO, format!("CGO_ENABLED=0{}; no C compiler needed", from_where(f, "CGO_ENABLED"))),
+        // An explicit CC keeps cgo on (go1.26.8 `go env CGO_ENABLED` says 1 with CC=ccache
+        // missing), so every package that needs cgo fails, net and os/user included.
+        (None, _) if s.get("CC").is_some() && relative_hit.is_none() => {
+            let gcc_on_path = f.scan.as_ref().ok().and_then(|sc| sc.first("gcc")).is_some_and(|h| !h.relative);
+            o.error(
+                "GO060",
+                S_CGO,
+                format!("CC={cc_raw}{} but {cc:?} is not on PATH: go keeps cgo on and every cgo build (net, os/user, runtime/cgo) fails with `cgo: C compiler {cc:?} not found: exec: {cc:?}: executable file not found in $PATH`", from_where(f, "CC")),
+                if gcc_on_path { format!("install {cc}, or {}", unset_fix(f, "CC")) } else { format!("install {cc}, or CGO_ENABLED=0 for pure-Go builds") },
+            )
+        }
         (None, _) if relative_hit.is_none() => o.warn(
             "GO060",
             S_CGO,
@@ -1841,6 +2024,29 @@ fn cgo(f: &Facts, o: &mut Out) {
             "install gcc (apt install build-essential), or set CGO_ENABLED=0 to make it explicit",
         ),
         (None, _) => {}
+    }
+
+    // GOFLAGS=-race needs cgo: with CGO_ENABLED=0, or no C compiler (and no CC), every
+    // build fails with go's own sentence.
+    let race = goenv::analyze_goflags(s.val("GOFLAGS"))
+        .flags
+        .iter()
+        .any(|fl| {
+            fl.name == "race"
+                && fl
+                    .value
+                    .as_deref()
+                    .is_none_or(|v| matches!(v, "1" | "t" | "T" | "true" | "TRUE" | "True"))
+        });
+    let cgo_off = explicit_cgo == "0"
+        || (explicit_cgo.is_empty() && found.is_none() && s.get("CC").is_none());
+    if race && cgo_off {
+        o.error(
+            "GO060",
+            S_CGO,
+            format!("GOFLAGS has -race{} and cgo is off{}: every build fails with `go: -race requires cgo; enable cgo by setting CGO_ENABLED=1`", from_where(f, "GOFLAGS"), if explicit_cgo == "0" { format!(" (CGO_ENABLED=0{})", from_where(f, "CGO_ENABLED")) } else { " (no C compiler)".into() }),
+            if explicit_cgo == "0" { unset_fix(f, "CGO_ENABLED") } else { "install gcc (apt install build-essential), or drop -race from GOFLAGS".into() },
+        );
     }
 }
 
@@ -1939,4 +2145,45 @@ fn others_can_write(dir: &Path) -> Option<(PathBuf, u32)> {
         first_existing = false;
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_lines_as_modfile_parses_them() {
+        for ok in ["1.22", "1.22.0", "1.21rc1", "1.23.4", "1.0", "2.0.10"] {
+            assert!(go_version_ok(ok), "{ok}");
+        }
+        for bad in [
+            "1.22.x",
+            "1.22.",
+            "01.2",
+            "1.02",
+            "1",
+            "v1.22",
+            "1.22.0-rc1",
+            "1.22rc",
+            "",
+        ] {
+            assert!(!go_version_ok(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn short_paths() {
+        assert_eq!(
+            short_path(Path::new("/a/b/missing"), Path::new("/a/b/mod")),
+            "../missing"
+        );
+        assert_eq!(short_path(Path::new("/x"), Path::new("/a/b/c/d")), "/x");
+    }
+
+    #[test]
+    fn goflags_repairs() {
+        assert_eq!(goflags_repair("-tags foo").as_deref(), Some("-tags=foo"));
+        assert_eq!(goflags_repair("-tags=foo"), None);
+        assert_eq!(goflags_repair("-tags foo bar"), None);
+    }
 }

@@ -281,6 +281,12 @@ pub struct ModuleFacts {
     pub gowork_missing: Option<PathBuf>,
     /// Nearest directory at or above the module root containing `.git` (the repository root).
     pub repo_root: Option<PathBuf>,
+    /// go.mod's text (for its require and go lines).
+    pub gomod_text: Option<String>,
+    /// `vendor/modules.txt` exists next to go.mod.
+    pub vendor_modules_txt: bool,
+    /// go.work `use` entries whose directory has no go.mod: (as written, absolute).
+    pub work_use_missing: Vec<(String, PathBuf)>,
 }
 
 /// modload.FindGoMod / findWorkspaceFile from `dir` (absolute), honouring GOWORK.
@@ -300,6 +306,8 @@ pub fn find_module_files(
                 && let Ok(data) = std::fs::read(&f)
             {
                 out.gomod = Some(ModFile::parse(f, &data));
+                out.gomod_text = Some(String::from_utf8_lossy(&data).into_owned());
+                out.vendor_modules_txt = d.join("vendor/modules.txt").is_file();
             }
             break;
         }
@@ -334,7 +342,13 @@ pub fn find_module_files(
     if let Some(f) = work_file
         && let Ok(data) = std::fs::read(&f)
     {
-        let uses = work_uses(&data, f.parent().unwrap_or(Path::new("/")));
+        let pairs = work_uses(&data, f.parent().unwrap_or(Path::new("/")));
+        out.work_use_missing = pairs
+            .iter()
+            .filter(|(_, abs)| !abs.join("go.mod").is_file())
+            .cloned()
+            .collect();
+        let uses = pairs.into_iter().map(|(_, abs)| abs).collect();
         out.gowork = Some((ModFile::parse(f, &data), uses));
     }
     if let Some(root) = out.gomod.as_ref().and_then(|m| m.path.parent()) {
@@ -346,8 +360,8 @@ pub fn find_module_files(
     out
 }
 
-/// The `use` directories of a go.work (single-line and block forms), made absolute.
-pub fn work_uses(data: &[u8], base: &Path) -> Vec<PathBuf> {
+/// The `use` directories of a go.work (single-line and block forms): (as written, absolute).
+pub fn work_uses(data: &[u8], base: &Path) -> Vec<(String, PathBuf)> {
     let text = String::from_utf8_lossy(data);
     let mut out = Vec::new();
     let mut in_block = false;
@@ -377,7 +391,10 @@ pub fn work_uses(data: &[u8], base: &Path) -> Vec<PathBuf> {
         if item.is_empty() {
             continue;
         }
-        out.push(fsinfo::lexical_clean(Path::new(item), base));
+        out.push((
+            item.to_string(),
+            fsinfo::lexical_clean(Path::new(item), base),
+        ));
     }
     out
 }
@@ -465,6 +482,10 @@ pub fn gather(env: BTreeMap<String, String>, path: &OsStr, dir: PathBuf) -> Fact
     let mut names: Vec<String> = vec!["go".into(), "gofmt".into()];
     if !cc_name.contains('/') {
         names.push(cc_name);
+    }
+    // gcc too, whatever CC says: a fix may only suggest falling back to it if it is there.
+    if !names.iter().any(|n| n == "gcc") {
+        names.push("gcc".into());
     }
     let mounts = MountTable::load().ok();
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));

@@ -491,9 +491,13 @@ fn goroot(f: &Facts, o: &mut Out) {
                 own.display(),
                 mine.as_deref().unwrap_or("?"),
                 if differ {
-                    ": expect `compile: version ... does not match go tool version ...`"
+                    format!(
+                        ": every build fails with `compile: version \"{}\" does not match go tool version \"{}\"`",
+                        theirs.as_deref().unwrap_or("?"),
+                        mine.as_deref().unwrap_or("?")
+                    )
                 } else {
-                    ""
+                    String::new()
                 }
             );
             let fix = unset_fix(f, "GOROOT");

@@ -753,3 +753,31 @@ fn empty_path_is_named_as_such() {
     let out = sb.go(&["build", "-o", "/dev/null", "."], &[("PATH", &fixed)]);
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+#[test]
+fn mod_mod_in_a_workspace() {
+    let Some(sb) = Sandbox::new() else { return };
+    sb.write("go.work", "go 1.22\n\nuse ./mod\n");
+    let env = [("GOFLAGS", "-mod=mod -trimpath")];
+    let out = sb.go(&["build", "-o", "/dev/null", "."], &env);
+    assert!(!out.status.success());
+    let first = stderr(&out).lines().next().unwrap_or("").to_string();
+    assert!(
+        first.starts_with("go: -mod may only be set to readonly or vendor when in workspace mode"),
+        "{first}"
+    );
+    let (_, v) = sb.golat(&env);
+    let c = check(&v, "GO043");
+    assert_eq!(c["status"], "error");
+    assert!(
+        c["message"].as_str().unwrap().contains(&first),
+        "go said {first:?}: {c}"
+    );
+    // The fix keeps the other flag and drops -mod.
+    assert!(fix(c).contains("export GOFLAGS=-trimpath"), "{c}");
+    let out = sb.go(
+        &["build", "-o", "/dev/null", "."],
+        &[("GOFLAGS", "-trimpath")],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+}

@@ -326,7 +326,7 @@ fn which_go(f: &Facts, o: &mut Out) {
                 ""
             }
         );
-        o.warn("GO002", S_GO, msg, "reorder PATH so the go you want comes first, or remove the other install (e.g. apt remove golang-go)");
+        o.warn("GO002", S_GO, msg, "reorder PATH so the go you want comes first (`golat path-audit` suggests a PATH with the newest go first)");
     } else {
         o.ok("GO002", S_GO, "one go binary on PATH");
     }
@@ -436,6 +436,14 @@ fn goroot(f: &Facts, o: &mut Out) {
                 S_ROOT,
                 format!("{go} is not inside a GOROOT (no ../../pkg/tool next to it) and GOROOT is not set: {why}"),
                 "replace the copy with a symlink to <GOROOT>/bin/go, or call go by its real path",
+            );
+        }
+        (Some(_), GorootHow::UserFile) if file_root.is_some_and(|v| !Path::new(v).is_dir()) => {
+            // One cause, one finding: GO008 already says the go/env line names nothing.
+            o.skip(
+                "GO004",
+                S_ROOT,
+                "GOROOT comes from the go/env line GO008 reports",
             );
         }
         (Some(root), _) => {
@@ -637,7 +645,11 @@ fn goroot(f: &Facts, o: &mut Out) {
                         ""
                     }
                 ),
-                Some("go clean -modcache removes them"),
+                // `go clean -modcache` deletes every downloaded module too, and with the
+                // current GOROOT in the cache it would delete the toolchain that runs.
+                (!in_cache).then_some(
+                    "nothing to do; `go clean -modcache` would remove them with every downloaded module",
+                ),
             ),
             Ok(_) => o.ok(
                 "GO011",
@@ -1615,6 +1627,26 @@ fn module_files(f: &Facts, o: &mut Out, m: &facts::ModuleFacts) -> bool {
                 format!("go mod vendor (in {}), or drop -mod=vendor from GOFLAGS", dir.display()),
             );
         }
+    }
+
+    // GO043: -mod=mod in workspace mode: go refuses it before doing anything.
+    if mod_flag.as_deref() == Some("mod") && m.gowork.is_some() && s.val("GOWORK") != "off" {
+        let gf = s.val("GOFLAGS");
+        let rest: Vec<&str> = gf
+            .split_whitespace()
+            .filter(|w| !w.trim_start_matches('-').starts_with("mod="))
+            .collect();
+        let drop = if rest.is_empty() {
+            unset_fix(f, "GOFLAGS")
+        } else {
+            set_fix(f, "GOFLAGS", &rest.join(" "))
+        };
+        o.error(
+            "GO043",
+            S_MOD,
+            format!("GOFLAGS has -mod=mod{} and {} puts --dir in workspace mode: every build fails with `go: -mod may only be set to readonly or vendor when in workspace mode, but it is set to \"mod\"`", from_where(f, "GOFLAGS"), m.gowork.as_ref().map_or(String::new(), |w| w.0.path.display().to_string())),
+            format!("{drop}, or GOWORK=off for this build"),
+        );
     }
 
     // GO044: module mode with no module: package builds fail (files and pkg@version work).

@@ -159,3 +159,53 @@ fn non_utf8_suggestion_keeps_its_bytes_in_json() {
     assert!(esc.contains("caf\\xE9:/usr/bin"), "{esc}");
     assert!(v["suggested_path"].as_str().unwrap().contains('\u{FFFD}'));
 }
+
+#[test]
+fn group_writable_by_another_group_is_left_out() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().join("team/bin");
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::set_permissions(t.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(
+        t.path().join("team"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o775)).unwrap();
+    // A group this process is not in: nogroup (65534) unless we are in it.
+    let c = std::ffi::CString::new(d.display().to_string()).unwrap();
+    // SAFETY: chown on a path we created; -1 keeps the owner.
+    if unsafe { libc::chown(c.as_ptr(), u32::MAX, 65534) } != 0 {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI must run as root to chgrp"
+        );
+        eprintln!("*** SKIP: cannot chgrp (not root) ***");
+        return;
+    }
+    let path = format!("{}:/usr/bin", d.display());
+    let (v, code) = audit(path.as_bytes(), &["--fail-on", "warn"]);
+    let f: Vec<&Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["id"] == "PATH032")
+        .collect();
+    assert_eq!(f.len(), 1, "{:#}", v["findings"]);
+    assert_eq!(f[0]["severity"], "warn");
+    assert_eq!(code, 1);
+    assert_eq!(v["suggested_path"], "/usr/bin");
+    // Our own group's writable dir is not flagged.
+    let own = unsafe { libc::getegid() };
+    assert_eq!(unsafe { libc::chown(c.as_ptr(), u32::MAX, own) }, 0);
+    let (v, _) = audit(path.as_bytes(), &[]);
+    assert!(
+        !v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["id"] == "PATH032"),
+        "{:#}",
+        v["findings"]
+    );
+}

@@ -135,9 +135,9 @@ fn ranges(entries: &[usize]) -> String {
 /// code, then what breaks lookups, then cost.
 fn priority(id: &str) -> usize {
     const ORDER: &[&str] = &[
-        "PATH022", "PATH005", "PATH030", "PATH031", "PATH034", "PATH035", "PATH002", "PATH001",
-        "PATH003", "PATH020", "PATH040", "PATH033", "PATH013", "PATH012", "PATH011", "PATH010",
-        "PATH015",
+        "PATH022", "PATH005", "PATH030", "PATH031", "PATH034", "PATH035", "PATH032", "PATH002",
+        "PATH001", "PATH003", "PATH020", "PATH040", "PATH033", "PATH013", "PATH012", "PATH011",
+        "PATH010", "PATH015",
     ];
     ORDER.iter().position(|o| *o == id).unwrap_or(ORDER.len())
 }
@@ -404,6 +404,10 @@ pub fn audit(opts: &Options) -> anyhow::Result<Report> {
     let outcomes = scan::scan_all(&probe_dirs, opts.timeout);
     let mounts = MountTable::load().unwrap_or_default();
     let euid = nix::unistd::geteuid().as_raw();
+    let mut my_groups: Vec<u32> = nix::unistd::getgroups()
+        .map(|g| g.into_iter().map(|g| g.as_raw()).collect())
+        .unwrap_or_default();
+    my_groups.push(nix::unistd::getegid().as_raw());
     let users = Users::load();
 
     let lexical: Vec<PathBuf> = probe_dirs
@@ -704,6 +708,27 @@ pub fn audit(opts: &Options) -> anyhow::Result<Report> {
                 format!(
                     "chmod o-w {} (the suggested PATH leaves entry #{n} out until then)",
                     anc.display()
+                ),
+            );
+        }
+        // Group-writable by a group you are not in: its members decide what runs, and you
+        // cannot see who they are from your own groups.
+        if sc.mode & 0o022 == 0o020 && !my_groups.contains(&sc.gid) {
+            leave_out[i] = true;
+            add(
+                "PATH032",
+                "group_writable",
+                Severity::Warn,
+                format!(
+                    "entry #{n} {} is writable by group {} (gid {}), which you are not in, mode {:04o}: its members can drop a go, gcc or git there that you will run",
+                    e.resolved,
+                    group_name(sc.gid).unwrap_or_else(|| "?".into()),
+                    sc.gid,
+                    sc.mode
+                ),
+                format!(
+                    "chmod g-w {} (the suggested PATH leaves it out until then)",
+                    e.resolved
                 ),
             );
         }
@@ -1162,6 +1187,16 @@ fn sh_quote(s: &str) -> String {
 
 fn fish_quote(s: &str) -> String {
     format!("'{}'", s.replace('\\', r"\\").replace('\'', r"\'"))
+}
+
+/// gid → group name, from /etc/group (no NSS, as for users).
+fn group_name(gid: u32) -> Option<String> {
+    let text = std::fs::read_to_string("/etc/group").ok()?;
+    text.lines().find_map(|l| {
+        let mut f = l.split(':');
+        let name = f.next()?;
+        (f.nth(1)?.parse::<u32>().ok()? == gid).then(|| name.to_string())
+    })
 }
 
 /// uid → user name, from /etc/passwd (no NSS: a hung LDAP server must not hang the audit).

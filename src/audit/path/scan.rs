@@ -35,6 +35,7 @@ pub struct Exe {
 pub struct Scan {
     pub kind: Kind,
     pub uid: u32,
+    pub gid: u32,
     pub mode: u32,
     pub dev: u64,
     pub ino: u64,
@@ -55,6 +56,7 @@ impl Scan {
         Scan {
             kind,
             uid: 0,
+            gid: 0,
             mode: 0,
             dev: 0,
             ino: 0,
@@ -276,6 +278,7 @@ fn scan_one(dir: &Path, claimed: &Mutex<HashSet<(u64, u64)>>, stated: impl FnOnc
                 Kind::NotDirectory
             });
             s.uid = m.uid();
+            s.gid = m.gid();
             s.mode = m.permissions().mode() & 0o7777;
             s.dev = m.dev();
             s.ino = m.ino();

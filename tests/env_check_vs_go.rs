@@ -781,3 +781,61 @@ fn mod_mod_in_a_workspace() {
     );
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+#[test]
+fn full_gocache_filesystem() {
+    let Some(sb) = Sandbox::new() else { return };
+    // A 256 KiB tmpfs, filled, in a private mount namespace (root only; CI runs as root).
+    let full = sb.p("full");
+    std::fs::create_dir_all(&full).unwrap();
+    let cache = full.join("cache");
+    let report = sb.p("report.json");
+    let go_err = sb.p("go.err");
+    let script = format!(
+        "mount -t tmpfs -o size=256k golat-full {f} && dd if=/dev/zero of={f}/fill bs=4k count=100 2>/dev/null; \
+         {golat} env-check --json --dir {m} > {r}; cd {m} && {go} build -o /dev/null . 2> {e}; echo $? >> {e}",
+        f = full.display(),
+        golat = env!("CARGO_BIN_EXE_golat"),
+        m = sb.s("mod"),
+        r = report.display(),
+        go = sb.go.display(),
+        e = go_err.display(),
+    );
+    let mut cmd = Command::new("unshare");
+    cmd.args(["-m", "sh", "-c", &script]);
+    sb.env(&mut cmd, &[("GOCACHE", &cache.display().to_string())]);
+    let out = cmd.output().unwrap();
+    if !out.status.success() || !report.exists() || std::fs::metadata(&report).unwrap().len() == 0 {
+        assert!(
+            !in_ci(),
+            "CI: cannot mount a tmpfs in a mount namespace: {}",
+            stderr(&out)
+        );
+        eprintln!("*** SKIP: no mount namespace: {} ***", stderr(&out));
+        return;
+    }
+    // go fails; how depends on which write hits the wall first ("write …: no space left on
+    // device", or packages it could not cache: "cannot find package").
+    let go_said = std::fs::read_to_string(&go_err).unwrap();
+    let rc = go_said.lines().last().unwrap_or("").trim();
+    assert_ne!(rc, "0", "go build must fail on a full GOCACHE: {go_said}");
+    assert!(
+        go_said.contains("no space left on device") || go_said.contains("cannot find package"),
+        "{go_said}"
+    );
+    let v: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let c = check(&v, "GO059");
+    assert_eq!(c["status"], "error");
+    assert!(
+        c["message"]
+            .as_str()
+            .unwrap()
+            .contains("no space left on device"),
+        "{c}"
+    );
+    // The fix (another filesystem): go builds.
+    let out = sb.go(&["build", "-o", "/dev/null", "."], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (_, v) = sb.golat(&[]);
+    assert!(checks(&v, "GO059").is_empty(), "{v:#}");
+}

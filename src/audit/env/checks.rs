@@ -1855,7 +1855,10 @@ fn caches(f: &Facts, o: &mut Out) {
         Ok(st) if !st.exists => o.error("GO055", S_CACHE, format!("temp dir {tmp} ({var}) does not exist: go build fails creating its work dir"), "create it or point GOTMPDIR/TMPDIR elsewhere"),
         Ok(st) if st.write_error.is_some() => o.error("GO055", S_CACHE, format!("temp dir {tmp} ({var}) is not writable: {}", st.write_error.unwrap_or_default()), "export GOTMPDIR=$HOME/.cache/go-tmp (and mkdir it)"),
         Ok(st) if st.noexec => o.error("GO055", S_CACHE, format!("temp dir {tmp} ({var}) is mounted noexec: go run/go test fail with `fork/exec /tmp/go-build.../exe/main: permission denied`"), "export GOTMPDIR=$HOME/.cache/go-tmp (and mkdir it)"),
-        Ok(st) => o.ok("GO055", S_CACHE, format!("temp dir {tmp} ({var}) is writable and executable{}", st.fs_type.map_or(String::new(), |t| format!(" ({t})")))),
+        Ok(st) => {
+            free_space(o, "the temp dir", Path::new(&tmp), &st);
+            o.ok("GO055", S_CACHE, format!("temp dir {tmp} ({var}) is writable and executable{}", st.fs_type.map_or(String::new(), |t| format!(" ({t})"))))
+        }
     }
 
     // GO058: telemetry mode (in the config dir, under $HOME).
@@ -1886,6 +1889,37 @@ fn caches(f: &Facts, o: &mut Out) {
     }
 }
 
+/// Below this much free space (or these many inodes) go's writes fail: a build on a full
+/// 256 KiB tmpfs GOCACHE fails with "write …: no space left on device".
+const FULL_BYTES: u64 = 4 << 20;
+const FULL_INODES: u64 = 100;
+/// Below this a big build or a module download can run out.
+const LOW_BYTES: u64 = 100 << 20;
+
+/// GO059: free space and inodes where the go command writes (GOCACHE, GOMODCACHE, temp dir).
+fn free_space(o: &mut Out, what: &str, dir: &Path, st: &facts::DirState) {
+    let Some((bytes, inodes)) = st.free else {
+        return;
+    };
+    let base = st.writable_base.as_deref().unwrap_or(dir);
+    let mb = bytes as f64 / (1 << 20) as f64;
+    if bytes < FULL_BYTES || inodes < FULL_INODES {
+        o.error(
+            "GO059",
+            S_CACHE,
+            format!("{what} {}: {} has {mb:.1} MiB and {inodes} inodes free: go's writes there fail with \"no space left on device\"", dir.display(), base.display()),
+            format!("free space on {} or point {what} at another filesystem", st.mount_point.as_deref().unwrap_or("that filesystem")),
+        );
+    } else if bytes < LOW_BYTES {
+        o.warn(
+            "GO059",
+            S_CACHE,
+            format!("{what} {}: only {mb:.0} MiB free on {}: a large build or module download may run out", dir.display(), base.display()),
+            "free space there (go clean -cache empties the build cache)".to_string(),
+        );
+    }
+}
+
 fn cache_dir(
     o: &mut Out,
     id: &'static str,
@@ -1909,6 +1943,7 @@ fn cache_dir(
             return;
         }
     };
+    free_space(o, var, dir, &st);
     if st.not_dir {
         o.error(
             id,

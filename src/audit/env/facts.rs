@@ -195,6 +195,9 @@ pub struct DirState {
     pub noexec: bool,
     pub fs_type: Option<String>,
     pub mount_point: Option<String>,
+    /// statvfs of the nearest existing directory: bytes and inodes an unprivileged writer
+    /// may still use (None when statvfs failed).
+    pub free: Option<(u64, u64)>,
 }
 
 /// Examines `path` (absolute): existence, writability by this user (faccessat with
@@ -222,6 +225,16 @@ pub fn dir_state(path: &Path, mounts: Option<&MountTable>) -> DirState {
         }
     };
     let noexec = base.as_deref().is_some_and(statvfs_noexec);
+    // fsblkcnt_t and friends are u64 here but not on every target: keep the casts.
+    #[allow(clippy::unnecessary_cast)]
+    let free = base.as_deref().and_then(|b| {
+        nix::sys::statvfs::statvfs(b).ok().map(|st| {
+            (
+                st.blocks_available() as u64 * st.fragment_size() as u64,
+                st.files_available() as u64,
+            )
+        })
+    });
     let clean = fsinfo::lexical_clean(path, Path::new("/"));
     let mount = mounts.and_then(|t| t.lookup(&clean));
     DirState {
@@ -233,6 +246,7 @@ pub fn dir_state(path: &Path, mounts: Option<&MountTable>) -> DirState {
         noexec,
         fs_type: mount.map(|m| m.fs_type.clone()),
         mount_point: mount.map(|m| m.mount_point.clone()),
+        free,
     }
 }
 

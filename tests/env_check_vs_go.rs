@@ -839,3 +839,44 @@ fn full_gocache_filesystem() {
     let (_, v) = sb.golat(&[]);
     assert!(checks(&v, "GO059").is_empty(), "{v:#}");
 }
+
+#[test]
+fn misspelt_settings_are_ignored_by_go_and_named() {
+    let Some(sb) = Sandbox::new() else { return };
+    // GOPRXY=off: go ignores it (GOPROXY stays the default).
+    let env = [("GOPRXY", "off")];
+    let out = sb.go(&["env", "GOPROXY"], &env);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "https://proxy.golang.org,direct"
+    );
+    let (code, v) = sb.golat(&env);
+    let c = check(&v, "GO045");
+    assert_eq!(c["status"], "warn");
+    assert!(
+        c["message"]
+            .as_str()
+            .unwrap()
+            .contains("GOPRXY (did you mean GOPROXY?)"),
+        "{c}"
+    );
+    assert_eq!(code, 0);
+    // An unknown GODEBUG key: go runs, ignoring it; a known one is only info.
+    let env = [("GODEBUG", "gctrce=1")];
+    assert!(sb.go(&["version"], &env).status.success());
+    let (_, v) = sb.golat(&env);
+    let c = check(&v, "GO039");
+    assert_eq!(c["status"], "warn");
+    assert!(
+        c["message"]
+            .as_str()
+            .unwrap()
+            .contains("gctrce (did you mean gctrace?)"),
+        "{c}"
+    );
+    let (_, v) = sb.golat(&[("GODEBUG", "gctrace=0,asynctimerchan=1")]);
+    assert_eq!(check(&v, "GO039")["status"], "info");
+    // Runtime variables and other tools' GO* names are not flagged.
+    let (_, v) = sb.golat(&[("GOGC", "50"), ("GOOGLE_CLOUD_PROJECT", "x")]);
+    assert!(checks(&v, "GO045").is_empty(), "{v:#}");
+}

@@ -1084,13 +1084,63 @@ fn settings(f: &Facts, o: &mut Out) {
     // GO038: target platform values.
     arch_checks(f, o);
 
-    // GO039: GODEBUG.
+    // GO039: GODEBUG, its keys against the toolchain's own lists.
     if let Some(g) = s.env.get("GODEBUG").filter(|g| !g.is_empty()) {
-        o.info(
-            "GO039",
+        let known = godebug_keys(f);
+        let unknown: Vec<String> = g
+            .split(',')
+            .filter_map(|kv| kv.split('=').next())
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .filter(|k| !known.is_empty() && !known.iter().any(|n| n == k))
+            .map(|k| match known.iter().find(|n| one_edit(k, n)) {
+                Some(n) => format!("{k} (did you mean {n}?)"),
+                None => k.to_string(),
+            })
+            .collect();
+        if unknown.is_empty() {
+            o.info(
+                "GO039",
+                S_SET,
+                format!("GODEBUG={g} applies to every Go program you run, including go itself"),
+                Some("set it per command instead of exporting it"),
+            );
+        } else {
+            o.warn(
+                "GO039",
+                S_SET,
+                format!("GODEBUG key{} {} not in {}'s lists (internal/godebugs, runtime): every Go program ignores {}, silently", if unknown.len() == 1 { "" } else { "s" }, unknown.join(", "), f.go_version.as_deref().unwrap_or("the toolchain"), if unknown.len() == 1 { "it" } else { "them" }),
+                "fix the spelling, or drop the key",
+            );
+        }
+    }
+
+    // GO045: a GO* variable one letter away from a setting: go ignores the misspelt one.
+    let typos: Vec<String> = s
+        .env
+        .keys()
+        .filter(|k| {
+            k.starts_with("GO")
+                && !goenv::KNOWN_ENV.contains(&k.as_str())
+                && !RUNTIME_ENV.contains(&k.as_str())
+        })
+        .filter_map(|k| {
+            goenv::KNOWN_ENV
+                .iter()
+                .find(|n| n.starts_with("GO") && one_edit(k, n))
+                .map(|n| format!("{k} (did you mean {n}?)"))
+        })
+        .collect();
+    if !typos.is_empty() {
+        o.warn(
+            "GO045",
             S_SET,
-            format!("GODEBUG={g} applies to every Go program you run, including go itself"),
-            Some("set it per command instead of exporting it"),
+            format!(
+                "environment variable{} {}: no go setting has that name, so go ignores it",
+                if typos.len() == 1 { "" } else { "s" },
+                typos.join(", ")
+            ),
+            "rename it in your shell rc or CI job",
         );
     }
 
@@ -1162,6 +1212,60 @@ fn goflags_repair(gf: &str) -> Option<String> {
         .join(" ");
     let a = goenv::analyze_goflags(&fixed);
     (fixed != gf && a.fatal.is_none() && a.build_errors.is_empty()).then_some(fixed)
+}
+
+/// GO* variables the Go runtime (not the go command) reads.
+const RUNTIME_ENV: &[&str] = &[
+    "GOGC",
+    "GOMAXPROCS",
+    "GOMEMLIMIT",
+    "GOTRACEBACK",
+    "GORACE",
+    "GOCOVERDIR",
+    "GODEBUG",
+    "GOROOT_BOOTSTRAP",
+    "GOROOT_FINAL",
+];
+
+/// GODEBUG keys the toolchain knows: internal/godebugs' table and the runtime's dbgvars.
+/// Empty when the sources are not in GOROOT (then nothing is called unknown).
+fn godebug_keys(f: &Facts) -> Vec<String> {
+    let Some(root) = f.settings.goroot.as_ref() else {
+        return Vec::new();
+    };
+    let mut keys = Vec::new();
+    for (file, marker) in [
+        ("src/internal/godebugs/table.go", "Name: \""),
+        ("src/runtime/runtime1.go", "{name: \""),
+    ] {
+        let Ok(text) = std::fs::read_to_string(root.join(file)) else {
+            return Vec::new();
+        };
+        for part in text.split(marker).skip(1) {
+            if let Some(name) = part.split('"').next() {
+                keys.push(name.to_string());
+            }
+        }
+    }
+    keys
+}
+
+/// `a` and `b` differ by one insertion, deletion, substitution or adjacent swap.
+fn one_edit(a: &str, b: &str) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    if a == b {
+        return false;
+    }
+    let pre = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let (ra, rb) = (&a[pre..], &b[pre..]);
+    match (ra.len(), rb.len()) {
+        (x, y) if x == y => {
+            ra[1..] == rb[1..] || (x >= 2 && ra[0] == rb[1] && ra[1] == rb[0] && ra[2..] == rb[2..])
+        }
+        (x, y) if x + 1 == y => ra == &rb[1..],
+        (x, y) if y + 1 == x => &ra[1..] == rb,
+        _ => false,
+    }
 }
 
 fn join(v: &[&String]) -> String {
@@ -2240,6 +2344,17 @@ mod tests {
         ] {
             assert!(!go_version_ok(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn one_letter_typos() {
+        assert!(one_edit("GOPRXY", "GOPROXY"));
+        assert!(one_edit("GOPROXYY", "GOPROXY"));
+        assert!(one_edit("GOPORXY", "GOPROXY"));
+        assert!(one_edit("GOFLAFS", "GOFLAGS"));
+        assert!(!one_edit("GOPROXY", "GOPROXY"));
+        assert!(!one_edit("GOOGLE_KEY", "GOPROXY"));
+        assert!(!one_edit("GOPX", "GOPROXY"));
     }
 
     #[test]

@@ -209,3 +209,37 @@ fn group_writable_by_another_group_is_left_out() {
         v["findings"]
     );
 }
+
+/// The doctors run in a child whose stdout is a pipe; colour still follows golat's own
+/// stdout (a terminal here, through script(1)'s pty).
+#[test]
+fn colour_follows_the_real_terminal() {
+    let Ok(out) = Command::new("script")
+        .args([
+            "-qc",
+            &format!(
+                "{} path-audit --path /usr/bin:.",
+                env!("CARGO_BIN_EXE_golat")
+            ),
+            "/dev/null",
+        ])
+        .env_remove("NO_COLOR")
+        .output()
+    else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI: script(1) is needed"
+        );
+        eprintln!("*** SKIP: no script(1) ***");
+        return;
+    };
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains('\x1b'),
+        "colour on a terminal"
+    );
+    let piped = golat()
+        .args(["path-audit", "--path", "/usr/bin:."])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&piped.stdout).contains('\x1b'));
+}

@@ -14,10 +14,21 @@ use std::os::fd::OwnedFd;
 use nix::fcntl::OFlag;
 use nix::unistd::{ForkResult, pipe2};
 
+/// Whether golat's own stdout is a terminal. The child's stdout is a pipe to the parent, so
+/// the parent asks before forking and the child answers from this.
+static STDOUT_TTY: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
+/// golat's stdout is a terminal (decides colour), also inside the detached child.
+pub fn stdout_is_terminal() -> bool {
+    *STDOUT_TTY.get_or_init(|| std::io::IsTerminal::is_terminal(&std::io::stdout()))
+}
+
 /// Runs `work` in a child process and returns its exit code, relaying its stdout and stderr.
 /// Falls back to running `work` here when the process is not single-threaded (fork would be
 /// unsafe) or fork/pipe fail.
 pub fn run(work: impl FnOnce() -> anyhow::Result<u8>) -> anyhow::Result<u8> {
+    // Settled before the fork: after it, the child's stdout is the pipe.
+    stdout_is_terminal();
     if !single_threaded() {
         return work();
     }

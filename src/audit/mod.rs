@@ -1,6 +1,7 @@
 //! Findings shared by `path-audit` and `env-check`: severities and the `--fail-on` exit policy.
 
 mod detach;
+pub use detach::stdout_is_terminal;
 pub mod env;
 pub mod path;
 

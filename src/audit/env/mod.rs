@@ -8,7 +8,7 @@ mod facts;
 pub(crate) use facts::go_env_json;
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
 use serde::Serialize;
 
@@ -177,7 +177,7 @@ fn run_here(args: &EnvCheckArgs) -> anyhow::Result<u8> {
         let text = serde_json::to_string_pretty(&report)?;
         writeln!(out, "{text}")?;
     } else {
-        let colour = std::io::stdout().is_terminal()
+        let colour = crate::audit::stdout_is_terminal()
             && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
         render_text(&mut out, &facts, &checks, colour)?;
     }

@@ -1,13 +1,13 @@
 //! The text form of a path-audit report: entry table, findings, shadowed names, cost, fix.
 
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 
 use super::{Report, Status};
 use crate::audit::Severity;
 
 /// Colour only on a terminal, and never when NO_COLOR is set (even to "").
 pub fn use_colour() -> bool {
-    io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+    crate::audit::stdout_is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
 fn paint(colour: bool, code: &str, s: &str) -> String {

@@ -40,6 +40,16 @@ fn machine_go_dir() -> Option<PathBuf> {
 /// Runs golat with `args`, PATH=`path` and HOME=`home`; returns (exit code, stdout, wall).
 /// Fails the test if golat has not exited within `limit`.
 fn run(args: &[&str], path: &str, home: &Path, limit: Duration) -> (i32, String, Duration) {
+    run_env(args, path, home, &[], limit)
+}
+
+fn run_env(
+    args: &[&str],
+    path: &str,
+    home: &Path,
+    extra: &[(&str, &str)],
+    limit: Duration,
+) -> (i32, String, Duration) {
     let start = Instant::now();
     let mut child = Command::new(golat())
         .args(args)
@@ -47,6 +57,7 @@ fn run(args: &[&str], path: &str, home: &Path, limit: Duration) -> (i32, String,
         .env("PATH", path)
         .env("HOME", home)
         .env("GOTOOLCHAIN", "local")
+        .envs(extra.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -278,5 +289,49 @@ fn slow_entries_are_slow_not_unresponsive() {
         "{v:#}"
     );
     assert!(took < Duration::from_secs(3), "{took:?}");
+    drop(fs);
+}
+
+#[test]
+fn goroot_on_a_hung_mount_is_reported_not_waited_for() {
+    let Some(go_dir) = machine_go_dir() else {
+        return;
+    };
+    let t = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(t.path().join("root/goroot")).unwrap();
+    let delays = Delays {
+        hang_names: vec!["goroot".into()],
+        hang_for: None,
+        ..Delays::default()
+    };
+    let Some((fs, mnt)) = mount(t.path(), &delays) else {
+        return;
+    };
+    let home = t.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let path = format!("{}:/usr/bin:/bin", go_dir.display());
+    let goroot = format!("{}/goroot", mnt.display());
+    let (code, text, took) = run_env(
+        &["env-check", "--json"],
+        &path,
+        &home,
+        &[("GOROOT", &goroot)],
+        Duration::from_secs(10),
+    );
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let c: Vec<&Value> = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["id"] == "GO004")
+        .collect();
+    assert_eq!(c[0]["status"], "error", "{v:#}");
+    assert!(
+        c[0]["message"].as_str().unwrap().contains("did not answer"),
+        "{}",
+        c[0]
+    );
+    assert_eq!(code, 3);
     drop(fs);
 }

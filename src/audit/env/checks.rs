@@ -410,6 +410,25 @@ fn goroot(f: &Facts, o: &mut Out) {
         o.ok("GO008", S_ROOT, "no GOROOT= line in the go/env file");
     }
 
+    if f.goroot_hung {
+        let root = s.goroot.as_deref().unwrap_or(Path::new("?"));
+        o.error(
+            "GO004",
+            S_ROOT,
+            format!(
+                "GOROOT {} did not answer within {} ms (a hung or very slow mount): every go command waits reading it; its files were not checked",
+                root.display(),
+                facts::PROBE_TIMEOUT.as_millis()
+            ),
+            if matches!(how, GorootHow::Env | GorootHow::UserFile) {
+                unset_fix(f, "GOROOT")
+            } else {
+                "install Go on a local disk and put its bin first on PATH".into()
+            },
+        );
+        return;
+    }
+
     // GO003 / GO004
     match (&s.goroot, &how) {
         (None, _) if f.go.is_none() => {
@@ -1230,7 +1249,7 @@ const RUNTIME_ENV: &[&str] = &[
 /// GODEBUG keys the toolchain knows: internal/godebugs' table and the runtime's dbgvars.
 /// Empty when the sources are not in GOROOT (then nothing is called unknown).
 fn godebug_keys(f: &Facts) -> Vec<String> {
-    let Some(root) = f.settings.goroot.as_ref() else {
+    let Some(root) = f.settings.goroot.as_ref().filter(|_| !f.goroot_hung) else {
         return Vec::new();
     };
     let mut keys = Vec::new();
@@ -1298,7 +1317,7 @@ pub fn changed_settings(f: &Facts) -> Vec<(String, String, Source)> {
 fn goexperiment_error(f: &Facts) -> Option<String> {
     let s = &f.settings;
     let raw = s.val("GOEXPERIMENT");
-    if raw.is_empty() {
+    if raw.is_empty() || f.goroot_hung {
         return None;
     }
     let src = std::fs::read_to_string(
@@ -1338,7 +1357,7 @@ fn arch_checks(f: &Facts, o: &mut Out) {
     let goos = s.or_default("GOOS", &f.host.0).0;
     let goarch = s.or_default("GOARCH", &f.host.1).0;
     let mut problems = Vec::new();
-    if !s.val("GOOS").is_empty() || !s.val("GOARCH").is_empty() {
+    if !f.goroot_hung && (!s.val("GOOS").is_empty() || !s.val("GOARCH").is_empty()) {
         // internal/platform/zosarch.go is the go command's own list.
         if let Some(list) = s
             .goroot

@@ -439,6 +439,9 @@ pub struct Facts {
     pub host: (String, String),
     /// Reading the go/env file did not finish in time (a FIFO, a dead mount): go hangs too.
     pub user_file_hung: bool,
+    /// GOROOT is on a mount that did not answer within [`PROBE_TIMEOUT`]: nothing in it is
+    /// read, and the checks that need it say so.
+    pub goroot_hung: bool,
 }
 
 /// Go's names for the host (GOHOSTOS/GOHOSTARCH) when build info does not say.
@@ -561,13 +564,28 @@ pub fn gather(env: BTreeMap<String, String>, path: &OsStr, dir: PathBuf) -> Fact
         }
         go_env_asked = Some(answer);
     }
+    // GOROOT is read without deadlines below (a dozen files); first make sure a GOROOT on a
+    // remote or FUSE mount answers at all. If not, nothing in it is touched again.
+    let goroot_hung = match &goroot {
+        Some(r)
+            if mounts
+                .as_ref()
+                .and_then(|t| t.lookup(r))
+                .is_none_or(|m| m.class() != fsinfo::FsClass::Local) =>
+        {
+            let r2 = r.clone();
+            guarded("reading GOROOT", move || r2.join("pkg/tool").is_dir()).is_err()
+        }
+        _ => false,
+    };
+    let goroot_ok = |r: &&PathBuf| !goroot_hung && r.is_dir();
     // go.env is read from the root findGOROOT(file value) gives, before $GOROOT is applied;
     // after the question above, so a root only go could name (a shim script in PATH) counts.
     let goenv_root = match (&file_goroot, &env_goroot) {
         (Some(f), Some(_)) => Some(goenv::clean(Path::new(f))),
         _ => goroot.clone(),
     };
-    if let Some(root) = goenv_root.as_ref().filter(|r| r.is_dir())
+    if let Some(root) = goenv_root.as_ref().filter(|r| !goroot_hung && r.is_dir())
         && let Ok(data) = std::fs::read(root.join("go.env"))
     {
         settings.goroot_file = goenv::parse_env_file(&data);
@@ -575,7 +593,7 @@ pub fn gather(env: BTreeMap<String, String>, path: &OsStr, dir: PathBuf) -> Fact
     settings.goroot = goroot.clone();
     settings.goroot_how = Some(how);
 
-    let version_file = goroot.as_ref().and_then(|r| {
+    let version_file = goroot.as_ref().filter(|_| !goroot_hung).and_then(|r| {
         std::fs::read_to_string(r.join("VERSION"))
             .ok()
             .and_then(|s| s.lines().next().map(str::to_string))
@@ -594,7 +612,7 @@ pub fn gather(env: BTreeMap<String, String>, path: &OsStr, dir: PathBuf) -> Fact
         })
         .unwrap_or_else(host_os_arch);
     let tools = match &goroot {
-        Some(r) if r.is_dir() => ["compile", "link"]
+        Some(r) if goroot_ok(&r) => ["compile", "link"]
             .iter()
             .map(|t| {
                 let p = r
@@ -639,6 +657,7 @@ pub fn gather(env: BTreeMap<String, String>, path: &OsStr, dir: PathBuf) -> Fact
         go_env_asked,
         host,
         user_file_hung,
+        goroot_hung,
     }
 }
 

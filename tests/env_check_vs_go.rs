@@ -880,3 +880,51 @@ fn misspelt_settings_are_ignored_by_go_and_named() {
     let (_, v) = sb.golat(&[("GOGC", "50"), ("GOOGLE_CLOUD_PROJECT", "x")]);
     assert!(checks(&v, "GO045").is_empty(), "{v:#}");
 }
+
+#[test]
+fn stale_vendor_dir() {
+    let Some(sb) = Sandbox::new() else { return };
+    sb.write("dep/go.mod", "module example.com/dep\n\ngo 1.22\n");
+    sb.write("dep/dep.go", "package dep\n\nconst X = 1\n");
+    sb.write(
+        "mod/go.mod",
+        "module example.com/m\n\ngo 1.22\n\nrequire example.com/dep v0.0.0\n\nreplace example.com/dep => ../dep\n",
+    );
+    sb.write(
+        "mod/main.go",
+        "package main\n\nimport \"example.com/dep\"\n\nfunc main() { println(dep.X) }\n",
+    );
+    let out = sb.go(&["mod", "vendor"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (_, v) = sb.golat(&[]);
+    assert!(checks(&v, "GO043").is_empty(), "fresh vendor/: {v:#}");
+    // go.mod moves on, vendor/ does not.
+    sb.write(
+        "mod/go.mod",
+        "module example.com/m\n\ngo 1.22\n\nrequire example.com/dep v0.0.1\n\nreplace example.com/dep => ../dep\n",
+    );
+    let out = sb.go(&["build", "-o", "/dev/null", "."], &[]);
+    assert!(!out.status.success());
+    let go_err = stderr(&out);
+    let (code, v) = sb.golat(&[]);
+    let c = check(&v, "GO043");
+    assert_eq!(c["status"], "error");
+    let msg = c["message"].as_str().unwrap();
+    for line in go_err.lines().skip(1).take(2) {
+        assert!(msg.contains(line.trim()), "go said {line:?}: {c}");
+    }
+    assert_eq!(code, 3);
+    // -mod=mod sidesteps vendor/, as go's own hint says; golat agrees.
+    let (_, v) = sb.golat(&[("GOFLAGS", "-mod=mod")]);
+    assert!(checks(&v, "GO043").is_empty());
+    // The fix.
+    assert!(fix(c).starts_with("go mod vendor"));
+    assert!(sb.go(&["mod", "vendor"], &[]).status.success());
+    assert!(
+        sb.go(&["build", "-o", "/dev/null", "."], &[])
+            .status
+            .success()
+    );
+    let (_, v) = sb.golat(&[]);
+    assert!(checks(&v, "GO043").is_empty(), "{v:#}");
+}

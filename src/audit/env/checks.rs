@@ -1752,6 +1752,44 @@ fn module_files(f: &Facts, o: &mut Out, m: &facts::ModuleFacts) -> bool {
         }
     }
 
+    // GO043: vendor/modules.txt out of step with go.mod, in the vendor mode go picks by
+    // itself (go line >= 1.14, vendor/ present, no -mod=mod/readonly, no workspace).
+    if let (Some(gm), Some(text), Some(vt)) = (&m.gomod, &m.gomod_text, &m.vendor_text)
+        && m.gowork.is_none()
+        && !matches!(mod_flag.as_deref(), Some("mod" | "readonly"))
+        && gm
+            .go
+            .as_deref()
+            .is_some_and(|g| goenv::compare_versions(g, "1.14").is_ge())
+    {
+        let reqs = gomod_requires(text);
+        let explicit = vendor_explicit(vt);
+        let mut lines = Vec::new();
+        for (p, v) in &reqs {
+            if !explicit.iter().any(|(ep, ev)| ep == p && ev == v) {
+                lines.push(format!("{p}@{v}: is explicitly required in go.mod, but not marked as explicit in vendor/modules.txt"));
+            }
+        }
+        for (p, v) in &explicit {
+            if !reqs.iter().any(|(rp, rv)| rp == p && rv == v) {
+                lines.push(format!("{p}@{v}: is marked as explicit in vendor/modules.txt, but not explicitly required in go.mod"));
+            }
+        }
+        if !lines.is_empty() {
+            let dir = gm.path.parent().unwrap_or(Path::new("/"));
+            o.error(
+                "GO043",
+                S_MOD,
+                format!(
+                    "go: inconsistent vendoring in {}: {} (every build here fails)",
+                    dir.display(),
+                    lines.join("; ")
+                ),
+                format!("go mod vendor (in {})", dir.display()),
+            );
+        }
+    }
+
     // GO043: -mod=mod in workspace mode: go refuses it before doing anything.
     if mod_flag.as_deref() == Some("mod") && m.gowork.is_some() && s.val("GOWORK") != "off" {
         let gf = s.val("GOFLAGS");
@@ -1783,6 +1821,61 @@ fn module_files(f: &Facts, o: &mut Out, m: &facts::ModuleFacts) -> bool {
         );
     }
     parses
+}
+
+/// go.mod's `require` entries (line and block forms): (path, version).
+fn gomod_requires(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut block = false;
+    for raw in text.lines() {
+        let line = raw.split("//").next().unwrap_or("").trim();
+        let item = if block {
+            if line.starts_with(')') {
+                block = false;
+                continue;
+            }
+            line
+        } else if let Some(rest) = line.strip_prefix("require") {
+            let rest = rest.trim();
+            if rest.starts_with('(') {
+                block = true;
+                rest[1..].trim()
+            } else {
+                rest
+            }
+        } else {
+            continue;
+        };
+        let mut w = item.split_whitespace();
+        if let (Some(p), Some(v)) = (w.next(), w.next()) {
+            out.push((p.trim_matches('"').to_string(), v.to_string()));
+        }
+    }
+    out
+}
+
+/// vendor/modules.txt's modules marked `## explicit`: (path, version).
+fn vendor_explicit(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut current: Option<(String, String)> = None;
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# ") {
+            let mut w = rest.split_whitespace();
+            current = match (w.next(), w.next()) {
+                (Some(p), Some(v)) if v.starts_with('v') => Some((p.to_string(), v.to_string())),
+                _ => None,
+            };
+        } else if let Some(rest) = line.strip_prefix("## ") {
+            if rest.split(';').any(|a| a.trim() == "explicit")
+                && let Some(c) = current.take()
+            {
+                out.push(c);
+            }
+        } else {
+            current = None;
+        }
+    }
+    out
 }
 
 /// Where toolchain.Exec would find a toolchain.
@@ -2374,6 +2467,23 @@ mod tests {
         assert!(!one_edit("GOPROXY", "GOPROXY"));
         assert!(!one_edit("GOOGLE_KEY", "GOPROXY"));
         assert!(!one_edit("GOPX", "GOPROXY"));
+    }
+
+    #[test]
+    fn vendor_lists() {
+        let m = "module m\n\ngo 1.22\n\nrequire a.com/x v1.0.0\n\nrequire (\n\tb.com/y v0.2.0 // indirect\n)\n";
+        assert_eq!(
+            gomod_requires(m),
+            vec![
+                ("a.com/x".into(), "v1.0.0".into()),
+                ("b.com/y".into(), "v0.2.0".into())
+            ]
+        );
+        let v = "# a.com/x v1.0.0 => ../x\n## explicit; go 1.22\na.com/x\n# b.com/y v0.2.0\nb.com/y\n# a.com/x => ../x\n";
+        assert_eq!(
+            vendor_explicit(v),
+            vec![("a.com/x".into(), "v1.0.0".into())]
+        );
     }
 
     #[test]

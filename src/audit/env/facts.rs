@@ -299,6 +299,8 @@ pub struct ModuleFacts {
     pub gomod_text: Option<String>,
     /// `vendor/modules.txt` exists next to go.mod.
     pub vendor_modules_txt: bool,
+    /// Its text (at most 4 MiB read).
+    pub vendor_text: Option<String>,
     /// go.work `use` entries whose directory has no go.mod: (as written, absolute).
     pub work_use_missing: Vec<(String, PathBuf)>,
 }
@@ -321,7 +323,18 @@ pub fn find_module_files(
             {
                 out.gomod = Some(ModFile::parse(f, &data));
                 out.gomod_text = Some(String::from_utf8_lossy(&data).into_owned());
-                out.vendor_modules_txt = d.join("vendor/modules.txt").is_file();
+                let vt = d.join("vendor/modules.txt");
+                out.vendor_modules_txt = vt.is_file();
+                if out.vendor_modules_txt
+                    && let Ok(f) = std::fs::File::open(&vt)
+                {
+                    let mut text = String::new();
+                    let _ = std::io::Read::read_to_string(
+                        &mut std::io::Read::take(f, 4 << 20),
+                        &mut text,
+                    );
+                    out.vendor_text = Some(text);
+                }
             }
             break;
         }

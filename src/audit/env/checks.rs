@@ -1837,9 +1837,9 @@ fn gomod_requires(text: &str) -> Vec<(String, String)> {
             line
         } else if let Some(rest) = line.strip_prefix("require") {
             let rest = rest.trim();
-            if rest.starts_with('(') {
+            if let Some(inner) = rest.strip_prefix('(') {
                 block = true;
-                rest[1..].trim()
+                inner.trim()
             } else {
                 rest
             }

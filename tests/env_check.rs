@@ -248,7 +248,7 @@ fn copied_go_binary_without_goroot() {
         "{c}"
     );
     assert!(c["fix"].as_str().unwrap().contains("symlink"));
-    assert_eq!(code, 2);
+    assert_eq!(code, 3);
     // The symlink next to it is fine.
     let (_, v) = run_json(sb.golat(&[], &[]));
     assert!(checks(&v, "GO003").is_empty());
@@ -270,7 +270,7 @@ fn goroot_pointing_at_missing_dir() {
     assert_eq!(c["status"], "error");
     assert!(c["message"].as_str().unwrap().contains(m));
     assert!(c["fix"].as_str().unwrap().contains("unset GOROOT"));
-    assert_eq!(code, 2);
+    assert_eq!(code, 3);
 }
 
 #[test]
@@ -300,9 +300,15 @@ fn legacy_goroot_line_in_goenv_file() {
     let c = check(&v, "GO008");
     assert_eq!(c["status"], "error");
     assert!(c["message"].as_str().unwrap().contains(e));
-    assert!(c["fix"].as_str().unwrap().contains("by hand"));
-    assert_eq!(check(&v, "GO004")["status"], "error");
-    assert_eq!(code, 2);
+    assert!(
+        c["fix"]
+            .as_str()
+            .unwrap()
+            .contains("delete the GOROOT= line")
+    );
+    // One cause, one error: GO004 defers to GO008.
+    assert_eq!(check(&v, "GO004")["status"], "skip");
+    assert_eq!(code, 3);
     // A legacy line that still points at a real GOROOT only warns.
     write(&envfile, &format!("GOROOT={}\n", sb.goroot.display()));
     let (_, v) = run_json(sb.golat(&[], &[("GOENV", e)]));
@@ -356,7 +362,7 @@ fn goflags_with_unquoted_ldflags() {
         c["message"].as_str().unwrap().contains(&go_err),
         "go said {go_err:?}, golat {c}"
     );
-    assert_eq!(code, 2);
+    assert_eq!(code, 3);
 }
 
 #[test]
@@ -381,7 +387,7 @@ fn gotoolchain_local_with_newer_go_mod() {
         "{c}"
     );
     assert!(c["message"].as_str().unwrap().contains("GOTOOLCHAIN=local"));
-    assert_eq!(code, 2);
+    assert_eq!(code, 3);
     // With auto and no proxy, the switch cannot succeed either (and even `go version` fails).
     let (_, v) = run_json(sb.golat(
         &["--dir", sb.p("mod").to_str().unwrap()],
@@ -399,7 +405,7 @@ fn gotoolchain_local_with_newer_go_mod() {
         assert!(!out.status.success(), "go version with GOTOOLCHAIN={gt}");
         let (code, v) = run_json(sb.golat(&[], &[("GOTOOLCHAIN", gt), ("GOPROXY", "off")]));
         assert_eq!(check(&v, "GO034")["status"], "error", "{gt}");
-        assert_eq!(code, 2);
+        assert_eq!(code, 3);
     }
     // With go1.99.0 on PATH the switch works: every go command re-executes it (info).
     std::os::unix::fs::symlink(&sb.go, sb.p("bin/go1.99.0")).unwrap();
@@ -435,7 +441,7 @@ fn read_only_gocache() {
     sb.env(&mut cmd, &format!("{}:/usr/sbin:/sbin", sb.path()));
     cmd.env("GOCACHE", c);
     let out = cmd.output().unwrap();
-    let (out, how) = if out.status.code() == Some(2) || out.status.code() == Some(0) {
+    let (out, how) = if out.status.code() == Some(3) || out.status.code() == Some(0) {
         (out, "ro tmpfs")
     } else {
         eprintln!(
@@ -468,7 +474,7 @@ fn read_only_gocache() {
         msg.contains("read-only file system") || msg.contains("not permitted"),
         "{how}: {msg}"
     );
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(3));
 }
 
 #[test]
@@ -495,7 +501,7 @@ fn stray_go_work_in_parent() {
     assert_eq!(c["status"], "error");
     assert!(c["message"].as_str().unwrap().contains("go.work"));
     assert!(c["fix"].as_str().unwrap().contains("GOWORK=off"));
-    assert_eq!(code, 2);
+    assert_eq!(code, 3);
     // GOWORK=off makes it go away; `go list` then works.
     let out = sb.go_cmd(
         &sb.go,
@@ -533,7 +539,7 @@ fn cgo_enabled_without_c_compiler() {
             .contains("C compiler \"gcc\" not found"),
         "{c}"
     );
-    assert_eq!(code, 2);
+    assert_eq!(code, 3);
     // Unset: cgo is silently off, which is a warning.
     let (_, v) = run_json(sb.golat_path(&[], &[], &path));
     assert_eq!(check(&v, "GO060")["status"], "warn");
@@ -605,7 +611,7 @@ fn stomped_goroot_with_mismatched_version_file() {
             .contains(&format!("VERSION is {other}")),
         "{c}"
     );
-    assert_eq!(code, 2);
+    assert_eq!(code, 3);
 }
 
 #[test]
@@ -619,7 +625,7 @@ fn goroot_env_disagrees_with_binary() {
     assert_eq!(c["status"], "error", "{c}");
     assert!(c["message"].as_str().unwrap().contains(r));
     assert!(c["fix"].as_str().unwrap().contains("unset GOROOT"));
-    assert_eq!(code, 2);
+    assert_eq!(code, 3);
     // GOROOT set to the binary's own root is fine.
     let (_, v) = run_json(sb.golat(&[], &[("GOROOT", sb.goroot.to_str().unwrap())]));
     assert_eq!(check(&v, "GO005")["status"], "ok");
@@ -731,7 +737,7 @@ fn goenv_file_that_never_answers_does_not_hang() {
         c["message"].as_str().unwrap().contains("did not answer"),
         "{c}"
     );
-    assert_eq!(code, 2);
+    assert_eq!(code, 3);
 }
 
 #[test]
@@ -753,7 +759,7 @@ fn invalid_settings_use_go_own_words() {
             c["message"].as_str().unwrap().contains(&first),
             "{k}={val}: go said {first:?}, golat {c}"
         );
-        assert_eq!(code, 2);
+        assert_eq!(code, 3);
     }
 }
 

@@ -8,7 +8,12 @@
 # /usr/games = 60 entries. golat lists every directory (1 000+ files in /usr/bin), measures
 # each entry's lookup latency, reads build info of the Go binaries, and prints the report.
 #
-# Usage: bash bench/path-audit/run.sh [RUNS]   (default 21; builds the release binary)
+# NAMES=repeated: every temp dir holds the same 18 names instead (55 entries sharing 18 names,
+# so every name is shadowed 43 times: the shadowed-executables table and its build-info reads
+# are the work; this once cost one thread per read, 567 clones).
+#
+# Usage: [NAMES=repeated] bash bench/path-audit/run.sh [RUNS]   (default 21; builds the
+# release binary)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 runs=${1:-21}
@@ -21,7 +26,11 @@ entries=("$goroot/bin")
 for i in $(seq 1 44); do
   d="$work/tools$i/bin"
   mkdir -p "$d"
-  for j in $(seq 1 12); do printf '#!/bin/sh\n' >"$d/tool$i-$j"; chmod 755 "$d/tool$i-$j"; done
+  if [ "${NAMES:-}" = repeated ]; then
+    for j in $(seq 1 18); do printf '#!/bin/sh\n' >"$d/tool-$j"; chmod 755 "$d/tool-$j"; done
+  else
+    for j in $(seq 1 12); do printf '#!/bin/sh\n' >"$d/tool$i-$j"; chmod 755 "$d/tool$i-$j"; done
+  fi
   if [ $((i % 15)) -eq 0 ]; then printf '#!/bin/sh\necho fake go\n' >"$d/go"; chmod 755 "$d/go"; fi
   entries+=("$d")
 done
@@ -48,7 +57,7 @@ for _ in $(seq 1 "$runs"); do
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 mw=$(median "${w[@]}"); mg=$(median "${g[@]}")
-printf 'PATH entries: %d (%d bytes), runs: %d, machine load: %s\n' "$n" "${#P}" "$runs" "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf 'PATH entries: %d (%d bytes), names: %s, runs: %d, machine load: %s\n' "$n" "${#P}" "${NAMES:-distinct}" "$runs" "$(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-28s median %8.2f ms   min %8.2f   max %8.2f\n' "which -a go" "$mw" "$(median "$(printf '%s\n' "${w[@]}" | sort -n | head -1)")" "$(printf '%s\n' "${w[@]}" | sort -n | tail -1)"
 printf '%-28s median %8.2f ms   min %8.2f   max %8.2f\n' "golat path-audit" "$mg" "$(printf '%s\n' "${g[@]}" | sort -n | head -1)" "$(printf '%s\n' "${g[@]}" | sort -n | tail -1)"
 awk -v g="$mg" -v w="$mw" 'BEGIN {printf "ratio golat/which: %.1fx; goal golat < 50 ms: %s\n", g / w, (g < 50 ? "met" : "NOT met")}'

@@ -317,6 +317,17 @@ impl DelayFs {
         }
     }
 
+    /// Lookups blocked in a hang right now (the request is in the server, not queued).
+    pub fn hanging(&self) -> u64 {
+        self.request("stats")["hanging"].as_u64().unwrap_or(0)
+    }
+
+    /// The server's process id (to stop it: a stopped server answers nothing, not even the
+    /// kernel's INTERRUPT, as a wedged real server would).
+    pub fn server_pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Zeroes the server's counters.
     pub fn reset(&self) {
         let v = self.request("reset");

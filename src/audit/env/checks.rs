@@ -70,7 +70,59 @@ pub fn run_all(f: &Facts) -> Vec<Check> {
     caches(f, &mut o);
     cgo(f, &mut o);
     install(f, &mut o);
-    o.0
+    merge_repeats(o.0)
+}
+
+/// One line per id: a check that has an ok part and a problem (GO004: "GOROOT found" and
+/// "it is not a Go tree") shows the problem only, and several problems of one id become
+/// one line, at the worst status, in the place of the first.
+fn merge_repeats(checks: Vec<Check>) -> Vec<Check> {
+    let mut out: Vec<Check> = Vec::with_capacity(checks.len());
+    for c in checks {
+        let Some(prev) = out.iter_mut().find(|p| p.id == c.id) else {
+            out.push(c);
+            continue;
+        };
+        let (pr, cr) = (rank(prev.status), rank(c.status));
+        if cr < pr && c.status <= Status::Ok {
+            continue; // an ok (or skip) part beside a problem
+        }
+        if pr < cr && prev.status <= Status::Ok {
+            *prev = c;
+            continue;
+        }
+        prev.message = format!("{}; {}", prev.message, c.message);
+        prev.fix = match (prev.fix.take(), c.fix) {
+            (Some(a), Some(b)) if a != b => Some(format!("{a}; {b}")),
+            (a, b) => a.or(b),
+        };
+        prev.status = prev.status.max(c.status);
+    }
+    out
+}
+
+/// Skip counts as least, then ok, info, warn, error.
+fn rank(s: Status) -> u8 {
+    match s {
+        Status::Skip => 0,
+        Status::Ok => 1,
+        Status::Info => 2,
+        Status::Warn => 3,
+        Status::Error => 4,
+    }
+}
+
+/// The one problem to fix before any other: the first error in report order (which follows
+/// cause to effect: which go, its GOROOT, settings, module, caches), else the first warning.
+pub fn first_fix(checks: &[Check]) -> Option<&Check> {
+    checks
+        .iter()
+        .find(|c| c.status == Status::Error && c.fix.is_some())
+        .or_else(|| {
+            checks
+                .iter()
+                .find(|c| c.status == Status::Warn && c.fix.is_some())
+        })
 }
 
 fn from_where(f: &Facts, key: &str) -> String {
@@ -87,14 +139,53 @@ fn from_where(f: &Facts, key: &str) -> String {
     }
 }
 
-/// How to undo a setting, depending on where it was set.
+/// Where an environment variable is exported, as `~/.bashrc:12`, when golat finds the line in
+/// one of the usual shell start-up files (only $HOME's own files: nothing off $HOME is read).
+fn export_site(f: &Facts, key: &str) -> Option<String> {
+    let home = f.settings.env.get("HOME").filter(|h| h.starts_with('/'))?;
+    facts::find_export(Path::new(home), key).map(|(file, line)| {
+        let shown = file
+            .strip_prefix(home)
+            .map_or(file.display().to_string(), |r| format!("~/{}", r.display()));
+        format!("{shown}:{line}")
+    })
+}
+
+/// How to undo a setting, depending on where it was set. An environment variable is undone
+/// where it is exported: `go env -w`/`-u` never override the OS environment (go says so:
+/// "go env -w KEY=... does not override conflicting OS environment variable").
 fn unset_fix(f: &Facts, key: &str) -> String {
     match f.source_of(key) {
         Some(Source::UserFile) => format!("go env -u {key}"),
         Some(Source::GorootFile) => format!(
             "override it: go env -w {key}=<value> (the distribution's $GOROOT/go.env sets it)"
         ),
-        _ => format!("unset {key} (and remove its export from your shell rc)"),
+        _ => match export_site(f, key) {
+            Some(site) => format!("remove the export of {key} at {site}, then unset {key}"),
+            None => format!(
+                "unset {key} (it comes from the environment: remove its export from your shell rc or CI job)"
+            ),
+        },
+    }
+}
+
+/// How to give `key` the value `value`, depending on where its current value comes from.
+fn set_fix(f: &Facts, key: &str, value: &str) -> String {
+    let line = if value.contains([' ', ',', '|', '\'', '"', ';', '&']) {
+        format!("{key}='{value}'")
+    } else {
+        format!("{key}={value}")
+    };
+    match f.source_of(key) {
+        Some(Source::Env) => match export_site(f, key) {
+            Some(site) => format!(
+                "change the export at {site} to `export {line}` (an environment variable: `go env -w` does not override it)"
+            ),
+            None => format!(
+                "export {line} where {key} is exported now (your shell rc or CI job): `go env -w` does not override an environment variable"
+            ),
+        },
+        _ => format!("go env -w {line}"),
     }
 }
 
@@ -115,6 +206,42 @@ fn which_go(f: &Facts, o: &mut Out) {
             return;
         }
     };
+    // GO012: entries that did not answer. go (and every lookup of every program) waits
+    // there too, for as long as the mount takes.
+    if !scan.unanswered.is_empty() {
+        let list: Vec<String> = scan
+            .unanswered
+            .iter()
+            .map(|(n, d, fs)| {
+                format!(
+                    "#{n} {d:?}{}",
+                    fs.as_deref().map(|t| format!(" ({t})")).unwrap_or_default()
+                )
+            })
+            .collect();
+        let first = scan.unanswered[0].0;
+        o.warn(
+            "GO012",
+            S_GO,
+            format!(
+                "PATH entr{} {} did not answer within {} ms: every go command waits there on each lookup that reaches it (go version looks up gcc and gccgo); checked without {}",
+                if list.len() == 1 { "y" } else { "ies" },
+                list.join(", "),
+                facts::PROBE_TIMEOUT.as_millis(),
+                if list.len() == 1 { "it" } else { "them" },
+            ),
+            format!("move entry #{first} to the end of PATH or remove it (`golat path-audit` measures it)"),
+        );
+    }
+    if f.path_list.iter().all(|e| e.is_empty()) {
+        o.error(
+            "GO001",
+            S_GO,
+            "PATH is empty or unset: no go command runs by name, and a go run by its full path finds no C compiler (cgo silently off: \"build constraints exclude all Go files\" for cgo packages) and no git",
+            "export PATH=\"/usr/local/go/bin:/usr/local/bin:/usr/bin:/bin\" (with your Go's bin first)",
+        );
+        return;
+    }
     let Some(go) = &f.go else {
         o.error(
             "GO001",
@@ -199,7 +326,7 @@ fn which_go(f: &Facts, o: &mut Out) {
                 ""
             }
         );
-        o.warn("GO002", S_GO, msg, "reorder PATH so the go you want comes first, or remove the other install (e.g. apt remove golang-go)");
+        o.warn("GO002", S_GO, msg, "reorder PATH so the go you want comes first (`golat path-audit` suggests a PATH with the newest go first)");
     } else {
         o.ok("GO002", S_GO, "one go binary on PATH");
     }
@@ -259,25 +386,47 @@ fn goroot(f: &Facts, o: &mut Out) {
         .as_ref()
         .map_or("go/env file".into(), |p| p.display().to_string());
 
-    // GO008: legacy GOROOT= line in go/env (go env -w refuses it now; old files keep it).
+    // GO008: a GOROOT= line in go/env. go1.26 `go env -u GOROOT` removes it while the
+    // directory exists; when it does not, every go command (`go env -u` too) stops at
+    // "go: cannot find GOROOT directory", so only an editor can remove it.
     if let Some(v) = file_root {
         let exists = Path::new(v).is_dir();
-        let msg = format!(
-            "{env_file} sets GOROOT={v}{}; `go env -w` can no longer write or remove it",
-            if exists {
-                ""
-            } else {
-                " which does not exist: every go command fails, even `go env -u GOROOT`"
-            }
-        );
-        let fix = format!("delete the GOROOT= line from {env_file} by hand");
         if exists {
-            o.warn("GO008", S_ROOT, msg, fix);
+            o.warn(
+                "GO008",
+                S_ROOT,
+                format!("{env_file} sets GOROOT={v}: every go command uses that tree instead of finding its own, even after you install another Go"),
+                "go env -u GOROOT",
+            );
         } else {
-            o.error("GO008", S_ROOT, msg, fix);
+            o.error(
+                "GO008",
+                S_ROOT,
+                format!("{env_file} sets GOROOT={v}, which does not exist: every go command fails with \"go: cannot find GOROOT directory: {v}\", `go env -u GOROOT` included"),
+                format!("delete the GOROOT= line from {env_file} with an editor"),
+            );
         }
     } else {
         o.ok("GO008", S_ROOT, "no GOROOT= line in the go/env file");
+    }
+
+    if f.goroot_hung {
+        let root = s.goroot.as_deref().unwrap_or(Path::new("?"));
+        o.error(
+            "GO004",
+            S_ROOT,
+            format!(
+                "GOROOT {} did not answer within {} ms (a hung or very slow mount): every go command waits reading it; its files were not checked",
+                root.display(),
+                facts::PROBE_TIMEOUT.as_millis()
+            ),
+            if matches!(how, GorootHow::Env | GorootHow::UserFile) {
+                unset_fix(f, "GOROOT")
+            } else {
+                "install Go on a local disk and put its bin first on PATH".into()
+            },
+        );
+        return;
     }
 
     // GO003 / GO004
@@ -308,6 +457,14 @@ fn goroot(f: &Facts, o: &mut Out) {
                 "replace the copy with a symlink to <GOROOT>/bin/go, or call go by its real path",
             );
         }
+        (Some(_), GorootHow::UserFile) if file_root.is_some_and(|v| !Path::new(v).is_dir()) => {
+            // One cause, one finding: GO008 already says the go/env line names nothing.
+            o.skip(
+                "GO004",
+                S_ROOT,
+                "GOROOT comes from the go/env line GO008 reports",
+            );
+        }
         (Some(root), _) => {
             if !root.is_dir() {
                 let from = match how {
@@ -318,7 +475,7 @@ fn goroot(f: &Facts, o: &mut Out) {
                     "GO004",
                     S_ROOT,
                     format!("GOROOT={}{from} does not exist: every go command fails with \"go: cannot find GOROOT directory: {}\"", root.display(), root.display()),
-                    if how == GorootHow::UserFile { format!("delete the GOROOT= line from {env_file}") } else { "unset GOROOT (the go command finds its own root)".into() },
+                    if how == GorootHow::UserFile { format!("delete the GOROOT= line from {env_file} with an editor") } else { unset_fix(f, "GOROOT") },
                 );
             } else {
                 let how_s = match how {
@@ -361,9 +518,13 @@ fn goroot(f: &Facts, o: &mut Out) {
                 own.display(),
                 mine.as_deref().unwrap_or("?"),
                 if differ {
-                    ": expect `compile: version ... does not match go tool version ...`"
+                    format!(
+                        ": every build fails with `compile: version \"{}\" does not match go tool version \"{}\"`",
+                        theirs.as_deref().unwrap_or("?"),
+                        mine.as_deref().unwrap_or("?")
+                    )
                 } else {
-                    ""
+                    String::new()
                 }
             );
             let fix = unset_fix(f, "GOROOT");
@@ -381,28 +542,36 @@ fn goroot(f: &Facts, o: &mut Out) {
         }
     }
 
-    // GO006: go, VERSION, compile and link from one release.
+    // GO006: VERSION, compile and link from one release, and the go binary from it too.
+    // The tree and the binary are judged apart: a healthy tree of another release named by
+    // $GOROOT is a wrong setting (GO005), never a reason to touch the tree.
     if let Some(root) = s.goroot.as_ref().filter(|r| r.is_dir()) {
-        let mut parts: Vec<(String, String)> = Vec::new();
-        if let Some(v) = &f.go_version {
-            parts.push(("go".into(), v.clone()));
-        }
+        let mut tree: Vec<(String, String)> = Vec::new();
         if let Some(v) = &f.version_file {
-            parts.push(("VERSION".into(), v.clone()));
+            tree.push(("VERSION".into(), v.clone()));
         }
         let mut missing = Vec::new();
         for (tool, v) in &f.tools {
             match v {
-                Ok(v) => parts.push((tool.clone(), v.clone())),
+                Ok(v) => tree.push((tool.clone(), v.clone())),
                 Err(e) => missing.push(format!("{tool}: {e}")),
             }
         }
-        let first = parts.first().map(|p| p.1.clone());
-        let mismatched: Vec<String> = parts
+        let first = tree.first().map(|p| p.1.clone());
+        let mismatched: Vec<String> = tree
             .iter()
             .filter(|p| Some(&p.1) != first.as_ref())
             .map(|p| format!("{} is {}", p.0, p.1))
             .collect();
+        let binary = f.go_info.as_ref().map(|b| b.go_version.clone());
+        let explicit = matches!(how, GorootHow::Env | GorootHow::UserFile);
+        let own_root = f
+            .exe_goroot
+            .as_ref()
+            .is_some_and(|own| std::fs::canonicalize(root).ok().as_ref() == Some(own));
+        // Never `rm -rf`: the tree may be someone's working install (or the module cache's
+        // read-only copy); a new directory is always safe.
+        let reinstall = "unpack one Go release into a new, empty directory and put its bin first on PATH (never unpack over an existing tree)";
         if !missing.is_empty() {
             o.error(
                 "GO006",
@@ -412,26 +581,56 @@ fn goroot(f: &Facts, o: &mut Out) {
                     root.display(),
                     missing.join("; ")
                 ),
-                "reinstall Go into an empty directory",
+                if explicit && !own_root {
+                    unset_fix(f, "GOROOT")
+                } else {
+                    reinstall.to_string()
+                },
             );
         } else if !mismatched.is_empty() {
             o.error(
                 "GO006",
                 S_ROOT,
                 format!(
-                    "toolchain files disagree: go is {}, {}: builds fail with `compile: version ... does not match go tool version ...`",
-                    first.unwrap_or_default(),
+                    "toolchain files in {} disagree: VERSION is {}, {}: builds fail with `compile: version ... does not match go tool version ...`",
+                    root.display(),
+                    first.clone().unwrap_or_default(),
                     mismatched.join(", ")
                 ),
-                format!("rm -rf {} and unpack one Go release into the empty directory", root.display()),
+                reinstall,
             );
+        } else if let (Some(b), Some(t)) = (&binary, &first)
+            && b != t
+        {
+            if explicit && f.exe_goroot.is_some() && !own_root {
+                // GO005 reports the wrong setting; the tree itself is a whole release.
+                o.ok(
+                    "GO006",
+                    S_ROOT,
+                    format!("VERSION, compile and link in {} are all {t} (a whole release; the {b} go binary is GO005's problem)", root.display()),
+                );
+            } else if explicit {
+                o.error(
+                    "GO006",
+                    S_ROOT,
+                    format!("the go binary is {b} but GOROOT {} is a {t} tree: builds fail with `compile: version \"{t}\" does not match go tool version \"{b}\"`", root.display()),
+                    format!("{}, or run {}/bin/go", unset_fix(f, "GOROOT"), root.display()),
+                );
+            } else {
+                o.error(
+                    "GO006",
+                    S_ROOT,
+                    format!("the go binary is {b} but the tree it sits in ({}) is {t}: an install was unpacked over another; builds fail with `compile: version \"{t}\" does not match go tool version \"{b}\"`", root.display()),
+                    reinstall,
+                );
+            }
         } else {
             o.ok(
                 "GO006",
                 S_ROOT,
                 format!(
                     "go, VERSION, compile and link are all {}",
-                    first.unwrap_or_default()
+                    first.or(binary).unwrap_or_default()
                 ),
             );
         }
@@ -465,7 +664,11 @@ fn goroot(f: &Facts, o: &mut Out) {
                         ""
                     }
                 ),
-                Some("go clean -modcache removes them"),
+                // `go clean -modcache` deletes every downloaded module too, and with the
+                // current GOROOT in the cache it would delete the toolchain that runs.
+                (!in_cache).then_some(
+                    "nothing to do; `go clean -modcache` would remove them with every downloaded module",
+                ),
             ),
             Ok(_) => o.ok(
                 "GO011",
@@ -613,11 +816,19 @@ fn settings(f: &Facts, o: &mut Out) {
     let (gopath, gp_src) = s.gopath();
     let goroot = s.goroot.as_ref().map(|r| goenv::clean(r));
     if !gopath.is_empty() && goroot.as_deref() == Some(goenv::clean(Path::new(&gopath)).as_path()) {
+        // Checked with go1.26.8: builds work, but every command warns and GOMODCACHE is
+        // $GOROOT/pkg/mod, so downloads land inside the Go installation.
+        let fix = if gp_src == Source::Default {
+            "set GOPATH elsewhere (e.g. go env -w GOPATH=$HOME/gopath), or move Go out of $HOME/go"
+                .to_string()
+        } else {
+            unset_fix(f, "GOPATH")
+        };
         o.warn(
             "GO020",
             S_SET,
-            format!("warning: both GOPATH and GOROOT are the same directory ({gopath}){}: GOPATH is ignored and tools that parse go's output break", from_where(f, "GOPATH")),
-            "set GOPATH elsewhere (e.g. $HOME/go), or unset it",
+            format!("warning: both GOPATH and GOROOT are the same directory ({gopath}){}: go works, but prints this on every command, downloads modules into {gopath}/pkg/mod and installs commands into {gopath}/bin, inside the Go installation", from_where(f, "GOPATH")),
+            fix,
         );
     } else if gopath.is_empty()
         && gp_src == Source::Default
@@ -671,7 +882,16 @@ fn settings(f: &Facts, o: &mut Out) {
         let a = goenv::analyze_goflags(gf);
         let w = from_where(f, "GOFLAGS");
         if let Some(fatal) = &a.fatal {
-            o.error("GO025", S_SET, format!("GOFLAGS={gf:?}{w}: every go command fails with `{fatal}`"), "quote a whole flag: GOFLAGS=\"'-ldflags=-s -w'\" (quotes only count at the start of a word)");
+            let fix = match goflags_repair(gf) {
+                Some(fixed) => set_fix(f, "GOFLAGS", &fixed),
+                None => "quote a whole flag: GOFLAGS=\"'-ldflags=-s -w'\" (quotes only count at the start of a word)".to_string(),
+            };
+            o.error(
+                "GO025",
+                S_SET,
+                format!("GOFLAGS={gf:?}{w}: every go command fails with `{fatal}`"),
+                fix,
+            );
         } else if !a.build_errors.is_empty() {
             o.error(
                 "GO025",
@@ -759,10 +979,18 @@ fn settings(f: &Facts, o: &mut Out) {
         .map(str::trim)
         .filter(|e| !e.is_empty())
         .collect();
-    if proxy.is_empty() || entries.is_empty() {
-        o.warn("GO029", S_SET, "GOPROXY is empty: module downloads fail (\"GOPROXY list is not the empty string, but contains no entries\" for stray separators)", "go env -w GOPROXY=https://proxy.golang.org,direct");
+    let default_proxy = "https://proxy.golang.org,direct";
+    if proxy.is_empty() && f.go.is_none() {
+        // Without a go there is no $GOROOT/go.env, which is where the default comes from.
+        o.skip(
+            "GO029",
+            S_SET,
+            "no go command, so no $GOROOT/go.env default for GOPROXY",
+        );
+    } else if proxy.is_empty() || entries.is_empty() {
+        o.warn("GO029", S_SET, "GOPROXY is empty: module downloads fail (\"GOPROXY list is not the empty string, but contains no entries\" for stray separators)", set_fix(f, "GOPROXY", default_proxy));
     } else if entries[0] == "off" {
-        o.warn("GO029", S_SET, format!("GOPROXY=off{}: `module lookup disabled by GOPROXY=off` for anything not in the module cache, and no toolchain downloads", from_where(f, "GOPROXY")), "go env -w GOPROXY=https://proxy.golang.org,direct");
+        o.warn("GO029", S_SET, format!("GOPROXY=off{}: `module lookup disabled by GOPROXY=off` for anything not in the module cache, and no toolchain downloads", from_where(f, "GOPROXY")), set_fix(f, "GOPROXY", default_proxy));
     } else if let Some(bad) = entries.iter().find(|e| {
         !matches!(**e, "off" | "direct") && !e.contains(":/") && !e.contains(['.', ':', '/'])
     }) {
@@ -780,7 +1008,7 @@ fn settings(f: &Facts, o: &mut Out) {
                 "GOPROXY=direct{}: every module is fetched from its VCS (slower; needs git etc.)",
                 from_where(f, "GOPROXY")
             ),
-            Some("go env -w GOPROXY=https://proxy.golang.org,direct"),
+            Some(&set_fix(f, "GOPROXY", default_proxy)),
         );
     } else {
         o.ok("GO029", S_SET, format!("GOPROXY={proxy}"));
@@ -857,11 +1085,16 @@ fn settings(f: &Facts, o: &mut Out) {
                 format!("GOTOOLCHAIN={gt} names a language version, not a release: `go: download go{v} for ...: toolchain not available`"),
                 format!("use a full release: GOTOOLCHAIN=go{v}.0"),
             ),
+            _ if gt.is_empty() && f.go.is_none() => o.skip(
+                "GO032",
+                S_SET,
+                "no go command, so no $GOROOT/go.env default for GOTOOLCHAIN",
+            ),
             _ if gt.is_empty() => o.warn(
                 "GO032",
                 S_SET,
                 "GOTOOLCHAIN is empty (no $GOROOT/go.env line?): toolchain selection is off, go.mod `toolchain` lines are ignored",
-                "go env -w GOTOOLCHAIN=auto (or local)",
+                set_fix(f, "GOTOOLCHAIN", "auto"),
             ),
             _ => o.ok("GO032", S_SET, format!("GOTOOLCHAIN={gt}{}", from_where(f, "GOTOOLCHAIN"))),
         },
@@ -870,13 +1103,63 @@ fn settings(f: &Facts, o: &mut Out) {
     // GO038: target platform values.
     arch_checks(f, o);
 
-    // GO039: GODEBUG.
+    // GO039: GODEBUG, its keys against the toolchain's own lists.
     if let Some(g) = s.env.get("GODEBUG").filter(|g| !g.is_empty()) {
-        o.info(
-            "GO039",
+        let known = godebug_keys(f);
+        let unknown: Vec<String> = g
+            .split(',')
+            .filter_map(|kv| kv.split('=').next())
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .filter(|k| !known.is_empty() && !known.iter().any(|n| n == k))
+            .map(|k| match known.iter().find(|n| one_edit(k, n)) {
+                Some(n) => format!("{k} (did you mean {n}?)"),
+                None => k.to_string(),
+            })
+            .collect();
+        if unknown.is_empty() {
+            o.info(
+                "GO039",
+                S_SET,
+                format!("GODEBUG={g} applies to every Go program you run, including go itself"),
+                Some("set it per command instead of exporting it"),
+            );
+        } else {
+            o.warn(
+                "GO039",
+                S_SET,
+                format!("GODEBUG key{} {} not in {}'s lists (internal/godebugs, runtime): every Go program ignores {}, silently", if unknown.len() == 1 { "" } else { "s" }, unknown.join(", "), f.go_version.as_deref().unwrap_or("the toolchain"), if unknown.len() == 1 { "it" } else { "them" }),
+                "fix the spelling, or drop the key",
+            );
+        }
+    }
+
+    // GO045: a GO* variable one letter away from a setting: go ignores the misspelt one.
+    let typos: Vec<String> = s
+        .env
+        .keys()
+        .filter(|k| {
+            k.starts_with("GO")
+                && !goenv::KNOWN_ENV.contains(&k.as_str())
+                && !RUNTIME_ENV.contains(&k.as_str())
+        })
+        .filter_map(|k| {
+            goenv::KNOWN_ENV
+                .iter()
+                .find(|n| n.starts_with("GO") && one_edit(k, n))
+                .map(|n| format!("{k} (did you mean {n}?)"))
+        })
+        .collect();
+    if !typos.is_empty() {
+        o.warn(
+            "GO045",
             S_SET,
-            format!("GODEBUG={g} applies to every Go program you run, including go itself"),
-            Some("set it per command instead of exporting it"),
+            format!(
+                "environment variable{} {}: no go setting has that name, so go ignores it",
+                if typos.len() == 1 { "" } else { "s" },
+                typos.join(", ")
+            ),
+            "rename it in your shell rc or CI job",
         );
     }
 
@@ -920,6 +1203,90 @@ fn settings(f: &Facts, o: &mut Out) {
     }
 }
 
+/// GOFLAGS with each stray value joined to the flag before it (`-tags foo` → `-tags=foo`:
+/// GOFLAGS only takes `-flag=value`), when that makes every word parse; None otherwise.
+fn goflags_repair(gf: &str) -> Option<String> {
+    let words = goenv::quoted_split(gf).ok()?;
+    let mut out: Vec<String> = Vec::new();
+    for w in words {
+        match out.last_mut() {
+            Some(prev) if !w.starts_with('-') && prev.starts_with('-') && !prev.contains('=') => {
+                prev.push('=');
+                prev.push_str(&w);
+            }
+            _ => out.push(w),
+        }
+    }
+    // A word with a space needs the quotes cmd/internal/quoted understands.
+    let fixed = out
+        .iter()
+        .map(|w| {
+            if w.contains([' ', '\t']) {
+                format!("'{w}'")
+            } else {
+                w.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    let a = goenv::analyze_goflags(&fixed);
+    (fixed != gf && a.fatal.is_none() && a.build_errors.is_empty()).then_some(fixed)
+}
+
+/// GO* variables the Go runtime (not the go command) reads.
+const RUNTIME_ENV: &[&str] = &[
+    "GOGC",
+    "GOMAXPROCS",
+    "GOMEMLIMIT",
+    "GOTRACEBACK",
+    "GORACE",
+    "GOCOVERDIR",
+    "GODEBUG",
+    "GOROOT_BOOTSTRAP",
+    "GOROOT_FINAL",
+];
+
+/// GODEBUG keys the toolchain knows: internal/godebugs' table and the runtime's dbgvars.
+/// Empty when the sources are not in GOROOT (then nothing is called unknown).
+fn godebug_keys(f: &Facts) -> Vec<String> {
+    let Some(root) = f.settings.goroot.as_ref().filter(|_| !f.goroot_hung) else {
+        return Vec::new();
+    };
+    let mut keys = Vec::new();
+    for (file, marker) in [
+        ("src/internal/godebugs/table.go", "Name: \""),
+        ("src/runtime/runtime1.go", "{name: \""),
+    ] {
+        let Ok(text) = std::fs::read_to_string(root.join(file)) else {
+            return Vec::new();
+        };
+        for part in text.split(marker).skip(1) {
+            if let Some(name) = part.split('"').next() {
+                keys.push(name.to_string());
+            }
+        }
+    }
+    keys
+}
+
+/// `a` and `b` differ by one insertion, deletion, substitution or adjacent swap.
+fn one_edit(a: &str, b: &str) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    if a == b {
+        return false;
+    }
+    let pre = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let (ra, rb) = (&a[pre..], &b[pre..]);
+    match (ra.len(), rb.len()) {
+        (x, y) if x == y => {
+            ra[1..] == rb[1..] || (x >= 2 && ra[0] == rb[1] && ra[1] == rb[0] && ra[2..] == rb[2..])
+        }
+        (x, y) if x + 1 == y => ra == &rb[1..],
+        (x, y) if y + 1 == x => &ra[1..] == rb,
+        _ => false,
+    }
+}
+
 fn join(v: &[&String]) -> String {
     v.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
 }
@@ -944,12 +1311,53 @@ pub fn changed_settings(f: &Facts) -> Vec<(String, String, Source)> {
     out
 }
 
+/// buildcfg.ParseGOEXPERIMENT's verdict, from the toolchain's own list of experiments
+/// (the fields of internal/goexperiment.Flags, lower-cased, plus `regabi` and `none`):
+/// `go: unknown GOEXPERIMENT bogus` stops every go command, `go version` included.
+fn goexperiment_error(f: &Facts) -> Option<String> {
+    let s = &f.settings;
+    let raw = s.val("GOEXPERIMENT");
+    if raw.is_empty() || f.goroot_hung {
+        return None;
+    }
+    let src = std::fs::read_to_string(
+        s.goroot
+            .as_ref()?
+            .join("src/internal/goexperiment/flags.go"),
+    )
+    .ok()?;
+    let body = src
+        .split("type Flags struct {")
+        .nth(1)?
+        .split("\n}")
+        .next()?;
+    let mut names: Vec<String> = body
+        .lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            let name = w.next()?;
+            (w.next() == Some("bool")).then(|| name.to_ascii_lowercase())
+        })
+        .collect();
+    names.push("regabi".into());
+    for item in raw.split(',').filter(|e| !e.is_empty() && *e != "none") {
+        let name = item.strip_prefix("no").unwrap_or(item);
+        if !names.iter().any(|n| n == name) {
+            return Some(format!(
+                "GOEXPERIMENT={raw}{}: every go command fails, `go version` included: go: unknown GOEXPERIMENT {name}",
+                from_where(f, "GOEXPERIMENT")
+            ));
+        }
+    }
+    None
+}
+
 fn arch_checks(f: &Facts, o: &mut Out) {
     let s = &f.settings;
     let goos = s.or_default("GOOS", &f.host.0).0;
     let goarch = s.or_default("GOARCH", &f.host.1).0;
     let mut problems = Vec::new();
-    if !s.val("GOOS").is_empty() || !s.val("GOARCH").is_empty() {
+    if !f.goroot_hung && (!s.val("GOOS").is_empty() || !s.val("GOARCH").is_empty()) {
         // internal/platform/zosarch.go is the go command's own list.
         if let Some(list) = s
             .goroot
@@ -962,23 +1370,36 @@ fn arch_checks(f: &Facts, o: &mut Out) {
             }
         }
     }
+    let mut fixes = Vec::new();
+    if !problems.is_empty() {
+        fixes.push("set GOOS/GOARCH to a pair `go tool dist list` prints".to_string());
+    }
+    if let Some(e) = goexperiment_error(f) {
+        problems.push(e);
+        fixes.push(unset_fix(f, "GOEXPERIMENT"));
+    }
+    // internal/buildcfg sets an error for GOAMD64 outside v1..v4 and falls back to the
+    // default level, but cmd/go never reports it: go1.26.8 builds and runs with GOAMD64=v5
+    // (and records GOAMD64=v5 in the binary). A performance surprise, not a failure. The fix
+    // is never a higher level: a v4 binary does not start on a CPU without AVX-512.
+    let mut amd64 = None;
     if goarch == "amd64" {
         let v = s.val("GOAMD64");
         if !v.is_empty() && !matches!(v, "v1" | "v2" | "v3" | "v4") {
-            problems.push(format!(
-                "invalid GOAMD64={v}: must be v1, v2, v3, v4 (go 1.26 may accept it silently)"
+            amd64 = Some(format!(
+                "GOAMD64={v}{} is not a level go knows (v1, v2, v3, v4): go builds anyway, silently for the default level (internal/buildcfg's \"invalid GOAMD64: must be v1, v2, v3, v4\" is never printed)",
+                from_where(f, "GOAMD64")
             ));
+            fixes.push(unset_fix(f, "GOAMD64"));
         }
     }
-    if problems.is_empty() {
-        o.ok("GO038", S_SET, format!("target {goos}/{goarch}"));
-    } else {
-        o.error(
-            "GO038",
-            S_SET,
-            problems.join("; "),
-            "fix or unset the variable",
-        );
+    match (problems.is_empty(), amd64) {
+        (true, None) => o.ok("GO038", S_SET, format!("target {goos}/{goarch}")),
+        (true, Some(w)) => o.warn("GO038", S_SET, w, fixes.join("; ")),
+        (false, w) => {
+            problems.extend(w);
+            o.error("GO038", S_SET, problems.join("; "), fixes.join("; "))
+        }
     }
 }
 
@@ -1072,6 +1493,15 @@ fn modules(f: &Facts, o: &mut Out) {
         );
     }
 
+    if !module_files(f, o, m) {
+        o.skip(
+            "GO010",
+            S_MOD,
+            "go.mod or go.work does not parse (GO042): no toolchain selection",
+        );
+        return;
+    }
+
     // GO010 / GO033 / GO034: toolchain selection for this module.
     let Some(local) = f.local_version() else {
         o.skip(
@@ -1111,9 +1541,14 @@ fn modules(f: &Facts, o: &mut Out) {
         .as_deref()
         .and_then(goenv::from_toolchain)
         .unwrap_or_else(|| local.clone());
+    // Whether the local go satisfies the go line: only then is GOTOOLCHAIN=local a fix (else
+    // it trades GO034 for GO033, and GO033's `auto` back for GO034).
+    let local_ok = file
+        .and_then(|m| m.go.as_deref())
+        .is_none_or(|g| goenv::compare_versions(g, &local).is_le());
     if let Some(target) = &sel.target {
-        toolchain_availability(f, o, &gt, gt_raw, &sel.reason, target);
-    } else {
+        toolchain_availability(f, o, &gt, gt_raw, &sel.reason, target, local_ok);
+    } else if sel.unmet.is_none() {
         match file {
             Some(m) => o.ok(
                 "GO010",
@@ -1134,6 +1569,30 @@ fn modules(f: &Facts, o: &mut Out) {
         }
     }
     if let Some(need) = &sel.unmet {
+        // What `auto` would switch to, and whether that switch could succeed.
+        let mut want = format!("go{need}");
+        if goenv::is_lang(need) && goenv::compare_versions(need, "1.21").is_ge() {
+            want.push_str(".0");
+        }
+        let fix = match find_toolchain(f, &want) {
+            Found::OnPath(p) => format!(
+                "allow switching to the {want} at {}: {}",
+                p.display(),
+                set_fix(f, "GOTOOLCHAIN", "path")
+            ),
+            Found::Cached(_) => format!(
+                "allow switching to the {want} already downloaded: {}",
+                set_fix(f, "GOTOOLCHAIN", "auto")
+            ),
+            Found::Download(proxy) => format!(
+                "{} (the first go command downloads {want} from {proxy}), or install Go {need} or newer",
+                set_fix(f, "GOTOOLCHAIN", "auto")
+            ),
+            Found::Nowhere => format!(
+                "install Go {need} or newer and put its bin first on PATH (GOPROXY={} cannot download {want}, so letting go switch would fail too)",
+                f.settings.val("GOPROXY")
+            ),
+        };
         o.error(
             "GO033",
             S_MOD,
@@ -1141,7 +1600,7 @@ fn modules(f: &Facts, o: &mut Out) {
                 "go: {fname} requires go >= {need} (running go {running}; GOTOOLCHAIN={gt_raw}{})",
                 from_where(f, "GOTOOLCHAIN")
             ),
-            format!("install Go {need} or newer, or allow switching: GOTOOLCHAIN=auto"),
+            fix,
         );
     } else if file.is_some() {
         o.ok(
@@ -1152,28 +1611,301 @@ fn modules(f: &Facts, o: &mut Out) {
     }
 }
 
-/// GO010/GO034: where a toolchain switch to `target` finds it — PATH, the module cache, or a
-/// download (toolchain.Exec's order).
-fn toolchain_availability(
-    f: &Facts,
-    o: &mut Out,
-    gt: &goenv::Gotoolchain,
-    gt_raw: &str,
-    reason: &str,
-    target: &str,
-) {
+/// cmd/go's base.ShortPath: `path` relative to `dir` when that is shorter, else `path`.
+fn short_path(path: &Path, dir: &Path) -> String {
+    let p: Vec<_> = path.components().collect();
+    let d: Vec<_> = dir.components().collect();
+    let common = p.iter().zip(&d).take_while(|(a, b)| a == b).count();
+    let mut rel = PathBuf::new();
+    for _ in common..d.len() {
+        rel.push("..");
+    }
+    for c in &p[common..] {
+        rel.push(c);
+    }
+    let rel = if rel.as_os_str().is_empty() {
+        ".".to_string()
+    } else {
+        rel.display().to_string()
+    };
+    let abs = path.display().to_string();
+    if rel.len() < abs.len() { rel } else { abs }
+}
+
+/// modfile.GoVersionRE: `^([1-9][0-9]*)\.(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))?([a-z]+[0-9]+)?$`.
+fn go_version_ok(v: &str) -> bool {
+    fn num(s: &str) -> Option<&str> {
+        let end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+        let (n, rest) = s.split_at(end);
+        (!n.is_empty() && (n == "0" || !n.starts_with('0'))).then_some(rest)
+    }
+    let Some(rest) = num(v).filter(|_| !v.starts_with('0')) else {
+        return false;
+    };
+    let Some(rest) = rest.strip_prefix('.').and_then(num) else {
+        return false;
+    };
+    let rest = match rest.strip_prefix('.') {
+        Some(r) => match num(r) {
+            Some(r) => r,
+            None => return false,
+        },
+        None => rest,
+    };
+    if rest.is_empty() {
+        return true;
+    }
+    let letters = rest
+        .find(|c: char| !c.is_ascii_lowercase())
+        .unwrap_or(rest.len());
+    let digits = &rest[letters..];
+    letters > 0 && !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// GO042 (go.mod / go.work parse as go parses them), GO043 (-mod=vendor), GO044 (no module).
+/// False when a file does not parse: go stops there, so nothing later is judged.
+fn module_files(f: &Facts, o: &mut Out, m: &facts::ModuleFacts) -> bool {
     let s = &f.settings;
-    let pl = f.path_list.clone();
-    let name = target.to_string();
-    let on_path = guarded("looking up the toolchain on PATH", move || {
-        facts::scan_path(&pl, std::slice::from_ref(&name), &[])
-    })
-    .ok()
-    .and_then(|scan| {
-        scan.first(target)
-            .filter(|h| !h.relative)
-            .map(|h| h.path.clone())
-    });
+    let mut parses = true;
+    let mut problems = Vec::new();
+    let mut fixes = Vec::new();
+    let files = m
+        .gomod
+        .iter()
+        .map(|g| (g, "go.mod"))
+        .chain(m.gowork.iter().map(|w| (&w.0, "go.work")));
+    for (file, kind) in files {
+        if let Some(v) = file.go.as_deref().filter(|v| !go_version_ok(v)) {
+            let line = std::fs::read_to_string(&file.path)
+                .ok()
+                .and_then(|t| {
+                    t.lines().position(|l| {
+                        l.trim_start()
+                            .strip_prefix("go")
+                            .is_some_and(|r| r.starts_with([' ', '\t']))
+                    })
+                })
+                .map_or(String::new(), |n| format!(":{}", n + 1));
+            problems.push(format!(
+                "go: errors parsing {kind}: {}{line}: invalid go version '{v}': must match format 1.23.0 (every go command here fails, `go version` aside)",
+                file.path.display()
+            ));
+            let fixed = v
+                .split('.')
+                .take(3)
+                .map(|p| p.trim_end_matches(|c: char| !c.is_ascii_digit()))
+                .filter(|p| !p.is_empty())
+                .collect::<Vec<_>>()
+                .join(".");
+            fixes.push(if go_version_ok(&fixed) {
+                format!("write `go {fixed}` in {}", file.path.display())
+            } else {
+                format!(
+                    "write a release such as `go 1.22.0` in {}",
+                    file.path.display()
+                )
+            });
+            parses = false;
+        }
+    }
+    for (u, abs) in &m.work_use_missing {
+        // go names the directory as base.ShortPath does: relative to where it runs, if shorter.
+        let short = short_path(abs, &f.dir);
+        problems.push(format!(
+            "go: cannot load module {short} listed in go.work file: open {short}/go.mod: no such file or directory (every build here fails)"
+        ));
+        fixes.push(format!(
+            "go work edit -dropuse={u} (or create the module there)"
+        ));
+    }
+    if problems.is_empty() {
+        if m.gomod.is_some() || m.gowork.is_some() {
+            o.ok("GO042", S_MOD, "go.mod/go.work parse as go parses them");
+        }
+    } else {
+        o.error("GO042", S_MOD, problems.join("; "), fixes.join("; "));
+    }
+
+    // GO043: -mod=vendor without vendor/modules.txt, with requirements to vendor.
+    let mod_flag = goenv::analyze_goflags(s.val("GOFLAGS"))
+        .flags
+        .iter()
+        .rev()
+        .find(|fl| fl.name == "mod")
+        .and_then(|fl| fl.value.clone());
+    if let (Some("vendor"), Some(gm), Some(text)) = (mod_flag.as_deref(), &m.gomod, &m.gomod_text)
+        && m.gowork.is_none()
+    {
+        let requires = text.lines().any(|l| {
+            l.trim_start()
+                .strip_prefix("require")
+                .is_some_and(|r| r.starts_with([' ', '\t', '(']) && !r.trim().starts_with("()"))
+        });
+        let dir = gm.path.parent().unwrap_or(Path::new("/"));
+        if requires && !m.vendor_modules_txt {
+            o.error(
+                "GO043",
+                S_MOD,
+                format!("GOFLAGS has -mod=vendor{} but {} has no vendor/modules.txt: every build fails with \"go: inconsistent vendoring in {}\"", from_where(f, "GOFLAGS"), dir.display(), dir.display()),
+                format!("go mod vendor (in {}), or drop -mod=vendor from GOFLAGS", dir.display()),
+            );
+        }
+    }
+
+    // GO043: vendor/modules.txt out of step with go.mod, in the vendor mode go picks by
+    // itself (go line >= 1.14, vendor/ present, no -mod=mod/readonly, no workspace).
+    if let (Some(gm), Some(text), Some(vt)) = (&m.gomod, &m.gomod_text, &m.vendor_text)
+        && m.gowork.is_none()
+        && !matches!(mod_flag.as_deref(), Some("mod" | "readonly"))
+        && gm
+            .go
+            .as_deref()
+            .is_some_and(|g| goenv::compare_versions(g, "1.14").is_ge())
+    {
+        let reqs = gomod_requires(text);
+        let explicit = vendor_explicit(vt);
+        let mut lines = Vec::new();
+        for (p, v) in &reqs {
+            if !explicit.iter().any(|(ep, ev)| ep == p && ev == v) {
+                lines.push(format!("{p}@{v}: is explicitly required in go.mod, but not marked as explicit in vendor/modules.txt"));
+            }
+        }
+        for (p, v) in &explicit {
+            if !reqs.iter().any(|(rp, rv)| rp == p && rv == v) {
+                lines.push(format!("{p}@{v}: is marked as explicit in vendor/modules.txt, but not explicitly required in go.mod"));
+            }
+        }
+        if !lines.is_empty() {
+            let dir = gm.path.parent().unwrap_or(Path::new("/"));
+            o.error(
+                "GO043",
+                S_MOD,
+                format!(
+                    "go: inconsistent vendoring in {}: {} (every build here fails)",
+                    dir.display(),
+                    lines.join("; ")
+                ),
+                format!("go mod vendor (in {})", dir.display()),
+            );
+        }
+    }
+
+    // GO043: -mod=mod in workspace mode: go refuses it before doing anything.
+    if mod_flag.as_deref() == Some("mod") && m.gowork.is_some() && s.val("GOWORK") != "off" {
+        let gf = s.val("GOFLAGS");
+        let rest: Vec<&str> = gf
+            .split_whitespace()
+            .filter(|w| !w.trim_start_matches('-').starts_with("mod="))
+            .collect();
+        let drop = if rest.is_empty() {
+            unset_fix(f, "GOFLAGS")
+        } else {
+            set_fix(f, "GOFLAGS", &rest.join(" "))
+        };
+        o.error(
+            "GO043",
+            S_MOD,
+            format!("GOFLAGS has -mod=mod{} and {} puts --dir in workspace mode: every build fails with `go: -mod may only be set to readonly or vendor when in workspace mode, but it is set to \"mod\"`", from_where(f, "GOFLAGS"), m.gowork.as_ref().map_or(String::new(), |w| w.0.path.display().to_string())),
+            format!("{drop}, or GOWORK=off for this build"),
+        );
+    }
+
+    // GO044: module mode with no module: package builds fail (files and pkg@version work).
+    let modules_on = matches!(s.val("GO111MODULE"), "" | "on");
+    if modules_on && m.gomod.is_none() && m.gowork.is_none() {
+        o.info(
+            "GO044",
+            S_MOD,
+            format!("no go.mod at or above {}: `go build` and `go test` of packages here fail with \"go: go.mod file not found in current directory or any parent directory; see 'go help modules'\" (`go run file.go` and `go install pkg@version` work)", f.dir.display()),
+            Some("go mod init <module path>, if this is meant to be a module"),
+        );
+    }
+    parses
+}
+
+/// go.mod's `require` entries (line and block forms): (path, version).
+fn gomod_requires(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut block = false;
+    for raw in text.lines() {
+        let line = raw.split("//").next().unwrap_or("").trim();
+        let item = if block {
+            if line.starts_with(')') {
+                block = false;
+                continue;
+            }
+            line
+        } else if let Some(rest) = line.strip_prefix("require") {
+            let rest = rest.trim();
+            if let Some(inner) = rest.strip_prefix('(') {
+                block = true;
+                inner.trim()
+            } else {
+                rest
+            }
+        } else {
+            continue;
+        };
+        let mut w = item.split_whitespace();
+        if let (Some(p), Some(v)) = (w.next(), w.next()) {
+            out.push((p.trim_matches('"').to_string(), v.to_string()));
+        }
+    }
+    out
+}
+
+/// vendor/modules.txt's modules marked `## explicit`: (path, version).
+fn vendor_explicit(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut current: Option<(String, String)> = None;
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# ") {
+            let mut w = rest.split_whitespace();
+            current = match (w.next(), w.next()) {
+                (Some(p), Some(v)) if v.starts_with('v') => Some((p.to_string(), v.to_string())),
+                _ => None,
+            };
+        } else if let Some(rest) = line.strip_prefix("## ") {
+            if rest.split(';').any(|a| a.trim() == "explicit")
+                && let Some(c) = current.take()
+            {
+                out.push(c);
+            }
+        } else {
+            current = None;
+        }
+    }
+    out
+}
+
+/// Where toolchain.Exec would find a toolchain.
+enum Found {
+    /// A `go1.x.y` executable on PATH (absolute entry).
+    OnPath(PathBuf),
+    /// Unpacked in the module cache.
+    Cached(PathBuf),
+    /// Neither, but GOPROXY's first entry may serve it.
+    Download(String),
+    /// Neither, and GOPROXY is off or empty.
+    Nowhere,
+}
+
+fn find_toolchain(f: &Facts, target: &str) -> Found {
+    let s = &f.settings;
+    let scan = facts::scan_path_guarded(
+        &f.path_list,
+        &[target.to_string()],
+        &[],
+        f.mounts.as_ref(),
+        &f.dir,
+    );
+    let on_path = scan
+        .first(target)
+        .filter(|h| !h.relative)
+        .map(|h| h.path.clone());
+    if let Some(p) = on_path {
+        return Found::OnPath(p);
+    }
     let (mc, _) = s.gomodcache();
     let cached = (!mc.is_empty() && mc.starts_with('/'))
         .then(|| goenv::toolchain_module_dir(Path::new(&mc), target, &f.host.0, &f.host.1))
@@ -1184,15 +1916,46 @@ fn toolchain_availability(
             .ok()
             .flatten()
         });
+    if let Some(d) = cached {
+        return Found::Cached(d);
+    }
     let proxy = s.val("GOPROXY");
     let first_proxy = proxy
         .split([',', '|'])
         .map(str::trim)
         .find(|e| !e.is_empty())
         .unwrap_or("");
+    if first_proxy == "off" || first_proxy.is_empty() {
+        Found::Nowhere
+    } else {
+        Found::Download(first_proxy.to_string())
+    }
+}
+
+/// GO010/GO034: where a toolchain switch to `target` finds it — PATH, the module cache, or a
+/// download (toolchain.Exec's order). `local_ok`: the local go satisfies the go line, so
+/// GOTOOLCHAIN=local is a fix that works.
+fn toolchain_availability(
+    f: &Facts,
+    o: &mut Out,
+    gt: &goenv::Gotoolchain,
+    gt_raw: &str,
+    reason: &str,
+    target: &str,
+    local_ok: bool,
+) {
+    let proxy = f.settings.val("GOPROXY");
     let extra_exec = Some("install that Go as your main toolchain to skip the extra exec");
-    if let Some(p) = on_path {
-        o.info(
+    let or_local = if local_ok {
+        format!(
+            ", or stay on the local go: {}",
+            set_fix(f, "GOTOOLCHAIN", "local")
+        )
+    } else {
+        String::new()
+    };
+    match find_toolchain(f, target) {
+        Found::OnPath(p) => o.info(
             "GO010",
             S_MOD,
             format!(
@@ -1200,9 +1963,8 @@ fn toolchain_availability(
                 p.display()
             ),
             extra_exec,
-        );
-    } else if let Some(d) = cached {
-        o.info(
+        ),
+        Found::Cached(d) => o.info(
             "GO010",
             S_MOD,
             format!(
@@ -1210,28 +1972,25 @@ fn toolchain_availability(
                 d.display()
             ),
             extra_exec,
-        );
-    } else if gt.mode == SwitchMode::Path {
-        o.error(
+        ),
+        _ if gt.mode == SwitchMode::Path => o.error(
             "GO034",
             S_MOD,
             format!("{reason}: go: cannot find {target:?} in PATH (GOTOOLCHAIN={gt_raw}): every go command here fails"),
-            format!("install {target} on PATH (go install golang.org/dl/{target}@latest && {target} download)"),
-        );
-    } else if first_proxy == "off" || first_proxy.is_empty() {
-        o.error(
+            format!("put a {target} executable on PATH (unpack Go {} into a new directory and link its bin/go as {target} in a PATH directory){or_local}", target.trim_start_matches("go")),
+        ),
+        Found::Nowhere => o.error(
             "GO034",
             S_MOD,
             format!("{reason}: {target} is not on PATH or in the module cache and GOPROXY={proxy} cannot download it: every go command here fails, even `go version`"),
-            format!("pre-install {target}, or GOTOOLCHAIN=local"),
-        );
-    } else {
-        o.warn(
+            format!("install Go {} and put its bin first on PATH, or let go download it: {}{or_local}", target.trim_start_matches("go"), set_fix(f, "GOPROXY", "https://proxy.golang.org,direct")),
+        ),
+        Found::Download(first_proxy) => o.warn(
             "GO034",
             S_MOD,
             format!("{reason}: the first go command here downloads {target} from {first_proxy} (fails offline)"),
-            format!("install Go {} locally, or GOTOOLCHAIN=local", target.trim_start_matches("go")),
-        );
+            format!("install Go {} and put its bin first on PATH{or_local}", target.trim_start_matches("go")),
+        ),
     }
 }
 
@@ -1312,7 +2071,10 @@ fn caches(f: &Facts, o: &mut Out) {
         Ok(st) if !st.exists => o.error("GO055", S_CACHE, format!("temp dir {tmp} ({var}) does not exist: go build fails creating its work dir"), "create it or point GOTMPDIR/TMPDIR elsewhere"),
         Ok(st) if st.write_error.is_some() => o.error("GO055", S_CACHE, format!("temp dir {tmp} ({var}) is not writable: {}", st.write_error.unwrap_or_default()), "export GOTMPDIR=$HOME/.cache/go-tmp (and mkdir it)"),
         Ok(st) if st.noexec => o.error("GO055", S_CACHE, format!("temp dir {tmp} ({var}) is mounted noexec: go run/go test fail with `fork/exec /tmp/go-build.../exe/main: permission denied`"), "export GOTMPDIR=$HOME/.cache/go-tmp (and mkdir it)"),
-        Ok(st) => o.ok("GO055", S_CACHE, format!("temp dir {tmp} ({var}) is writable and executable{}", st.fs_type.map_or(String::new(), |t| format!(" ({t})")))),
+        Ok(st) => {
+            free_space(o, "the temp dir", Path::new(&tmp), &st);
+            o.ok("GO055", S_CACHE, format!("temp dir {tmp} ({var}) is writable and executable{}", st.fs_type.map_or(String::new(), |t| format!(" ({t})"))))
+        }
     }
 
     // GO058: telemetry mode (in the config dir, under $HOME).
@@ -1343,6 +2105,37 @@ fn caches(f: &Facts, o: &mut Out) {
     }
 }
 
+/// Below this much free space (or these many inodes) go's writes fail: a build on a full
+/// 256 KiB tmpfs GOCACHE fails with "write …: no space left on device".
+const FULL_BYTES: u64 = 4 << 20;
+const FULL_INODES: u64 = 100;
+/// Below this a big build or a module download can run out.
+const LOW_BYTES: u64 = 100 << 20;
+
+/// GO059: free space and inodes where the go command writes (GOCACHE, GOMODCACHE, temp dir).
+fn free_space(o: &mut Out, what: &str, dir: &Path, st: &facts::DirState) {
+    let Some((bytes, inodes)) = st.free else {
+        return;
+    };
+    let base = st.writable_base.as_deref().unwrap_or(dir);
+    let mb = bytes as f64 / (1 << 20) as f64;
+    if bytes < FULL_BYTES || inodes < FULL_INODES {
+        o.error(
+            "GO059",
+            S_CACHE,
+            format!("{what} {}: {} has {mb:.1} MiB and {inodes} inodes free: go's writes there fail with \"no space left on device\"", dir.display(), base.display()),
+            format!("free space on {} or point {what} at another filesystem", st.mount_point.as_deref().unwrap_or("that filesystem")),
+        );
+    } else if bytes < LOW_BYTES {
+        o.warn(
+            "GO059",
+            S_CACHE,
+            format!("{what} {}: only {mb:.0} MiB free on {}: a large build or module download may run out", dir.display(), base.display()),
+            "free space there (go clean -cache empties the build cache)".to_string(),
+        );
+    }
+}
+
 fn cache_dir(
     o: &mut Out,
     id: &'static str,
@@ -1366,6 +2159,7 @@ fn cache_dir(
             return;
         }
     };
+    free_space(o, var, dir, &st);
     if st.not_dir {
         o.error(
             id,
@@ -1489,7 +2283,7 @@ fn cgo(f: &Facts, o: &mut Out) {
             "remove \".\" and empty entries from PATH; install a C compiler in a system directory",
         );
     }
-    match (found, explicit_cgo) {
+    match (found.clone(), explicit_cgo) {
         (Some(p), "0") => o.ok("GO060", S_CGO, format!("CGO_ENABLED=0{} (C compiler {} present)", from_where(f, "CGO_ENABLED"), p.display())),
         (Some(p), _) => o.ok("GO060", S_CGO, format!("cgo {}: C compiler {}", if native || explicit_cgo == "1" { "on" } else { "off for cross builds" }, p.display())),
         (None, "1") => o.error(
@@ -1499,6 +2293,17 @@ fn cgo(f: &Facts, o: &mut Out) {
             "install gcc (apt install build-essential) or set CC, or CGO_ENABLED=0",
         ),
         (None, "0") => o.ok("GO060", S_CGO, format!("CGO_ENABLED=0{}; no C compiler needed", from_where(f, "CGO_ENABLED"))),
+        // An explicit CC keeps cgo on (go1.26.8 `go env CGO_ENABLED` says 1 with CC=ccache
+        // missing), so every package that needs cgo fails, net and os/user included.
+        (None, _) if s.get("CC").is_some() && relative_hit.is_none() => {
+            let gcc_on_path = f.scan.as_ref().ok().and_then(|sc| sc.first("gcc")).is_some_and(|h| !h.relative);
+            o.error(
+                "GO060",
+                S_CGO,
+                format!("CC={cc_raw}{} but {cc:?} is not on PATH: go keeps cgo on and every cgo build (net, os/user, runtime/cgo) fails with `cgo: C compiler {cc:?} not found: exec: {cc:?}: executable file not found in $PATH`", from_where(f, "CC")),
+                if gcc_on_path { format!("install {cc}, or {}", unset_fix(f, "CC")) } else { format!("install {cc}, or CGO_ENABLED=0 for pure-Go builds") },
+            )
+        }
         (None, _) if relative_hit.is_none() => o.warn(
             "GO060",
             S_CGO,
@@ -1506,6 +2311,29 @@ fn cgo(f: &Facts, o: &mut Out) {
             "install gcc (apt install build-essential), or set CGO_ENABLED=0 to make it explicit",
         ),
         (None, _) => {}
+    }
+
+    // GOFLAGS=-race needs cgo: with CGO_ENABLED=0, or no C compiler (and no CC), every
+    // build fails with go's own sentence.
+    let race = goenv::analyze_goflags(s.val("GOFLAGS"))
+        .flags
+        .iter()
+        .any(|fl| {
+            fl.name == "race"
+                && fl
+                    .value
+                    .as_deref()
+                    .is_none_or(|v| matches!(v, "1" | "t" | "T" | "true" | "TRUE" | "True"))
+        });
+    let cgo_off = explicit_cgo == "0"
+        || (explicit_cgo.is_empty() && found.is_none() && s.get("CC").is_none());
+    if race && cgo_off {
+        o.error(
+            "GO060",
+            S_CGO,
+            format!("GOFLAGS has -race{} and cgo is off{}: every build fails with `go: -race requires cgo; enable cgo by setting CGO_ENABLED=1`", from_where(f, "GOFLAGS"), if explicit_cgo == "0" { format!(" (CGO_ENABLED=0{})", from_where(f, "CGO_ENABLED")) } else { " (no C compiler)".into() }),
+            if explicit_cgo == "0" { unset_fix(f, "CGO_ENABLED") } else { "install gcc (apt install build-essential), or drop -race from GOFLAGS".into() },
+        );
     }
 }
 
@@ -1557,14 +2385,120 @@ fn install(f: &Facts, o: &mut Out) {
             c == d2 || (real.is_some() && std::fs::canonicalize(&c).ok() == real)
         })
     });
+    // Never suggest a PATH entry others can write to: whoever writes there decides what
+    // runs (path-audit's PATH030/PATH031/PATH034).
+    let d3 = want.clone();
+    let unsafe_dir = guarded("checking the install dir's permissions", move || {
+        others_can_write(&d3)
+    })
+    .ok()
+    .flatten();
+    let exists = want.is_dir();
     match on_path {
         Ok(true) => o.ok("GO022", S_INST, format!("`go install` writes to {} ({what}), which is on PATH", want.display())),
-        Ok(false) => o.warn(
-            "GO022",
-            S_INST,
-            format!("`go install` writes to {} ({what}), which is not on PATH: installed commands are \"not found\"", want.display()),
-            format!("export PATH=\"$PATH:{}\"", want.display()),
-        ),
+        Ok(false) if !want.is_absolute() => o.skip("GO022", S_INST, format!("{} ({what}) is not absolute (GO021)", want.display())),
+        Ok(false) => match unsafe_dir {
+            Some((d, mode)) => o.warn(
+                "GO022",
+                S_INST,
+                format!("`go install` writes to {} ({what}), which is not on PATH, and {} is writable by others (mode {mode:04o}): do not add it to PATH", want.display(), d.display()),
+                format!("point GOBIN at a directory only you can write: {}, then add it to PATH", set_fix(f, "GOBIN", &format!("{}/.local/go/bin", s.env.get("HOME").map_or("$HOME", String::as_str)))),
+            ),
+            None => o.warn(
+                "GO022",
+                S_INST,
+                format!("`go install` writes to {} ({what}), which is not on PATH: installed commands are \"not found\"{}", want.display(), if exists { "" } else { " (the directory does not exist yet: `go install` creates it)" }),
+                format!("export PATH=\"$PATH:{}\"", want.display()),
+            ),
+        },
         Err(e) => o.warn("GO022", S_INST, e, "run `golat path-audit`"),
+    }
+}
+
+/// The directory itself, or its nearest existing ancestor, or any ancestor without the
+/// sticky bit, that others can write to: (that directory, its mode).
+fn others_can_write(dir: &Path) -> Option<(PathBuf, u32)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut first_existing = true;
+    for a in dir.ancestors() {
+        let Ok(m) = std::fs::metadata(a) else {
+            continue;
+        };
+        let mode = m.permissions().mode() & 0o7777;
+        let sticky = mode & 0o1000 != 0;
+        if mode & 0o002 != 0 && (first_existing || !sticky) {
+            return Some((a.to_path_buf(), mode));
+        }
+        first_existing = false;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_lines_as_modfile_parses_them() {
+        for ok in ["1.22", "1.22.0", "1.21rc1", "1.23.4", "1.0", "2.0.10"] {
+            assert!(go_version_ok(ok), "{ok}");
+        }
+        for bad in [
+            "1.22.x",
+            "1.22.",
+            "01.2",
+            "1.02",
+            "1",
+            "v1.22",
+            "1.22.0-rc1",
+            "1.22rc",
+            "",
+        ] {
+            assert!(!go_version_ok(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn one_letter_typos() {
+        assert!(one_edit("GOPRXY", "GOPROXY"));
+        assert!(one_edit("GOPROXYY", "GOPROXY"));
+        assert!(one_edit("GOPORXY", "GOPROXY"));
+        assert!(one_edit("GOFLAFS", "GOFLAGS"));
+        assert!(!one_edit("GOPROXY", "GOPROXY"));
+        assert!(!one_edit("GOOGLE_KEY", "GOPROXY"));
+        assert!(!one_edit("GOPX", "GOPROXY"));
+    }
+
+    #[test]
+    fn vendor_lists() {
+        let m = "module m\n\ngo 1.22\n\nrequire a.com/x v1.0.0\n\nrequire (\n\tb.com/y v0.2.0 // indirect\n)\n";
+        assert_eq!(
+            gomod_requires(m),
+            vec![
+                ("a.com/x".into(), "v1.0.0".into()),
+                ("b.com/y".into(), "v0.2.0".into())
+            ]
+        );
+        let v = "# a.com/x v1.0.0 => ../x\n## explicit; go 1.22\na.com/x\n# b.com/y v0.2.0\nb.com/y\n# a.com/x => ../x\n";
+        assert_eq!(
+            vendor_explicit(v),
+            vec![("a.com/x".into(), "v1.0.0".into())]
+        );
+    }
+
+    #[test]
+    fn short_paths() {
+        assert_eq!(
+            short_path(Path::new("/a/b/missing"), Path::new("/a/b/mod")),
+            "../missing"
+        );
+        assert_eq!(short_path(Path::new("/x"), Path::new("/a/b/c/d")), "/x");
+    }
+
+    #[test]
+    fn goflags_repairs() {
+        assert_eq!(goflags_repair("-tags foo").as_deref(), Some("-tags=foo"));
+        assert_eq!(goflags_repair("-tags=foo"), None);
+        assert_eq!(goflags_repair("-tags foo bar"), None);
     }
 }

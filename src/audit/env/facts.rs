@@ -33,11 +33,14 @@ pub struct Hit {
     pub info: Option<buildinfo::BuildInfo>,
 }
 
-/// PATH lookups done in one guarded batch.
+/// PATH lookups, each entry on a remote filesystem under its own deadline.
 #[derive(Debug, Clone, Default)]
 pub struct PathScan {
     /// name → every executable with that name, in PATH order.
     pub hits: BTreeMap<String, Vec<Hit>>,
+    /// Entries that did not answer within [`PROBE_TIMEOUT`]: (1-based number, as written,
+    /// filesystem type). Their executables are unknown; the rest of PATH was still scanned.
+    pub unanswered: Vec<(usize, String, Option<String>)>,
 }
 
 impl PathScan {
@@ -51,15 +54,97 @@ impl PathScan {
     }
 }
 
-/// Scans PATH for `names` (versions are read for `versioned` names).
-pub fn scan_path(path_list: &[OsString], names: &[String], versioned: &[&str]) -> PathScan {
-    let mut scan = PathScan::default();
+/// Scans PATH for `names` (versions are read for `versioned` names). Entries on local
+/// filesystems are scanned inline (microseconds each); each other entry (network, FUSE,
+/// automount, or any entry when the mount table is unreadable) on its own thread, all at
+/// once, each abandoned after [`PROBE_TIMEOUT`]: one entry answering in 900 ms costs one
+/// `unanswered` row, not the whole scan.
+pub fn scan_path_guarded(
+    path_list: &[OsString],
+    names: &[String],
+    versioned: &[&str],
+    mounts: Option<&MountTable>,
+    cwd: &Path,
+) -> PathScan {
+    use std::sync::mpsc;
+    let start = std::time::Instant::now();
+    let (tx, rx) = mpsc::channel();
+    let mut per_entry: Vec<Option<Vec<(String, Hit)>>> = vec![None; path_list.len()];
+    let mut remote = Vec::new();
     for (i, entry) in path_list.iter().enumerate() {
         let dir = if entry.is_empty() {
             OsStr::new(".")
         } else {
             entry.as_os_str()
         };
+        let mount = mounts.and_then(|t| t.lookup(&fsinfo::lexical_clean(Path::new(dir), cwd)));
+        let local = mount.is_some_and(|m| m.class() == fsinfo::FsClass::Local);
+        if local {
+            continue;
+        }
+        remote.push((i, mount.map(|m| m.fs_type.clone())));
+        let (tx, entry, names) = (tx.clone(), entry.clone(), names.to_vec());
+        let versioned: Vec<String> = versioned.iter().map(|v| v.to_string()).collect();
+        let spawned = std::thread::Builder::new()
+            .name("golat-env-path".into())
+            .stack_size(256 * 1024)
+            .spawn(move || {
+                let v: Vec<&str> = versioned.iter().map(String::as_str).collect();
+                let _ = tx.send((i, scan_entry(i, &entry, &names, &v)));
+            });
+        if spawned.is_err() {
+            // No thread: the entry stays unanswered rather than risking a hang here.
+            continue;
+        }
+    }
+    drop(tx);
+    for (i, entry) in path_list.iter().enumerate() {
+        if !remote.iter().any(|(r, _)| *r == i) {
+            per_entry[i] = Some(scan_entry(i, entry, names, versioned));
+        }
+    }
+    let deadline = start + PROBE_TIMEOUT;
+    let mut waiting = remote.len();
+    while waiting > 0 {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok((i, hits)) => {
+                per_entry[i] = Some(hits);
+                waiting -= 1;
+            }
+            Err(_) => break,
+        }
+    }
+    let mut scan = PathScan::default();
+    for (i, hits) in per_entry.into_iter().enumerate() {
+        match hits {
+            Some(hits) => {
+                for (name, hit) in hits {
+                    scan.hits.entry(name).or_default().push(hit);
+                }
+            }
+            None => {
+                let fs = remote
+                    .iter()
+                    .find(|(r, _)| *r == i)
+                    .and_then(|(_, t)| t.clone());
+                scan.unanswered
+                    .push((i + 1, path_list[i].to_string_lossy().into_owned(), fs));
+            }
+        }
+    }
+    scan
+}
+
+/// The executables among `names` in one PATH entry (number `i`, 0-based).
+fn scan_entry(i: usize, entry: &OsStr, names: &[String], versioned: &[&str]) -> Vec<(String, Hit)> {
+    let mut out = Vec::new();
+    let dir = if entry.is_empty() {
+        OsStr::new(".")
+    } else {
+        entry
+    };
+    {
         for name in names {
             let p = Path::new(dir).join(name);
             if !is_executable(&p) {
@@ -73,18 +158,21 @@ pub fn scan_path(path_list: &[OsString], names: &[String], versioned: &[&str]) -
             } else {
                 (Err("not read".into()), None)
             };
-            scan.hits.entry(name.clone()).or_default().push(Hit {
-                entry: i + 1,
-                dir: entry.to_string_lossy().into_owned(),
-                relative: !dir.as_bytes().starts_with(b"/"),
-                real: std::fs::canonicalize(&p).ok(),
-                path: p,
-                version,
-                info,
-            });
+            out.push((
+                name.clone(),
+                Hit {
+                    entry: i + 1,
+                    dir: entry.to_string_lossy().into_owned(),
+                    relative: !dir.as_bytes().starts_with(b"/"),
+                    real: std::fs::canonicalize(&p).ok(),
+                    path: p,
+                    version,
+                    info,
+                },
+            ));
         }
     }
-    scan
+    out
 }
 
 /// Go's findExecutable: a non-directory with any execute bit.
@@ -107,6 +195,9 @@ pub struct DirState {
     pub noexec: bool,
     pub fs_type: Option<String>,
     pub mount_point: Option<String>,
+    /// statvfs of the nearest existing directory: bytes and inodes an unprivileged writer
+    /// may still use (None when statvfs failed).
+    pub free: Option<(u64, u64)>,
 }
 
 /// Examines `path` (absolute): existence, writability by this user (faccessat with
@@ -134,6 +225,16 @@ pub fn dir_state(path: &Path, mounts: Option<&MountTable>) -> DirState {
         }
     };
     let noexec = base.as_deref().is_some_and(statvfs_noexec);
+    // fsblkcnt_t and friends are u64 here but not on every target: keep the casts.
+    #[allow(clippy::unnecessary_cast)]
+    let free = base.as_deref().and_then(|b| {
+        nix::sys::statvfs::statvfs(b).ok().map(|st| {
+            (
+                st.blocks_available() as u64 * st.fragment_size() as u64,
+                st.files_available() as u64,
+            )
+        })
+    });
     let clean = fsinfo::lexical_clean(path, Path::new("/"));
     let mount = mounts.and_then(|t| t.lookup(&clean));
     DirState {
@@ -145,6 +246,7 @@ pub fn dir_state(path: &Path, mounts: Option<&MountTable>) -> DirState {
         noexec,
         fs_type: mount.map(|m| m.fs_type.clone()),
         mount_point: mount.map(|m| m.mount_point.clone()),
+        free,
     }
 }
 
@@ -193,6 +295,14 @@ pub struct ModuleFacts {
     pub gowork_missing: Option<PathBuf>,
     /// Nearest directory at or above the module root containing `.git` (the repository root).
     pub repo_root: Option<PathBuf>,
+    /// go.mod's text (for its require and go lines).
+    pub gomod_text: Option<String>,
+    /// `vendor/modules.txt` exists next to go.mod.
+    pub vendor_modules_txt: bool,
+    /// Its text (at most 4 MiB read).
+    pub vendor_text: Option<String>,
+    /// go.work `use` entries whose directory has no go.mod: (as written, absolute).
+    pub work_use_missing: Vec<(String, PathBuf)>,
 }
 
 /// modload.FindGoMod / findWorkspaceFile from `dir` (absolute), honouring GOWORK.
@@ -212,6 +322,19 @@ pub fn find_module_files(
                 && let Ok(data) = std::fs::read(&f)
             {
                 out.gomod = Some(ModFile::parse(f, &data));
+                out.gomod_text = Some(String::from_utf8_lossy(&data).into_owned());
+                let vt = d.join("vendor/modules.txt");
+                out.vendor_modules_txt = vt.is_file();
+                if out.vendor_modules_txt
+                    && let Ok(f) = std::fs::File::open(&vt)
+                {
+                    let mut text = String::new();
+                    let _ = std::io::Read::read_to_string(
+                        &mut std::io::Read::take(f, 4 << 20),
+                        &mut text,
+                    );
+                    out.vendor_text = Some(text);
+                }
             }
             break;
         }
@@ -246,7 +369,13 @@ pub fn find_module_files(
     if let Some(f) = work_file
         && let Ok(data) = std::fs::read(&f)
     {
-        let uses = work_uses(&data, f.parent().unwrap_or(Path::new("/")));
+        let pairs = work_uses(&data, f.parent().unwrap_or(Path::new("/")));
+        out.work_use_missing = pairs
+            .iter()
+            .filter(|(_, abs)| !abs.join("go.mod").is_file())
+            .cloned()
+            .collect();
+        let uses = pairs.into_iter().map(|(_, abs)| abs).collect();
         out.gowork = Some((ModFile::parse(f, &data), uses));
     }
     if let Some(root) = out.gomod.as_ref().and_then(|m| m.path.parent()) {
@@ -258,8 +387,8 @@ pub fn find_module_files(
     out
 }
 
-/// The `use` directories of a go.work (single-line and block forms), made absolute.
-pub fn work_uses(data: &[u8], base: &Path) -> Vec<PathBuf> {
+/// The `use` directories of a go.work (single-line and block forms): (as written, absolute).
+pub fn work_uses(data: &[u8], base: &Path) -> Vec<(String, PathBuf)> {
     let text = String::from_utf8_lossy(data);
     let mut out = Vec::new();
     let mut in_block = false;
@@ -289,7 +418,10 @@ pub fn work_uses(data: &[u8], base: &Path) -> Vec<PathBuf> {
         if item.is_empty() {
             continue;
         }
-        out.push(fsinfo::lexical_clean(Path::new(item), base));
+        out.push((
+            item.to_string(),
+            fsinfo::lexical_clean(Path::new(item), base),
+        ));
     }
     out
 }
@@ -320,6 +452,9 @@ pub struct Facts {
     pub host: (String, String),
     /// Reading the go/env file did not finish in time (a FIFO, a dead mount): go hangs too.
     pub user_file_hung: bool,
+    /// GOROOT is on a mount that did not answer within [`PROBE_TIMEOUT`]: nothing in it is
+    /// read, and the checks that need it say so.
+    pub goroot_hung: bool,
 }
 
 /// Go's names for the host (GOHOSTOS/GOHOSTARCH) when build info does not say.
@@ -378,10 +513,19 @@ pub fn gather(env: BTreeMap<String, String>, path: &OsStr, dir: PathBuf) -> Fact
     if !cc_name.contains('/') {
         names.push(cc_name);
     }
-    let pl = path_list.clone();
-    let scan = guarded("scanning PATH", move || {
-        scan_path(&pl, &names, &["go", "gofmt"])
-    });
+    // gcc too, whatever CC says: a fix may only suggest falling back to it if it is there.
+    if !names.iter().any(|n| n == "gcc") {
+        names.push("gcc".into());
+    }
+    let mounts = MountTable::load().ok();
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+    let scan: Result<PathScan, String> = Ok(scan_path_guarded(
+        &path_list,
+        &names,
+        &["go", "gofmt"],
+        mounts.as_ref(),
+        &cwd,
+    ));
     let go = scan.as_ref().ok().and_then(|s| s.first("go").cloned());
 
     // GOROOT as findGOROOT does it, plus the binary's own root for comparison.
@@ -433,13 +577,28 @@ pub fn gather(env: BTreeMap<String, String>, path: &OsStr, dir: PathBuf) -> Fact
         }
         go_env_asked = Some(answer);
     }
+    // GOROOT is read without deadlines below (a dozen files); first make sure a GOROOT on a
+    // remote or FUSE mount answers at all. If not, nothing in it is touched again.
+    let goroot_hung = match &goroot {
+        Some(r)
+            if mounts
+                .as_ref()
+                .and_then(|t| t.lookup(r))
+                .is_none_or(|m| m.class() != fsinfo::FsClass::Local) =>
+        {
+            let r2 = r.clone();
+            guarded("reading GOROOT", move || r2.join("pkg/tool").is_dir()).is_err()
+        }
+        _ => false,
+    };
+    let goroot_ok = |r: &&PathBuf| !goroot_hung && r.is_dir();
     // go.env is read from the root findGOROOT(file value) gives, before $GOROOT is applied;
     // after the question above, so a root only go could name (a shim script in PATH) counts.
     let goenv_root = match (&file_goroot, &env_goroot) {
         (Some(f), Some(_)) => Some(goenv::clean(Path::new(f))),
         _ => goroot.clone(),
     };
-    if let Some(root) = goenv_root.as_ref().filter(|r| r.is_dir())
+    if let Some(root) = goenv_root.as_ref().filter(|r| !goroot_hung && r.is_dir())
         && let Ok(data) = std::fs::read(root.join("go.env"))
     {
         settings.goroot_file = goenv::parse_env_file(&data);
@@ -447,7 +606,7 @@ pub fn gather(env: BTreeMap<String, String>, path: &OsStr, dir: PathBuf) -> Fact
     settings.goroot = goroot.clone();
     settings.goroot_how = Some(how);
 
-    let version_file = goroot.as_ref().and_then(|r| {
+    let version_file = goroot.as_ref().filter(|_| !goroot_hung).and_then(|r| {
         std::fs::read_to_string(r.join("VERSION"))
             .ok()
             .and_then(|s| s.lines().next().map(str::to_string))
@@ -466,7 +625,7 @@ pub fn gather(env: BTreeMap<String, String>, path: &OsStr, dir: PathBuf) -> Fact
         })
         .unwrap_or_else(host_os_arch);
     let tools = match &goroot {
-        Some(r) if r.is_dir() => ["compile", "link"]
+        Some(r) if goroot_ok(&r) => ["compile", "link"]
             .iter()
             .map(|t| {
                 let p = r
@@ -484,7 +643,6 @@ pub fn gather(env: BTreeMap<String, String>, path: &OsStr, dir: PathBuf) -> Fact
         _ => Vec::new(),
     };
 
-    let mounts = MountTable::load().ok();
     let gowork = settings.val("GOWORK").to_string();
     let tmp = PathBuf::from(
         env.get("TMPDIR")
@@ -512,6 +670,7 @@ pub fn gather(env: BTreeMap<String, String>, path: &OsStr, dir: PathBuf) -> Fact
         go_env_asked,
         host,
         user_file_hung,
+        goroot_hung,
     }
 }
 
@@ -561,5 +720,103 @@ impl Facts {
 
     pub fn source_of(&self, key: &str) -> Option<Source> {
         self.settings.get(key).map(|(_, s)| s)
+    }
+}
+
+/// Shell start-up files searched for an `export KEY=` line, in the order shells read them.
+const RC_FILES: &[&str] = &[
+    ".bashrc",
+    ".bash_profile",
+    ".bash_login",
+    ".profile",
+    ".zshenv",
+    ".zprofile",
+    ".zshrc",
+    ".config/fish/config.fish",
+];
+
+/// The last line in $HOME's shell start-up files that exports `key` (`export KEY=`,
+/// `KEY=` followed by `export KEY`, `declare -x KEY=`, fish's `set -gx KEY`): (file, 1-based
+/// line). Files over 1 MiB are skipped; a start-up file is small.
+pub fn find_export(home: &Path, key: &str) -> Option<(PathBuf, usize)> {
+    let mut found = None;
+    for rc in RC_FILES {
+        let file = home.join(rc);
+        let Ok(meta) = std::fs::metadata(&file) else {
+            continue;
+        };
+        if !meta.is_file() || meta.len() > 1 << 20 {
+            continue;
+        }
+        let Ok(data) = std::fs::read(&file) else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(&data);
+        for (i, raw) in text.lines().enumerate() {
+            if exports(raw, key) {
+                found = Some((file.clone(), i + 1));
+            }
+        }
+        if found.is_some() {
+            return found;
+        }
+    }
+    found
+}
+
+/// Whether one shell line sets `key` for the environment.
+fn exports(line: &str, key: &str) -> bool {
+    let line = line.trim_start();
+    if line.starts_with('#') {
+        return false;
+    }
+    let assigns = |rest: &str| {
+        rest.strip_prefix(key)
+            .is_some_and(|r| r.starts_with('=') || r.is_empty() || r.starts_with([' ', ';']))
+    };
+    for prefix in ["export ", "declare -x ", "typeset -x "] {
+        if let Some(rest) = line.strip_prefix(prefix) {
+            return rest.split_whitespace().any(assigns);
+        }
+    }
+    for prefix in ["set -gx ", "set -x ", "set -Ux "] {
+        if let Some(rest) = line.strip_prefix(prefix) {
+            return rest.split_whitespace().next() == Some(key);
+        }
+    }
+    // `KEY=value` alone counts: most rc files that set GO* vars export them too.
+    line.strip_prefix(key).is_some_and(|r| r.starts_with('='))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn export_lines() {
+        assert!(exports("export GOPROXY=off", "GOPROXY"));
+        assert!(exports("  export A=1 GOFLAGS='-tags foo'", "GOFLAGS"));
+        assert!(exports("GOFLAGS=-mod=mod", "GOFLAGS"));
+        assert!(exports("set -gx GOPATH /x", "GOPATH"));
+        assert!(exports("declare -x GOBIN=/x", "GOBIN"));
+        assert!(!exports("# export GOPROXY=off", "GOPROXY"));
+        assert!(!exports("export GOPROXYX=off", "GOPROXY"));
+        assert!(!exports("echo GOPROXY=off", "GOPROXY"));
+    }
+
+    #[test]
+    fn export_is_found_in_the_last_rc_line() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join(".profile"), "export GOPROXY=a\n").unwrap();
+        std::fs::write(
+            d.path().join(".bashrc"),
+            "x=1\nexport GOPROXY=b\n# c\nexport GOPROXY=off\n",
+        )
+        .unwrap();
+        assert_eq!(
+            find_export(d.path(), "GOPROXY"),
+            Some((d.path().join(".bashrc"), 4))
+        );
+        assert_eq!(find_export(d.path(), "GOFLAGS"), None);
     }
 }

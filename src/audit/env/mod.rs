@@ -8,7 +8,7 @@ mod facts;
 pub(crate) use facts::go_env_json;
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
 use serde::Serialize;
 
@@ -105,9 +105,16 @@ struct Report<'a> {
     summary: BTreeMap<&'static str, usize>,
     /// Settings that are not the built-in default, with where they come from.
     settings: Vec<SettingJson>,
+    /// The check to fix before any other (the first error, else the first warning), or null.
+    first_fix: Option<&'a Check>,
 }
 
+/// Runs the check in a child process golat does not wait for at exit (see `detach`).
 pub fn run(args: &EnvCheckArgs) -> anyhow::Result<u8> {
+    crate::audit::detach::run(|| run_here(args))
+}
+
+fn run_here(args: &EnvCheckArgs) -> anyhow::Result<u8> {
     let env: BTreeMap<String, String> = std::env::vars_os()
         .map(|(k, v)| {
             (
@@ -155,6 +162,7 @@ pub fn run(args: &EnvCheckArgs) -> anyhow::Result<u8> {
                     .map(|p| p.display().to_string()),
             },
             checks: &checks,
+            first_fix: checks::first_fix(&checks),
             summary,
             settings: checks::changed_settings(&facts)
                 .into_iter()
@@ -169,7 +177,7 @@ pub fn run(args: &EnvCheckArgs) -> anyhow::Result<u8> {
         let text = serde_json::to_string_pretty(&report)?;
         writeln!(out, "{text}")?;
     } else {
-        let colour = std::io::stdout().is_terminal()
+        let colour = crate::audit::stdout_is_terminal()
             && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
         render_text(&mut out, &facts, &checks, colour)?;
     }
@@ -215,6 +223,16 @@ fn render_text(
         "golat env-check: {go}; GOROOT {root}; dir {}",
         f.dir.display()
     )?;
+    if let Some(c) = checks::first_fix(checks)
+        && let Some(fix) = &c.fix
+    {
+        writeln!(
+            out,
+            "{} {}: {fix}",
+            paint(c.status, "Fix this first:"),
+            c.id
+        )?;
+    }
     for (id, title) in SECTIONS {
         let items: Vec<&Check> = checks.iter().filter(|c| c.section == *id).collect();
         if items.is_empty() {

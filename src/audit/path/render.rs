@@ -1,13 +1,13 @@
 //! The text form of a path-audit report: entry table, findings, shadowed names, cost, fix.
 
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 
 use super::{Report, Status};
 use crate::audit::Severity;
 
 /// Colour only on a terminal, and never when NO_COLOR is set (even to "").
 pub fn use_colour() -> bool {
-    io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+    crate::audit::stdout_is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
 fn paint(colour: bool, code: &str, s: &str) -> String {
@@ -58,6 +58,16 @@ pub fn text(out: &mut impl Write, r: &Report, colour: bool) -> io::Result<()> {
         r.elapsed_ms,
         r.euid
     )?;
+    if let Some(f) = &r.first_fix {
+        writeln!(
+            out,
+            "{} {} {}: {}",
+            paint(colour, "1", "Fix this first:"),
+            f.id,
+            f.kind,
+            f.fix
+        )?;
+    }
     writeln!(out)?;
     let w = r
         .entries
@@ -219,13 +229,21 @@ pub fn text(out: &mut impl Write, r: &Report, colour: bool) -> io::Result<()> {
     } else {
         r.suggested_path.split(':').count()
     };
-    writeln!(
-        out,
-        "Suggested PATH ({}, {} of {} entries kept):",
-        r.shell,
-        kept,
-        r.entries.len()
-    )?;
+    if r.suggested_fallback {
+        writeln!(
+            out,
+            "Suggested PATH ({}; nothing of PATH is usable, so the system directories):",
+            r.shell
+        )?;
+    } else {
+        writeln!(
+            out,
+            "Suggested PATH ({}, {} of {} entries kept; slow and remote entries last):",
+            r.shell,
+            kept,
+            r.entries.len()
+        )?;
+    }
     writeln!(out, "  {}", r.suggested_line)?;
     Ok(())
 }

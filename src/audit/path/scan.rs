@@ -35,6 +35,7 @@ pub struct Exe {
 pub struct Scan {
     pub kind: Kind,
     pub uid: u32,
+    pub gid: u32,
     pub mode: u32,
     pub dev: u64,
     pub ino: u64,
@@ -55,6 +56,7 @@ impl Scan {
         Scan {
             kind,
             uid: 0,
+            gid: 0,
             mode: 0,
             dev: 0,
             ino: 0,
@@ -221,8 +223,11 @@ fn measure_all(
             .stack_size(64 * 1024)
             .spawn(move || {
                 for (i, dir) in batch {
-                    let _ = tx.send((i, None)); // starting i
-                    let l = measure_lookup(&dir);
+                    // `None` before each probe: the deadline is per probe, so an entry whose
+                    // every stat takes 300 ms is slow, not unresponsive.
+                    let l = measure_lookup(&dir, || {
+                        let _ = tx.send((i, None));
+                    });
                     let _ = tx.send((i, Some(l)));
                 }
             });
@@ -273,6 +278,7 @@ fn scan_one(dir: &Path, claimed: &Mutex<HashSet<(u64, u64)>>, stated: impl FnOnc
                 Kind::NotDirectory
             });
             s.uid = m.uid();
+            s.gid = m.gid();
             s.mode = m.permissions().mode() & 0o7777;
             s.dev = m.dev();
             s.ino = m.ino();
@@ -312,18 +318,27 @@ fn eaccess(path: &Path, mode: nix::unistd::AccessFlags) -> bool {
     .is_ok()
 }
 
+/// A first probe slower than this is not repeated: one 300 ms stat says enough, and five
+/// would make the audit wait 1.5 s.
+const SLOW_PROBE: Duration = Duration::from_millis(20);
+
 /// Times stats of names that cannot exist in `dir` (fresh each time, so no negative dentry
-/// cache helps): what a PATH miss costs there. Median and max in microseconds.
-fn measure_lookup(dir: &Path) -> (f64, f64) {
+/// cache helps): what a PATH miss costs there. Median and max in microseconds. `starting` is
+/// called before each probe.
+fn measure_lookup(dir: &Path, mut starting: impl FnMut()) -> (f64, f64) {
     let pid = std::process::id();
-    let mut times: Vec<f64> = (0..LATENCY_PROBES)
-        .map(|i| {
-            let p = dir.join(format!(".golat-probe-{pid}-{i}"));
-            let t = Instant::now();
-            let _ = std::fs::metadata(&p);
-            t.elapsed().as_secs_f64() * 1e6
-        })
-        .collect();
+    let mut times: Vec<f64> = Vec::with_capacity(LATENCY_PROBES);
+    for i in 0..LATENCY_PROBES {
+        starting();
+        let p = dir.join(format!(".golat-probe-{pid}-{i}"));
+        let t = Instant::now();
+        let _ = std::fs::metadata(&p);
+        let took = t.elapsed();
+        times.push(took.as_secs_f64() * 1e6);
+        if i == 0 && took > SLOW_PROBE {
+            break;
+        }
+    }
     times.sort_by(|a, b| a.total_cmp(b));
     (times[times.len() / 2], times[times.len() - 1])
 }

@@ -29,9 +29,6 @@ pub fn stdout_is_terminal() -> bool {
 pub fn run(work: impl FnOnce() -> anyhow::Result<u8>) -> anyhow::Result<u8> {
     // Settled before the fork: after it, the child's stdout is the pipe.
     stdout_is_terminal();
-    if !single_threaded() {
-        return work();
-    }
     let (Ok((out_r, out_w)), Ok((err_r, err_w)), Ok((st_r, st_w))) = (
         pipe2(OFlag::O_CLOEXEC),
         pipe2(OFlag::O_CLOEXEC),
@@ -39,10 +36,10 @@ pub fn run(work: impl FnOnce() -> anyhow::Result<u8>) -> anyhow::Result<u8> {
     ) else {
         return work();
     };
-    // fork has no safe wrapper. SAFETY: the process has one thread (checked above), so the
-    // child inherits no lock held by another thread and may run any code.
-    #[allow(unsafe_code)]
-    let forked = unsafe { nix::unistd::fork() };
+    // The fork lives with golat's other unsafe code, in the tracer's sys module.
+    let Some(forked) = crate::tracer::fork_single_threaded() else {
+        return work();
+    };
     match forked {
         Err(_) => work(),
         Ok(ForkResult::Child) => {
@@ -54,11 +51,6 @@ pub fn run(work: impl FnOnce() -> anyhow::Result<u8>) -> anyhow::Result<u8> {
             parent(child, out_r, err_r, st_r)
         }
     }
-}
-
-/// One thread: /proc/self/task has one entry. Unknown counts as not single-threaded.
-fn single_threaded() -> bool {
-    std::fs::read_dir("/proc/self/task").is_ok_and(|d| d.count() == 1)
 }
 
 fn child(

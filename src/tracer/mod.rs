@@ -14,6 +14,7 @@ mod seccomp;
 mod stall;
 mod stderr;
 mod sys;
+pub use sys::fork_single_threaded;
 pub mod syscalls;
 
 use std::collections::HashMap;

@@ -553,3 +553,16 @@ pub fn write_mem(pid: i32, addr: u64, data: &[u8]) -> Result<usize, Errno> {
         Ok(n as usize)
     }
 }
+
+/// fork(2), only for a process that has one thread (`/proc/self/task` has one entry; unknown
+/// counts as more): the child of a multi-threaded process may inherit locks other threads
+/// held and could only call async-signal-safe functions. `None` when there is more than one
+/// thread.
+pub fn fork_single_threaded() -> Option<nix::Result<nix::unistd::ForkResult>> {
+    if !std::fs::read_dir("/proc/self/task").is_ok_and(|d| d.count() == 1) {
+        return None;
+    }
+    // SAFETY: the process has one thread (checked above), so the child inherits no lock
+    // held by another thread and may run any code.
+    Some(unsafe { nix::unistd::fork() })
+}

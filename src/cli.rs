@@ -165,6 +165,12 @@ pub struct ProfileArgs {
     #[arg(long, value_name = "FILE", requires = "runtime_trace")]
     pub runtime_trace_out: Option<PathBuf>,
 
+    /// With --runtime-trace of `go run`: also run pprof's CPU profiler over the trace's
+    /// window and write its profile to FILE (for `go tool pprof`); the trace then carries CPU
+    /// samples, and the report shows the functions on CPU before main.main and after it.
+    #[arg(long, value_name = "FILE", requires = "runtime_trace")]
+    pub cpuprofile_out: Option<PathBuf>,
+
     /// Reproduce a slow filesystem: hold every traced call on a path under DIR (lookups,
     /// opens, stats, readlinks, execs, getdents) DURATION per path component below DIR
     /// before it runs, as a mount that caches no lookups would (e.g. GOMODCACHE=2ms,

@@ -49,6 +49,8 @@ pub struct Options {
     pub runtime_trace: Option<std::time::Duration>,
     /// Where to keep the raw runtime trace (`--runtime-trace-out`).
     pub runtime_trace_out: Option<PathBuf>,
+    /// `--cpuprofile-out`, made absolute (the program writes it from its own directory).
+    pub cpuprofile_out: Option<PathBuf>,
     pub stall: Option<std::time::Duration>,
     pub budget_ms: Option<f64>,
     pub recalibrate: bool,
@@ -181,6 +183,11 @@ impl Options {
             explain: args.explain,
             runtime_trace,
             runtime_trace_out: args.runtime_trace_out.clone(),
+            cpuprofile_out: args.cpuprofile_out.as_ref().map(|p| {
+                std::env::current_dir()
+                    .map(|d| d.join(p))
+                    .unwrap_or_else(|_| p.clone())
+            }),
             stall: (args.stall > 0.0 && args.stall.is_finite())
                 .then(|| std::time::Duration::from_secs_f64(args.stall)),
             cold: args.cold,
@@ -754,7 +761,13 @@ fn prepare_runtime_trace(
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
     let cwd = std::env::current_dir().context("current directory")?;
-    crate::exectrace::overlay::prepare(&argv, &cwd, &dir.join("runtime.trace"), window)
+    crate::exectrace::overlay::prepare(
+        &argv,
+        &cwd,
+        &dir.join("runtime.trace"),
+        window,
+        opts.cpuprofile_out.as_deref(),
+    )
 }
 
 /// The process that wrote the runtime trace: the one that created the trace file.
@@ -819,6 +832,15 @@ fn attach_runtime_trace(
                     kind: "runtime_trace".into(),
                     message: format!("runtime trace events left off the timeline: {e:#}"),
                 }),
+            }
+            if rt.env.iter().any(|(k, _)| k == overlay::ENV_CPUPROFILE) {
+                match overlay::cpu_samples(&rt.trace_file, summary.main.first_main_main_ns, top) {
+                    Ok(cpu) => value["cpu"] = serde_json::to_value(&cpu).unwrap_or_default(),
+                    Err(e) => report.warnings.push(model::Warning {
+                        kind: "runtime_trace".into(),
+                        message: format!("CPU samples of the runtime trace not read: {e:#}"),
+                    }),
+                }
             }
             report.go.insert("runtime_trace".into(), value);
         }

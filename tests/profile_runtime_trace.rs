@@ -265,3 +265,91 @@ fn commands_that_only_build_are_refused_and_nothing_is_built() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("not one (package alpha)"), "{err}");
 }
+
+/// fixtures/cpuinit burns about 300 ms of CPU in burn's init: with --cpuprofile-out the
+/// trace carries CPU samples, the report's top function before main.main is burn.spin
+/// called from burn's init, and the pprof file golat had the program write is one
+/// `go tool pprof` reads, with as many samples as the trace.
+#[test]
+fn cpu_samples_name_the_init_that_burns_cpu() {
+    let Some(_) = require("go") else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let pprof = tmp.path().join("cpu.pprof");
+    let dir = repo().join("fixtures/cpuinit");
+    let (out, report) = golat_in(
+        &dir,
+        &[
+            "--runtime-trace",
+            "--cpuprofile-out",
+            pprof.to_str().unwrap(),
+            "--",
+            "go",
+            "run",
+            ".",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout, b"cpuinit true\n");
+    let cpu = &report.unwrap()["go"]["runtime_trace"]["cpu"];
+    let samples = cpu["samples"].as_u64().unwrap();
+    assert!(samples >= 10, "{cpu}");
+    let top = &cpu["top_before_main"][0];
+    assert_eq!(top["func"], "golat.test/cpuinit/burn.spin", "{cpu}");
+    assert_eq!(top["callers"][0], "golat.test/cpuinit/burn.init.0", "{cpu}");
+
+    let text = output_timeout(
+        Command::new("go")
+            .args(["tool", "pprof", "-raw"])
+            .arg(&pprof),
+        120,
+    );
+    assert!(text.status.success(), "{text:?}");
+    let raw = String::from_utf8_lossy(&text.stdout);
+    assert!(raw.contains("golat.test/cpuinit/burn.spin"), "{raw}");
+    // -raw prints one "N: addresses" line per distinct stack with its sample count.
+    let in_pprof: u64 = raw
+        .lines()
+        .take_while(|l| !l.starts_with("Locations"))
+        .filter_map(|l| {
+            l.trim()
+                .split_once(':')?
+                .0
+                .trim()
+                .split_whitespace()
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+        .sum();
+    assert!(
+        in_pprof.abs_diff(samples) <= 2,
+        "pprof has {in_pprof} samples, the trace {samples}"
+    );
+}
+
+/// go test's own -cpuprofile would leave the test binary in the directory: refused.
+#[test]
+fn cpu_samples_of_go_test_are_refused_before_anything_runs() {
+    let Some(_) = require("go") else { return };
+    let (out, _) = golat_in(
+        &repo(),
+        &[
+            "--runtime-trace",
+            "--cpuprofile-out",
+            "/tmp/golat-never.pprof",
+            "--",
+            "go",
+            "test",
+            "./fixtures/hello",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--cpuprofile-out needs go run"),
+        "{out:?}"
+    );
+}

@@ -31,7 +31,7 @@ fn go_run_overlay_traces_from_early_init() {
         .iter()
         .map(|s| s.to_string())
         .collect();
-    let rt = prepare(&argv, &fixtures(), &out, Duration::from_millis(2000)).unwrap();
+    let rt = prepare(&argv, &fixtures(), &out, Duration::from_millis(2000), None).unwrap();
     assert_eq!(rt.method, Method::OverlayInitPackage);
     assert!(rt.argv[2].starts_with("-overlay="), "{:?}", rt.argv);
     run(&rt, &fixtures());
@@ -70,7 +70,7 @@ fn commands_that_only_build_are_usage_errors() {
         &["go", "test", "-c", "./gotest"],
     ] {
         let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
-        let err = prepare(&argv, &fixtures(), &out, Duration::from_millis(500)).unwrap_err();
+        let err = prepare(&argv, &fixtures(), &out, Duration::from_millis(500), None).unwrap_err();
         assert!(
             err.is::<golat::exectrace::overlay::UsageError>(),
             "{argv:?}: {err}"
@@ -90,7 +90,7 @@ fn go_test_uses_trace_flag() {
         .iter()
         .map(|s| s.to_string())
         .collect();
-    let rt = prepare(&argv, &fixtures(), &out, Duration::from_secs(1)).unwrap();
+    let rt = prepare(&argv, &fixtures(), &out, Duration::from_secs(1), None).unwrap();
     assert_eq!(rt.method, Method::GoTestTraceFlag);
     run(&rt, &fixtures());
     let s = summarize_file(&out, 5).unwrap();
@@ -100,7 +100,8 @@ fn go_test_uses_trace_flag() {
             &["go".into(), "vet".into()],
             &fixtures(),
             &out,
-            Duration::from_secs(1)
+            Duration::from_secs(1),
+            None
         )
         .is_err()
     );

@@ -29,6 +29,9 @@ use crate::model::{GoroutineCreated, GoroutineRun, RuntimeSpan, RuntimeTimeline}
 pub const ENV_TRACE: &str = "GOLAT_RUNTIME_TRACE";
 /// How long the trace window lasts in the traced program (a Go duration, e.g. `1s`).
 pub const ENV_WINDOW: &str = "GOLAT_RUNTIME_TRACE_WINDOW";
+/// Names the CPU profile file (`--cpuprofile-out`): with it the starter runs pprof's CPU
+/// profiler over the trace's window, so the trace carries CPU samples.
+pub const ENV_CPUPROFILE: &str = "GOLAT_CPUPROFILE";
 /// The import path of the starter package golat adds to GOROOT/src through `-overlay`. Go
 /// initializes ready packages in import-path order, and `0` sorts before every letter: once
 /// runtime/trace and its std imports are ready, the starter is the next package to run.
@@ -125,12 +128,13 @@ fn go_env(go: &str, cwd: &Path, var: &str) -> Option<PathBuf> {
 /// must be initialized before it.
 const STARTER_IMPORTS: [&str; 4] = ["os", "runtime/trace", "sync", "time"];
 
-fn starter_deps(go: &str, cwd: &Path) -> Vec<Listed> {
+fn starter_deps(go: &str, cwd: &Path, cpu: bool) -> Vec<Listed> {
     let Ok(out) = Command::new(go)
         .current_dir(cwd)
         .args(["list", "-deps", "-f"])
         .arg("{{.ImportPath}}\t{{.Name}}\t{{.Dir}}\t{{.Standard}}\ttrue\t\t{{join .Imports \",\"}}")
         .args(STARTER_IMPORTS)
+        .args(cpu.then_some("runtime/pprof"))
         .output()
     else {
         return Vec::new();
@@ -226,11 +230,27 @@ func AtExit(f func()) { exithook.Add(exithook.Hook{F: f, RunOnFailure: true}) }
 "#;
 
 /// The starter package: `exit_hook` adds the stop at program exit (needs [`EXIT_HOOK`]).
-fn starter_source(package: &str, exit_hook: bool) -> String {
-    let (import, register) = if exit_hook {
+fn starter_source(package: &str, exit_hook: bool, cpu: bool) -> String {
+    let (mut import, register) = if exit_hook {
         (
             format!("\t\"{EXIT_PKG}\"\n"),
             format!("\t{EXIT_PKG}.AtExit(stop)\n"),
+        )
+    } else {
+        (String::new(), String::new())
+    };
+    // CPU profiling stops before the trace, which then flushes the samples it holds.
+    let (cpu_start, cpu_stop) = if cpu {
+        import.push_str("\t\"runtime/pprof\"\n");
+        (
+            format!(
+                "\tvar cpu *os.File\n\tif p := os.Getenv(\"{ENV_CPUPROFILE}\"); p != \"\" {{\n\
+                 \t\tif c, err := os.Create(p); err == nil {{\n\
+                 \t\t\tif pprof.StartCPUProfile(c) == nil {{\n\t\t\t\tcpu = c\n\
+                 \t\t\t}} else {{\n\t\t\t\tc.Close()\n\t\t\t}}\n\t\t}}\n\t}}\n"
+            ),
+            "\t\t\tif cpu != nil {\n\t\t\t\tpprof.StopCPUProfile()\n\t\t\t\tcpu.Close()\n\t\t\t}\n"
+                .to_string(),
         )
     } else {
         (String::new(), String::new())
@@ -261,14 +281,14 @@ func init() {{
 		f.Close()
 		return
 	}}
-	window, err := time.ParseDuration(os.Getenv("GOLAT_RUNTIME_TRACE_WINDOW"))
+{cpu_start}	window, err := time.ParseDuration(os.Getenv("GOLAT_RUNTIME_TRACE_WINDOW"))
 	if err != nil || window <= 0 {{
 		window = time.Second
 	}}
 	var once sync.Once
 	stop := func() {{
 		once.Do(func() {{
-			trace.Stop()
+{cpu_stop}			trace.Stop()
 			f.Close()
 		}})
 	}}
@@ -394,10 +414,11 @@ pub fn prepare(
     cwd: &Path,
     trace_file: &Path,
     window: Duration,
+    cpu_profile: Option<&Path>,
 ) -> anyhow::Result<RuntimeTrace> {
     if argv.len() < 2 || Path::new(&argv[0]).file_name().is_none_or(|n| n != "go") {
         return Err(usage(format!(
-            "--runtime-trace needs a go command (go run, go build or go test), got {:?}",
+            "--runtime-trace needs a go command (go run or go test), got {:?}",
             argv.join(" ")
         )));
     }
@@ -414,6 +435,11 @@ pub fn prepare(
         cwd.join(trace_file)
     };
     match sub {
+        "test" if cpu_profile.is_some() => Err(usage(
+            "--cpuprofile-out needs go run: go test's own -cpuprofile would also write the test \
+             binary into the current directory (as -c does); run the test binary yourself with \
+             -test.trace and -test.cpuprofile",
+        )),
         "test" => {
             if rest
                 .iter()
@@ -463,7 +489,7 @@ pub fn prepare(
                 _dir: None,
             })
         }
-        "run" => prepare_overlay(argv, cwd, sub, rest, trace_file, window),
+        "run" => prepare_overlay(argv, cwd, sub, rest, trace_file, window, cpu_profile),
         "build" | "install" => Err(usage(format!(
             "--runtime-trace traces a program golat runs, and go {sub} only builds one: golat \
              would leave the binary instrumented; profile `go run` with the same flags and \
@@ -506,6 +532,7 @@ fn prepare_overlay(
     rest: &[String],
     trace_file: PathBuf,
     window: Duration,
+    cpu_profile: Option<&Path>,
 ) -> anyhow::Result<RuntimeTrace> {
     if rest
         .iter()
@@ -639,7 +666,10 @@ fn prepare_overlay(
              exits earlier leaves only its complete 10 ms generations"
         )),
     }
-    std::fs::write(&starter, starter_source(STARTER_NAME, stops_at_exit))?;
+    std::fs::write(
+        &starter,
+        starter_source(STARTER_NAME, stops_at_exit, cpu_profile.is_some()),
+    )?;
     replace.insert(
         starter_dir.join("golat_rtrace.go").display().to_string(),
         starter.display().to_string().into(),
@@ -685,7 +715,7 @@ fn prepare_overlay(
     }
     let early = inits_before_starter(
         &listed,
-        &starter_deps(&argv[0], cwd),
+        &starter_deps(&argv[0], cwd, cpu_profile.is_some()),
         &unhookable,
         &starter_path,
     );
@@ -741,11 +771,14 @@ fn prepare_overlay(
     // A GODEBUG setting: the caller appends it to the environment's GODEBUG.
     Ok(RuntimeTrace {
         argv: out,
-        env: vec![
+        env: [
             (ENV_TRACE.into(), trace_file.display().to_string()),
             (ENV_WINDOW.into(), go_duration(window)),
             ("GODEBUG".into(), "traceadvanceperiod=10000000".into()),
-        ],
+        ]
+        .into_iter()
+        .chain(cpu_profile.map(|p| (ENV_CPUPROFILE.to_string(), p.display().to_string())))
+        .collect(),
         trace_file,
         method,
         notes,
@@ -762,6 +795,95 @@ pub fn summarize_file(path: &Path, top: usize) -> anyhow::Result<Summary> {
         &SummarizeOptions { top },
     )
     .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+/// CPU samples of a trace (`--cpuprofile-out`), before `main.main` was first seen and from
+/// then on, as stored in `report.go["runtime_trace"]["cpu"]`.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct CpuSamples {
+    /// Samples in the trace (pprof's CPU profiler takes one per 10 ms of CPU, 100 Hz).
+    pub samples: u64,
+    /// Samples before `main.main` was first seen (all of them when it never was).
+    pub before_main: u64,
+    /// Functions on CPU before `main.main`, most samples first.
+    pub top_before_main: Vec<CpuRow>,
+    /// Functions on CPU from `main.main` to the end of the trace.
+    pub top_after_main: Vec<CpuRow>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct CpuRow {
+    /// The function on CPU (the sample's leaf frame).
+    pub func: String,
+    pub samples: u64,
+    /// Its callers, nearest first (at most 4), so an init's loop names its init.
+    pub callers: Vec<String>,
+}
+
+/// Reads the CPU samples of a trace, split at `main_ns` (ns after the trace's first event,
+/// as [`Summary`] counts `first_main_main_ns`), with the `top` functions of each side.
+pub fn cpu_samples(path: &Path, main_ns: Option<i64>, top: usize) -> anyhow::Result<CpuSamples> {
+    use super::spec::EV_CPU_SAMPLE;
+    use std::collections::HashMap;
+    let f = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let at = |e: super::TraceError| anyhow::anyhow!("{}: {e}", path.display());
+    let mut rd = super::Reader::from_file(f).map_err(at)?;
+    let mut start: Option<i64> = None;
+    let mut out = CpuSamples::default();
+    // (before main?, leaf, callers) -> samples
+    type Key = (bool, String, Vec<String>);
+    let mut counts: HashMap<Key, u64> = HashMap::new();
+    loop {
+        let e = match rd.next_event() {
+            Ok(Some(e)) => e,
+            Ok(None) => break,
+            // A cut trace keeps the samples read so far.
+            Err(e) if e.is_truncation() => break,
+            Err(e) => return Err(at(e)),
+        };
+        let t0 = *start.get_or_insert(e.time);
+        if e.typ != EV_CPU_SAMPLE {
+            continue;
+        }
+        out.samples += 1;
+        let before = main_ns.is_none_or(|m| e.time.wrapping_sub(t0) < m);
+        out.before_main += u64::from(before);
+        let g = &rd.generation;
+        let frames: Vec<String> = g
+            .stack_pcs(e.args[0])
+            .iter()
+            .take(5)
+            .map(|&pc| {
+                g.frame(pc)
+                    .map_or_else(|| format!("{pc:#x}"), |f| f.0.to_string())
+            })
+            .collect();
+        let Some((leaf, callers)) = frames.split_first() else {
+            continue;
+        };
+        *counts
+            .entry((before, leaf.clone(), callers.to_vec()))
+            .or_default() += 1;
+    }
+    let mut rows: Vec<(Key, u64)> = counts.into_iter().collect();
+    rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    for ((before, func, callers), samples) in rows {
+        let list = if before {
+            &mut out.top_before_main
+        } else {
+            &mut out.top_after_main
+        };
+        if list.len() < top {
+            list.push(CpuRow {
+                func,
+                samples,
+                callers,
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// Most entries the report keeps per list of runtime-trace timeline events: a 1 s window of
@@ -987,6 +1109,7 @@ mod tests {
             tmp.path(),
             &t,
             Duration::from_secs(1),
+            None,
         )
         .unwrap_err()
         .to_string();
@@ -998,6 +1121,7 @@ mod tests {
             tmp.path(),
             &t,
             Duration::from_secs(1),
+            None,
         )
         .map(|_| ())
         .unwrap_err()
@@ -1007,8 +1131,8 @@ mod tests {
 
     #[test]
     fn starter_registers_the_exit_hook_only_when_asked() {
-        let with = starter_source(STARTER_NAME, true);
-        let without = starter_source("main", false);
+        let with = starter_source(STARTER_NAME, true, false);
+        let without = starter_source("main", false, false);
         assert!(with.contains(&format!("\t\"{EXIT_PKG}\"\n")));
         assert!(with.contains(&format!("\t{EXIT_PKG}.AtExit(stop)\n")));
         assert!(without.starts_with("// Package main is injected"));
@@ -1032,7 +1156,7 @@ mod tests {
         std::fs::create_dir(dir.join(STARTER_NAME)).unwrap();
         std::fs::write(
             dir.join(STARTER_NAME).join("s.go"),
-            starter_source(STARTER_NAME, false),
+            starter_source(STARTER_NAME, false, true),
         )
         .unwrap();
         std::fs::write(

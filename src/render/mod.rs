@@ -49,7 +49,41 @@ fn runtime_trace(report: &Report, top: usize) -> String {
         }
     }
     let _ = crate::exectrace::render::table(&mut table, &summary, "program", top);
-    String::from_utf8_lossy(&table).into_owned()
+    let mut text = String::from_utf8_lossy(&table).into_owned();
+    if let Some(cpu) = value.get("cpu").and_then(|c| {
+        serde_json::from_value::<crate::exectrace::overlay::CpuSamples>(c.clone()).ok()
+    }) {
+        text.push_str(&cpu_samples(&cpu, top));
+    }
+    text
+}
+
+/// The CPU samples of the runtime trace (`--cpuprofile-out`): what was on CPU before
+/// `main.main` and after.
+fn cpu_samples(cpu: &crate::exectrace::overlay::CpuSamples, top: usize) -> String {
+    use std::fmt::Write;
+    let mut out = format!(
+        "CPU samples     {} (pprof's CPU profiler at 100 Hz: one sample ≈ 10 ms of CPU), {} before main.main\n",
+        cpu.samples, cpu.before_main
+    );
+    for (label, rows) in [
+        ("before main.main", &cpu.top_before_main),
+        ("after main.main", &cpu.top_after_main),
+    ] {
+        if rows.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "  on CPU {label}:");
+        for r in rows.iter().take(top) {
+            let callers = if r.callers.is_empty() {
+                String::new()
+            } else {
+                format!("  ← {}", r.callers.join(" ← "))
+            };
+            let _ = writeln!(out, "    {:>5}  {}{callers}", r.samples, r.func);
+        }
+    }
+    out
 }
 
 /// How to lay text out.

@@ -315,10 +315,8 @@ fn cpu_samples_name_the_init_that_burns_cpu() {
         .lines()
         .take_while(|l| !l.starts_with("Locations"))
         .filter_map(|l| {
-            l.trim()
-                .split_once(':')?
+            l.split_once(':')?
                 .0
-                .trim()
                 .split_whitespace()
                 .next()?
                 .parse::<u64>()

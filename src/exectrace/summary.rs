@@ -13,8 +13,10 @@ use super::generation::Generation;
 use super::order::{Ctx, Event, GoState, NONE};
 use super::reader::Reader;
 use super::spec::*;
+use super::startup::{self, GBlocked, NO_STATE, StAcc, StartupOptions, Until};
 
-pub const SCHEMA: &str = "golat.trace/v1";
+/// v2: stack `frames` hold up to 128 frames (v1 cut them at 16), and `startup` was added.
+pub const SCHEMA: &str = "golat.trace/v2";
 
 /// Log-linear histogram: 32 sub-buckets per power of two (≤3% relative error), fixed size.
 #[derive(Clone, Default)]
@@ -88,8 +90,11 @@ pub struct StackFrame {
 pub struct TopStack {
     pub total_ns: i64,
     pub count: u64,
-    /// Leaf first, at most 16 frames.
+    /// Leaf first, up to 128 frames.
     pub frames: Vec<StackFrame>,
+    /// Index in `frames` of the first frame outside the runtime and the standard library.
+    #[serde(default)]
+    pub user_frame: Option<usize>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug)]
@@ -149,6 +154,10 @@ pub struct Summary {
     pub stw: StwInfo,
     pub goroutines: GoroutineInfo,
     pub blocking: BlockingInfo,
+    /// Before main.main and the window after it, the main goroutine, thresholds; absent in
+    /// reports written before v2.
+    #[serde(default)]
+    pub startup: Option<startup::Startup>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug)]
@@ -272,6 +281,9 @@ struct Acc {
     first_run: Hist,
     first_run_total: i64,
     cats: [CatAcc; 4],
+    /// Entry kinds (`startup::PROGRAM`, `TRACER`, `GOLAT`), parallel to `entries`.
+    entry_kinds: Vec<u8>,
+    st: StAcc,
 }
 
 /// One goroutine's state for the pprof walk, laid out flat (no `Option`s) so a transition
@@ -290,6 +302,18 @@ struct GTrack {
     created_at: i64,
     /// Intervals closed before the goroutine ever ran: Go keeps them only if it never runs.
     pending: Vec<(usize, i64, i64, u32)>,
+    /// The startup view's stretch: class (`NO_STATE` = none), since, the stack record that
+    /// entered it and the reason index of a wait.
+    s_class: u8,
+    kind: u8,
+    s_since: i64,
+    s_rec: u32,
+    s_reason: u32,
+    /// Entry function index in `Acc::entries` + 1 (0 = unknown).
+    entry: u32,
+    blocked: i64,
+    runnable: i64,
+    id: u64,
 }
 
 const NO_CAT: u8 = u8::MAX;
@@ -306,6 +330,15 @@ impl Default for GTrack {
             created: false,
             created_at: 0,
             pending: Vec::new(),
+            s_class: NO_STATE,
+            kind: startup::PROGRAM,
+            s_since: 0,
+            s_rec: 0,
+            s_reason: 0,
+            entry: 0,
+            blocked: 0,
+            runnable: 0,
+            id: 0,
         }
     }
 }
@@ -587,28 +620,37 @@ pub struct Summarizer {
     cur_gen: u64,
     last_sync_time: i64,
     wall_start: Option<String>,
-    /// Per generation: reason string ID → `ReasonInfo` bits.
-    reasons: IdCache<u8>,
+    /// Per generation: reason string ID → `R_*` bits, and the reason's index in
+    /// `reason_names` from bit 8 on.
+    reasons: IdCache<u32>,
+    reason_names: Vec<String>,
+    reason_idx: FxMap<String, u32>,
+    st_opts: StartupOptions,
+    top: usize,
     /// Per generation: creating stack ID → index in `acc.entries` + 1.
     entry_of_stack: IdCache<usize>,
 }
 
 /// A blocking reason, classified once per string ID: category (`R_NONE` when not tracked) and
 /// whether it is "forever" (the goroutine never runs again).
-const R_KNOWN: u8 = 0x80;
-const R_FOREVER: u8 = 0x40;
-const R_CAT: u8 = 0x07;
-const R_NONE: u8 = 0x07;
+const R_KNOWN: u32 = 0x80;
+const R_FOREVER: u32 = 0x40;
+const R_SLEEP: u32 = 0x20;
+const R_CAT: u32 = 0x07;
+const R_NONE: u32 = 0x07;
 
-fn classify_reason(r: &str) -> u8 {
+fn classify_reason(r: &str) -> u32 {
     let cat = if r == "network" {
-        CAT_NET as u8
+        CAT_NET as u32
     } else if r.contains("chan") || r.contains("sync") || r.contains("select") {
-        CAT_SYNC as u8
+        CAT_SYNC as u32
     } else {
         R_NONE
     };
-    R_KNOWN | cat | if r == "forever" { R_FOREVER } else { 0 }
+    R_KNOWN
+        | cat
+        | if r == "forever" { R_FOREVER } else { 0 }
+        | if r == "sleep" { R_SLEEP } else { 0 }
 }
 
 fn is_init_func(f: &str) -> bool {
@@ -636,6 +678,12 @@ impl Default for Summarizer {
 
 impl Summarizer {
     pub fn new() -> Self {
+        Self::with_options(StartupOptions::default(), 10)
+    }
+
+    /// A summarizer with the startup view's split, window and thresholds; `top` bounds the
+    /// ranked lists it keeps while reading.
+    pub fn with_options(st_opts: StartupOptions, top: usize) -> Self {
         let mut s = Summarizer {
             kinds: kind_table(),
             decode: decode_table(),
@@ -656,6 +704,10 @@ impl Summarizer {
             last_sync_time: 0,
             wall_start: None,
             reasons: IdCache::default(),
+            reason_names: vec!["(no reason in the trace)".to_string()],
+            reason_idx: FxMap::default(),
+            st_opts,
+            top: top.max(1),
             entry_of_stack: IdCache::default(),
         };
         // Record 0 = no stack.
@@ -695,7 +747,7 @@ impl Summarizer {
                 let r = (self.stack_frames.len() as u32).min(NO_SLOT - 1);
                 let frames = pcs
                     .iter()
-                    .take(16)
+                    .take(128)
                     .map(|pc| match g.frame(*pc) {
                         Some((f, file, line)) => StackFrame {
                             func: f.to_string(),
@@ -764,7 +816,10 @@ impl Summarizer {
     /// STW ranges, stacks with main.main or init frames) lives in cold functions.
     #[inline]
     pub fn event(&mut self, e: &Event, g: &Generation) {
-        let start = *self.start.get_or_insert(e.time);
+        let start = match self.start {
+            Some(s) => s,
+            None => self.first_event(e.time),
+        };
         if e.typ == EV_READER_SYNC {
             self.sync(e, g);
             return;
@@ -809,6 +864,16 @@ impl Summarizer {
 
     #[cold]
     #[inline(never)]
+    fn first_event(&mut self, t: i64) -> i64 {
+        self.start = Some(t);
+        if let Until::At(d) = self.st_opts.until {
+            self.acc.st.split = Some(t.saturating_add(d));
+        }
+        t
+    }
+
+    #[cold]
+    #[inline(never)]
     fn sync(&mut self, e: &Event, g: &Generation) {
         self.acc.end = e.time;
         self.last_sync_time = e.time;
@@ -840,6 +905,9 @@ impl Summarizer {
         let c = self.class_of(ms);
         if c.has_main && self.acc.first_main.is_none() {
             self.acc.first_main = Some((rel, goid));
+            if self.st_opts.until == Until::Main {
+                self.acc.st.split = Some(self.start.unwrap_or(0).wrapping_add(rel));
+            }
         }
         for k in c.inits.0..c.inits.1 {
             let i = self.init_scratch[k as usize];
@@ -860,6 +928,16 @@ impl Summarizer {
                 self.acc.gc_cycles += 1;
                 self.acc.gc_first.get_or_insert(rel);
                 self.gc_open = Some(e.time);
+                let sid = main_stack(e);
+                let frames: Vec<(&str, &str, u64)> = g
+                    .stack_pcs(sid)
+                    .iter()
+                    .filter_map(|pc| g.frame(*pc))
+                    .collect();
+                let trigger = startup::gc_trigger(&frames);
+                let rec = self.class(sid, g) as u32;
+                let w = self.st_opts.window_ns;
+                self.acc.st.gc_begin(e.time, w, trigger, rec);
             }
             EV_GC_ACTIVE if self.acc.gc_cycles == 0 => self.acc.gc_active = true,
             EV_GC_END => {
@@ -894,6 +972,8 @@ impl Summarizer {
                     if s.at.len() < 50 {
                         s.at.push(t.wrapping_sub(start));
                     }
+                    let kind = &self.acc.stw[idx].0;
+                    self.acc.st.stw(&self.st_opts, kind.as_str(), t, d);
                 }
             }
             _ => {}
@@ -903,22 +983,25 @@ impl Summarizer {
     /// Counts a goroutine created with stack `tstack` under its entry function. A program
     /// that starts goroutines in a loop creates them from a few stacks: the function is
     /// resolved once per stack and generation.
+    /// Returns the entry's index in `acc.entries`.
     #[inline]
-    fn count_entry(&mut self, tstack: u64, g: &Generation) {
-        if let Some(e) = self
-            .entry_of_stack
-            .get(tstack)
-            .and_then(|i| self.acc.entries.get_mut(i - 1))
+    fn count_entry(&mut self, tstack: u64, g: &Generation) -> usize {
+        if let Some(i) = self.entry_of_stack.get(tstack)
+            && let Some(e) = self.acc.entries.get_mut(i - 1)
         {
             e.1 += 1;
-            return;
+            return i - 1;
         }
-        self.count_entry_slow(tstack, g);
+        let i = self.entry_index(tstack, g);
+        self.acc.entries[i].1 += 1;
+        i
     }
 
+    /// The entry function of a goroutine whose stack (its creation stack, or the stack a
+    /// status event gives a goroutine found waiting) is `tstack`: its root frame.
     #[cold]
     #[inline(never)]
-    fn count_entry_slow(&mut self, tstack: u64, g: &Generation) {
+    fn entry_index(&mut self, tstack: u64, g: &Generation) -> usize {
         let func = if tstack != 0 {
             g.stack_pcs(tstack).last().and_then(|pc| g.frame(*pc))
         } else {
@@ -929,23 +1012,44 @@ impl Summarizer {
             Some(&i) => i,
             None => {
                 self.acc.entries.push((func.to_string(), 0));
+                self.acc.entry_kinds.push(startup::entry_kind(func));
                 self.acc
                     .entry_idx
                     .insert(func.to_string(), self.acc.entries.len() - 1);
                 self.acc.entries.len() - 1
             }
         };
-        self.acc.entries[idx].1 += 1;
         self.entry_of_stack.set(tstack, idx + 1);
+        idx
     }
 
     #[inline]
-    fn reason(&mut self, reason: u64, g: &Generation) -> u8 {
+    fn reason_index(&mut self, r: &str) -> u32 {
+        if r.is_empty() {
+            return 0;
+        }
+        if let Some(&i) = self.reason_idx.get(r) {
+            return i;
+        }
+        // Reason strings are a fixed set in the runtime; a damaged trace could invent more,
+        // so past 4096 they share one name.
+        if self.reason_names.len() >= 4096 {
+            return 0;
+        }
+        let i = self.reason_names.len() as u32;
+        self.reason_names.push(r.to_string());
+        self.reason_idx.insert(r.to_string(), i);
+        i
+    }
+
+    #[inline]
+    fn reason(&mut self, reason: u64, g: &Generation) -> u32 {
         if let Some(b) = self.reasons.get(reason) {
             return b;
         }
         // Never 0: classify_reason always sets R_KNOWN.
-        let b = classify_reason(g.string(reason));
+        let r = g.string(reason);
+        let b = classify_reason(r) | self.reason_index(r) << 8;
         self.reasons.set(reason, b);
         b
     }
@@ -966,10 +1070,27 @@ impl Summarizer {
         let from = GoState::from_u64(from as u64);
         let to = GoState::from_u64(to as u64);
         let now = e.time;
-        // Creation bookkeeping.
+        // Creation bookkeeping; the startup view's owner of the goroutine and the stack its
+        // first stretch starts at (the new goroutine's start).
+        let mut who = None;
+        let mut trec = 0;
         if from == GoState::NotExist {
             self.acc.created += 1;
-            self.count_entry(tstack, g);
+            let i = self.count_entry(tstack, g);
+            let kind = self.acc.entry_kinds.get(i).copied().unwrap_or(startup::PROGRAM);
+            who = Some((i as u32 + 1, kind));
+            trec = self.class(tstack, g) as u32;
+            let w = self.st_opts.window_ns;
+            self.acc.st.created(now, w, kind, i as u32 + 1);
+        } else if from == GoState::Undetermined && tstack != 0 && from != to {
+            // Found already waiting, with its stack (GoStatusStack): its root frame is the
+            // entry, which tells the tracer's goroutines started before the trace.
+            let i = match self.entry_of_stack.get(tstack) {
+                Some(i) => i - 1,
+                None => self.entry_index(tstack, g),
+            };
+            let kind = self.acc.entry_kinds.get(i).copied().unwrap_or(startup::PROGRAM);
+            who = Some((i as u32 + 1, kind));
         }
         // Which tracked state (if any) this transition enters, and the entering stack, looked
         // up before borrowing the goroutine's record.
@@ -1015,6 +1136,73 @@ impl Summarizer {
                 GoState::NotExist => gt.end = now,
                 GoState::Waiting if rbits & R_FOREVER != 0 => gt.end = now,
                 _ => {}
+            }
+            // The startup view: close the stretch this transition leaves, open the next.
+            gt.id = id;
+            if let Some((entry, kind)) = who {
+                gt.entry = entry;
+                gt.kind = kind;
+            }
+            let new_rec = if from == GoState::NotExist {
+                trec
+            } else if from == GoState::Undetermined || e.ctx.g == id {
+                rec
+            } else {
+                // Woken by another goroutine: the stack is the waker's; keep where this one
+                // stopped.
+                gt.s_rec
+            };
+            if gt.s_class != NO_STATE {
+                let c = if gt.s_class == startup::SYSCALL && to == GoState::Runnable {
+                    startup::SYSCALL_BLOCKING
+                } else {
+                    gt.s_class
+                };
+                let d = self.acc.st.close(
+                    &self.st_opts,
+                    self.top,
+                    id,
+                    gt.kind,
+                    gt.entry,
+                    c,
+                    gt.s_since,
+                    now,
+                    gt.s_rec,
+                    gt.s_reason,
+                );
+                if startup::is_blocked(c) {
+                    gt.blocked = gt.blocked.wrapping_add(d);
+                } else if c == startup::RUNNABLE {
+                    gt.runnable = gt.runnable.wrapping_add(d);
+                }
+            }
+            gt.s_class = match to {
+                GoState::Running => startup::RUNNING,
+                GoState::Runnable => startup::RUNNABLE,
+                GoState::Syscall => startup::SYSCALL,
+                GoState::Waiting => match rbits & R_CAT {
+                    c if c == CAT_NET as u32 => startup::NETWORK,
+                    c if c == CAT_SYNC as u32 => startup::SYNC,
+                    _ if rbits & R_SLEEP != 0 => startup::SLEEP,
+                    _ => startup::OTHER_WAIT,
+                },
+                _ => NO_STATE,
+            };
+            gt.s_since = now;
+            gt.s_rec = new_rec;
+            gt.s_reason = rbits >> 8;
+            if to == GoState::NotExist && gt.kind == startup::PROGRAM {
+                self.acc.st.offer(
+                    self.top,
+                    GBlocked {
+                        blocked: gt.blocked,
+                        runnable: gt.runnable,
+                        id,
+                        entry: gt.entry,
+                    },
+                );
+                gt.blocked = 0;
+                gt.runnable = 0;
             }
         }
         // Go's pprof walk (cmd/trace/pprof.go), all four kinds at once: a goroutine is in at
@@ -1098,6 +1286,7 @@ impl Summarizer {
             }
         }
         let start = self.start.unwrap_or(0);
+        let startup = self.finish_startup(&mut acc, complete, cut, start, top);
         let frames = &self.stack_frames;
         let blocking = |c: &CatAcc| {
             // Only records that got an interval (count > 0), as the map this replaced held.
@@ -1120,10 +1309,14 @@ impl Summarizer {
                 top_stacks: v
                     .into_iter()
                     .take(top)
-                    .map(|(k, (t, n))| TopStack {
-                        total_ns: t,
-                        count: n,
-                        frames: frames.get(k as usize).cloned().unwrap_or_default(),
+                    .map(|(k, (t, n))| {
+                        let frames = frames.get(k as usize).cloned().unwrap_or_default();
+                        TopStack {
+                            total_ns: t,
+                            count: n,
+                            user_frame: startup::user_frame(&frames),
+                            frames,
+                        }
                     })
                     .collect(),
             }
@@ -1138,6 +1331,7 @@ impl Summarizer {
         let mut by_entry: Vec<EntryCount> = acc
             .entries
             .iter()
+            .filter(|(_, n)| *n > 0)
             .map(|(f, n)| EntryCount {
                 func: f.clone(),
                 count: *n,
@@ -1221,8 +1415,312 @@ impl Summarizer {
                 sync: blocking(&acc.cats[CAT_SYNC]),
                 sched: blocking(&acc.cats[CAT_SCHED]),
             },
+            startup,
         };
         (summary, acc.events, acc.gens)
+    }
+}
+
+impl Summarizer {
+    /// Closes the stretches still open at the end and builds the startup view.
+    fn finish_startup(
+        &self,
+        acc: &mut Acc,
+        complete: bool,
+        cut: i64,
+        start: i64,
+        top: usize,
+    ) -> Option<startup::Startup> {
+        use startup::*;
+        let end = if complete { acc.end } else { cut.min(acc.end) };
+        let st = &mut acc.st;
+        for gt in &self.gs.recs {
+            if gt.s_class == NO_STATE || gt.s_since > end {
+                continue;
+            }
+            // Still in the kernel at the end: it did not come back in time to be fast.
+            let c = if gt.s_class == SYSCALL {
+                SYSCALL_BLOCKING
+            } else {
+                gt.s_class
+            };
+            let d = st.close(
+                &self.st_opts,
+                top,
+                gt.id,
+                gt.kind,
+                gt.entry,
+                c,
+                gt.s_since,
+                end,
+                gt.s_rec,
+                gt.s_reason,
+            );
+            if gt.kind == PROGRAM {
+                let (mut b, mut r) = (gt.blocked, gt.runnable);
+                if is_blocked(c) {
+                    b = b.wrapping_add(d);
+                } else if c == RUNNABLE {
+                    r = r.wrapping_add(d);
+                }
+                st.offer(
+                    top,
+                    GBlocked {
+                        blocked: b,
+                        runnable: r,
+                        id: gt.id,
+                        entry: gt.entry,
+                    },
+                );
+            }
+        }
+        let frames = |rec: u32| -> (Vec<StackFrame>, Option<usize>) {
+            let f = self.stack_frames.get(rec as usize).cloned().unwrap_or_default();
+            let u = user_frame(&f);
+            (f, u)
+        };
+        let entry_name = |entry: u32, id: u64| -> String {
+            match entry.checked_sub(1).and_then(|i| acc.entries.get(i as usize)) {
+                Some((f, _)) => f.clone(),
+                None if id == 1 => "runtime.main (the main goroutine)".into(),
+                None => "(already running when the trace began)".into(),
+            }
+        };
+        let rel = |t: i64| t.wrapping_sub(start);
+        let end_rel = rel(end);
+        let w = self.st_opts.window_ns;
+        let split_rel = st.split.map(rel);
+        let fmt_d = |ns: i64| {
+            if ns % 1_000_000_000 == 0 {
+                format!("{}s", ns / 1_000_000_000)
+            } else if ns % 1_000_000 == 0 {
+                format!("{}ms", ns / 1_000_000)
+            } else {
+                format!("{}us", ns / 1_000)
+            }
+        };
+        let (split_name, at_name) = match self.st_opts.until {
+            Until::Main => ("main.main".to_string(), "main.main".to_string()),
+            Until::At(d) => ("duration".to_string(), format!("+{}", fmt_d(d))),
+        };
+        let mut sections = Vec::new();
+        if let Some(sp) = split_rel {
+            let bounds = [
+                (
+                    format!("before {at_name}"),
+                    0,
+                    sp.min(end_rel).max(0),
+                ),
+                (
+                    format!("first {} after {at_name}", fmt_d(w)),
+                    sp.min(end_rel).max(0),
+                    sp.saturating_add(w).min(end_rel).max(0),
+                ),
+            ];
+            for (i, (name, a, b)) in bounds.into_iter().enumerate() {
+                let s = &st.secs[i];
+                let mut stacks: Vec<(u64, (i64, u64))> =
+                    s.stacks.iter().map(|(k, v)| (*k, *v)).collect();
+                stacks.sort_by(|x, y| y.1.0.cmp(&x.1.0).then(x.0.cmp(&y.0)));
+                let mut by_entry: Vec<NameCount> = s
+                    .created_by_entry
+                    .iter()
+                    .map(|(e, n)| NameCount {
+                        name: entry_name(*e, 0),
+                        count: *n,
+                    })
+                    .collect();
+                by_entry.sort_by(|x, y| y.count.cmp(&x.count).then(x.name.cmp(&y.name)));
+                by_entry.truncate(top);
+                let mut triggers: Vec<NameCount> = s
+                    .gc_by_trigger
+                    .iter()
+                    .map(|(t, n)| NameCount {
+                        name: t.to_string(),
+                        count: *n,
+                    })
+                    .collect();
+                triggers.sort_by(|x, y| y.count.cmp(&x.count).then(x.name.cmp(&y.name)));
+                let mut kinds: Vec<StwKindTotal> = s
+                    .stw_kinds
+                    .iter()
+                    .map(|(k, n, t)| StwKindTotal {
+                        kind: k.clone(),
+                        count: *n,
+                        total_ns: *t,
+                    })
+                    .collect();
+                kinds.sort_by(|x, y| y.total_ns.cmp(&x.total_ns).then(x.kind.cmp(&y.kind)));
+                sections.push(Section {
+                    name,
+                    start_ns: a,
+                    end_ns: b,
+                    gc_cycles: s.gc,
+                    gc_by_trigger: triggers,
+                    stw_count: s.stw_n,
+                    stw_total_ns: s.stw_total,
+                    stw_max_ns: s.stw_max,
+                    stw_by_kind: kinds,
+                    goroutines_created: s.created,
+                    tracer_goroutines_created: s.created_other,
+                    created_by_entry: by_entry,
+                    goroutine_time: ClassTimes::from(&s.time, &s.n),
+                    main_goroutine: ClassTimes::from(&s.g1, &[0; NCLASS]),
+                    over_threshold: THRESHOLD_NAMES
+                        .iter()
+                        .enumerate()
+                        .filter(|(k, _)| self.st_opts.thresholds[*k] != i64::MAX)
+                        .map(|(k, n)| ThresholdCount {
+                            name: n.to_string(),
+                            threshold_ns: self.st_opts.thresholds[k],
+                            count: s.over[k],
+                        })
+                        .collect(),
+                    top_stacks: stacks
+                        .into_iter()
+                        .take(top)
+                        .map(|(k, (ns, n))| {
+                            let (f, u) = frames(k as u32);
+                            ClassStack {
+                                class: CLASS_NAMES[(k >> 32) as usize & 7].to_string(),
+                                total_ns: ns,
+                                count: n,
+                                frames: f,
+                                user_frame: u,
+                            }
+                        })
+                        .collect(),
+                });
+            }
+        }
+        let g1_total: i64 = st.g1.iter().sum();
+        let g1_any = st.g1_n.iter().any(|n| *n > 0);
+        let main_goroutine = g1_any.then(|| {
+            let mut by_reason: Vec<ReasonTime> = st
+                .g1_reasons
+                .iter()
+                .map(|(r, ns, n)| ReasonTime {
+                    reason: self
+                        .reason_names
+                        .get(*r as usize)
+                        .cloned()
+                        .unwrap_or_default(),
+                    ns: *ns,
+                    count: *n,
+                })
+                .collect();
+            by_reason.sort_by(|x, y| y.ns.cmp(&x.ns).then(x.reason.cmp(&y.reason)));
+            let mut longest = st.g1_longest.clone();
+            longest.sort_by(|x, y| y.dur.cmp(&x.dur).then(x.at.cmp(&y.at)));
+            longest.truncate(top);
+            MainGoroutine {
+                id: 1,
+                wall: ClassTimes::from(&st.g1, &st.g1_n),
+                wall_ns: g1_total,
+                by_reason,
+                longest: longest
+                    .into_iter()
+                    .map(|s| {
+                        let (f, u) = frames(s.rec);
+                        StretchOut {
+                            class: CLASS_NAMES[s.class as usize & 7].to_string(),
+                            reason: if s.class >= NETWORK {
+                                self.reason_names
+                                    .get(s.reason as usize)
+                                    .cloned()
+                                    .unwrap_or_default()
+                            } else {
+                                String::new()
+                            },
+                            at_ns: rel(s.at),
+                            duration_ns: s.dur,
+                            frames: f,
+                            user_frame: u,
+                        }
+                    })
+                    .collect(),
+            }
+        });
+        let mut tb = st.top_blocked.clone();
+        tb.sort_by(|x, y| y.blocked.cmp(&x.blocked).then(x.id.cmp(&y.id)));
+        tb.truncate(top);
+        let mut thr_g: Vec<(&(u8, u64), &(u64, i64, u32))> = st.thr_g.iter().collect();
+        thr_g.sort_by(|x, y| {
+            y.1.0
+                .cmp(&x.1.0)
+                .then(y.1.1.cmp(&x.1.1))
+                .then(x.0.1.cmp(&y.0.1))
+        });
+        let thresholds = THRESHOLD_NAMES
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| self.st_opts.thresholds[*k] != i64::MAX)
+            .map(|(k, n)| Threshold {
+                name: n.to_string(),
+                threshold_ns: self.st_opts.thresholds[k],
+                count: st.thr[k].count,
+                total_ns: st.thr[k].total,
+                max_ns: st.thr[k].max,
+                goroutines: thr_g
+                    .iter()
+                    .filter(|(key, _)| key.0 as usize == k)
+                    .take(top)
+                    .map(|(key, v)| ThresholdGoroutine {
+                        id: key.1,
+                        entry: entry_name(v.2, key.1),
+                        count: v.0,
+                        max_ns: v.1,
+                    })
+                    .collect(),
+            })
+            .collect();
+        let mut tracer: Vec<TracerGoroutine> = st
+            .tracer
+            .iter()
+            .map(|(id, t)| TracerGoroutine {
+                id: *id,
+                entry: entry_name(t.entry, *id),
+                owner: if t.kind == GOLAT {
+                    "golat".into()
+                } else {
+                    "runtime tracer".into()
+                },
+                time: ClassTimes::from(&t.time, &[0; NCLASS]),
+            })
+            .collect();
+        tracer.sort_by_key(|t| t.id);
+        Some(Startup {
+            split: split_name,
+            split_at_ns: split_rel,
+            window_ns: w,
+            sections,
+            goroutine_time: ClassTimes::from(&st.whole, &st.whole_n),
+            main_goroutine,
+            top_blocked_goroutines: tb
+                .into_iter()
+                .map(|g| BlockedGoroutine {
+                    id: g.id,
+                    entry: entry_name(g.entry, g.id),
+                    blocked_ns: g.blocked,
+                    runnable_ns: g.runnable,
+                })
+                .collect(),
+            thresholds,
+            tracer_goroutines: tracer,
+            gc_cycles: st
+                .gcs
+                .iter()
+                .map(|g| {
+                    let (f, u) = frames(g.rec);
+                    GcCycle {
+                        at_ns: rel(g.at),
+                        trigger: g.trigger.to_string(),
+                        frames: f,
+                        user_frame: u,
+                    }
+                })
+                .collect(),
+        })
     }
 }
 
@@ -1270,11 +1768,20 @@ pub fn summarize<R: Read>(r: R, opts: &SummarizeOptions) -> Result<Summary, Trac
 
 /// `summarize` over a reader already made (e.g. `Reader::threaded`).
 pub fn summarize_reader<R: Read>(
-    mut rd: Reader<R>,
+    rd: Reader<R>,
     opts: &SummarizeOptions,
 ) -> Result<Summary, TraceError> {
+    summarize_reader_with(rd, opts, &StartupOptions::default())
+}
+
+/// `summarize_reader` with the startup view's split, window and thresholds.
+pub fn summarize_reader_with<R: Read>(
+    mut rd: Reader<R>,
+    opts: &SummarizeOptions,
+    st: &StartupOptions,
+) -> Result<Summary, TraceError> {
     let ver = rd.version();
-    let mut s = Summarizer::new();
+    let mut s = Summarizer::with_options(st.clone(), opts.top);
     let mut warning = None;
     loop {
         match rd.next_ref() {

@@ -145,7 +145,12 @@ pub fn table(w: &mut impl Write, s: &Summary, name: &str, top: usize) -> io::Res
     table_with(w, s, name, &RenderOptions { top, depth: 3 })
 }
 
-pub fn table_with(w: &mut impl Write, s: &Summary, name: &str, o: &RenderOptions) -> io::Result<()> {
+pub fn table_with(
+    w: &mut impl Write,
+    s: &Summary,
+    name: &str,
+    o: &RenderOptions,
+) -> io::Result<()> {
     let top = o.top;
     writeln!(
         w,
@@ -379,7 +384,10 @@ fn startup_table(w: &mut impl Write, st: &Startup, o: &RenderOptions) -> io::Res
             writeln!(w, "  over threshold  {}", over.join(" · "))?;
         }
         if !sec.top_stacks.is_empty() {
-            writeln!(w, "  where the goroutine-time went (runnable and blocked, by stack):")?;
+            writeln!(
+                w,
+                "  where the goroutine-time went (runnable and blocked, by stack):"
+            )?;
             for s in sec.top_stacks.iter().take(top.min(5)) {
                 let lead = format!(
                     "{:>10}  {:<16} n={:<5} ",
@@ -416,7 +424,7 @@ fn startup_table(w: &mut impl Write, st: &Startup, o: &RenderOptions) -> io::Res
         if g.wall.syscall_blocking.ns > 0 {
             writeln!(
                 w,
-                "  syscalls: {} fast ({}), {} with the P handed off ({})",
+                "  syscalls: {} kept their P ({}), {} had it handed off ({})",
                 g.wall.syscall.count,
                 ms(g.wall.syscall.ns),
                 g.wall.syscall_blocking.count,
@@ -503,7 +511,10 @@ fn startup_table(w: &mut impl Write, st: &Startup, o: &RenderOptions) -> io::Res
         }
     }
     if !st.tracer_goroutines.is_empty() {
-        writeln!(w, "not counted above (the tracing machinery's own goroutines):")?;
+        writeln!(
+            w,
+            "not counted above (the tracing machinery's own goroutines):"
+        )?;
         for t in st.tracer_goroutines.iter().take(top) {
             writeln!(
                 w,

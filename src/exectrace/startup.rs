@@ -229,7 +229,9 @@ pub fn user_frame(frames: &[StackFrame]) -> Option<usize> {
         if goroot.is_some() {
             return true;
         }
-        pkg.split('/').next().is_some_and(|first| first.contains('.'))
+        pkg.split('/')
+            .next()
+            .is_some_and(|first| first.contains('.'))
     })
 }
 
@@ -519,7 +521,8 @@ pub struct Tc {
 pub struct ClassTimes {
     pub running: Tc,
     pub runnable: Tc,
-    /// Syscalls that returned with their P (fast ones).
+    /// Syscalls that returned with their P (short ones, or long ones sysmon let keep it:
+    /// it hands a P off after 20 µs only when other work waits, and always after 10 ms).
     pub syscall: Tc,
     /// Syscalls whose P was handed off (GoSyscallEndBlocked), or still in the kernel at the end.
     pub syscall_blocking: Tc,
@@ -766,7 +769,10 @@ mod tests {
         // golat's starter lives in GOROOT: not user code.
         let g = [
             fr("runtime.gopark", "/go/src/runtime/proc.go"),
-            fr("0golat_rtrace.init.0", "/go/src/0golat_rtrace/golat_rtrace.go"),
+            fr(
+                "0golat_rtrace.init.0",
+                "/go/src/0golat_rtrace/golat_rtrace.go",
+            ),
         ];
         assert_eq!(user_frame(&g), None);
     }
@@ -777,19 +783,51 @@ mod tests {
         assert_eq!(parse_duration_ns("1.5ms"), Ok(1_500_000));
         assert_eq!(parse_duration_ns("2µs"), Ok(2_000));
         assert_eq!(parse_duration_ns("1s"), Ok(1_000_000_000));
-        assert!(parse_duration_ns("10").unwrap_err().contains("needs a unit"));
-        assert!(parse_duration_ns("1h").unwrap_err().contains("unknown unit"));
+        assert!(
+            parse_duration_ns("10")
+                .unwrap_err()
+                .contains("needs a unit")
+        );
+        assert!(
+            parse_duration_ns("1h")
+                .unwrap_err()
+                .contains("unknown unit")
+        );
         let d = StartupOptions::default().thresholds;
-        assert_eq!(d, [100_000, 1_000_000, 1_000_000, 1_000_000, i64::MAX, 100_000]);
+        assert_eq!(
+            d,
+            [100_000, 1_000_000, 1_000_000, 1_000_000, i64::MAX, 100_000]
+        );
         let t = parse_thresholds("sched=1ms, sleep=5ms,stw=off", d).unwrap();
-        assert_eq!(t, [1_000_000, 1_000_000, 1_000_000, 1_000_000, 5_000_000, i64::MAX]);
-        assert!(parse_thresholds("cpu=1ms", d).unwrap_err().contains("unknown threshold"));
-        assert!(parse_thresholds("sched", d).unwrap_err().contains("NAME=DURATION"));
+        assert_eq!(
+            t,
+            [
+                1_000_000,
+                1_000_000,
+                1_000_000,
+                1_000_000,
+                5_000_000,
+                i64::MAX
+            ]
+        );
+        assert!(
+            parse_thresholds("cpu=1ms", d)
+                .unwrap_err()
+                .contains("unknown threshold")
+        );
+        assert!(
+            parse_thresholds("sched", d)
+                .unwrap_err()
+                .contains("NAME=DURATION")
+        );
     }
 
     #[test]
     fn tracer_goroutines_by_entry() {
-        assert_eq!(entry_kind("runtime.(*traceAdvancerState).start.func1"), TRACER);
+        assert_eq!(
+            entry_kind("runtime.(*traceAdvancerState).start.func1"),
+            TRACER
+        );
         assert_eq!(entry_kind("runtime.traceStartReadCPU.func1"), TRACER);
         assert_eq!(entry_kind("runtime/trace.Start.func1"), TRACER);
         assert_eq!(entry_kind("0golat_rtrace.init.0.func2"), GOLAT);
@@ -805,7 +843,10 @@ mod tests {
             "runtime.GC (forced)"
         );
         assert_eq!(
-            gc_trigger(&[("runtime.gcStart", "", 0), ("runtime.mallocgcSmallNoscan", "", 0)]),
+            gc_trigger(&[
+                ("runtime.gcStart", "", 0),
+                ("runtime.mallocgcSmallNoscan", "", 0)
+            ]),
             "heap goal (an allocation)"
         );
         assert_eq!(gc_trigger(&[]), "unknown (no stack)");

@@ -1077,7 +1077,12 @@ impl Summarizer {
         if from == GoState::NotExist {
             self.acc.created += 1;
             let i = self.count_entry(tstack, g);
-            let kind = self.acc.entry_kinds.get(i).copied().unwrap_or(startup::PROGRAM);
+            let kind = self
+                .acc
+                .entry_kinds
+                .get(i)
+                .copied()
+                .unwrap_or(startup::PROGRAM);
             who = Some((i as u32 + 1, kind));
             trec = self.class(tstack, g) as u32;
             let w = self.st_opts.window_ns;
@@ -1089,7 +1094,12 @@ impl Summarizer {
                 Some(i) => i - 1,
                 None => self.entry_index(tstack, g),
             };
-            let kind = self.acc.entry_kinds.get(i).copied().unwrap_or(startup::PROGRAM);
+            let kind = self
+                .acc
+                .entry_kinds
+                .get(i)
+                .copied()
+                .unwrap_or(startup::PROGRAM);
             who = Some((i as u32 + 1, kind));
         }
         // Which tracked state (if any) this transition enters, and the entering stack, looked
@@ -1475,12 +1485,19 @@ impl Summarizer {
             }
         }
         let frames = |rec: u32| -> (Vec<StackFrame>, Option<usize>) {
-            let f = self.stack_frames.get(rec as usize).cloned().unwrap_or_default();
+            let f = self
+                .stack_frames
+                .get(rec as usize)
+                .cloned()
+                .unwrap_or_default();
             let u = user_frame(&f);
             (f, u)
         };
         let entry_name = |entry: u32, id: u64| -> String {
-            match entry.checked_sub(1).and_then(|i| acc.entries.get(i as usize)) {
+            match entry
+                .checked_sub(1)
+                .and_then(|i| acc.entries.get(i as usize))
+            {
                 Some((f, _)) => f.clone(),
                 None if id == 1 => "runtime.main (the main goroutine)".into(),
                 None => "(already running when the trace began)".into(),
@@ -1506,11 +1523,7 @@ impl Summarizer {
         let mut sections = Vec::new();
         if let Some(sp) = split_rel {
             let bounds = [
-                (
-                    format!("before {at_name}"),
-                    0,
-                    sp.min(end_rel).max(0),
-                ),
+                (format!("before {at_name}"), 0, sp.min(end_rel).max(0)),
                 (
                     format!("first {} after {at_name}", fmt_d(w)),
                     sp.min(end_rel).max(0),

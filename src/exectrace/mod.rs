@@ -30,9 +30,7 @@ use crate::cli::TraceArgs;
 pub use error::{ErrorKind, TraceError};
 pub use order::Event;
 pub use reader::Reader;
-pub use summary::{
-    SummarizeOptions, Summary, summarize, summarize_reader, summarize_reader_with,
-};
+pub use summary::{SummarizeOptions, Summary, summarize, summarize_reader, summarize_reader_with};
 
 pub fn run(args: &TraceArgs) -> anyhow::Result<u8> {
     generation::MAX_GENERATION_BYTES.store(

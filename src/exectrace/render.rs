@@ -17,7 +17,7 @@ pub struct RenderOptions {
 
 fn ms(ns: i64) -> String {
     let v = ns as f64 / 1e6;
-    if ns.abs() < 10_000 {
+    if ns.unsigned_abs() < 10_000 {
         return format!("{:.1} µs", ns as f64 / 1e3);
     }
     if v.abs() >= 100.0 {
@@ -361,7 +361,7 @@ fn startup_table(w: &mut impl Write, st: &Startup, o: &RenderOptions) -> io::Res
                 String::new()
             }
         )?;
-        let wall = sec.end_ns - sec.start_ns;
+        let wall = sec.end_ns.wrapping_sub(sec.start_ns);
         writeln!(
             w,
             "  main goroutine  {} of {} wall: {}",
@@ -413,13 +413,10 @@ fn startup_table(w: &mut impl Write, st: &Startup, o: &RenderOptions) -> io::Res
             pct(g.wall.running.ns, g.wall_ns),
             ms(g.wall.runnable.ns),
             pct(g.wall.runnable.ns, g.wall_ns),
-            ms(g.wall.syscall.ns + g.wall.syscall_blocking.ns),
-            pct(g.wall.syscall.ns + g.wall.syscall_blocking.ns, g.wall_ns),
-            ms(g.wall.network.ns + g.wall.sync.ns + g.wall.sleep.ns + g.wall.other_wait.ns),
-            pct(
-                g.wall.network.ns + g.wall.sync.ns + g.wall.sleep.ns + g.wall.other_wait.ns,
-                g.wall_ns
-            ),
+            ms(g.wall.in_syscalls_ns()),
+            pct(g.wall.in_syscalls_ns(), g.wall_ns),
+            ms(g.wall.waiting_ns()),
+            pct(g.wall.waiting_ns(), g.wall_ns),
         )?;
         if g.wall.syscall_blocking.ns > 0 {
             writeln!(

@@ -564,15 +564,27 @@ impl ClassTimes {
         }
     }
 
+    /// In the kernel, or waiting on the network, sync or a sleep.
+    pub fn in_syscalls_ns(&self) -> i64 {
+        self.syscall.ns.wrapping_add(self.syscall_blocking.ns)
+    }
+
+    /// Parked: network, sync, sleep and other waits.
+    pub fn waiting_ns(&self) -> i64 {
+        [&self.network, &self.sync, &self.sleep, &self.other_wait]
+            .iter()
+            .fold(0i64, |t, c| t.wrapping_add(c.ns))
+    }
+
     pub fn blocked_ns(&self) -> i64 {
         (0..NCLASS as u8)
             .filter(|c| is_blocked(*c))
-            .map(|c| self.get(c).ns)
-            .sum()
+            .fold(0i64, |t, c| t.wrapping_add(self.get(c).ns))
     }
 
     pub fn total_ns(&self) -> i64 {
-        (0..NCLASS as u8).map(|c| self.get(c).ns).sum()
+        // Wrapping: a damaged trace can hold any times, and no input may panic.
+        (0..NCLASS as u8).fold(0i64, |t, c| t.wrapping_add(self.get(c).ns))
     }
 }
 

@@ -1606,7 +1606,7 @@ impl Summarizer {
                 });
             }
         }
-        let g1_total: i64 = st.g1.iter().sum();
+        let g1_total = st.g1.iter().fold(0i64, |t, v| t.wrapping_add(*v));
         let g1_any = st.g1_n.iter().any(|n| *n > 0);
         let main_goroutine = g1_any.then(|| {
             let mut by_reason: Vec<ReasonTime> = st

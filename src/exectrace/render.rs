@@ -66,7 +66,8 @@ pub fn stack_lines(frames: &[StackFrame], user: Option<usize>, depth: usize) -> 
     let mut out = vec![head];
     let callers = &frames[u + 1..];
     let room = depth.saturating_sub(1);
-    if callers.len() <= room {
+    // Folding one frame into a "… 1 frame …" line would save nothing: show it.
+    if callers.len() <= room + 1 {
         out.extend(callers.iter().map(|f| format!("← {}", frame(f))));
     } else if room > 0 {
         out.extend(
@@ -488,8 +489,7 @@ fn startup_table(w: &mut impl Write, st: &Startup, o: &RenderOptions) -> io::Res
                 .take(top.min(4))
                 .map(|g| format!("G{} {} ×{}", g.id, g.entry, g.count))
                 .collect();
-            writeln!(
-                w,
+            let line = format!(
                 "  {:<8} > {:<9} {:>6} {}{}",
                 t.name,
                 ms(t.threshold_ns),
@@ -504,7 +504,8 @@ fn startup_table(w: &mut impl Write, st: &Startup, o: &RenderOptions) -> io::Res
                 } else {
                     format!(": {}", gs.join(", "))
                 }
-            )?;
+            );
+            writeln!(w, "{}", line.trim_end())?;
         }
     }
     if !st.tracer_goroutines.is_empty() {
@@ -524,4 +525,42 @@ fn startup_table(w: &mut impl Write, st: &Startup, o: &RenderOptions) -> io::Res
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fr(func: &str) -> StackFrame {
+        StackFrame {
+            func: func.into(),
+            file: format!("/w/{func}.go"),
+            line: 7,
+        }
+    }
+
+    /// The user's frame leads, with the runtime leaf it called; deep stacks keep their root.
+    #[test]
+    fn stacks_lead_with_user_frame_and_fold_in_the_middle() {
+        let mut frames = vec![fr("runtime.gopark"), fr("main.work")];
+        frames.extend((0..10).map(|i| fr(&format!("main.f{i}"))));
+        frames.push(fr("runtime.main"));
+        let l = stack_lines(&frames, Some(1), 3);
+        assert_eq!(
+            l,
+            [
+                "main.work (w/main.work.go:7)  in runtime.gopark",
+                "← main.f0 (w/main.f0.go:7)",
+                "← … 9 frames …",
+                "← runtime.main (w/runtime.main.go:7)",
+            ]
+        );
+        // One frame too many is shown rather than folded.
+        let l = stack_lines(&frames[..4], Some(1), 2);
+        assert_eq!(l.len(), 3, "{l:?}");
+        assert!(!l.iter().any(|x| x.contains('…')));
+        assert_eq!(stack_lines(&[], None, 3), ["(no stack)"]);
+        // depth 1: the user's frame alone.
+        assert_eq!(stack_lines(&frames, Some(1), 1).len(), 1);
+    }
 }

@@ -1657,7 +1657,7 @@ impl Summarizer {
         let mut tb = st.top_blocked.clone();
         tb.sort_by(|x, y| y.blocked.cmp(&x.blocked).then(x.id.cmp(&y.id)));
         tb.truncate(top);
-        let mut thr_g: Vec<(&(u8, u64), &(u64, i64, u32))> = st.thr_g.iter().collect();
+        let mut thr_g: Vec<_> = st.thr_g.iter().collect();
         thr_g.sort_by(|x, y| {
             y.1.0
                 .cmp(&x.1.0)

@@ -2,8 +2,9 @@
 //! goroutine's wall, goroutines blocked longest, thresholds, the tracer's goroutines, GC
 //! triggers) against the same definitions computed on Go's reader (`fixtures/trace/oracle
 //! startup`, golang.org/x/exp/trace): every figure equal, on traces that make each case
-//! happen (`fixtures/trace/earlystart`: a GC forced in an init, a blocking syscall and a
-//! contended mutex before main, a heap-triggered GC after it), the startup fixture, a
+//! happen (`fixtures/trace/earlystart`: a GC forced in an init, a blocking syscall, a
+//! contended mutex and a CPU-bound init under CPU profiling in a task and region before
+//! main, heap-triggered GCs and mark assists after it), the startup fixture, a
 //! `go test -trace`, and the saved traces of every format version.
 
 mod trace_common;
@@ -203,6 +204,75 @@ fn obj_counts(o: &Value) -> HashMap<String, i64> {
         .unwrap_or_default()
 }
 
+/// Mark assists, heap, GOMAXPROCS and Ps in use, CPU samples.
+fn compare_more(what: &str, g: &Value, o: &Value) {
+    assert_eq!(
+        i(&g["mark_assist"]["ns"]),
+        i(&o["mark_assist_ns"]),
+        "{what}: mark assist ns"
+    );
+    assert_eq!(
+        i(&g["mark_assist"]["count"]),
+        i(&o["mark_assist_count"]),
+        "{what}: mark assists"
+    );
+    for k in [
+        "heap_alloc_max",
+        "heap_goal_last",
+        "gomaxprocs",
+        "p_busy_ns",
+        "cpu_samples",
+    ] {
+        assert_eq!(g[k].as_u64(), o[k].as_u64(), "{what}: {k}");
+    }
+    assert_eq!(
+        name_counts(&g["cpu_top_leaf"], "name"),
+        obj_counts(&o["cpu_leaf"]),
+        "{what}: CPU leaf"
+    );
+    assert_eq!(
+        name_counts(&g["cpu_top_user"], "name"),
+        obj_counts(&o["cpu_user"]),
+        "{what}: CPU user"
+    );
+}
+
+fn spans(g: &Value) -> HashMap<String, [i64; 4]> {
+    g.as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["name"].as_str().unwrap().to_string(),
+                [
+                    i(&t["begun"]),
+                    i(&t["ended"]),
+                    i(&t["total_ns"]),
+                    i(&t["max_ns"]),
+                ],
+            )
+        })
+        .collect()
+}
+
+fn ospans(o: &Value) -> HashMap<String, [i64; 4]> {
+    o.as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, t)| {
+            (
+                k.clone(),
+                [
+                    i(&t["begun"]),
+                    i(&t["ended"]),
+                    i(&t["total_ns"]),
+                    i(&t["max_ns"]),
+                ],
+            )
+        })
+        .collect()
+}
+
 /// Every figure of golat's startup view equals the oracle's.
 fn compare(p: &Path, g: &Value, o: &Value) {
     let what = p.display().to_string();
@@ -260,6 +330,7 @@ fn compare(p: &Path, g: &Value, o: &Value) {
             obj_counts(&osec["over_threshold"]),
             "{w}: over threshold"
         );
+        compare_more(&w, &gsec["more"], &osec["more"]);
         let ostacks: HashMap<String, (i64, i64)> = osec["stacks"]
             .as_array()
             .map(|v| v.to_vec())
@@ -445,6 +516,29 @@ fn compare(p: &Path, g: &Value, o: &Value) {
         g["gc"]["cycles"].as_u64().unwrap(),
         "{what}"
     );
+    compare_more(&format!("{what} whole trace"), &s["more"], &o["more"]);
+    let procs: Vec<(i64, i64)> = s["gomaxprocs_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (i(&p[0]), i(&p[1])))
+        .collect();
+    let oprocs: Vec<(i64, i64)> = o["gomaxprocs_changes"]
+        .as_array()
+        .map(|v| v.iter().map(|p| (i(&p[0]), i(&p[1]))).collect())
+        .unwrap_or_default();
+    assert_eq!(procs, oprocs, "{what}: GOMAXPROCS changes");
+    assert_eq!(spans(&s["tasks"]), ospans(&o["tasks"]), "{what}: tasks");
+    assert_eq!(
+        spans(&s["regions"]),
+        ospans(&o["regions"]),
+        "{what}: regions"
+    );
+    assert_eq!(
+        name_counts(&s["logs"], "name"),
+        obj_counts(&o["logs"]),
+        "{what}: logs"
+    );
 }
 
 #[test]
@@ -516,7 +610,7 @@ fn early_start_shows_what_blocked_before_main() {
         name_counts(&after["gc_by_trigger"], "name")["heap goal (an allocation)"] >= 1,
         "{after}"
     );
-    // The 15 ms nanosleep had its P handed off; os.Stat's syscalls kept theirs.
+    // The 15 ms pipe read had its P handed off; os.Stat's syscalls kept theirs.
     let bl = &before["goroutine_time"]["syscall_blocking"];
     assert!(i(&bl["ns"]) >= 15_000_000 && i(&bl["count"]) >= 1, "{bl}");
     assert!(i(&before["main_goroutine"]["syscall_blocking"]["ns"]) >= 15_000_000);
@@ -525,7 +619,7 @@ fn early_start_shows_what_blocked_before_main() {
         "{}",
         s["main_goroutine"]
     );
-    // The mutex queue: 3 of 4 workers wait on sync.(*Mutex).Lock in main.init.0.func1.
+    // The mutex queue: 3 of 4 workers wait on sync.(*Mutex).Lock in main.init.0.func2.
     let mutex = before["top_stacks"]
         .as_array()
         .unwrap()
@@ -534,9 +628,9 @@ fn early_start_shows_what_blocked_before_main() {
         .unwrap_or_else(|| panic!("no mutex wait in {}", before["top_stacks"]));
     assert!(i(&mutex["count"]) >= 3, "{mutex}");
     let uf = mutex["user_frame"].as_u64().unwrap() as usize;
-    assert_eq!(mutex["frames"][uf]["func"], "main.init.0.func1");
+    assert_eq!(mutex["frames"][uf]["func"], "main.init.0.func2");
     assert_eq!(
-        name_counts(&before["created_by_entry"], "name")["main.init.0.func1"],
+        name_counts(&before["created_by_entry"], "name")["main.init.0.func2"],
         4
     );
     // The tracer's goroutines are apart, and none of the program's lists holds them.
@@ -559,6 +653,25 @@ fn early_start_shows_what_blocked_before_main() {
         "{blocked}"
     );
     assert!(text.contains("main.main.func1"));
+    // A CPU-bound init with CPU profiling on: its samples name main.spin, in a task and a
+    // region, with logs; mark assists and the heap goal after main.
+    let cpu = &before["more"];
+    assert!(i(&cpu["cpu_samples"]) >= 1, "{cpu}");
+    assert!(
+        name_counts(&cpu["cpu_top_user"], "name").contains_key("main.spin"),
+        "{cpu}"
+    );
+    assert!(spans(&s["tasks"])["init-work"][1] == 1, "{}", s["tasks"]);
+    let spin = spans(&s["regions"])["spin"];
+    assert!(spin[1] == 1 && spin[3] >= 60_000_000, "{spin:?}");
+    assert_eq!(name_counts(&s["logs"], "name")["phase"], 2);
+    assert!(
+        i(&after["more"]["mark_assist"]["count"]) >= 1,
+        "{}",
+        after["more"]
+    );
+    assert!(after["more"]["heap_goal_last"].as_u64().unwrap() > 1 << 20);
+    assert!(i(&s["more"]["p_busy_ns"]) > 0 && s["more"]["gomaxprocs"].as_u64().unwrap() >= 1);
     // Thresholds name the goroutines: G1 had the > 1 ms syscall.
     let sys = s["thresholds"]
         .as_array()
@@ -604,7 +717,7 @@ fn table_names_sections_and_user_frames() {
         "runtime.GC (forced)",
         "heap goal (an allocation)",
         "syscall, P handed off",
-        "main.init.0.func1 (earlystart/main.go:",
+        "main.init.0.func2 (earlystart/main.go:",
         "in sync.(*Mutex).Lock",
         "main goroutine (G1), its whole wall in the trace",
         "all program goroutines, summed: can exceed the wall",
@@ -612,6 +725,11 @@ fn table_names_sections_and_user_frames() {
         "(= go tool trace -pprof=sync, Go ≥ 1.26)",
         "not counted above (the tracing machinery's own goroutines):",
         "runtime tracer  runtime.(*traceAdvancerState).start.func1",
+        "CPU samples     ",
+        "main.spin",
+        "user tasks    init-work ×1 (1 ended",
+        "user logs     phase ×2",
+        "  Ps              GOMAXPROCS ",
     ] {
         assert!(s.contains(want), "want {want:?} in:\n{s}");
     }

@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use super::startup::{self, ClassTimes, Startup};
+use super::startup::{self, ClassTimes, More, Startup};
 use super::summary::{Blocking, Distribution, StackFrame, Summary};
 
 /// How to lay the table out.
@@ -279,6 +279,63 @@ fn classes(t: &ClassTimes, blocked_only: bool) -> String {
     }
 }
 
+fn mib(b: u64) -> String {
+    format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64)
+}
+
+/// The rarer measures of a section or the whole trace, one line each when present.
+fn more_lines(w: &mut impl Write, m: &More, top: usize) -> io::Result<()> {
+    if m.mark_assist.count > 0 || m.mark_assist.ns > 0 {
+        writeln!(
+            w,
+            "  mark assist     {} in {} assist(s) (goroutines made to help the GC mark)",
+            ms(m.mark_assist.ns),
+            m.mark_assist.count
+        )?;
+    }
+    if m.heap_alloc_max.is_some() || m.heap_goal_last.is_some() {
+        writeln!(
+            w,
+            "  heap            max {}, goal {}",
+            m.heap_alloc_max.map_or("-".into(), mib),
+            m.heap_goal_last.map_or("-".into(), mib)
+        )?;
+    }
+    if let Some(g) = m.gomaxprocs {
+        writeln!(
+            w,
+            "  Ps              GOMAXPROCS {g}, in use {}{}",
+            ms(m.p_busy_ns),
+            m.p_utilization.map_or(String::new(), |u| format!(
+                " ({:.0}% of GOMAXPROCS × wall)",
+                u * 100.0
+            ))
+        )?;
+    }
+    if m.cpu_samples > 0 {
+        let u: Vec<String> = m
+            .cpu_top_user
+            .iter()
+            .take(top.min(3))
+            .map(|c| format!("{} {}", c.count, c.name))
+            .collect();
+        let l: Vec<String> = m
+            .cpu_top_leaf
+            .iter()
+            .take(top.min(3))
+            .map(|c| format!("{} {}", c.count, c.name))
+            .collect();
+        writeln!(
+            w,
+            "  CPU samples     {}: user code {}; leaf {}",
+            m.cpu_samples,
+            u.join(", "),
+            l.join(", ")
+        )?;
+    }
+    Ok(())
+}
+
 fn pct(a: i64, b: i64) -> String {
     if b <= 0 {
         return String::new();
@@ -384,6 +441,7 @@ fn startup_table(w: &mut impl Write, st: &Startup, o: &RenderOptions) -> io::Res
         if !over.is_empty() {
             writeln!(w, "  over threshold  {}", over.join(" · "))?;
         }
+        more_lines(w, &sec.more, top)?;
         if !sec.top_stacks.is_empty() {
             writeln!(
                 w,
@@ -461,6 +519,43 @@ fn startup_table(w: &mut impl Write, st: &Startup, o: &RenderOptions) -> io::Res
         "program goroutine-time, whole trace: {}",
         classes(&st.goroutine_time, false)
     )?;
+    more_lines(w, &st.more, top)?;
+    for (what, list) in [("tasks", &st.tasks), ("regions", &st.regions)] {
+        if list.is_empty() {
+            continue;
+        }
+        let v: Vec<String> = list
+            .iter()
+            .take(top)
+            .map(|t| {
+                format!(
+                    "{} ×{} ({} ended, {} total, max {})",
+                    t.name,
+                    t.begun,
+                    t.ended,
+                    ms(t.total_ns),
+                    ms(t.max_ns)
+                )
+            })
+            .collect();
+        writeln!(w, "user {what:<8} {}", v.join(" · "))?;
+    }
+    if !st.logs.is_empty() {
+        let v: Vec<String> = st
+            .logs
+            .iter()
+            .take(top)
+            .map(|l| {
+                let n = if l.name.is_empty() {
+                    "(no category)"
+                } else {
+                    &l.name
+                };
+                format!("{n} ×{}", l.count)
+            })
+            .collect();
+        writeln!(w, "user logs     {}", v.join(" · "))?;
+    }
     if !st.top_blocked_goroutines.is_empty() {
         writeln!(
             w,

@@ -253,6 +253,21 @@ pub struct SecAcc {
     pub created_other: u64,
     pub created_by_entry: FxMap<u32, u64>,
     pub over: [u64; 6],
+    pub x: Extra,
+}
+
+/// The rarer measures, kept per section and for the whole trace: GC mark assist, heap and
+/// goal, P time in use, CPU samples.
+#[derive(Clone, Default)]
+pub struct Extra {
+    pub assist_ns: i64,
+    pub assist_n: u64,
+    pub heap_max: Option<u64>,
+    pub goal_last: Option<u64>,
+    pub p_busy: i64,
+    pub cpu_n: u64,
+    /// Stack record → samples.
+    pub cpu: FxMap<u32, u64>,
 }
 
 #[derive(Clone, Copy)]
@@ -314,6 +329,26 @@ pub struct StAcc {
     pub thr_g: FxMap<(u8, u64), (u64, i64, u32)>,
     pub tracer: FxMap<u64, TracerG>,
     pub gcs: Vec<GcAt>,
+    pub x: Extra,
+    /// GOMAXPROCS changes (absolute time, value), first 256.
+    pub procs: Vec<(i64, u64)>,
+    /// By name index: (begun, ended, total, max) of tasks and of regions; logs by category.
+    pub tasks: FxMap<u32, (u64, u64, i64, i64)>,
+    pub regions: FxMap<u32, (u64, u64, i64, i64)>,
+    pub logs: FxMap<u32, u64>,
+}
+
+/// `(begun, ended, total, max)` of a task or region name: one begun.
+pub fn span_begun(m: &mut FxMap<u32, (u64, u64, i64, i64)>, name: u32) {
+    m.entry(name).or_default().0 += 1;
+}
+
+/// One ended after `d`.
+pub fn span_ended(m: &mut FxMap<u32, (u64, u64, i64, i64)>, name: u32, d: i64) {
+    let e = m.entry(name).or_default();
+    e.1 += 1;
+    e.2 = e.2.wrapping_add(d);
+    e.3 = e.3.max(d);
 }
 
 /// Most GC cycles listed one by one; the counts by trigger cover all.
@@ -493,6 +528,65 @@ impl StAcc {
         }
     }
 
+    /// The overlap of `[a, b]` with each section.
+    fn spread(&self, a: i64, b: i64, window: i64) -> [i64; 2] {
+        let Some(sp) = self.split else {
+            return [b.wrapping_sub(a).max(0), 0];
+        };
+        let ov = |lo: i64, hi: i64| b.min(hi).wrapping_sub(a.max(lo)).max(0);
+        [ov(i64::MIN, sp), ov(sp, sp.saturating_add(window))]
+    }
+
+    /// A mark assist of `[a, b]`.
+    pub fn assist(&mut self, a: i64, b: i64, window: i64) {
+        let d = b.wrapping_sub(a);
+        self.x.assist_ns = self.x.assist_ns.wrapping_add(d);
+        self.x.assist_n += 1;
+        let ov = self.spread(a, b, window);
+        let begun = self.section_of(a, window);
+        for (i, s) in self.secs.iter_mut().enumerate() {
+            s.x.assist_ns = s.x.assist_ns.wrapping_add(ov[i]);
+            if begun == Some(i) {
+                s.x.assist_n += 1;
+            }
+        }
+    }
+
+    /// A P in use over `[a, b]`.
+    pub fn p_busy(&mut self, a: i64, b: i64, window: i64) {
+        self.x.p_busy = self.x.p_busy.wrapping_add(b.wrapping_sub(a));
+        let ov = self.spread(a, b, window);
+        for (i, s) in self.secs.iter_mut().enumerate() {
+            s.x.p_busy = s.x.p_busy.wrapping_add(ov[i]);
+        }
+    }
+
+    /// A heap metric: `goal` false for HeapAlloc, true for HeapGoal.
+    pub fn heap(&mut self, t: i64, window: i64, v: u64, goal: bool) {
+        let sec = self.section_of(t, window);
+        let mut xs = vec![&mut self.x];
+        if let Some(i) = sec {
+            xs.push(&mut self.secs[i].x);
+        }
+        for x in xs {
+            if goal {
+                x.goal_last = Some(v);
+            } else {
+                x.heap_max = Some(x.heap_max.map_or(v, |m| m.max(v)));
+            }
+        }
+    }
+
+    pub fn cpu_sample(&mut self, t: i64, window: i64, rec: u32) {
+        self.x.cpu_n += 1;
+        *self.x.cpu.entry(rec).or_default() += 1;
+        if let Some(i) = self.section_of(t, window) {
+            let x = &mut self.secs[i].x;
+            x.cpu_n += 1;
+            *x.cpu.entry(rec).or_default() += 1;
+        }
+    }
+
     pub fn created(&mut self, at: i64, window: i64, kind: u8, entry: u32) {
         if let Some(i) = self.section_of(at, window) {
             let s = &mut self.secs[i];
@@ -648,6 +742,38 @@ pub struct Section {
     /// Goroutine-time in the section by (state, the stack that entered it), runnable and
     /// blocked states only.
     pub top_stacks: Vec<ClassStack>,
+    #[serde(default)]
+    pub more: More,
+}
+
+/// GC mark assist, heap, GOMAXPROCS and P use, CPU samples: of a section or the whole trace.
+#[derive(Serialize, Deserialize, Clone, Debug, Default)]
+pub struct More {
+    /// Time goroutines (all of them) spent assisting the GC mark; count = assists begun.
+    pub mark_assist: Tc,
+    /// Largest HeapAlloc metric (bytes of heap objects) and the last heap goal.
+    pub heap_alloc_max: Option<u64>,
+    pub heap_goal_last: Option<u64>,
+    /// GOMAXPROCS in effect at the end, and the time Ps were in use (summed over Ps).
+    pub gomaxprocs: Option<u64>,
+    pub p_busy_ns: i64,
+    /// p_busy_ns / (gomaxprocs × wall).
+    pub p_utilization: Option<f64>,
+    /// CPU profile samples in the trace (when CPU profiling ran), by the sampled stack's
+    /// leaf function and by its first user frame.
+    pub cpu_samples: u64,
+    pub cpu_top_leaf: Vec<NameCount>,
+    pub cpu_top_user: Vec<NameCount>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct SpanStat {
+    pub name: String,
+    pub begun: u64,
+    pub ended: u64,
+    /// Of those that ended in the trace.
+    pub total_ns: i64,
+    pub max_ns: i64,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug)]
@@ -742,6 +868,18 @@ pub struct Startup {
     pub tracer_goroutines: Vec<TracerGoroutine>,
     /// GC cycles in order (first 256), with the trigger the GCBegin stack shows.
     pub gc_cycles: Vec<GcCycle>,
+    #[serde(default)]
+    pub more: More,
+    /// GOMAXPROCS changes (first 256), relative to the trace start.
+    #[serde(default)]
+    pub gomaxprocs_changes: Vec<(i64, u64)>,
+    /// runtime/trace user tasks and regions by name, logs by category.
+    #[serde(default)]
+    pub tasks: Vec<SpanStat>,
+    #[serde(default)]
+    pub regions: Vec<SpanStat>,
+    #[serde(default)]
+    pub logs: Vec<NameCount>,
 }
 
 #[cfg(test)]

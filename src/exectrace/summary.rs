@@ -10,7 +10,7 @@ use super::error::TraceError;
 use super::event::{Resource, main_stack, transition};
 use super::fxmap::FxMap;
 use super::generation::Generation;
-use super::order::{Ctx, Event, GoState, NONE};
+use super::order::{Ctx, Event, GoState, NONE, ProcState};
 use super::reader::Reader;
 use super::spec::*;
 use super::startup::{self, GBlocked, NO_STATE, StAcc, StartupOptions, Until};
@@ -352,6 +352,9 @@ const NO_STACK: u8 = 4;
 const K_GO: u8 = 0x08;
 /// GC or STW range events, handled by the `match` in `event`.
 const K_RANGE: u8 = 0x10;
+/// Mark assists, heap and GOMAXPROCS metrics, P transitions, CPU samples, user tasks, regions
+/// and logs: the startup view's rarer measures, in `extra_event`.
+const K_EXTRA: u8 = 0x20;
 
 fn kind_table() -> [u8; 256] {
     let mut t = [0u8; 256];
@@ -385,6 +388,27 @@ fn kind_table() -> [u8; 256] {
             EV_GC_BEGIN | EV_GC_ACTIVE | EV_GC_END | EV_STW_BEGIN | EV_STW_END
         ) {
             *k |= K_RANGE;
+        }
+        if matches!(
+            typ,
+            EV_GC_MARK_ASSIST_ACTIVE
+                | EV_GC_MARK_ASSIST_BEGIN
+                | EV_GC_MARK_ASSIST_END
+                | EV_HEAP_ALLOC
+                | EV_HEAP_GOAL
+                | EV_PROCS_CHANGE
+                | EV_PROC_START
+                | EV_PROC_STOP
+                | EV_PROC_STEAL
+                | EV_PROC_STATUS
+                | EV_CPU_SAMPLE
+                | EV_USER_TASK_BEGIN
+                | EV_USER_TASK_END
+                | EV_USER_REGION_BEGIN
+                | EV_USER_REGION_END
+                | EV_USER_LOG
+        ) {
+            *k |= K_EXTRA;
         }
     }
     t
@@ -627,6 +651,14 @@ pub struct Summarizer {
     reason_idx: FxMap<String, u32>,
     st_opts: StartupOptions,
     top: usize,
+    /// Open mark assists by goroutine, Ps in use since, tasks and regions open.
+    assist_open: FxMap<u64, i64>,
+    p_open: FxMap<u64, i64>,
+    task_open: FxMap<u64, (u32, i64)>,
+    region_open: FxMap<u64, Vec<(u32, i64)>>,
+    /// Task, region and log category names.
+    names: Vec<String>,
+    name_idx: FxMap<String, u32>,
     /// Per generation: creating stack ID → index in `acc.entries` + 1.
     entry_of_stack: IdCache<usize>,
 }
@@ -708,6 +740,12 @@ impl Summarizer {
             reason_idx: FxMap::default(),
             st_opts,
             top: top.max(1),
+            assist_open: FxMap::default(),
+            p_open: FxMap::default(),
+            task_open: FxMap::default(),
+            region_open: FxMap::default(),
+            names: vec!["(more names than golat keeps)".to_string()],
+            name_idx: FxMap::default(),
             entry_of_stack: IdCache::default(),
         };
         // Record 0 = no stack.
@@ -859,6 +897,98 @@ impl Summarizer {
             self.go_transition(e, g, id, from, to, reason, tstack, rec);
         } else if k & K_RANGE != 0 {
             self.range_event(e, g, start);
+        } else if k & K_EXTRA != 0 {
+            self.extra_event(e, g);
+        }
+    }
+
+    fn name_index(&mut self, n: &str) -> u32 {
+        if let Some(&i) = self.name_idx.get(n) {
+            return i;
+        }
+        // A damaged trace could invent names without end: past 4096 they share one.
+        if self.names.len() >= 4096 {
+            return 0;
+        }
+        let i = self.names.len() as u32;
+        self.names.push(n.to_string());
+        self.name_idx.insert(n.to_string(), i);
+        i
+    }
+
+    /// Mark assists (by goroutine, as Go scopes them), heap and GOMAXPROCS metrics, Ps in
+    /// use, CPU samples, user tasks, regions and logs.
+    #[inline(never)]
+    fn extra_event(&mut self, e: &Event, g: &Generation) {
+        let w = self.st_opts.window_ns;
+        let t = e.time;
+        match e.typ {
+            EV_GC_MARK_ASSIST_BEGIN => {
+                self.assist_open.insert(e.ctx.g, t);
+            }
+            EV_GC_MARK_ASSIST_ACTIVE => {
+                self.assist_open.entry(e.args[0]).or_insert(t);
+            }
+            EV_GC_MARK_ASSIST_END => {
+                if let Some(a) = self.assist_open.remove(&e.ctx.g) {
+                    self.acc.st.assist(a, t, w);
+                }
+            }
+            EV_HEAP_ALLOC => self.acc.st.heap(t, w, e.args[0], false),
+            EV_HEAP_GOAL => self.acc.st.heap(t, w, e.args[0], true),
+            EV_PROCS_CHANGE => {
+                if self.acc.st.procs.len() < 256 {
+                    self.acc.st.procs.push((t, e.args[0]));
+                }
+            }
+            EV_CPU_SAMPLE => {
+                let rec = self.class(e.args[0], g) as u32;
+                self.acc.st.cpu_sample(t, w, rec);
+            }
+            EV_USER_TASK_BEGIN => {
+                let n = self.name_index(g.string(e.args[2]));
+                startup::span_begun(&mut self.acc.st.tasks, n);
+                self.task_open.insert(e.args[0], (n, t));
+            }
+            EV_USER_TASK_END => {
+                if let Some((n, a)) = self.task_open.remove(&e.args[0]) {
+                    startup::span_ended(&mut self.acc.st.tasks, n, t.wrapping_sub(a));
+                }
+            }
+            EV_USER_REGION_BEGIN => {
+                let n = self.name_index(g.string(e.args[1]));
+                startup::span_begun(&mut self.acc.st.regions, n);
+                let open = self.region_open.entry(e.ctx.g).or_default();
+                if open.len() < 64 {
+                    open.push((n, t));
+                }
+            }
+            EV_USER_REGION_END => {
+                let n = self.name_index(g.string(e.args[1]));
+                if let Some(open) = self.region_open.get_mut(&e.ctx.g)
+                    && let Some(i) = open.iter().rposition(|r| r.0 == n)
+                {
+                    let (_, a) = open.remove(i);
+                    startup::span_ended(&mut self.acc.st.regions, n, t.wrapping_sub(a));
+                }
+            }
+            EV_USER_LOG => {
+                let n = self.name_index(g.string(e.args[1]));
+                *self.acc.st.logs.entry(n).or_default() += 1;
+            }
+            _ => {
+                // P transitions: a P is in use from Idle → Running to Running → Idle.
+                if let Some(tr) = transition(e)
+                    && let Resource::Proc(p) = tr.resource
+                    && tr.from != tr.to
+                {
+                    if tr.to == ProcState::Running as u8 {
+                        self.p_open.insert(p, t);
+                    } else if let Some(a) = self.p_open.remove(&p) {
+                        self.acc.st.p_busy(a, t, w);
+                    }
+                }
+            }
         }
     }
 
@@ -1484,6 +1614,17 @@ impl Summarizer {
                 );
             }
         }
+        let w = self.st_opts.window_ns;
+        for &a in self.assist_open.values() {
+            if a <= end {
+                st.assist(a, end, w);
+            }
+        }
+        for &a in self.p_open.values() {
+            if a <= end {
+                st.p_busy(a, end, w);
+            }
+        }
         let frames = |rec: u32| -> (Vec<StackFrame>, Option<usize>) {
             let f = self
                 .stack_frames
@@ -1492,6 +1633,66 @@ impl Summarizer {
                 .unwrap_or_default();
             let u = user_frame(&f);
             (f, u)
+        };
+        let procs_at = |t: i64| st.procs.iter().rev().find(|p| p.0 <= t).map(|p| p.1);
+        let more = |x: &Extra, wall: i64, at_end: i64| -> More {
+            let gmp = procs_at(at_end);
+            let mut leaf: FxMap<&str, u64> = FxMap::default();
+            let mut user: FxMap<&str, u64> = FxMap::default();
+            for (&rec, &n) in &x.cpu {
+                let f = self.stack_frames.get(rec as usize);
+                let l = f
+                    .and_then(|f| f.first())
+                    .map_or("(no stack)", |f| f.func.as_str());
+                *leaf.entry(l).or_default() += n;
+                let u = f
+                    .and_then(|f| user_frame(f).map(|i| f[i].func.as_str()))
+                    .unwrap_or("(no user frame)");
+                *user.entry(u).or_default() += n;
+            }
+            let ranked = |m: FxMap<&str, u64>| {
+                let mut v: Vec<NameCount> = m
+                    .into_iter()
+                    .map(|(k, n)| NameCount {
+                        name: k.to_string(),
+                        count: n,
+                    })
+                    .collect();
+                v.sort_by(|a, b| b.count.cmp(&a.count).then(a.name.cmp(&b.name)));
+                v.truncate(top);
+                v
+            };
+            More {
+                mark_assist: Tc {
+                    ns: x.assist_ns,
+                    count: x.assist_n,
+                },
+                heap_alloc_max: x.heap_max,
+                heap_goal_last: x.goal_last,
+                gomaxprocs: gmp,
+                p_busy_ns: x.p_busy,
+                p_utilization: gmp
+                    .filter(|g| *g > 0 && wall > 0)
+                    .map(|g| x.p_busy as f64 / (g as f64 * wall as f64)),
+                cpu_samples: x.cpu_n,
+                cpu_top_leaf: ranked(leaf),
+                cpu_top_user: ranked(user),
+            }
+        };
+        let spans = |m: &FxMap<u32, (u64, u64, i64, i64)>| {
+            let mut v: Vec<SpanStat> = m
+                .iter()
+                .map(|(n, s)| SpanStat {
+                    name: self.names.get(*n as usize).cloned().unwrap_or_default(),
+                    begun: s.0,
+                    ended: s.1,
+                    total_ns: s.2,
+                    max_ns: s.3,
+                })
+                .collect();
+            v.sort_by(|a, b| b.total_ns.cmp(&a.total_ns).then(a.name.cmp(&b.name)));
+            v.truncate(top);
+            v
         };
         let entry_name = |entry: u32, id: u64| -> String {
             match entry
@@ -1505,7 +1706,6 @@ impl Summarizer {
         };
         let rel = |t: i64| t.wrapping_sub(start);
         let end_rel = rel(end);
-        let w = self.st_opts.window_ns;
         let split_rel = st.split.map(rel);
         let fmt_d = |ns: i64| {
             if ns % 1_000_000_000 == 0 {
@@ -1532,6 +1732,7 @@ impl Summarizer {
             ];
             for (i, (name, a, b)) in bounds.into_iter().enumerate() {
                 let s = &st.secs[i];
+                let sec_more = more(&s.x, b - a, start.wrapping_add(b));
                 let mut stacks: Vec<(u64, (i64, u64))> =
                     s.stacks.iter().map(|(k, v)| (*k, *v)).collect();
                 stacks.sort_by(|x, y| y.1.0.cmp(&x.1.0).then(x.0.cmp(&y.0)));
@@ -1603,6 +1804,7 @@ impl Summarizer {
                             }
                         })
                         .collect(),
+                    more: sec_more,
                 });
             }
         }
@@ -1702,7 +1904,22 @@ impl Summarizer {
             })
             .collect();
         tracer.sort_by_key(|t| t.id);
+        let mut logs: Vec<NameCount> = st
+            .logs
+            .iter()
+            .map(|(n, c)| NameCount {
+                name: self.names.get(*n as usize).cloned().unwrap_or_default(),
+                count: *c,
+            })
+            .collect();
+        logs.sort_by(|a, b| b.count.cmp(&a.count).then(a.name.cmp(&b.name)));
+        logs.truncate(top);
         Some(Startup {
+            more: more(&st.x, end_rel, end),
+            gomaxprocs_changes: st.procs.iter().map(|p| (rel(p.0), p.1)).collect(),
+            tasks: spans(&st.tasks),
+            regions: spans(&st.regions),
+            logs,
             split: split_name,
             split_at_ns: split_rel,
             window_ns: w,

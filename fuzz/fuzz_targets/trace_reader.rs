@@ -43,11 +43,11 @@ fn same(a: &[Event], b: &[Event]) -> bool {
 fuzz_target!(|data: &[u8]| {
     let Ok(r) = Reader::new(data) else { return };
     let n = data.len() as i64;
-    let opts = StartupOptions {
-        until: if n % 2 == 0 { Until::Main } else { Until::At(n * 97) },
-        window_ns: (n % 7) * 1_000 + 1,
-        thresholds: [n % 5, 1_000, 0, 10, n, 50],
-    };
+    let opts = StartupOptions::new(
+        if n % 2 == 0 { Until::Main } else { Until::At(n * 97) },
+        (n % 7) * 1_000 + 1,
+        [n % 5, 1_000, 0, 10, n, 50],
+    );
     let mut s = Summarizer::with_options(opts, 3);
     let (one, one_err) = drain(r, Some(&mut s));
     let (sum, _, _) = s.finish(3, one_err.is_none());

@@ -105,17 +105,20 @@ pub fn run(args: &TraceArgs) -> anyhow::Result<u8> {
 /// The flags (validated by clap) as the summarizer's options.
 fn startup_options(args: &TraceArgs) -> anyhow::Result<startup::StartupOptions> {
     let d = |s: &str| startup::parse_duration_ns(s).map_err(anyhow::Error::msg);
-    let mut o = startup::StartupOptions {
-        window_ns: d(&args.window)?,
-        ..Default::default()
+    let until = if args.until == "main" {
+        startup::Until::Main
+    } else {
+        startup::Until::At(d(&args.until)?)
     };
-    if args.until != "main" {
-        o.until = startup::Until::At(d(&args.until)?);
-    }
+    let mut thresholds = startup::StartupOptions::default().thresholds;
     if let Some(t) = &args.threshold {
-        o.thresholds = startup::parse_thresholds(t, o.thresholds).map_err(anyhow::Error::msg)?;
+        thresholds = startup::parse_thresholds(t, thresholds).map_err(anyhow::Error::msg)?;
     }
-    Ok(o)
+    Ok(startup::StartupOptions::new(
+        until,
+        d(&args.window)?,
+        thresholds,
+    ))
 }
 
 /// The size of a trace's header: `go 1.N trace` padded with NULs.

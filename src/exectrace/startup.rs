@@ -20,7 +20,7 @@ use super::summary::StackFrame;
 pub const RUNNING: u8 = 0;
 pub const RUNNABLE: u8 = 1;
 pub const SYSCALL: u8 = 2;
-pub const SYSCALL_BLOCKING: u8 = 3;
+pub const SYSCALL_BLOCKING: u8 = SYSCALL + 1;
 pub const NETWORK: u8 = 4;
 pub const SYNC: u8 = 5;
 pub const SLEEP: u8 = 6;
@@ -45,6 +45,10 @@ pub const CLASS_NAMES: [&str; NCLASS] = [
 pub fn is_blocked(c: u8) -> bool {
     matches!(c, SYSCALL | SYSCALL_BLOCKING | NETWORK | SYNC | SLEEP)
 }
+
+/// `is_blocked` as a bit per class.
+pub const BLOCKED_MASK: u8 =
+    1 << SYSCALL | 1 << SYSCALL_BLOCKING | 1 << NETWORK | 1 << SYNC | 1 << SLEEP;
 
 /// Classes whose stacks are ranked (running has no "where it waited"; other waits are mostly
 /// runtime goroutines parked for good).
@@ -107,6 +111,25 @@ pub struct StartupOptions {
     pub window_ns: i64,
     /// By `THRESHOLD_NAMES`; `i64::MAX` = not counted.
     pub thresholds: [i64; 6],
+    /// The threshold of each state class (`i64::MAX` = none), from `thresholds`.
+    pub by_class: [i64; NCLASS],
+}
+
+impl StartupOptions {
+    pub fn new(until: Until, window_ns: i64, thresholds: [i64; 6]) -> Self {
+        let mut by_class = [i64::MAX; NCLASS];
+        for (c, t) in by_class.iter_mut().enumerate() {
+            if let Some(s) = threshold_slot(c as u8) {
+                *t = thresholds[s];
+            }
+        }
+        StartupOptions {
+            until,
+            window_ns,
+            thresholds,
+            by_class,
+        }
+    }
 }
 
 /// sched > 100 µs is a goroutine that waited a visible time for a P; a syscall over 1 ms is
@@ -117,11 +140,11 @@ pub const DEFAULT_THRESHOLDS: &str = "sched=100us,syscall=1ms,net=1ms,sync=1ms,s
 
 impl Default for StartupOptions {
     fn default() -> Self {
-        StartupOptions {
-            until: Until::Main,
-            window_ns: 1_000_000_000,
-            thresholds: parse_thresholds(DEFAULT_THRESHOLDS, [i64::MAX; 6]).expect("defaults"),
-        }
+        StartupOptions::new(
+            Until::Main,
+            1_000_000_000,
+            parse_thresholds(DEFAULT_THRESHOLDS, [i64::MAX; 6]).expect("defaults"),
+        )
     }
 }
 
@@ -240,8 +263,11 @@ pub fn user_frame(frames: &[StackFrame]) -> Option<usize> {
 pub struct SecAcc {
     pub time: [i64; NCLASS],
     pub n: [u64; NCLASS],
-    /// (class << 32 | stack record) → (overlap ns, stretches).
-    pub stacks: FxMap<u64, (i64, u64)>,
+    /// (overlap ns, stretches) by stack record and class: a dense table for the first
+    /// `DENSE_RECS` records (a stretch closes at every other transition: no hashing there),
+    /// a map beyond.
+    pub stacks: Vec<[(i64, u64); NCLASS]>,
+    pub stacks_sparse: FxMap<u64, (i64, u64)>,
     pub g1: [i64; NCLASS],
     pub gc: u64,
     pub gc_by_trigger: Vec<(&'static str, u64)>,
@@ -310,10 +336,15 @@ pub struct GcAt {
 
 /// Everything the startup view accumulates; part of the summary's `Acc`, so a broken
 /// generation is dropped from it too.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct StAcc {
     /// Absolute split time, once known.
     pub split: Option<i64>,
+    /// Where the window ends (absolute), `i64::MAX` until the split is known: a stretch that
+    /// begins there or later touches no section.
+    pub win_end: i64,
+    /// `split`, or `i64::MAX` while unknown.
+    pub split_at: i64,
     pub secs: [SecAcc; 2],
     pub whole: [i64; NCLASS],
     pub whole_n: [u64; NCLASS],
@@ -351,10 +382,80 @@ pub fn span_ended(m: &mut FxMap<u32, (u64, u64, i64, i64)>, name: u32, d: i64) {
     e.3 = e.3.max(d);
 }
 
+/// Stack records below this index have a dense row in each section's table (128 bytes each).
+const DENSE_RECS: usize = 1 << 14;
+
+impl SecAcc {
+    #[inline]
+    fn add_stack(&mut self, ci: usize, rec: u32, ns: i64) {
+        let e = if (rec as usize) < DENSE_RECS {
+            let r = rec as usize;
+            if self.stacks.len() <= r {
+                self.stacks.resize(r + 1, [(0, 0); NCLASS]);
+            }
+            &mut self.stacks[r][ci & 7]
+        } else {
+            self.stacks_sparse
+                .entry((ci as u64) << 32 | rec as u64)
+                .or_default()
+        };
+        e.0 = e.0.wrapping_add(ns);
+        e.1 += 1;
+    }
+
+    /// (class << 32 | record, (ns, stretches)) of every stack that got time.
+    pub fn stack_totals(&self) -> Vec<(u64, (i64, u64))> {
+        let mut v: Vec<(u64, (i64, u64))> =
+            self.stacks_sparse.iter().map(|(k, v)| (*k, *v)).collect();
+        for (r, row) in self.stacks.iter().enumerate() {
+            for (c, e) in row.iter().enumerate() {
+                if e.1 > 0 {
+                    v.push(((c as u64) << 32 | r as u64, *e));
+                }
+            }
+        }
+        v
+    }
+}
+
 /// Most GC cycles listed one by one; the counts by trigger cover all.
 pub const MAX_GC_LISTED: usize = 256;
 
+impl Default for StAcc {
+    fn default() -> Self {
+        StAcc {
+            split: None,
+            win_end: i64::MAX,
+            split_at: i64::MAX,
+            secs: Default::default(),
+            whole: [0; NCLASS],
+            whole_n: [0; NCLASS],
+            g1_seen: false,
+            g1: [0; NCLASS],
+            g1_n: [0; NCLASS],
+            g1_reasons: Vec::new(),
+            g1_longest: Vec::new(),
+            top_blocked: Vec::new(),
+            thr: Default::default(),
+            thr_g: FxMap::default(),
+            tracer: FxMap::default(),
+            gcs: Vec::new(),
+            x: Extra::default(),
+            procs: Vec::new(),
+            tasks: FxMap::default(),
+            regions: FxMap::default(),
+            logs: FxMap::default(),
+        }
+    }
+}
+
 impl StAcc {
+    pub fn set_split(&mut self, at: i64, window: i64) {
+        self.split = Some(at);
+        self.split_at = at;
+        self.win_end = at.saturating_add(window);
+    }
+
     /// The section an instant falls in: 0 before the split, 1 in the window, None after.
     #[inline]
     pub fn section_of(&self, t: i64, window: i64) -> Option<usize> {
@@ -378,10 +479,55 @@ impl StAcc {
         }
     }
 
-    /// A goroutine's stretch in class `c` over `[a, b]` ended.
+    /// A goroutine's stretch in class `c` over `[a, b]` ended. Most stretches of a long trace
+    /// are a program goroutine's, past the window, under every threshold: they only add to the
+    /// whole-trace totals, here, without a call.
     #[allow(clippy::too_many_arguments)]
-    #[inline]
+    #[inline(always)]
     pub fn close(
+        &mut self,
+        opts: &StartupOptions,
+        top: usize,
+        fast: bool,
+        id: u64,
+        kind: u8,
+        entry: u32,
+        c: u8,
+        a: i64,
+        b: i64,
+        rec: u32,
+        reason: u32,
+    ) -> i64 {
+        let d = b.wrapping_sub(a);
+        let ci = c as usize & 7;
+        // `fast`: a program goroutine, not G1 (the caller keeps it per goroutine).
+        // One branch, not three: which way it goes depends on the data.
+        if fast & (d <= opts.by_class[ci]) {
+            if a >= self.win_end {
+                self.whole[ci] = self.whole[ci].wrapping_add(d);
+                self.whole_n[ci] += 1;
+                return d;
+            }
+            // Inside the window: all of it goes to section 1 (as the general case would
+            // find), no threshold to count, not G1.
+            if (a >= self.split_at) & (b < self.win_end) & (d >= 0) {
+                self.whole[ci] = self.whole[ci].wrapping_add(d);
+                self.whole_n[ci] += 1;
+                let s = &mut self.secs[1];
+                s.time[ci] = s.time[ci].wrapping_add(d);
+                s.n[ci] += 1;
+                if d > 0 && ranks_stacks(c) {
+                    s.add_stack(ci, rec, d);
+                }
+                return d;
+            }
+        }
+        self.close_slow(opts, top, id, kind, entry, c, a, b, rec, reason)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    fn close_slow(
         &mut self,
         opts: &StartupOptions,
         top: usize,
@@ -416,6 +562,13 @@ impl StAcc {
             g.0 += 1;
             g.1 = g.1.max(d);
         }
+        // Past the window's end no section can take any of it.
+        if a >= self.win_end {
+            if id == 1 {
+                self.g1_close(top, c, a, d, rec, reason);
+            }
+            return d;
+        }
         let split = self.split;
         let bounds = [
             (i64::MIN, split.unwrap_or(i64::MAX)),
@@ -440,9 +593,7 @@ impl StAcc {
                     s.g1[ci] = s.g1[ci].wrapping_add(ov);
                 }
                 if ranks_stacks(c) {
-                    let e = s.stacks.entry((ci as u64) << 32 | rec as u64).or_default();
-                    e.0 = e.0.wrapping_add(ov);
-                    e.1 += 1;
+                    s.add_stack(ci, rec, ov);
                 }
             }
             if starts {
@@ -453,6 +604,15 @@ impl StAcc {
             }
         }
         if id == 1 {
+            self.g1_close(top, c, a, d, rec, reason);
+        }
+        d
+    }
+
+    /// The main goroutine's wall, reasons and longest stretches.
+    fn g1_close(&mut self, top: usize, c: u8, a: i64, d: i64, rec: u32, reason: u32) {
+        let ci = c as usize & 7;
+        {
             self.g1[ci] = self.g1[ci].wrapping_add(d);
             self.g1_n[ci] += 1;
             if c >= NETWORK {
@@ -464,18 +624,25 @@ impl StAcc {
                     None => self.g1_reasons.push((reason, d, 1)),
                 }
             }
-            if c != RUNNING {
-                self.g1_longest.push(Stretch {
-                    class: c,
-                    reason,
-                    at: a,
-                    dur: d,
-                    rec,
-                });
-                Self::trim(&mut self.g1_longest, top, |s| (s.dur, s.at as u64));
+            // Kept sorted, longest first, at most `top`: a stretch no longer than the
+            // shortest kept costs one compare (G1's stretches close in time order, so a tie
+            // ranks after those kept, as the final order has it).
+            let v = &mut self.g1_longest;
+            if c != RUNNING && (v.len() < top.max(1) || v.last().is_some_and(|l| d > l.dur)) {
+                let i = v.partition_point(|s| s.dur >= d);
+                v.insert(
+                    i,
+                    Stretch {
+                        class: c,
+                        reason,
+                        at: a,
+                        dur: d,
+                        rec,
+                    },
+                );
+                v.truncate(top.max(1));
             }
         }
-        d
     }
 
     /// A program goroutine's blocked and runnable totals, when it ends or the trace does.
@@ -1006,23 +1173,18 @@ mod tests {
     /// section the stretch began in.
     #[test]
     fn stretches_split_at_the_window_edges() {
-        let o = StartupOptions {
-            window_ns: 100,
-            ..Default::default()
-        };
-        let mut s = StAcc {
-            split: Some(1000),
-            ..Default::default()
-        };
-        s.close(&o, 5, 1, PROGRAM, 0, SYNC, 900, 1050, 3, 0);
-        s.close(&o, 5, 2, PROGRAM, 0, SYNC, 1080, 1200, 3, 0);
+        let o = StartupOptions::new(Until::Main, 100, StartupOptions::default().thresholds);
+        let mut s = StAcc::default();
+        s.set_split(1000, 100);
+        s.close(&o, 5, false, 1, PROGRAM, 0, SYNC, 900, 1050, 3, 0);
+        s.close(&o, 5, true, 2, PROGRAM, 0, SYNC, 1080, 1200, 3, 0);
         assert_eq!(s.secs[0].time[SYNC as usize], 100);
         assert_eq!(s.secs[1].time[SYNC as usize], 50 + 20);
         assert_eq!((s.secs[0].n[5], s.secs[1].n[5]), (1, 1));
         assert_eq!(s.secs[1].g1[SYNC as usize], 50);
         assert_eq!(s.whole[SYNC as usize], 270);
         // A tracer goroutine's time is apart.
-        s.close(&o, 5, 3, TRACER, 0, SYNC, 900, 1000, 3, 0);
+        s.close(&o, 5, false, 3, TRACER, 0, SYNC, 900, 1000, 3, 0);
         assert_eq!(s.whole[SYNC as usize], 270);
         assert_eq!(s.tracer[&3].time[SYNC as usize], 100);
     }

@@ -314,6 +314,8 @@ struct GTrack {
     blocked: i64,
     runnable: i64,
     id: u64,
+    /// A program goroutine other than G1: its stretches past the window take the fast path.
+    fast: bool,
 }
 
 const NO_CAT: u8 = u8::MAX;
@@ -339,6 +341,7 @@ impl Default for GTrack {
             blocked: 0,
             runnable: 0,
             id: 0,
+            fast: false,
         }
     }
 }
@@ -653,7 +656,9 @@ pub struct Summarizer {
     top: usize,
     /// Open mark assists by goroutine, Ps in use since, tasks and regions open.
     assist_open: FxMap<u64, i64>,
-    p_open: FxMap<u64, i64>,
+    /// Since when each P is in use (`i64::MIN` = not), dense for small IDs.
+    p_open: Vec<i64>,
+    p_open_sparse: FxMap<u64, i64>,
     task_open: FxMap<u64, (u32, i64)>,
     region_open: FxMap<u64, Vec<(u32, i64)>>,
     /// Task, region and log category names.
@@ -670,6 +675,21 @@ const R_FOREVER: u32 = 0x40;
 const R_SLEEP: u32 = 0x20;
 const R_CAT: u32 = 0x07;
 const R_NONE: u32 = 0x07;
+/// Bits 8-19: the reason's index in `reason_names`; 28-30: its startup class.
+const R_NAME_MASK: u32 = 0xfff;
+const R_CLASS_SHIFT: u32 = 28;
+
+/// The startup class a goroutine state enters (Waiting: from the reason bits).
+const TO_CLASS: [u8; 8] = [
+    NO_STATE,
+    NO_STATE,
+    startup::RUNNABLE,
+    startup::RUNNING,
+    startup::OTHER_WAIT,
+    startup::SYSCALL,
+    NO_STATE,
+    NO_STATE,
+];
 
 fn classify_reason(r: &str) -> u32 {
     let cat = if r == "network" {
@@ -679,10 +699,17 @@ fn classify_reason(r: &str) -> u32 {
     } else {
         R_NONE
     };
+    let class = match cat {
+        c if c == CAT_NET as u32 => startup::NETWORK,
+        c if c == CAT_SYNC as u32 => startup::SYNC,
+        _ if r == "sleep" => startup::SLEEP,
+        _ => startup::OTHER_WAIT,
+    };
     R_KNOWN
         | cat
         | if r == "forever" { R_FOREVER } else { 0 }
         | if r == "sleep" { R_SLEEP } else { 0 }
+        | (class as u32) << R_CLASS_SHIFT
 }
 
 fn is_init_func(f: &str) -> bool {
@@ -741,7 +768,8 @@ impl Summarizer {
             st_opts,
             top: top.max(1),
             assist_open: FxMap::default(),
-            p_open: FxMap::default(),
+            p_open: Vec::new(),
+            p_open_sparse: FxMap::default(),
             task_open: FxMap::default(),
             region_open: FxMap::default(),
             names: vec!["(more names than golat keeps)".to_string()],
@@ -902,6 +930,25 @@ impl Summarizer {
         }
     }
 
+    #[inline]
+    fn p_state(&mut self, p: u64, running: bool, t: i64) {
+        let slot = if p < 4096 {
+            let i = p as usize;
+            if self.p_open.len() <= i {
+                self.p_open.resize(i + 1, i64::MIN);
+            }
+            &mut self.p_open[i]
+        } else {
+            self.p_open_sparse.entry(p).or_insert(i64::MIN)
+        };
+        if running {
+            *slot = t;
+        } else if *slot != i64::MIN {
+            let a = std::mem::replace(slot, i64::MIN);
+            self.acc.st.p_busy(a, t, self.st_opts.window_ns);
+        }
+    }
+
     fn name_index(&mut self, n: &str) -> u32 {
         if let Some(&i) = self.name_idx.get(n) {
             return i;
@@ -976,17 +1023,16 @@ impl Summarizer {
                 let n = self.name_index(g.string(e.args[1]));
                 *self.acc.st.logs.entry(n).or_default() += 1;
             }
+            // P transitions: a P is in use from Idle → Running to Running → Idle. Start and
+            // stop (most of them) decode directly; steals and statuses through `transition`.
+            EV_PROC_START => self.p_state(e.args[0], true, t),
+            EV_PROC_STOP => self.p_state(e.ctx.p, false, t),
             _ => {
-                // P transitions: a P is in use from Idle → Running to Running → Idle.
                 if let Some(tr) = transition(e)
                     && let Resource::Proc(p) = tr.resource
                     && tr.from != tr.to
                 {
-                    if tr.to == ProcState::Running as u8 {
-                        self.p_open.insert(p, t);
-                    } else if let Some(a) = self.p_open.remove(&p) {
-                        self.acc.st.p_busy(a, t, w);
-                    }
+                    self.p_state(p, tr.to == ProcState::Running as u8, t);
                 }
             }
         }
@@ -997,7 +1043,9 @@ impl Summarizer {
     fn first_event(&mut self, t: i64) -> i64 {
         self.start = Some(t);
         if let Until::At(d) = self.st_opts.until {
-            self.acc.st.split = Some(t.saturating_add(d));
+            self.acc
+                .st
+                .set_split(t.saturating_add(d), self.st_opts.window_ns);
         }
         t
     }
@@ -1036,7 +1084,8 @@ impl Summarizer {
         if c.has_main && self.acc.first_main.is_none() {
             self.acc.first_main = Some((rel, goid));
             if self.st_opts.until == Until::Main {
-                self.acc.st.split = Some(self.start.unwrap_or(0).wrapping_add(rel));
+                let at = self.start.unwrap_or(0).wrapping_add(rel);
+                self.acc.st.set_split(at, self.st_opts.window_ns);
             }
         }
         for k in c.inits.0..c.inits.1 {
@@ -1251,6 +1300,8 @@ impl Summarizer {
         let gt = self.gs.get_or_insert(id);
         if from != to && (from == GoState::Undetermined || from == GoState::NotExist) {
             *gt = GTrack::default();
+            gt.id = id;
+            gt.fast = id != 1;
             if from == GoState::NotExist {
                 gt.created = true;
                 gt.created_at = now;
@@ -1278,10 +1329,10 @@ impl Summarizer {
                 _ => {}
             }
             // The startup view: close the stretch this transition leaves, open the next.
-            gt.id = id;
             if let Some((entry, kind)) = who {
                 gt.entry = entry;
                 gt.kind = kind;
+                gt.fast = kind == startup::PROGRAM && id != 1;
             }
             let new_rec = if from == GoState::NotExist {
                 trec
@@ -1293,14 +1344,13 @@ impl Summarizer {
                 gt.s_rec
             };
             if gt.s_class != NO_STATE {
-                let c = if gt.s_class == startup::SYSCALL && to == GoState::Runnable {
-                    startup::SYSCALL_BLOCKING
-                } else {
-                    gt.s_class
-                };
+                // SYSCALL_BLOCKING is SYSCALL + 1: no branch on data.
+                let c = gt.s_class
+                    + ((gt.s_class == startup::SYSCALL) & (to == GoState::Runnable)) as u8;
                 let d = self.acc.st.close(
                     &self.st_opts,
                     self.top,
+                    gt.fast,
                     id,
                     gt.kind,
                     gt.entry,
@@ -1310,27 +1360,20 @@ impl Summarizer {
                     gt.s_rec,
                     gt.s_reason,
                 );
-                if startup::is_blocked(c) {
-                    gt.blocked = gt.blocked.wrapping_add(d);
-                } else if c == startup::RUNNABLE {
-                    gt.runnable = gt.runnable.wrapping_add(d);
-                }
+                // Without branches: masks from the class (this runs at every transition).
+                let blocked = -((startup::BLOCKED_MASK >> (c & 7)) as i64 & 1);
+                let runnable = -((c == startup::RUNNABLE) as i64);
+                gt.blocked = gt.blocked.wrapping_add(d & blocked);
+                gt.runnable = gt.runnable.wrapping_add(d & runnable);
             }
-            gt.s_class = match to {
-                GoState::Running => startup::RUNNING,
-                GoState::Runnable => startup::RUNNABLE,
-                GoState::Syscall => startup::SYSCALL,
-                GoState::Waiting => match rbits & R_CAT {
-                    c if c == CAT_NET as u32 => startup::NETWORK,
-                    c if c == CAT_SYNC as u32 => startup::SYNC,
-                    _ if rbits & R_SLEEP != 0 => startup::SLEEP,
-                    _ => startup::OTHER_WAIT,
-                },
-                _ => NO_STATE,
+            gt.s_class = if to == GoState::Waiting {
+                (rbits >> R_CLASS_SHIFT) as u8 & 7
+            } else {
+                TO_CLASS[to as usize & 7]
             };
             gt.s_since = now;
             gt.s_rec = new_rec;
-            gt.s_reason = rbits >> 8;
+            gt.s_reason = (rbits >> 8) & R_NAME_MASK;
             if to == GoState::NotExist && gt.kind == startup::PROGRAM {
                 self.acc.st.offer(
                     self.top,
@@ -1587,6 +1630,7 @@ impl Summarizer {
             let d = st.close(
                 &self.st_opts,
                 top,
+                false,
                 gt.id,
                 gt.kind,
                 gt.entry,
@@ -1620,8 +1664,8 @@ impl Summarizer {
                 st.assist(a, end, w);
             }
         }
-        for &a in self.p_open.values() {
-            if a <= end {
+        for &a in self.p_open.iter().chain(self.p_open_sparse.values()) {
+            if a != i64::MIN && a <= end {
                 st.p_busy(a, end, w);
             }
         }
@@ -1733,8 +1777,7 @@ impl Summarizer {
             for (i, (name, a, b)) in bounds.into_iter().enumerate() {
                 let s = &st.secs[i];
                 let sec_more = more(&s.x, b - a, start.wrapping_add(b));
-                let mut stacks: Vec<(u64, (i64, u64))> =
-                    s.stacks.iter().map(|(k, v)| (*k, *v)).collect();
+                let mut stacks = s.stack_totals();
                 stacks.sort_by(|x, y| y.1.0.cmp(&x.1.0).then(x.0.cmp(&y.0)));
                 let mut by_entry: Vec<NameCount> = s
                     .created_by_entry

@@ -640,7 +640,12 @@ fn early_start_shows_what_blocked_before_main() {
         .iter()
         .map(|t| t["entry"].as_str().unwrap().to_string())
         .collect();
-    for want in ["traceAdvancerState", "traceStartReadCPU", "runtime/trace."] {
+    for want in [
+        "traceAdvancerState",
+        "traceStartReadCPU",
+        "runtime/trace.",
+        "runtime/pprof.profileWriter",
+    ] {
         assert!(
             tracer.iter().any(|e| e.contains(want)),
             "{want} in {tracer:?}"
@@ -649,7 +654,9 @@ fn early_start_shows_what_blocked_before_main() {
     let text = v.to_string();
     let blocked = s["top_blocked_goroutines"].to_string();
     assert!(
-        !blocked.contains("traceAdvancer") && !blocked.contains("runtime/trace."),
+        !blocked.contains("traceAdvancer")
+            && !blocked.contains("runtime/trace.")
+            && !blocked.contains("profileWriter"),
         "{blocked}"
     );
     assert!(text.contains("main.main.func1"));
@@ -723,7 +730,7 @@ fn table_names_sections_and_user_frames() {
         "all program goroutines, summed: can exceed the wall",
         "goroutine-time of all goroutines",
         "(= go tool trace -pprof=sync, Go ≥ 1.26)",
-        "not counted above (the tracing machinery's own goroutines):",
+        "not counted above (the tracer's, the CPU profiler's and golat's own goroutines):",
         "runtime tracer  runtime.(*traceAdvancerState).start.func1",
         "CPU samples     ",
         "main.spin",

@@ -348,7 +348,7 @@ fn startup_table(w: &mut impl Write, st: &Startup, o: &RenderOptions) -> io::Res
     writeln!(w)?;
     writeln!(
         w,
-        "startup (the program's goroutines; the tracer's and golat's own are listed at the end)"
+        "startup (the program's goroutines; the tracer's, profiler's and golat's are listed at the end)"
     )?;
     if st.sections.is_empty() {
         writeln!(
@@ -606,7 +606,7 @@ fn startup_table(w: &mut impl Write, st: &Startup, o: &RenderOptions) -> io::Res
     if !st.tracer_goroutines.is_empty() {
         writeln!(
             w,
-            "not counted above (the tracing machinery's own goroutines):"
+            "not counted above (the tracer's, the CPU profiler's and golat's own goroutines):"
         )?;
         for t in st.tracer_goroutines.iter().take(top) {
             writeln!(

@@ -60,11 +60,17 @@ fn ranks_stacks(c: u8) -> bool {
 pub const PROGRAM: u8 = 0;
 pub const TRACER: u8 = 1;
 pub const GOLAT: u8 = 2;
+pub const PROFILER: u8 = 3;
 
 /// The runtime's tracing machinery (the generation advancer, the CPU-profile reader, and
-/// runtime/trace's reader that writes the trace out) and golat's injected starter
-/// (`golat profile --runtime-trace`) are not the program: their goroutines are listed apart.
+/// runtime/trace's reader that writes the trace out), runtime/pprof's CPU profile writer
+/// (it sits in a blocking read of the profile buffer the whole time a CPU profile runs) and
+/// golat's injected starter (`golat profile --runtime-trace`) are not the program: their
+/// goroutines are listed apart.
 pub fn entry_kind(func: &str) -> u8 {
+    if func.starts_with("runtime/pprof.profileWriter") {
+        return PROFILER;
+    }
     if func.starts_with("0golat_rtrace.")
         || func.starts_with("golat_rtrace.")
         || func.starts_with("golat_rtrace_exit.")
@@ -1004,7 +1010,7 @@ pub struct Threshold {
 pub struct TracerGoroutine {
     pub id: u64,
     pub entry: String,
-    /// `runtime tracer` or `golat`.
+    /// `runtime tracer`, `CPU profiler` or `golat`.
     pub owner: String,
     pub time: ClassTimes,
 }
@@ -1151,6 +1157,7 @@ mod tests {
         assert_eq!(entry_kind("golat_rtrace.init.0.func2"), GOLAT);
         assert_eq!(entry_kind("main.main.func1"), PROGRAM);
         assert_eq!(entry_kind("runtime.gcBgMarkWorker"), PROGRAM);
+        assert_eq!(entry_kind("runtime/pprof.profileWriter"), PROFILER);
     }
 
     #[test]

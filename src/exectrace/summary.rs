@@ -1938,10 +1938,10 @@ impl Summarizer {
             .map(|(id, t)| TracerGoroutine {
                 id: *id,
                 entry: entry_name(t.entry, *id),
-                owner: if t.kind == GOLAT {
-                    "golat".into()
-                } else {
-                    "runtime tracer".into()
+                owner: match t.kind {
+                    GOLAT => "golat".into(),
+                    PROFILER => "CPU profiler".into(),
+                    _ => "runtime tracer".into(),
                 },
                 time: ClassTimes::from(&t.time, &[0; NCLASS]),
             })

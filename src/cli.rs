@@ -298,6 +298,10 @@ pub struct TraceArgs {
     /// sched=100us,syscall=1ms,net=1ms,sync=1ms,stw=100us.
     #[arg(long, value_name = "LIST", value_parser = trace_thresholds)]
     pub threshold: Option<String>,
+    /// Also write the goroutines', Ps' and GC's slices up to the end of --window as Chrome
+    /// trace-event JSON (open in Perfetto or chrome://tracing).
+    #[arg(long, value_name = "FILE")]
+    pub timeline: Option<PathBuf>,
     /// Stack frames shown from the user's frame toward the root (deeper stacks are folded
     /// in the middle, keeping the root).
     #[arg(long, default_value_t = 3, value_name = "N", value_parser = at_least_one)]

@@ -792,3 +792,68 @@ fn bad_flag_values_are_usage_errors_naming_the_flag() {
         assert!(e.contains(want) && e.contains(flags[0]), "{flags:?}: {e}");
     }
 }
+
+/// `--timeline`: Chrome trace events whose slices are the startup view's stretches up to the
+/// window's end: G1's slices add up to its wall in the two sections, the Ps' to their time in
+/// use, and there is one STW slice per pause the sections count.
+#[test]
+fn timeline_slices_add_up_to_the_sections() {
+    let Some(t) = traces() else { return };
+    for (p, flags) in [
+        (&t.early, vec![]),
+        (&t.early, vec!["--window", "5ms"]),
+        (&t.startup, vec!["--until", "2ms", "--window", "3ms"]),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("tl.json");
+        let mut args = flags.clone();
+        let out_s = out.to_str().unwrap().to_string();
+        args.extend(["--timeline", out_s.as_str()]);
+        let v = golat(p, &args);
+        let tl: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+        let ev = tl["traceEvents"].as_array().unwrap();
+        assert_eq!(tl["dropped_slices"], 0);
+        let slices = |pid: i64, tid: Option<i64>| -> (f64, usize) {
+            let xs: Vec<&Value> = ev
+                .iter()
+                .filter(|e| e["ph"] == "X" && i(&e["pid"]) == pid)
+                .filter(|e| tid.is_none_or(|t| i(&e["tid"]) == t))
+                .collect();
+            (
+                xs.iter().map(|e| e["dur"].as_f64().unwrap()).sum(),
+                xs.len(),
+            )
+        };
+        let secs = v["startup"]["sections"].as_array().unwrap();
+        let g1: i64 = secs
+            .iter()
+            .map(|s| {
+                CLASSES
+                    .iter()
+                    .map(|c| i(&s["main_goroutine"][c]["ns"]))
+                    .sum::<i64>()
+            })
+            .sum();
+        let (g1_us, n) = slices(1, Some(1));
+        assert!(n > 0, "{}: no G1 slices", p.display());
+        assert!(
+            (g1_us * 1e3 - g1 as f64).abs() < 1.0 + n as f64 * 1e-3,
+            "G1 {g1_us} µs vs {g1} ns"
+        );
+        let busy: i64 = secs.iter().map(|s| i(&s["more"]["p_busy_ns"])).sum();
+        let (p_us, n) = slices(2, None);
+        assert!(
+            (p_us * 1e3 - busy as f64).abs() < 1.0 + n as f64 * 1e-3,
+            "Ps {p_us} µs vs {busy} ns"
+        );
+        let stw: i64 = secs.iter().map(|s| i(&s["stw_count"])).sum();
+        assert_eq!(slices(3, Some(1)).1 as i64, stw, "STW slices");
+        let names: Vec<&str> = ev
+            .iter()
+            .filter(|e| e["name"] == "thread_name")
+            .map(|e| e["args"]["name"].as_str().unwrap())
+            .collect();
+        assert!(names.contains(&"G1 runtime.main"), "{names:?}");
+        assert!(names.iter().any(|n| n.starts_with("P0")), "{names:?}");
+    }
+}

@@ -4,7 +4,8 @@
 //! error. So must the readers that leave event batches in a file and read them where they
 //! are (one thread, and threaded). The summary's startup view runs with a split, window and
 //! thresholds taken from the input's length, so both splits (main.main and a time) and
-//! tiny windows are reached, and the table and JSON are rendered from every summary.
+//! tiny windows are reached, and the table, JSON and (for two inputs in three) the
+//! `--timeline` slices are rendered from every summary.
 #![no_main]
 
 use golat::exectrace::startup::{StartupOptions, Until};
@@ -43,11 +44,12 @@ fn same(a: &[Event], b: &[Event]) -> bool {
 fuzz_target!(|data: &[u8]| {
     let Ok(r) = Reader::new(data) else { return };
     let n = data.len() as i64;
-    let opts = StartupOptions::new(
+    let mut opts = StartupOptions::new(
         if n % 2 == 0 { Until::Main } else { Until::At(n * 97) },
         (n % 7) * 1_000 + 1,
         [n % 5, 1_000, 0, 10, n, 50],
     );
+    opts.timeline = n % 3 != 0;
     let mut s = Summarizer::with_options(opts, 3);
     let (one, one_err) = drain(r, Some(&mut s));
     let (sum, _, _) = s.finish(3, one_err.is_none());
@@ -55,6 +57,9 @@ fuzz_target!(|data: &[u8]| {
     render::table_with(&mut sink, &sum, "fuzz", &render::RenderOptions { top: 3, depth: 2 })
         .expect("render to memory");
     serde_json::to_writer(&mut sink, &sum).expect("summary to JSON");
+    if let Some(tl) = &sum.timeline {
+        serde_json::to_writer(&mut sink, tl).expect("timeline to JSON");
+    }
     let two = Reader::threaded_with(std::io::Cursor::new(data.to_vec()), 3)
         .expect("the header was read once already");
     let (two, two_err) = drain(two, None);

@@ -79,6 +79,21 @@ pub fn run(args: &TraceArgs) -> anyhow::Result<u8> {
     if sum.bytes <= HEADER_BYTES && sum.generations == 0 {
         return Err(at(header_only()));
     }
+    if let (Some(path), Some(tl)) = (&args.timeline, &sum.timeline) {
+        let f = File::create(path)
+            .with_context(|| format!("cannot write the timeline {}", path.display()))?;
+        let mut w = BufWriter::new(f);
+        serde_json::to_writer(&mut w, tl)?;
+        w.flush()
+            .with_context(|| format!("cannot write the timeline {}", path.display()))?;
+        if tl.dropped_slices > 0 {
+            eprintln!(
+                "golat: warning: the timeline kept its first {} slices and dropped {} (a shorter --window keeps them all)",
+                startup::TIMELINE_CAP,
+                tl.dropped_slices
+            );
+        }
+    }
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     if args.json {
@@ -114,11 +129,9 @@ fn startup_options(args: &TraceArgs) -> anyhow::Result<startup::StartupOptions> 
     if let Some(t) = &args.threshold {
         thresholds = startup::parse_thresholds(t, thresholds).map_err(anyhow::Error::msg)?;
     }
-    Ok(startup::StartupOptions::new(
-        until,
-        d(&args.window)?,
-        thresholds,
-    ))
+    let mut o = startup::StartupOptions::new(until, d(&args.window)?, thresholds);
+    o.timeline = args.timeline.is_some();
+    Ok(o)
 }
 
 /// The size of a trace's header: `go 1.N trace` padded with NULs.

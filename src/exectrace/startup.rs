@@ -119,6 +119,23 @@ pub struct StartupOptions {
     pub thresholds: [i64; 6],
     /// The threshold of each state class (`i64::MAX` = none), from `thresholds`.
     pub by_class: [i64; NCLASS],
+    /// Keep goroutine, P, GC and STW slices up to the window's end for `--timeline`.
+    pub timeline: bool,
+}
+
+/// Most slices `--timeline` keeps (≈ 40 bytes each); past it they are counted, not kept.
+pub const TIMELINE_CAP: usize = 500_000;
+
+/// A timeline slice: `track` 0 = goroutine `id` (with its `entry`), 1 = P `id`, 2 = GC,
+/// 3 = STW; `class` the goroutine's state class.
+#[derive(Clone, Copy)]
+pub struct TlSlice {
+    pub track: u8,
+    pub class: u8,
+    pub entry: u32,
+    pub id: u64,
+    pub a: i64,
+    pub b: i64,
 }
 
 impl StartupOptions {
@@ -134,6 +151,7 @@ impl StartupOptions {
             window_ns,
             thresholds,
             by_class,
+            timeline: false,
         }
     }
 }
@@ -373,6 +391,8 @@ pub struct StAcc {
     pub tasks: FxMap<u32, (u64, u64, i64, i64)>,
     pub regions: FxMap<u32, (u64, u64, i64, i64)>,
     pub logs: FxMap<u32, u64>,
+    pub tl: Vec<TlSlice>,
+    pub tl_dropped: u64,
 }
 
 /// `(begun, ended, total, max)` of a task or region name: one begun.
@@ -451,6 +471,8 @@ impl Default for StAcc {
             tasks: FxMap::default(),
             regions: FxMap::default(),
             logs: FxMap::default(),
+            tl: Vec::new(),
+            tl_dropped: 0,
         }
     }
 }
@@ -506,6 +528,9 @@ impl StAcc {
     ) -> i64 {
         let d = b.wrapping_sub(a);
         let ci = c as usize & 7;
+        if opts.timeline && a < self.win_end {
+            self.tl_push(0, c, entry, id, a, b);
+        }
         // `fast`: a program goroutine, not G1 (the caller keeps it per goroutine).
         // One branch, not three: which way it goes depends on the data.
         if fast & (d <= opts.by_class[ci]) {
@@ -660,6 +685,26 @@ impl StAcc {
         Self::trim(&mut self.top_blocked, top, |g| (g.blocked, g.id));
     }
 
+    /// A timeline slice, cut at the window's end.
+    #[cold]
+    pub fn tl_push(&mut self, track: u8, class: u8, entry: u32, id: u64, a: i64, b: i64) {
+        if a >= self.win_end {
+            return;
+        }
+        if self.tl.len() >= TIMELINE_CAP {
+            self.tl_dropped += 1;
+            return;
+        }
+        self.tl.push(TlSlice {
+            track,
+            class,
+            entry,
+            id,
+            a,
+            b: b.min(self.win_end),
+        });
+    }
+
     pub fn gc_begin(&mut self, at: i64, window: i64, trigger: &'static str, rec: u32) {
         if let Some(i) = self.section_of(at, window) {
             let s = &mut self.secs[i];
@@ -675,6 +720,9 @@ impl StAcc {
     }
 
     pub fn stw(&mut self, opts: &StartupOptions, kind: &str, begin: i64, d: i64) {
+        if opts.timeline {
+            self.tl_push(3, 0, 0, 0, begin, begin.wrapping_add(d));
+        }
         let over = d > opts.thresholds[T_STW];
         if over {
             let t = &mut self.thr[T_STW];
@@ -726,7 +774,10 @@ impl StAcc {
     }
 
     /// A P in use over `[a, b]`.
-    pub fn p_busy(&mut self, a: i64, b: i64, window: i64) {
+    pub fn p_busy(&mut self, a: i64, b: i64, window: i64, p: u64, timeline: bool) {
+        if timeline {
+            self.tl_push(1, 0, 0, p, a, b);
+        }
         self.x.p_busy = self.x.p_busy.wrapping_add(b.wrapping_sub(a));
         let ov = self.spread(a, b, window);
         for (i, s) in self.secs.iter_mut().enumerate() {
@@ -1014,6 +1065,34 @@ pub struct TracerGoroutine {
     pub owner: String,
     pub time: ClassTimes,
 }
+
+/// `--timeline`: Chrome trace-event JSON (Perfetto and chrome://tracing read it).
+#[derive(Serialize, Clone, Debug, Default)]
+pub struct Timeline {
+    #[serde(rename = "traceEvents")]
+    pub events: Vec<ChromeEvent>,
+    /// Slices past `TIMELINE_CAP`, not kept.
+    pub dropped_slices: u64,
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct ChromeEvent {
+    pub name: String,
+    pub ph: &'static str,
+    /// Microseconds from the trace start.
+    pub ts: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dur: Option<f64>,
+    pub pid: u32,
+    pub tid: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub args: Option<serde_json::Value>,
+}
+
+/// Process IDs of the timeline's groups of tracks.
+pub const TL_GOROUTINES: u32 = 1;
+pub const TL_PS: u32 = 2;
+pub const TL_GC: u32 = 3;
 
 #[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct GcCycle {

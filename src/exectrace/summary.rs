@@ -158,6 +158,9 @@ pub struct Summary {
     /// reports written before v2.
     #[serde(default)]
     pub startup: Option<startup::Startup>,
+    /// `--timeline`'s slices (not part of the JSON summary).
+    #[serde(skip)]
+    pub timeline: Option<startup::Timeline>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug)]
@@ -945,7 +948,9 @@ impl Summarizer {
             *slot = t;
         } else if *slot != i64::MIN {
             let a = std::mem::replace(slot, i64::MIN);
-            self.acc.st.p_busy(a, t, self.st_opts.window_ns);
+            self.acc
+                .st
+                .p_busy(a, t, self.st_opts.window_ns, p, self.st_opts.timeline);
         }
     }
 
@@ -1121,6 +1126,9 @@ impl Summarizer {
             EV_GC_ACTIVE if self.acc.gc_cycles == 0 => self.acc.gc_active = true,
             EV_GC_END => {
                 if let Some(t) = self.gc_open.take() {
+                    if self.st_opts.timeline {
+                        self.acc.st.tl_push(2, 0, 0, 0, t, e.time);
+                    }
                     let d = e.time.wrapping_sub(t);
                     self.acc.gc_hist.add(d);
                     self.acc.gc_total = self.acc.gc_total.wrapping_add(d);
@@ -1599,12 +1607,84 @@ impl Summarizer {
                 sched: blocking(&acc.cats[CAT_SCHED]),
             },
             startup,
+            timeline: self.st_opts.timeline.then(|| self.timeline(&acc, start)),
         };
         (summary, acc.events, acc.gens)
     }
 }
 
 impl Summarizer {
+    /// The kept slices as Chrome trace events, with a named track per goroutine and P.
+    fn timeline(&self, acc: &Acc, start: i64) -> startup::Timeline {
+        use startup::*;
+        let us = |t: i64| t.wrapping_sub(start) as f64 / 1e3;
+        let mut events = Vec::with_capacity(acc.st.tl.len() + 64);
+        let mut named: FxMap<(u32, u64), ()> = FxMap::default();
+        let meta = |pid: u32, tid: u64, name: String| ChromeEvent {
+            name: "thread_name".into(),
+            ph: "M",
+            ts: 0.0,
+            dur: None,
+            pid,
+            tid,
+            args: Some(serde_json::json!({ "name": name })),
+        };
+        for (pid, name) in [
+            (TL_GOROUTINES, "goroutines"),
+            (TL_PS, "Ps"),
+            (TL_GC, "GC and STW"),
+        ] {
+            events.push(ChromeEvent {
+                name: "process_name".into(),
+                ph: "M",
+                ts: 0.0,
+                dur: None,
+                pid,
+                tid: 0,
+                args: Some(serde_json::json!({ "name": name })),
+            });
+        }
+        for s in &acc.st.tl {
+            let (pid, tid, name) = match s.track {
+                0 => (TL_GOROUTINES, s.id, CLASS_NAMES[s.class as usize & 7]),
+                1 => (TL_PS, s.id, "in use"),
+                2 => (TL_GC, 0, "GC mark"),
+                _ => (TL_GC, 1, "STW"),
+            };
+            if named.insert((pid, tid), ()).is_none() {
+                let track = match s.track {
+                    0 => {
+                        let entry = s
+                            .entry
+                            .checked_sub(1)
+                            .and_then(|i| acc.entries.get(i as usize))
+                            .map_or(if s.id == 1 { "runtime.main" } else { "" }, |e| {
+                                e.0.as_str()
+                            });
+                        format!("G{} {entry}", s.id)
+                    }
+                    1 => format!("P{}", s.id),
+                    2 => "GC".into(),
+                    _ => "STW".into(),
+                };
+                events.push(meta(pid, tid, track));
+            }
+            events.push(ChromeEvent {
+                name: name.into(),
+                ph: "X",
+                ts: us(s.a),
+                dur: Some(s.b.wrapping_sub(s.a) as f64 / 1e3),
+                pid,
+                tid,
+                args: None,
+            });
+        }
+        Timeline {
+            events,
+            dropped_slices: acc.st.tl_dropped,
+        }
+    }
+
     /// Closes the stretches still open at the end and builds the startup view.
     fn finish_startup(
         &self,
@@ -1664,9 +1744,11 @@ impl Summarizer {
                 st.assist(a, end, w);
             }
         }
-        for &a in self.p_open.iter().chain(self.p_open_sparse.values()) {
+        let dense = self.p_open.iter().enumerate().map(|(p, a)| (p as u64, *a));
+        let sparse = self.p_open_sparse.iter().map(|(p, a)| (*p, *a));
+        for (p, a) in dense.chain(sparse) {
             if a != i64::MIN && a <= end {
-                st.p_busy(a, end, w);
+                st.p_busy(a, end, w, p, self.st_opts.timeline);
             }
         }
         let frames = |rec: u32| -> (Vec<StackFrame>, Option<usize>) {

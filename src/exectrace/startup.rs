@@ -444,6 +444,10 @@ impl SecAcc {
     }
 }
 
+/// Most entries a map keyed by goroutine (or task) holds: a damaged or endless trace can
+/// name IDs without end, and memory must not follow it. Real programs stay far below.
+pub const MAP_CAP: usize = 1 << 16;
+
 /// Most GC cycles listed one by one; the counts by trigger cover all.
 pub const MAX_GC_LISTED: usize = 256;
 
@@ -574,10 +578,12 @@ impl StAcc {
         let d = b.wrapping_sub(a);
         let ci = c as usize & 7;
         if kind != PROGRAM {
-            let t = self.tracer.entry(id).or_default();
-            t.entry = entry;
-            t.kind = kind;
-            t.time[ci] = t.time[ci].wrapping_add(d);
+            if self.tracer.len() < MAP_CAP || self.tracer.contains_key(&id) {
+                let t = self.tracer.entry(id).or_default();
+                t.entry = entry;
+                t.kind = kind;
+                t.time[ci] = t.time[ci].wrapping_add(d);
+            }
             return d;
         }
         self.whole[ci] = self.whole[ci].wrapping_add(d);
@@ -589,9 +595,11 @@ impl StAcc {
             t.count += 1;
             t.total = t.total.wrapping_add(d);
             t.max = t.max.max(d);
-            let g = self.thr_g.entry((s as u8, id)).or_insert((0, 0, entry));
-            g.0 += 1;
-            g.1 = g.1.max(d);
+            if self.thr_g.len() < MAP_CAP || self.thr_g.contains_key(&(s as u8, id)) {
+                let g = self.thr_g.entry((s as u8, id)).or_insert((0, 0, entry));
+                g.0 += 1;
+                g.1 = g.1.max(d);
+            }
         }
         // Past the window's end no section can take any of it.
         if a >= self.win_end {

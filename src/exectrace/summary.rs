@@ -941,8 +941,11 @@ impl Summarizer {
                 self.p_open.resize(i + 1, i64::MIN);
             }
             &mut self.p_open[i]
-        } else {
+        } else if self.p_open_sparse.len() < startup::MAP_CAP || self.p_open_sparse.contains_key(&p)
+        {
             self.p_open_sparse.entry(p).or_insert(i64::MIN)
+        } else {
+            return;
         };
         if running {
             *slot = t;
@@ -976,10 +979,14 @@ impl Summarizer {
         let t = e.time;
         match e.typ {
             EV_GC_MARK_ASSIST_BEGIN => {
-                self.assist_open.insert(e.ctx.g, t);
+                if self.assist_open.len() < startup::MAP_CAP {
+                    self.assist_open.insert(e.ctx.g, t);
+                }
             }
             EV_GC_MARK_ASSIST_ACTIVE => {
-                self.assist_open.entry(e.args[0]).or_insert(t);
+                if self.assist_open.len() < startup::MAP_CAP {
+                    self.assist_open.entry(e.args[0]).or_insert(t);
+                }
             }
             EV_GC_MARK_ASSIST_END => {
                 if let Some(a) = self.assist_open.remove(&e.ctx.g) {
@@ -1000,7 +1007,9 @@ impl Summarizer {
             EV_USER_TASK_BEGIN => {
                 let n = self.name_index(g.string(e.args[2]));
                 startup::span_begun(&mut self.acc.st.tasks, n);
-                self.task_open.insert(e.args[0], (n, t));
+                if self.task_open.len() < startup::MAP_CAP {
+                    self.task_open.insert(e.args[0], (n, t));
+                }
             }
             EV_USER_TASK_END => {
                 if let Some((n, a)) = self.task_open.remove(&e.args[0]) {
@@ -1010,9 +1019,13 @@ impl Summarizer {
             EV_USER_REGION_BEGIN => {
                 let n = self.name_index(g.string(e.args[1]));
                 startup::span_begun(&mut self.acc.st.regions, n);
-                let open = self.region_open.entry(e.ctx.g).or_default();
-                if open.len() < 64 {
-                    open.push((n, t));
+                if self.region_open.len() < startup::MAP_CAP
+                    || self.region_open.contains_key(&e.ctx.g)
+                {
+                    let open = self.region_open.entry(e.ctx.g).or_default();
+                    if open.len() < 64 {
+                        open.push((n, t));
+                    }
                 }
             }
             EV_USER_REGION_END => {

@@ -300,12 +300,32 @@ pub struct TraceArgs {
     /// or damaged stream must not grow golat without bound.
     #[arg(long, value_name = "MB", default_value_t = crate::exectrace::generation::DEFAULT_MAX_GENERATION_MB, value_parser = at_least_one)]
     pub max_generation_mb: usize,
-    /// Print the summary as JSON (schema golat.trace/v1).
+    /// Print the summary as JSON (schema golat.trace/v2).
     #[arg(long)]
     pub json: bool,
     /// Rows per table (at least 1).
     #[arg(long, default_value_t = 10, value_name = "N", value_parser = at_least_one)]
     pub top: usize,
+    /// Where the "before" section ends: `main` (the first event whose stack holds
+    /// main.main) or a time after the trace start (e.g. 50ms).
+    #[arg(long, value_name = "main|DURATION", default_value = "main", value_parser = trace_until)]
+    pub until: String,
+    /// Length of the section after the split (e.g. 1s, 200ms).
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = trace_duration)]
+    pub window: String,
+    /// Count stretches longer than these (NAME=DURATION, comma-separated; NAME is sched,
+    /// syscall, net, sync, sleep or stw; `NAME=off` drops one). Added to the defaults
+    /// sched=100us,syscall=1ms,net=1ms,sync=1ms,stw=100us.
+    #[arg(long, value_name = "LIST", value_parser = trace_thresholds)]
+    pub threshold: Option<String>,
+    /// Also write the goroutines', Ps' and GC's slices up to the end of --window as Chrome
+    /// trace-event JSON (open in Perfetto or chrome://tracing).
+    #[arg(long, value_name = "FILE")]
+    pub timeline: Option<PathBuf>,
+    /// Stack frames shown from the user's frame toward the root (deeper stacks are folded
+    /// in the middle, keeping the root).
+    #[arg(long, default_value_t = 3, value_name = "N", value_parser = at_least_one)]
+    pub depth: usize,
     /// Use one thread. By default, with two or more CPUs, a second thread reads the file and
     /// merges the per-thread event streams while the first orders them: the same result in
     /// less wall time and more CPU time.
@@ -380,6 +400,23 @@ pub struct EnvCheckArgs {
 }
 
 /// `--top 0` would print every table empty: refuse it as a usage error.
+/// `golat trace --window`: a duration golat's trace view reads (checked here so a bad value
+/// is a usage error naming the flag).
+fn trace_duration(text: &str) -> Result<String, String> {
+    crate::exectrace::startup::parse_duration_ns(text).map(|_| text.to_string())
+}
+
+fn trace_until(text: &str) -> Result<String, String> {
+    if text == "main" {
+        return Ok(text.into());
+    }
+    trace_duration(text).map_err(|e| format!("{e}; or `main`"))
+}
+
+fn trace_thresholds(text: &str) -> Result<String, String> {
+    crate::exectrace::startup::parse_thresholds(text, [i64::MAX; 6]).map(|_| text.to_string())
+}
+
 fn at_least_one(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
         Ok(0) => Err("must be at least 1".into()),

@@ -93,7 +93,7 @@ fn oracle_counts(t: &Traces, path: &Path) -> std::collections::HashMap<String, S
 fn assert_counts_match(t: &Traces, path: &Path) {
     let (code, v, stderr) = golat_json(path);
     assert_eq!(code, Some(0), "{stderr}");
-    assert_eq!(v["schema"], "golat.trace/v1");
+    assert_eq!(v["schema"], "golat.trace/v2");
     let o = oracle_counts(t, path);
     let n = |k: &str| o[k].parse::<u64>().unwrap();
     assert_eq!(v["gc"]["cycles"].as_u64().unwrap(), n("gc"), "GC cycles");

@@ -4,6 +4,7 @@
 #   bash bench/trace/run.sh            # RUNS=5 runs each, go tool trace -d=parsed once
 #   RUNS=3 PARSED_RUNS=0 TRACE_DURATION=4s bash bench/trace/run.sh
 #   WORKLOAD=spawn bash bench/trace/run.sh   # a goroutine per work item (busy ... spawn)
+#   BASE_REV=60fe74d bash bench/trace/run.sh # also golat-trace as built at that revision
 #
 # Contenders, all reading the same file (page-cached after the first read):
 #   golat-parse   golat trace --parse-only (reader + ordering, every event, no summary); by
@@ -12,6 +13,9 @@
 #   golat-trace   golat trace --json (the full summary: the user-facing command)
 #   go-reader     golang.org/x/exp/trace, only iterating events (bench/trace/readerbench)
 #   go-d-parsed   go tool trace -d=parsed > /dev/null (Go's reader + Event.String())
+#   golat-trace-base  with BASE_REV: golat trace --json built from that revision (e.g. the
+#                 summary before the startup view), to price what was added since; its
+#                 paired ratio (this run's golat-trace / the same round's base) is printed
 # Prints medians of wall time, CPU time (user+sys) and peak RSS (/usr/bin/time -v's
 # "Maximum resident set size"), throughput, and ratios against go-reader. On a shared
 # 2-core machine wall time swings with load; CPU time is the steadier comparison.
@@ -30,6 +34,18 @@ case $WORKLOAD in
 esac
 
 cargo build --release -q
+BASE_BIN=
+if [ -n "${BASE_REV:-}" ]; then
+  # The baseline is built from `git archive` in bench/out, so no worktree is touched.
+  BASE_SRC=$OUT/base-$BASE_REV
+  if [ ! -x "$OUT/base-target/release/golat" ] || [ "$(cat "$OUT/base-target/rev" 2>/dev/null)" != "$BASE_REV" ]; then
+    rm -rf "$BASE_SRC" && mkdir -p "$BASE_SRC"
+    git archive "$BASE_REV" | tar -x -C "$BASE_SRC"
+    cargo build --release -q --manifest-path "$BASE_SRC/Cargo.toml" --target-dir "$OUT/base-target"
+    echo "$BASE_REV" > "$OUT/base-target/rev"
+  fi
+  BASE_BIN=$OUT/base-target/release/golat
+fi
 (cd bench/trace && go build -o "../../$OUT/busy" ./busy && go build -o "../../$OUT/readerbench" ./readerbench)
 TRACE=$OUT/$WORKLOAD.trace
 if [ ! -s "$TRACE" ]; then
@@ -61,6 +77,7 @@ LOAD_BEFORE=$(load)
 
 # Interleave the contenders so load changes hit all of them alike.
 names=(golat-parse golat-parse-1t golat-trace go-reader)
+[ -n "$BASE_BIN" ] && names+=(golat-trace-base)
 for name in "${names[@]}"; do : > "$OUT/$name.times"; done
 for _ in $(seq "$RUNS"); do
   for name in "${names[@]}"; do
@@ -69,6 +86,7 @@ for _ in $(seq "$RUNS"); do
       golat-parse-1t) cmd=(./target/release/golat trace --parse-only --single-thread "$TRACE") ;;
       golat-trace) cmd=(./target/release/golat trace --json "$TRACE") ;;
       go-reader) cmd=("$OUT/readerbench" "$TRACE") ;;
+      golat-trace-base) cmd=("$BASE_BIN" trace --json "$TRACE") ;;
     esac
     /usr/bin/time -f "%e %U %S %M" -o "$OUT/time.txt" "${cmd[@]}" > /dev/null
     awk '{printf "%s %.2f %s\n", $1, $2 + $3, $4}' "$OUT/time.txt" >> "$OUT/$name.times"
@@ -91,4 +109,12 @@ for n in "${names[@]}"; do
     printf "%-14s %5d %9.2f %9.2f %9.1f %10.1f %11.2fx %10.2fx\n", n, runs, w, c, r/1024, b/1e6/w, gw/w, gc/c }'
 done
 echo "(medians; ratio = go-reader time / tool time, >1 means faster than Go's reader)"
+if [ -n "$BASE_BIN" ]; then
+  # Paired: round i of golat-trace against round i of the base, which ran next to it.
+  paste -d' ' "$OUT/golat-trace.times" "$OUT/golat-trace-base.times" |
+    awk '{print $1/$4, $2/$5}' > "$OUT/paired.ratios"
+  pw=$(cut -d' ' -f1 "$OUT/paired.ratios" | median)
+  pc=$(cut -d' ' -f2 "$OUT/paired.ratios" | median)
+  echo "golat-trace / golat-trace-base ($BASE_REV), median of paired rounds: wall ${pw}x, cpu ${pc}x"
+fi
 echo "load average (1/5/15 min): $LOAD_BEFORE before, $(load) after; $(nproc) cores"

@@ -2,10 +2,14 @@
 //! an error, never a panic, a hang or unbounded memory; and the threaded reader (tiny chunks,
 //! so chunk boundaries fall everywhere) must give exactly the one-thread reader's events and
 //! error. So must the readers that leave event batches in a file and read them where they
-//! are (one thread, and threaded).
+//! are (one thread, and threaded). The summary's startup view runs with a split, window and
+//! thresholds taken from the input's length, so both splits (main.main and a time) and
+//! tiny windows are reached, and the table, JSON and (for two inputs in three) the
+//! `--timeline` slices are rendered from every summary.
 #![no_main]
 
-use golat::exectrace::{Event, Reader, summary::Summarizer};
+use golat::exectrace::startup::{StartupOptions, Until};
+use golat::exectrace::{Event, Reader, render, summary::Summarizer};
 use libfuzzer_sys::fuzz_target;
 
 const MAX_EVENTS: u32 = 1_000_000;
@@ -39,9 +43,23 @@ fn same(a: &[Event], b: &[Event]) -> bool {
 
 fuzz_target!(|data: &[u8]| {
     let Ok(r) = Reader::new(data) else { return };
-    let mut s = Summarizer::new();
+    let n = data.len() as i64;
+    let mut opts = StartupOptions::new(
+        if n % 2 == 0 { Until::Main } else { Until::At(n * 97) },
+        (n % 7) * 1_000 + 1,
+        [n % 5, 1_000, 0, 10, n, 50],
+    );
+    opts.timeline = n % 3 != 0;
+    let mut s = Summarizer::with_options(opts, 3);
     let (one, one_err) = drain(r, Some(&mut s));
-    let _ = s.finish(5, true);
+    let (sum, _, _) = s.finish(3, one_err.is_none());
+    let mut sink = Vec::new();
+    render::table_with(&mut sink, &sum, "fuzz", &render::RenderOptions { top: 3, depth: 2 })
+        .expect("render to memory");
+    serde_json::to_writer(&mut sink, &sum).expect("summary to JSON");
+    if let Some(tl) = &sum.timeline {
+        serde_json::to_writer(&mut sink, tl).expect("timeline to JSON");
+    }
     let two = Reader::threaded_with(std::io::Cursor::new(data.to_vec()), 3)
         .expect("the header was read once already");
     let (two, two_err) = drain(two, None);

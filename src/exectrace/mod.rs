@@ -16,6 +16,7 @@ pub mod pipe;
 pub mod reader;
 pub mod render;
 pub mod spec;
+pub mod startup;
 pub mod summary;
 pub mod wire;
 
@@ -29,7 +30,7 @@ use crate::cli::TraceArgs;
 pub use error::{ErrorKind, TraceError};
 pub use order::Event;
 pub use reader::Reader;
-pub use summary::{SummarizeOptions, Summary, summarize, summarize_reader};
+pub use summary::{SummarizeOptions, Summary, summarize, summarize_reader, summarize_reader_with};
 
 pub fn run(args: &TraceArgs) -> anyhow::Result<u8> {
     generation::MAX_GENERATION_BYTES.store(
@@ -73,9 +74,25 @@ pub fn run(args: &TraceArgs) -> anyhow::Result<u8> {
         return Ok(0);
     }
     let opts = SummarizeOptions { top: args.top };
-    let sum = summarize_reader(r, &opts).map_err(at)?;
+    let st = startup_options(args)?;
+    let sum = summarize_reader_with(r, &opts, &st).map_err(at)?;
     if sum.bytes <= HEADER_BYTES && sum.generations == 0 {
         return Err(at(header_only()));
+    }
+    if let (Some(path), Some(tl)) = (&args.timeline, &sum.timeline) {
+        let f = File::create(path)
+            .with_context(|| format!("cannot write the timeline {}", path.display()))?;
+        let mut w = BufWriter::new(f);
+        serde_json::to_writer(&mut w, tl)?;
+        w.flush()
+            .with_context(|| format!("cannot write the timeline {}", path.display()))?;
+        if tl.dropped_slices > 0 {
+            eprintln!(
+                "golat: warning: the timeline kept its first {} slices and dropped {} (a shorter --window keeps them all)",
+                startup::TIMELINE_CAP,
+                tl.dropped_slices
+            );
+        }
     }
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
@@ -83,13 +100,38 @@ pub fn run(args: &TraceArgs) -> anyhow::Result<u8> {
         serde_json::to_writer_pretty(&mut out, &sum)?;
         writeln!(out)?;
     } else {
-        render::table(&mut out, &sum, &name, args.top)?;
+        render::table_with(
+            &mut out,
+            &sum,
+            &name,
+            &render::RenderOptions {
+                top: args.top,
+                depth: args.depth,
+            },
+        )?;
     }
     out.flush()?;
     for w in &sum.warnings {
         eprintln!("golat: warning: {w}");
     }
     Ok(0)
+}
+
+/// The flags (validated by clap) as the summarizer's options.
+fn startup_options(args: &TraceArgs) -> anyhow::Result<startup::StartupOptions> {
+    let d = |s: &str| startup::parse_duration_ns(s).map_err(anyhow::Error::msg);
+    let until = if args.until == "main" {
+        startup::Until::Main
+    } else {
+        startup::Until::At(d(&args.until)?)
+    };
+    let mut thresholds = startup::StartupOptions::default().thresholds;
+    if let Some(t) = &args.threshold {
+        thresholds = startup::parse_thresholds(t, thresholds).map_err(anyhow::Error::msg)?;
+    }
+    let mut o = startup::StartupOptions::new(until, d(&args.window)?, thresholds);
+    o.timeline = args.timeline.is_some();
+    Ok(o)
 }
 
 /// The size of a trace's header: `go 1.N trace` padded with NULs.

@@ -10,11 +10,13 @@ use super::error::TraceError;
 use super::event::{Resource, main_stack, transition};
 use super::fxmap::FxMap;
 use super::generation::Generation;
-use super::order::{Ctx, Event, GoState, NONE};
+use super::order::{Ctx, Event, GoState, NONE, ProcState};
 use super::reader::Reader;
 use super::spec::*;
+use super::startup::{self, GBlocked, NO_STATE, StAcc, StartupOptions, Until};
 
-pub const SCHEMA: &str = "golat.trace/v1";
+/// v2: stack `frames` hold up to 128 frames (v1 cut them at 16), and `startup` was added.
+pub const SCHEMA: &str = "golat.trace/v2";
 
 /// Log-linear histogram: 32 sub-buckets per power of two (≤3% relative error), fixed size.
 #[derive(Clone, Default)]
@@ -88,8 +90,11 @@ pub struct StackFrame {
 pub struct TopStack {
     pub total_ns: i64,
     pub count: u64,
-    /// Leaf first, at most 16 frames.
+    /// Leaf first, up to 128 frames.
     pub frames: Vec<StackFrame>,
+    /// Index in `frames` of the first frame outside the runtime and the standard library.
+    #[serde(default)]
+    pub user_frame: Option<usize>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug)]
@@ -149,6 +154,13 @@ pub struct Summary {
     pub stw: StwInfo,
     pub goroutines: GoroutineInfo,
     pub blocking: BlockingInfo,
+    /// Before main.main and the window after it, the main goroutine, thresholds; absent in
+    /// reports written before v2.
+    #[serde(default)]
+    pub startup: Option<startup::Startup>,
+    /// `--timeline`'s slices (not part of the JSON summary).
+    #[serde(skip)]
+    pub timeline: Option<startup::Timeline>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug)]
@@ -272,6 +284,9 @@ struct Acc {
     first_run: Hist,
     first_run_total: i64,
     cats: [CatAcc; 4],
+    /// Entry kinds (`startup::PROGRAM`, `TRACER`, `GOLAT`), parallel to `entries`.
+    entry_kinds: Vec<u8>,
+    st: StAcc,
 }
 
 /// One goroutine's state for the pprof walk, laid out flat (no `Option`s) so a transition
@@ -290,6 +305,20 @@ struct GTrack {
     created_at: i64,
     /// Intervals closed before the goroutine ever ran: Go keeps them only if it never runs.
     pending: Vec<(usize, i64, i64, u32)>,
+    /// The startup view's stretch: class (`NO_STATE` = none), since, the stack record that
+    /// entered it and the reason index of a wait.
+    s_class: u8,
+    kind: u8,
+    s_since: i64,
+    s_rec: u32,
+    s_reason: u32,
+    /// Entry function index in `Acc::entries` + 1 (0 = unknown).
+    entry: u32,
+    blocked: i64,
+    runnable: i64,
+    id: u64,
+    /// A program goroutine other than G1: its stretches past the window take the fast path.
+    fast: bool,
 }
 
 const NO_CAT: u8 = u8::MAX;
@@ -306,6 +335,16 @@ impl Default for GTrack {
             created: false,
             created_at: 0,
             pending: Vec::new(),
+            s_class: NO_STATE,
+            kind: startup::PROGRAM,
+            s_since: 0,
+            s_rec: 0,
+            s_reason: 0,
+            entry: 0,
+            blocked: 0,
+            runnable: 0,
+            id: 0,
+            fast: false,
         }
     }
 }
@@ -319,6 +358,9 @@ const NO_STACK: u8 = 4;
 const K_GO: u8 = 0x08;
 /// GC or STW range events, handled by the `match` in `event`.
 const K_RANGE: u8 = 0x10;
+/// Mark assists, heap and GOMAXPROCS metrics, P transitions, CPU samples, user tasks, regions
+/// and logs: the startup view's rarer measures, in `extra_event`.
+const K_EXTRA: u8 = 0x20;
 
 fn kind_table() -> [u8; 256] {
     let mut t = [0u8; 256];
@@ -352,6 +394,27 @@ fn kind_table() -> [u8; 256] {
             EV_GC_BEGIN | EV_GC_ACTIVE | EV_GC_END | EV_STW_BEGIN | EV_STW_END
         ) {
             *k |= K_RANGE;
+        }
+        if matches!(
+            typ,
+            EV_GC_MARK_ASSIST_ACTIVE
+                | EV_GC_MARK_ASSIST_BEGIN
+                | EV_GC_MARK_ASSIST_END
+                | EV_HEAP_ALLOC
+                | EV_HEAP_GOAL
+                | EV_PROCS_CHANGE
+                | EV_PROC_START
+                | EV_PROC_STOP
+                | EV_PROC_STEAL
+                | EV_PROC_STATUS
+                | EV_CPU_SAMPLE
+                | EV_USER_TASK_BEGIN
+                | EV_USER_TASK_END
+                | EV_USER_REGION_BEGIN
+                | EV_USER_REGION_END
+                | EV_USER_LOG
+        ) {
+            *k |= K_EXTRA;
         }
     }
     t
@@ -587,28 +650,69 @@ pub struct Summarizer {
     cur_gen: u64,
     last_sync_time: i64,
     wall_start: Option<String>,
-    /// Per generation: reason string ID → `ReasonInfo` bits.
-    reasons: IdCache<u8>,
+    /// Per generation: reason string ID → `R_*` bits, and the reason's index in
+    /// `reason_names` from bit 8 on.
+    reasons: IdCache<u32>,
+    reason_names: Vec<String>,
+    reason_idx: FxMap<String, u32>,
+    st_opts: StartupOptions,
+    top: usize,
+    /// Open mark assists by goroutine, Ps in use since, tasks and regions open.
+    assist_open: FxMap<u64, i64>,
+    /// Since when each P is in use (`i64::MIN` = not), dense for small IDs.
+    p_open: Vec<i64>,
+    p_open_sparse: FxMap<u64, i64>,
+    task_open: FxMap<u64, (u32, i64)>,
+    region_open: FxMap<u64, Vec<(u32, i64)>>,
+    /// Task, region and log category names.
+    names: Vec<String>,
+    name_idx: FxMap<String, u32>,
     /// Per generation: creating stack ID → index in `acc.entries` + 1.
     entry_of_stack: IdCache<usize>,
 }
 
 /// A blocking reason, classified once per string ID: category (`R_NONE` when not tracked) and
 /// whether it is "forever" (the goroutine never runs again).
-const R_KNOWN: u8 = 0x80;
-const R_FOREVER: u8 = 0x40;
-const R_CAT: u8 = 0x07;
-const R_NONE: u8 = 0x07;
+const R_KNOWN: u32 = 0x80;
+const R_FOREVER: u32 = 0x40;
+const R_SLEEP: u32 = 0x20;
+const R_CAT: u32 = 0x07;
+const R_NONE: u32 = 0x07;
+/// Bits 8-19: the reason's index in `reason_names`; 28-30: its startup class.
+const R_NAME_MASK: u32 = 0xfff;
+const R_CLASS_SHIFT: u32 = 28;
 
-fn classify_reason(r: &str) -> u8 {
+/// The startup class a goroutine state enters (Waiting: from the reason bits).
+const TO_CLASS: [u8; 8] = [
+    NO_STATE,
+    NO_STATE,
+    startup::RUNNABLE,
+    startup::RUNNING,
+    startup::OTHER_WAIT,
+    startup::SYSCALL,
+    NO_STATE,
+    NO_STATE,
+];
+
+fn classify_reason(r: &str) -> u32 {
     let cat = if r == "network" {
-        CAT_NET as u8
+        CAT_NET as u32
     } else if r.contains("chan") || r.contains("sync") || r.contains("select") {
-        CAT_SYNC as u8
+        CAT_SYNC as u32
     } else {
         R_NONE
     };
-    R_KNOWN | cat | if r == "forever" { R_FOREVER } else { 0 }
+    let class = match cat {
+        c if c == CAT_NET as u32 => startup::NETWORK,
+        c if c == CAT_SYNC as u32 => startup::SYNC,
+        _ if r == "sleep" => startup::SLEEP,
+        _ => startup::OTHER_WAIT,
+    };
+    R_KNOWN
+        | cat
+        | if r == "forever" { R_FOREVER } else { 0 }
+        | if r == "sleep" { R_SLEEP } else { 0 }
+        | (class as u32) << R_CLASS_SHIFT
 }
 
 fn is_init_func(f: &str) -> bool {
@@ -640,6 +744,12 @@ impl Default for Summarizer {
 
 impl Summarizer {
     pub fn new() -> Self {
+        Self::with_options(StartupOptions::default(), 10)
+    }
+
+    /// A summarizer with the startup view's split, window and thresholds; `top` bounds the
+    /// ranked lists it keeps while reading.
+    pub fn with_options(st_opts: StartupOptions, top: usize) -> Self {
         let mut s = Summarizer {
             kinds: kind_table(),
             decode: decode_table(),
@@ -660,6 +770,17 @@ impl Summarizer {
             last_sync_time: 0,
             wall_start: None,
             reasons: IdCache::default(),
+            reason_names: vec!["(no reason in the trace)".to_string()],
+            reason_idx: FxMap::default(),
+            st_opts,
+            top: top.max(1),
+            assist_open: FxMap::default(),
+            p_open: Vec::new(),
+            p_open_sparse: FxMap::default(),
+            task_open: FxMap::default(),
+            region_open: FxMap::default(),
+            names: vec!["(more names than golat keeps)".to_string()],
+            name_idx: FxMap::default(),
             entry_of_stack: IdCache::default(),
         };
         // Record 0 = no stack.
@@ -699,7 +820,7 @@ impl Summarizer {
                 let r = (self.stack_frames.len() as u32).min(NO_SLOT - 1);
                 let frames = pcs
                     .iter()
-                    .take(16)
+                    .take(128)
                     .map(|pc| match g.frame(*pc) {
                         Some((f, file, line)) => StackFrame {
                             func: f.to_string(),
@@ -768,7 +889,10 @@ impl Summarizer {
     /// STW ranges, stacks with main.main or init frames) lives in cold functions.
     #[inline]
     pub fn event(&mut self, e: &Event, g: &Generation) {
-        let start = *self.start.get_or_insert(e.time);
+        let start = match self.start {
+            Some(s) => s,
+            None => self.first_event(e.time),
+        };
         if e.typ == EV_READER_SYNC {
             self.sync(e, g);
             return;
@@ -808,7 +932,144 @@ impl Summarizer {
             self.go_transition(e, g, id, from, to, reason, tstack, rec);
         } else if k & K_RANGE != 0 {
             self.range_event(e, g, start);
+        } else if k & K_EXTRA != 0 {
+            self.extra_event(e, g);
         }
+    }
+
+    #[inline]
+    fn p_state(&mut self, p: u64, running: bool, t: i64) {
+        let slot = if p < 4096 {
+            let i = p as usize;
+            if self.p_open.len() <= i {
+                self.p_open.resize(i + 1, i64::MIN);
+            }
+            &mut self.p_open[i]
+        } else if self.p_open_sparse.len() < startup::MAP_CAP || self.p_open_sparse.contains_key(&p)
+        {
+            self.p_open_sparse.entry(p).or_insert(i64::MIN)
+        } else {
+            return;
+        };
+        if running {
+            *slot = t;
+        } else if *slot != i64::MIN {
+            let a = std::mem::replace(slot, i64::MIN);
+            self.acc
+                .st
+                .p_busy(a, t, self.st_opts.window_ns, p, self.st_opts.timeline);
+        }
+    }
+
+    fn name_index(&mut self, n: &str) -> u32 {
+        if let Some(&i) = self.name_idx.get(n) {
+            return i;
+        }
+        // A damaged trace could invent names without end: past 4096 they share one.
+        if self.names.len() >= 4096 {
+            return 0;
+        }
+        let i = self.names.len() as u32;
+        self.names.push(n.to_string());
+        self.name_idx.insert(n.to_string(), i);
+        i
+    }
+
+    /// Mark assists (by goroutine, as Go scopes them), heap and GOMAXPROCS metrics, Ps in
+    /// use, CPU samples, user tasks, regions and logs.
+    #[inline(never)]
+    fn extra_event(&mut self, e: &Event, g: &Generation) {
+        let w = self.st_opts.window_ns;
+        let t = e.time;
+        match e.typ {
+            EV_GC_MARK_ASSIST_BEGIN => {
+                if self.assist_open.len() < startup::MAP_CAP {
+                    self.assist_open.insert(e.ctx.g, t);
+                }
+            }
+            EV_GC_MARK_ASSIST_ACTIVE => {
+                if self.assist_open.len() < startup::MAP_CAP {
+                    self.assist_open.entry(e.args[0]).or_insert(t);
+                }
+            }
+            EV_GC_MARK_ASSIST_END => {
+                if let Some(a) = self.assist_open.remove(&e.ctx.g) {
+                    self.acc.st.assist(a, t, w);
+                }
+            }
+            EV_HEAP_ALLOC => self.acc.st.heap(t, w, e.args[0], false),
+            EV_HEAP_GOAL => self.acc.st.heap(t, w, e.args[0], true),
+            EV_PROCS_CHANGE => {
+                if self.acc.st.procs.len() < 256 {
+                    self.acc.st.procs.push((t, e.args[0]));
+                }
+            }
+            EV_CPU_SAMPLE => {
+                let rec = self.class(e.args[0], g) as u32;
+                self.acc.st.cpu_sample(t, w, rec);
+            }
+            EV_USER_TASK_BEGIN => {
+                let n = self.name_index(g.string(e.args[2]));
+                startup::span_begun(&mut self.acc.st.tasks, n);
+                if self.task_open.len() < startup::MAP_CAP {
+                    self.task_open.insert(e.args[0], (n, t));
+                }
+            }
+            EV_USER_TASK_END => {
+                if let Some((n, a)) = self.task_open.remove(&e.args[0]) {
+                    startup::span_ended(&mut self.acc.st.tasks, n, t.wrapping_sub(a));
+                }
+            }
+            EV_USER_REGION_BEGIN => {
+                let n = self.name_index(g.string(e.args[1]));
+                startup::span_begun(&mut self.acc.st.regions, n);
+                if self.region_open.len() < startup::MAP_CAP
+                    || self.region_open.contains_key(&e.ctx.g)
+                {
+                    let open = self.region_open.entry(e.ctx.g).or_default();
+                    if open.len() < 64 {
+                        open.push((n, t));
+                    }
+                }
+            }
+            EV_USER_REGION_END => {
+                let n = self.name_index(g.string(e.args[1]));
+                if let Some(open) = self.region_open.get_mut(&e.ctx.g)
+                    && let Some(i) = open.iter().rposition(|r| r.0 == n)
+                {
+                    let (_, a) = open.remove(i);
+                    startup::span_ended(&mut self.acc.st.regions, n, t.wrapping_sub(a));
+                }
+            }
+            EV_USER_LOG => {
+                let n = self.name_index(g.string(e.args[1]));
+                *self.acc.st.logs.entry(n).or_default() += 1;
+            }
+            // P transitions: a P is in use from Idle → Running to Running → Idle. Start and
+            // stop (most of them) decode directly; steals and statuses through `transition`.
+            EV_PROC_START => self.p_state(e.args[0], true, t),
+            EV_PROC_STOP => self.p_state(e.ctx.p, false, t),
+            _ => {
+                if let Some(tr) = transition(e)
+                    && let Resource::Proc(p) = tr.resource
+                    && tr.from != tr.to
+                {
+                    self.p_state(p, tr.to == ProcState::Running as u8, t);
+                }
+            }
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn first_event(&mut self, t: i64) -> i64 {
+        self.start = Some(t);
+        if let Until::At(d) = self.st_opts.until {
+            self.acc
+                .st
+                .set_split(t.saturating_add(d), self.st_opts.window_ns);
+        }
+        t
     }
 
     #[cold]
@@ -844,6 +1105,10 @@ impl Summarizer {
         let c = self.class_of(ms);
         if c.has_main && self.acc.first_main.is_none() {
             self.acc.first_main = Some((rel, goid));
+            if self.st_opts.until == Until::Main {
+                let at = self.start.unwrap_or(0).wrapping_add(rel);
+                self.acc.st.set_split(at, self.st_opts.window_ns);
+            }
         }
         for k in c.inits.0..c.inits.1 {
             let i = self.init_scratch[k as usize];
@@ -864,10 +1129,23 @@ impl Summarizer {
                 self.acc.gc_cycles += 1;
                 self.acc.gc_first.get_or_insert(rel);
                 self.gc_open = Some(e.time);
+                let sid = main_stack(e);
+                let frames: Vec<(&str, &str, u64)> = g
+                    .stack_pcs(sid)
+                    .iter()
+                    .filter_map(|pc| g.frame(*pc))
+                    .collect();
+                let trigger = startup::gc_trigger(&frames);
+                let rec = self.class(sid, g) as u32;
+                let w = self.st_opts.window_ns;
+                self.acc.st.gc_begin(e.time, w, trigger, rec);
             }
             EV_GC_ACTIVE if self.acc.gc_cycles == 0 => self.acc.gc_active = true,
             EV_GC_END => {
                 if let Some(t) = self.gc_open.take() {
+                    if self.st_opts.timeline {
+                        self.acc.st.tl_push(2, 0, 0, 0, t, e.time);
+                    }
                     let d = e.time.wrapping_sub(t);
                     self.acc.gc_hist.add(d);
                     self.acc.gc_total = self.acc.gc_total.wrapping_add(d);
@@ -898,6 +1176,8 @@ impl Summarizer {
                     if s.at.len() < 50 {
                         s.at.push(t.wrapping_sub(start));
                     }
+                    let kind = &self.acc.stw[idx].0;
+                    self.acc.st.stw(&self.st_opts, kind.as_str(), t, d);
                 }
             }
             _ => {}
@@ -907,22 +1187,25 @@ impl Summarizer {
     /// Counts a goroutine created with stack `tstack` under its entry function. A program
     /// that starts goroutines in a loop creates them from a few stacks: the function is
     /// resolved once per stack and generation.
+    /// Returns the entry's index in `acc.entries`.
     #[inline]
-    fn count_entry(&mut self, tstack: u64, g: &Generation) {
-        if let Some(e) = self
-            .entry_of_stack
-            .get(tstack)
-            .and_then(|i| self.acc.entries.get_mut(i - 1))
+    fn count_entry(&mut self, tstack: u64, g: &Generation) -> usize {
+        if let Some(i) = self.entry_of_stack.get(tstack)
+            && let Some(e) = self.acc.entries.get_mut(i - 1)
         {
             e.1 += 1;
-            return;
+            return i - 1;
         }
-        self.count_entry_slow(tstack, g);
+        let i = self.entry_index(tstack, g);
+        self.acc.entries[i].1 += 1;
+        i
     }
 
+    /// The entry function of a goroutine whose stack (its creation stack, or the stack a
+    /// status event gives a goroutine found waiting) is `tstack`: its root frame.
     #[cold]
     #[inline(never)]
-    fn count_entry_slow(&mut self, tstack: u64, g: &Generation) {
+    fn entry_index(&mut self, tstack: u64, g: &Generation) -> usize {
         let func = if tstack != 0 {
             g.stack_pcs(tstack).last().and_then(|pc| g.frame(*pc))
         } else {
@@ -933,23 +1216,44 @@ impl Summarizer {
             Some(&i) => i,
             None => {
                 self.acc.entries.push((func.to_string(), 0));
+                self.acc.entry_kinds.push(startup::entry_kind(func));
                 self.acc
                     .entry_idx
                     .insert(func.to_string(), self.acc.entries.len() - 1);
                 self.acc.entries.len() - 1
             }
         };
-        self.acc.entries[idx].1 += 1;
         self.entry_of_stack.set(tstack, idx + 1);
+        idx
     }
 
     #[inline]
-    fn reason(&mut self, reason: u64, g: &Generation) -> u8 {
+    fn reason_index(&mut self, r: &str) -> u32 {
+        if r.is_empty() {
+            return 0;
+        }
+        if let Some(&i) = self.reason_idx.get(r) {
+            return i;
+        }
+        // Reason strings are a fixed set in the runtime; a damaged trace could invent more,
+        // so past 4096 they share one name.
+        if self.reason_names.len() >= 4096 {
+            return 0;
+        }
+        let i = self.reason_names.len() as u32;
+        self.reason_names.push(r.to_string());
+        self.reason_idx.insert(r.to_string(), i);
+        i
+    }
+
+    #[inline]
+    fn reason(&mut self, reason: u64, g: &Generation) -> u32 {
         if let Some(b) = self.reasons.get(reason) {
             return b;
         }
         // Never 0: classify_reason always sets R_KNOWN.
-        let b = classify_reason(g.string(reason));
+        let r = g.string(reason);
+        let b = classify_reason(r) | self.reason_index(r) << 8;
         self.reasons.set(reason, b);
         b
     }
@@ -970,10 +1274,37 @@ impl Summarizer {
         let from = GoState::from_u64(from as u64);
         let to = GoState::from_u64(to as u64);
         let now = e.time;
-        // Creation bookkeeping.
+        // Creation bookkeeping; the startup view's owner of the goroutine and the stack its
+        // first stretch starts at (the new goroutine's start).
+        let mut who = None;
+        let mut trec = 0;
         if from == GoState::NotExist {
             self.acc.created += 1;
-            self.count_entry(tstack, g);
+            let i = self.count_entry(tstack, g);
+            let kind = self
+                .acc
+                .entry_kinds
+                .get(i)
+                .copied()
+                .unwrap_or(startup::PROGRAM);
+            who = Some((i as u32 + 1, kind));
+            trec = self.class(tstack, g) as u32;
+            let w = self.st_opts.window_ns;
+            self.acc.st.created(now, w, kind, i as u32 + 1);
+        } else if from == GoState::Undetermined && tstack != 0 && from != to {
+            // Found already waiting, with its stack (GoStatusStack): its root frame is the
+            // entry, which tells the tracer's goroutines started before the trace.
+            let i = match self.entry_of_stack.get(tstack) {
+                Some(i) => i - 1,
+                None => self.entry_index(tstack, g),
+            };
+            let kind = self
+                .acc
+                .entry_kinds
+                .get(i)
+                .copied()
+                .unwrap_or(startup::PROGRAM);
+            who = Some((i as u32 + 1, kind));
         }
         // Which tracked state (if any) this transition enters, and the entering stack, looked
         // up before borrowing the goroutine's record.
@@ -994,6 +1325,8 @@ impl Summarizer {
         let gt = self.gs.get_or_insert(id);
         if from != to && (from == GoState::Undetermined || from == GoState::NotExist) {
             *gt = GTrack::default();
+            gt.id = id;
+            gt.fast = id != 1;
             if from == GoState::NotExist {
                 gt.created = true;
                 gt.created_at = now;
@@ -1019,6 +1352,65 @@ impl Summarizer {
                 GoState::NotExist => gt.end = now,
                 GoState::Waiting if rbits & R_FOREVER != 0 => gt.end = now,
                 _ => {}
+            }
+            // The startup view: close the stretch this transition leaves, open the next.
+            if let Some((entry, kind)) = who {
+                gt.entry = entry;
+                gt.kind = kind;
+                gt.fast = kind == startup::PROGRAM && id != 1;
+            }
+            let new_rec = if from == GoState::NotExist {
+                trec
+            } else if from == GoState::Undetermined || e.ctx.g == id {
+                rec
+            } else {
+                // Woken by another goroutine: the stack is the waker's; keep where this one
+                // stopped.
+                gt.s_rec
+            };
+            if gt.s_class != NO_STATE {
+                // SYSCALL_BLOCKING is SYSCALL + 1: no branch on data.
+                let c = gt.s_class
+                    + ((gt.s_class == startup::SYSCALL) & (to == GoState::Runnable)) as u8;
+                let d = self.acc.st.close(
+                    &self.st_opts,
+                    self.top,
+                    gt.fast,
+                    id,
+                    gt.kind,
+                    gt.entry,
+                    c,
+                    gt.s_since,
+                    now,
+                    gt.s_rec,
+                    gt.s_reason,
+                );
+                // Without branches: masks from the class (this runs at every transition).
+                let blocked = -((startup::BLOCKED_MASK >> (c & 7)) as i64 & 1);
+                let runnable = -((c == startup::RUNNABLE) as i64);
+                gt.blocked = gt.blocked.wrapping_add(d & blocked);
+                gt.runnable = gt.runnable.wrapping_add(d & runnable);
+            }
+            gt.s_class = if to == GoState::Waiting {
+                (rbits >> R_CLASS_SHIFT) as u8 & 7
+            } else {
+                TO_CLASS[to as usize & 7]
+            };
+            gt.s_since = now;
+            gt.s_rec = new_rec;
+            gt.s_reason = (rbits >> 8) & R_NAME_MASK;
+            if to == GoState::NotExist && gt.kind == startup::PROGRAM {
+                self.acc.st.offer(
+                    self.top,
+                    GBlocked {
+                        blocked: gt.blocked,
+                        runnable: gt.runnable,
+                        id,
+                        entry: gt.entry,
+                    },
+                );
+                gt.blocked = 0;
+                gt.runnable = 0;
             }
         }
         // Go's pprof walk (cmd/trace/pprof.go), all four kinds at once: a goroutine is in at
@@ -1102,6 +1494,7 @@ impl Summarizer {
             }
         }
         let start = self.start.unwrap_or(0);
+        let startup = self.finish_startup(&mut acc, complete, cut, start, top);
         let frames = &self.stack_frames;
         let blocking = |c: &CatAcc| {
             // Only records that got an interval (count > 0), as the map this replaced held.
@@ -1124,10 +1517,14 @@ impl Summarizer {
                 top_stacks: v
                     .into_iter()
                     .take(top)
-                    .map(|(k, (t, n))| TopStack {
-                        total_ns: t,
-                        count: n,
-                        frames: frames.get(k as usize).cloned().unwrap_or_default(),
+                    .map(|(k, (t, n))| {
+                        let frames = frames.get(k as usize).cloned().unwrap_or_default();
+                        TopStack {
+                            total_ns: t,
+                            count: n,
+                            user_frame: startup::user_frame(&frames),
+                            frames,
+                        }
                     })
                     .collect(),
             }
@@ -1142,6 +1539,7 @@ impl Summarizer {
         let mut by_entry: Vec<EntryCount> = acc
             .entries
             .iter()
+            .filter(|(_, n)| *n > 0)
             .map(|(f, n)| EntryCount {
                 func: f.clone(),
                 count: *n,
@@ -1225,8 +1623,476 @@ impl Summarizer {
                 sync: blocking(&acc.cats[CAT_SYNC]),
                 sched: blocking(&acc.cats[CAT_SCHED]),
             },
+            startup,
+            timeline: self.st_opts.timeline.then(|| self.timeline(&acc, start)),
         };
         (summary, acc.events, acc.gens)
+    }
+}
+
+impl Summarizer {
+    /// The kept slices as Chrome trace events, with a named track per goroutine and P.
+    fn timeline(&self, acc: &Acc, start: i64) -> startup::Timeline {
+        use startup::*;
+        let us = |t: i64| t.wrapping_sub(start) as f64 / 1e3;
+        let mut events = Vec::with_capacity(acc.st.tl.len() + 64);
+        let mut named: FxMap<(u32, u64), ()> = FxMap::default();
+        let meta = |pid: u32, tid: u64, name: String| ChromeEvent {
+            name: "thread_name".into(),
+            ph: "M",
+            ts: 0.0,
+            dur: None,
+            pid,
+            tid,
+            args: Some(serde_json::json!({ "name": name })),
+        };
+        for (pid, name) in [
+            (TL_GOROUTINES, "goroutines"),
+            (TL_PS, "Ps"),
+            (TL_GC, "GC and STW"),
+        ] {
+            events.push(ChromeEvent {
+                name: "process_name".into(),
+                ph: "M",
+                ts: 0.0,
+                dur: None,
+                pid,
+                tid: 0,
+                args: Some(serde_json::json!({ "name": name })),
+            });
+        }
+        for s in &acc.st.tl {
+            let (pid, tid, name) = match s.track {
+                0 => (TL_GOROUTINES, s.id, CLASS_NAMES[s.class as usize & 7]),
+                1 => (TL_PS, s.id, "in use"),
+                2 => (TL_GC, 0, "GC mark"),
+                _ => (TL_GC, 1, "STW"),
+            };
+            if named.insert((pid, tid), ()).is_none() {
+                let track = match s.track {
+                    0 => {
+                        let entry = s
+                            .entry
+                            .checked_sub(1)
+                            .and_then(|i| acc.entries.get(i as usize))
+                            .map_or(if s.id == 1 { "runtime.main" } else { "" }, |e| {
+                                e.0.as_str()
+                            });
+                        format!("G{} {entry}", s.id)
+                    }
+                    1 => format!("P{}", s.id),
+                    2 => "GC".into(),
+                    _ => "STW".into(),
+                };
+                events.push(meta(pid, tid, track));
+            }
+            events.push(ChromeEvent {
+                name: name.into(),
+                ph: "X",
+                ts: us(s.a),
+                dur: Some(s.b.wrapping_sub(s.a) as f64 / 1e3),
+                pid,
+                tid,
+                args: None,
+            });
+        }
+        Timeline {
+            events,
+            dropped_slices: acc.st.tl_dropped,
+        }
+    }
+
+    /// Closes the stretches still open at the end and builds the startup view.
+    fn finish_startup(
+        &self,
+        acc: &mut Acc,
+        complete: bool,
+        cut: i64,
+        start: i64,
+        top: usize,
+    ) -> Option<startup::Startup> {
+        use startup::*;
+        let end = if complete { acc.end } else { cut.min(acc.end) };
+        let st = &mut acc.st;
+        for gt in &self.gs.recs {
+            if gt.s_class == NO_STATE || gt.s_since > end {
+                continue;
+            }
+            // Still in the kernel at the end: it did not come back in time to be fast.
+            let c = if gt.s_class == SYSCALL {
+                SYSCALL_BLOCKING
+            } else {
+                gt.s_class
+            };
+            let d = st.close(
+                &self.st_opts,
+                top,
+                false,
+                gt.id,
+                gt.kind,
+                gt.entry,
+                c,
+                gt.s_since,
+                end,
+                gt.s_rec,
+                gt.s_reason,
+            );
+            if gt.kind == PROGRAM {
+                let (mut b, mut r) = (gt.blocked, gt.runnable);
+                if is_blocked(c) {
+                    b = b.wrapping_add(d);
+                } else if c == RUNNABLE {
+                    r = r.wrapping_add(d);
+                }
+                st.offer(
+                    top,
+                    GBlocked {
+                        blocked: b,
+                        runnable: r,
+                        id: gt.id,
+                        entry: gt.entry,
+                    },
+                );
+            }
+        }
+        let w = self.st_opts.window_ns;
+        for &a in self.assist_open.values() {
+            if a <= end {
+                st.assist(a, end, w);
+            }
+        }
+        let dense = self.p_open.iter().enumerate().map(|(p, a)| (p as u64, *a));
+        let sparse = self.p_open_sparse.iter().map(|(p, a)| (*p, *a));
+        for (p, a) in dense.chain(sparse) {
+            if a != i64::MIN && a <= end {
+                st.p_busy(a, end, w, p, self.st_opts.timeline);
+            }
+        }
+        let frames = |rec: u32| -> (Vec<StackFrame>, Option<usize>) {
+            let f = self
+                .stack_frames
+                .get(rec as usize)
+                .cloned()
+                .unwrap_or_default();
+            let u = user_frame(&f);
+            (f, u)
+        };
+        let procs_at = |t: i64| st.procs.iter().rev().find(|p| p.0 <= t).map(|p| p.1);
+        let more = |x: &Extra, wall: i64, at_end: i64| -> More {
+            let gmp = procs_at(at_end);
+            let mut leaf: FxMap<&str, u64> = FxMap::default();
+            let mut user: FxMap<&str, u64> = FxMap::default();
+            for (&rec, &n) in &x.cpu {
+                let f = self.stack_frames.get(rec as usize);
+                let l = f
+                    .and_then(|f| f.first())
+                    .map_or("(no stack)", |f| f.func.as_str());
+                *leaf.entry(l).or_default() += n;
+                let u = f
+                    .and_then(|f| user_frame(f).map(|i| f[i].func.as_str()))
+                    .unwrap_or("(no user frame)");
+                *user.entry(u).or_default() += n;
+            }
+            let ranked = |m: FxMap<&str, u64>| {
+                let mut v: Vec<NameCount> = m
+                    .into_iter()
+                    .map(|(k, n)| NameCount {
+                        name: k.to_string(),
+                        count: n,
+                    })
+                    .collect();
+                v.sort_by(|a, b| b.count.cmp(&a.count).then(a.name.cmp(&b.name)));
+                v.truncate(top);
+                v
+            };
+            More {
+                mark_assist: Tc {
+                    ns: x.assist_ns,
+                    count: x.assist_n,
+                },
+                heap_alloc_max: x.heap_max,
+                heap_goal_last: x.goal_last,
+                gomaxprocs: gmp,
+                p_busy_ns: x.p_busy,
+                p_utilization: gmp
+                    .filter(|g| *g > 0 && wall > 0)
+                    .map(|g| x.p_busy as f64 / (g as f64 * wall as f64)),
+                cpu_samples: x.cpu_n,
+                cpu_top_leaf: ranked(leaf),
+                cpu_top_user: ranked(user),
+            }
+        };
+        let spans = |m: &FxMap<u32, (u64, u64, i64, i64)>| {
+            let mut v: Vec<SpanStat> = m
+                .iter()
+                .map(|(n, s)| SpanStat {
+                    name: self.names.get(*n as usize).cloned().unwrap_or_default(),
+                    begun: s.0,
+                    ended: s.1,
+                    total_ns: s.2,
+                    max_ns: s.3,
+                })
+                .collect();
+            v.sort_by(|a, b| b.total_ns.cmp(&a.total_ns).then(a.name.cmp(&b.name)));
+            v.truncate(top);
+            v
+        };
+        let entry_name = |entry: u32, id: u64| -> String {
+            match entry
+                .checked_sub(1)
+                .and_then(|i| acc.entries.get(i as usize))
+            {
+                Some((f, _)) => f.clone(),
+                None if id == 1 => "runtime.main (the main goroutine)".into(),
+                None => "(already running when the trace began)".into(),
+            }
+        };
+        let rel = |t: i64| t.wrapping_sub(start);
+        let end_rel = rel(end);
+        let split_rel = st.split.map(rel);
+        let fmt_d = |ns: i64| {
+            if ns % 1_000_000_000 == 0 {
+                format!("{}s", ns / 1_000_000_000)
+            } else if ns % 1_000_000 == 0 {
+                format!("{}ms", ns / 1_000_000)
+            } else {
+                format!("{}us", ns / 1_000)
+            }
+        };
+        let (split_name, at_name) = match self.st_opts.until {
+            Until::Main => ("main.main".to_string(), "main.main".to_string()),
+            Until::At(d) => ("duration".to_string(), format!("+{}", fmt_d(d))),
+        };
+        let mut sections = Vec::new();
+        if let Some(sp) = split_rel {
+            let bounds = [
+                (format!("before {at_name}"), 0, sp.min(end_rel).max(0)),
+                (
+                    format!("first {} after {at_name}", fmt_d(w)),
+                    sp.min(end_rel).max(0),
+                    sp.saturating_add(w).min(end_rel).max(0),
+                ),
+            ];
+            for (i, (name, a, b)) in bounds.into_iter().enumerate() {
+                let s = &st.secs[i];
+                let sec_more = more(&s.x, b - a, start.wrapping_add(b));
+                let mut stacks = s.stack_totals();
+                stacks.sort_by(|x, y| y.1.0.cmp(&x.1.0).then(x.0.cmp(&y.0)));
+                let mut by_entry: Vec<NameCount> = s
+                    .created_by_entry
+                    .iter()
+                    .map(|(e, n)| NameCount {
+                        name: entry_name(*e, 0),
+                        count: *n,
+                    })
+                    .collect();
+                by_entry.sort_by(|x, y| y.count.cmp(&x.count).then(x.name.cmp(&y.name)));
+                by_entry.truncate(top);
+                let mut triggers: Vec<NameCount> = s
+                    .gc_by_trigger
+                    .iter()
+                    .map(|(t, n)| NameCount {
+                        name: t.to_string(),
+                        count: *n,
+                    })
+                    .collect();
+                triggers.sort_by(|x, y| y.count.cmp(&x.count).then(x.name.cmp(&y.name)));
+                let mut kinds: Vec<StwKindTotal> = s
+                    .stw_kinds
+                    .iter()
+                    .map(|(k, n, t)| StwKindTotal {
+                        kind: k.clone(),
+                        count: *n,
+                        total_ns: *t,
+                    })
+                    .collect();
+                kinds.sort_by(|x, y| y.total_ns.cmp(&x.total_ns).then(x.kind.cmp(&y.kind)));
+                sections.push(Section {
+                    name,
+                    start_ns: a,
+                    end_ns: b,
+                    gc_cycles: s.gc,
+                    gc_by_trigger: triggers,
+                    stw_count: s.stw_n,
+                    stw_total_ns: s.stw_total,
+                    stw_max_ns: s.stw_max,
+                    stw_by_kind: kinds,
+                    goroutines_created: s.created,
+                    tracer_goroutines_created: s.created_other,
+                    created_by_entry: by_entry,
+                    goroutine_time: ClassTimes::from(&s.time, &s.n),
+                    main_goroutine: ClassTimes::from(&s.g1, &[0; NCLASS]),
+                    over_threshold: THRESHOLD_NAMES
+                        .iter()
+                        .enumerate()
+                        .filter(|(k, _)| self.st_opts.thresholds[*k] != i64::MAX)
+                        .map(|(k, n)| ThresholdCount {
+                            name: n.to_string(),
+                            threshold_ns: self.st_opts.thresholds[k],
+                            count: s.over[k],
+                        })
+                        .collect(),
+                    top_stacks: stacks
+                        .into_iter()
+                        .take(top)
+                        .map(|(k, (ns, n))| {
+                            let (f, u) = frames(k as u32);
+                            ClassStack {
+                                class: CLASS_NAMES[(k >> 32) as usize & 7].to_string(),
+                                total_ns: ns,
+                                count: n,
+                                frames: f,
+                                user_frame: u,
+                            }
+                        })
+                        .collect(),
+                    more: sec_more,
+                });
+            }
+        }
+        let g1_total = st.g1.iter().fold(0i64, |t, v| t.wrapping_add(*v));
+        let g1_any = st.g1_n.iter().any(|n| *n > 0);
+        let main_goroutine = g1_any.then(|| {
+            let mut by_reason: Vec<ReasonTime> = st
+                .g1_reasons
+                .iter()
+                .map(|(r, ns, n)| ReasonTime {
+                    reason: self
+                        .reason_names
+                        .get(*r as usize)
+                        .cloned()
+                        .unwrap_or_default(),
+                    ns: *ns,
+                    count: *n,
+                })
+                .collect();
+            by_reason.sort_by(|x, y| y.ns.cmp(&x.ns).then(x.reason.cmp(&y.reason)));
+            let mut longest = st.g1_longest.clone();
+            longest.sort_by(|x, y| y.dur.cmp(&x.dur).then(x.at.cmp(&y.at)));
+            longest.truncate(top);
+            MainGoroutine {
+                id: 1,
+                wall: ClassTimes::from(&st.g1, &st.g1_n),
+                wall_ns: g1_total,
+                by_reason,
+                longest: longest
+                    .into_iter()
+                    .map(|s| {
+                        let (f, u) = frames(s.rec);
+                        StretchOut {
+                            class: CLASS_NAMES[s.class as usize & 7].to_string(),
+                            reason: if s.class >= NETWORK {
+                                self.reason_names
+                                    .get(s.reason as usize)
+                                    .cloned()
+                                    .unwrap_or_default()
+                            } else {
+                                String::new()
+                            },
+                            at_ns: rel(s.at),
+                            duration_ns: s.dur,
+                            frames: f,
+                            user_frame: u,
+                        }
+                    })
+                    .collect(),
+            }
+        });
+        let mut tb = st.top_blocked.clone();
+        tb.sort_by(|x, y| y.blocked.cmp(&x.blocked).then(x.id.cmp(&y.id)));
+        tb.truncate(top);
+        let mut thr_g: Vec<_> = st.thr_g.iter().collect();
+        thr_g.sort_by(|x, y| {
+            y.1.0
+                .cmp(&x.1.0)
+                .then(y.1.1.cmp(&x.1.1))
+                .then(x.0.1.cmp(&y.0.1))
+        });
+        let thresholds = THRESHOLD_NAMES
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| self.st_opts.thresholds[*k] != i64::MAX)
+            .map(|(k, n)| Threshold {
+                name: n.to_string(),
+                threshold_ns: self.st_opts.thresholds[k],
+                count: st.thr[k].count,
+                total_ns: st.thr[k].total,
+                max_ns: st.thr[k].max,
+                goroutines: thr_g
+                    .iter()
+                    .filter(|(key, _)| key.0 as usize == k)
+                    .take(top)
+                    .map(|(key, v)| ThresholdGoroutine {
+                        id: key.1,
+                        entry: entry_name(v.2, key.1),
+                        count: v.0,
+                        max_ns: v.1,
+                    })
+                    .collect(),
+            })
+            .collect();
+        let mut tracer: Vec<TracerGoroutine> = st
+            .tracer
+            .iter()
+            .map(|(id, t)| TracerGoroutine {
+                id: *id,
+                entry: entry_name(t.entry, *id),
+                owner: match t.kind {
+                    GOLAT => "golat".into(),
+                    PROFILER => "CPU profiler".into(),
+                    _ => "runtime tracer".into(),
+                },
+                time: ClassTimes::from(&t.time, &[0; NCLASS]),
+            })
+            .collect();
+        tracer.sort_by_key(|t| t.id);
+        let mut logs: Vec<NameCount> = st
+            .logs
+            .iter()
+            .map(|(n, c)| NameCount {
+                name: self.names.get(*n as usize).cloned().unwrap_or_default(),
+                count: *c,
+            })
+            .collect();
+        logs.sort_by(|a, b| b.count.cmp(&a.count).then(a.name.cmp(&b.name)));
+        logs.truncate(top);
+        Some(Startup {
+            more: more(&st.x, end_rel, end),
+            gomaxprocs_changes: st.procs.iter().map(|p| (rel(p.0), p.1)).collect(),
+            tasks: spans(&st.tasks),
+            regions: spans(&st.regions),
+            logs,
+            split: split_name,
+            split_at_ns: split_rel,
+            window_ns: w,
+            sections,
+            goroutine_time: ClassTimes::from(&st.whole, &st.whole_n),
+            main_goroutine,
+            top_blocked_goroutines: tb
+                .into_iter()
+                .map(|g| BlockedGoroutine {
+                    id: g.id,
+                    entry: entry_name(g.entry, g.id),
+                    blocked_ns: g.blocked,
+                    runnable_ns: g.runnable,
+                })
+                .collect(),
+            thresholds,
+            tracer_goroutines: tracer,
+            gc_cycles: st
+                .gcs
+                .iter()
+                .map(|g| {
+                    let (f, u) = frames(g.rec);
+                    GcCycle {
+                        at_ns: rel(g.at),
+                        trigger: g.trigger.to_string(),
+                        frames: f,
+                        user_frame: u,
+                    }
+                })
+                .collect(),
+        })
     }
 }
 
@@ -1274,11 +2140,20 @@ pub fn summarize<R: Read>(r: R, opts: &SummarizeOptions) -> Result<Summary, Trac
 
 /// `summarize` over a reader already made (e.g. `Reader::threaded`).
 pub fn summarize_reader<R: Read>(
-    mut rd: Reader<R>,
+    rd: Reader<R>,
     opts: &SummarizeOptions,
 ) -> Result<Summary, TraceError> {
+    summarize_reader_with(rd, opts, &StartupOptions::default())
+}
+
+/// `summarize_reader` with the startup view's split, window and thresholds.
+pub fn summarize_reader_with<R: Read>(
+    mut rd: Reader<R>,
+    opts: &SummarizeOptions,
+    st: &StartupOptions,
+) -> Result<Summary, TraceError> {
     let ver = rd.version();
-    let mut s = Summarizer::new();
+    let mut s = Summarizer::with_options(st.clone(), opts.top);
     let mut warning = None;
     loop {
         match rd.next_ref() {

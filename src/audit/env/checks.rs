@@ -2577,12 +2577,9 @@ fn network_checks(f: &Facts, o: &mut Out) {
         u.trim_end_matches('/').to_string()
     });
     let sum_probes = (!sum_off).then(|| {
-        (
-            first
-                .as_ref()
-                .map(|(u, _)| network::get(&format!("{u}/sumdb/{sum_name}/supported"))),
-            network::get(&format!("{sum_url}/latest")),
-        )
+        first
+            .as_ref()
+            .map(|(u, _)| network::get(&format!("{u}/sumdb/{sum_name}/supported")))
     });
 
     let (hos, hos_arch) = (&f.host.0, &f.host.1);
@@ -2678,9 +2675,13 @@ fn network_checks(f: &Facts, o: &mut Out) {
             S_NET,
             "checksum database off (GO030): nothing to ask",
         ),
-        Some((via_proxy, direct)) => {
+        Some(via_proxy) => {
             let proxied = via_proxy.map(network::Pending::wait);
-            let direct = direct.wait();
+            // The database itself only when the proxy does not serve it, as go asks.
+            let direct = match &proxied {
+                Some(network::Answer::Status(200, _, _)) => network::Answer::TimedOut,
+                _ => network::get(&format!("{sum_url}/latest")).wait(),
+            };
             match (proxied, direct) {
                 (Some(network::Answer::Status(200, _, t)), _) => o.ok(
                     "GO047",

@@ -1515,6 +1515,13 @@ fn modules(f: &Facts, o: &mut Out) {
                 None,
             );
         }
+    } else if let Some(problem) = m.off_work.as_ref().and_then(|w| workspace_needed(m, w)) {
+        o.error(
+            "GO041",
+            S_MOD,
+            problem.0,
+            format!("{} {}", unset_fix(f, "GOWORK"), problem.1),
+        );
     } else {
         o.ok(
             "GO041",
@@ -1643,6 +1650,55 @@ fn modules(f: &Facts, o: &mut Out) {
             format!("{fname} is satisfied by go {running}"),
         );
     }
+}
+
+/// GOWORK=off beside a go.work: the first import of this module's code that only a workspace
+/// module provides (go.mod does not require that module), as (message, fix). go then fails
+/// with `no required module provides package …; to add it: go get …`.
+fn workspace_needed(m: &facts::ModuleFacts, w: &facts::OffWork) -> Option<(String, String)> {
+    let own = m
+        .gomod_text
+        .as_deref()
+        .and_then(facts::module_path)
+        .unwrap_or_default();
+    let required: Vec<String> = m
+        .gomod_text
+        .as_deref()
+        .map(gomod_requires)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
+    let provides = |imp: &str, mp: &str| imp == mp || imp.starts_with(&format!("{mp}/"));
+    for (imp, file, line) in &w.imports {
+        if !own.is_empty() && provides(imp, &own) {
+            continue;
+        }
+        let Some((mp, dir)) = w.modules.iter().find(|(mp, _)| provides(imp, mp)) else {
+            continue;
+        };
+        if required.iter().any(|r| r == mp) {
+            continue;
+        }
+        let root = m
+            .gomod
+            .as_ref()
+            .and_then(|g| g.path.parent())
+            .unwrap_or(Path::new("/"));
+        return Some((
+            format!(
+                "GOWORK=off, but {}:{line} imports {imp}, which only the workspace {} provides (module {mp} in {}): go fails with `no required module provides package {imp}; to add it: go get {imp}`",
+                short_path(file, root),
+                w.file.display(),
+                dir.display()
+            ),
+            format!(
+                "so {} applies (or, to build without the workspace, require a published {mp}: go get {imp})",
+                w.file.display()
+            ),
+        ));
+    }
+    None
 }
 
 /// cmd/go's base.ShortPath: `path` relative to `dir` when that is shorter, else `path`.

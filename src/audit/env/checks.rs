@@ -2589,7 +2589,8 @@ fn toolchain_to_download(f: &Facts) -> Option<(String, String)> {
         .ok()?
         .target?;
     match find_toolchain(f, &target) {
-        Found::Download(p) => Some((target, network::proxy_url(&p))),
+        // `direct` fetches golang.org/toolchain from its VCS: nothing a proxy GET can tell.
+        Found::Download(p) if p != "direct" => Some((target, network::proxy_url(&p))),
         _ => None,
     }
 }

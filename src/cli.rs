@@ -386,7 +386,8 @@ pub struct PathAuditArgs {
 #[command(after_help = "Examples:\n  \
     golat env-check\n  \
     golat env-check --dir ./myservice --json\n  \
-    golat env-check --fail-on warn")]
+    golat env-check --fail-on warn\n  \
+    golat env-check --network")]
 pub struct EnvCheckArgs {
     /// The module or workspace directory to check.
     #[arg(long, default_value = ".", value_name = "DIR")]
@@ -397,6 +398,10 @@ pub struct EnvCheckArgs {
     /// Exit non-zero when a check is at least this severe.
     #[arg(long, value_enum, default_value_t = FailOn::Error)]
     pub fail_on: FailOn,
+    /// Also ask the network (3 s per probe, all at once): GOPROXY's first proxy and GOSUMDB
+    /// answer, the toolchain the module asks for exists, the other GOPROXY hosts resolve.
+    #[arg(long)]
+    pub network: bool,
 }
 
 /// `--top 0` would print every table empty: refuse it as a usage error.

@@ -928,3 +928,63 @@ fn stale_vendor_dir() {
     let (_, v) = sb.golat(&[]);
     assert!(checks(&v, "GO043").is_empty(), "{v:#}");
 }
+
+#[test]
+fn gowork_off_where_the_workspace_is_needed() {
+    let Some(sb) = Sandbox::new() else { return };
+    sb.write("go.work", "go 1.22\n\nuse (\n\t./mod\n\t./lib\n)\n");
+    sb.write("lib/go.mod", "module example.com/lib\n\ngo 1.22\n");
+    sb.write("lib/lib.go", "package lib\n\nfunc Hi() {}\n");
+    sb.write(
+        "mod/main.go",
+        "package main\n\nimport (\n\t\"fmt\"\n\n\t\"example.com/lib\"\n)\n\nfunc main() { lib.Hi(); fmt.Println() }\n",
+    );
+    // With the workspace go builds; with GOWORK=off it cannot find example.com/lib.
+    assert!(
+        sb.go(&["build", "-o", "/dev/null", "."], &[])
+            .status
+            .success()
+    );
+    let off = [("GOWORK", "off")];
+    let out = sb.go(&["build", "-o", "/dev/null", "."], &off);
+    assert!(!out.status.success());
+    let go_err = stderr(&out);
+    let want = "no required module provides package example.com/lib; to add it:";
+    assert!(go_err.contains(want), "{go_err}");
+    let (code, v) = sb.golat(&off);
+    assert_eq!(code, 3);
+    let c = check(&v, "GO041");
+    assert_eq!(c["status"], "error", "{c}");
+    let msg = c["message"].as_str().unwrap();
+    assert!(msg.contains(want) && msg.contains("main.go:6"), "{msg}");
+    // golat's fix: unset GOWORK; go builds again and golat has nothing against it.
+    assert!(fix(c).starts_with("unset GOWORK"), "{c}");
+    let (_, v) = sb.golat(&[]);
+    assert_ne!(check(&v, "GO041")["status"], "error");
+
+    // GOWORK=off is fine when nothing needs the workspace (fmt only), and when go.mod
+    // requires the module itself (a replace makes it buildable without the workspace).
+    sb.write(
+        "mod/main.go",
+        "package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println() }\n",
+    );
+    assert!(
+        sb.go(&["build", "-o", "/dev/null", "."], &off)
+            .status
+            .success()
+    );
+    let (_, v) = sb.golat(&off);
+    assert_eq!(check(&v, "GO041")["status"], "ok");
+    sb.write(
+        "mod/main.go",
+        "package main\n\nimport \"example.com/lib\"\n\nfunc main() { lib.Hi() }\n",
+    );
+    sb.write(
+        "mod/go.mod",
+        "module example.com/m\n\ngo 1.22\n\nrequire example.com/lib v0.0.0\n\nreplace example.com/lib => ../lib\n",
+    );
+    let out = sb.go(&["build", "-o", "/dev/null", "."], &off);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (_, v) = sb.golat(&off);
+    assert_eq!(check(&v, "GO041")["status"], "ok");
+}

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::facts::{self, Facts, dir_state, guarded};
+use super::network;
 use super::{Check, Status};
 use crate::gosrc::goenv::{self, FlagReach, GorootHow, Source, SwitchMode};
 
@@ -61,7 +62,9 @@ impl Out {
     }
 }
 
-pub fn run_all(f: &Facts) -> Vec<Check> {
+/// All checks; `network` adds the `--network` probes (GO046–GO049's host lookups), which are
+/// the only ones that make a request.
+pub fn run_all(f: &Facts, network: bool) -> Vec<Check> {
     let mut o = Out(Vec::new());
     which_go(f, &mut o);
     goroot(f, &mut o);
@@ -70,6 +73,9 @@ pub fn run_all(f: &Facts) -> Vec<Check> {
     caches(f, &mut o);
     cgo(f, &mut o);
     install(f, &mut o);
+    if network {
+        network_checks(f, &mut o);
+    }
     merge_repeats(o.0)
 }
 
@@ -1014,6 +1020,34 @@ fn settings(f: &Facts, o: &mut Out) {
         o.ok("GO029", S_SET, format!("GOPROXY={proxy}"));
     }
 
+    // GO049: a GOPROXY entry go refuses (a typo in the scheme, a space in the host). The
+    // single-word entries are GO029's; whether the host resolves is asked only with --network.
+    let mut typos = Vec::new();
+    for e in &entries {
+        if matches!(*e, "off" | "direct") || !e.contains(['.', ':', '/']) {
+            continue;
+        }
+        if let Some(err) = network::proxy_url_error(&network::proxy_url(e)) {
+            typos.push(err);
+        }
+    }
+    if typos.is_empty() {
+        if entries.iter().any(|e| !matches!(*e, "off" | "direct")) {
+            o.ok("GO049", S_SET, "GOPROXY entries are URLs go accepts");
+        }
+    } else {
+        o.error(
+            "GO049",
+            S_SET,
+            format!(
+                "GOPROXY{}: every module download fails with `{}`",
+                from_where(f, "GOPROXY"),
+                typos.join("`, `")
+            ),
+            set_fix(f, "GOPROXY", default_proxy),
+        );
+    }
+
     // GO030 / GO031: checksum database and private patterns.
     let mut posture = Vec::new();
     if s.val("GOSUMDB") == "off" {
@@ -1481,6 +1515,13 @@ fn modules(f: &Facts, o: &mut Out) {
                 None,
             );
         }
+    } else if let Some(problem) = m.off_work.as_ref().and_then(|w| workspace_needed(m, w)) {
+        o.error(
+            "GO041",
+            S_MOD,
+            problem.0,
+            format!("{} {}", unset_fix(f, "GOWORK"), problem.1),
+        );
     } else {
         o.ok(
             "GO041",
@@ -1609,6 +1650,55 @@ fn modules(f: &Facts, o: &mut Out) {
             format!("{fname} is satisfied by go {running}"),
         );
     }
+}
+
+/// GOWORK=off beside a go.work: the first import of this module's code that only a workspace
+/// module provides (go.mod does not require that module), as (message, fix). go then fails
+/// with `no required module provides package …; to add it: go get …`.
+fn workspace_needed(m: &facts::ModuleFacts, w: &facts::OffWork) -> Option<(String, String)> {
+    let own = m
+        .gomod_text
+        .as_deref()
+        .and_then(facts::module_path)
+        .unwrap_or_default();
+    let required: Vec<String> = m
+        .gomod_text
+        .as_deref()
+        .map(gomod_requires)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
+    let provides = |imp: &str, mp: &str| imp == mp || imp.starts_with(&format!("{mp}/"));
+    for (imp, file, line) in &w.imports {
+        if !own.is_empty() && provides(imp, &own) {
+            continue;
+        }
+        let Some((mp, dir)) = w.modules.iter().find(|(mp, _)| provides(imp, mp)) else {
+            continue;
+        };
+        if required.iter().any(|r| r == mp) {
+            continue;
+        }
+        let root = m
+            .gomod
+            .as_ref()
+            .and_then(|g| g.path.parent())
+            .unwrap_or(Path::new("/"));
+        return Some((
+            format!(
+                "GOWORK=off, but {}:{line} imports {imp}, which only the workspace {} provides (module {mp} in {}): go fails with `no required module provides package {imp}; to add it: go get {imp}`",
+                short_path(file, root),
+                w.file.display(),
+                dir.display()
+            ),
+            format!(
+                "so {} applies (or, to build without the workspace, require a published {mp}: go get {imp})",
+                w.file.display()
+            ),
+        ));
+    }
+    None
 }
 
 /// cmd/go's base.ShortPath: `path` relative to `dir` when that is shorter, else `path`.
@@ -2432,6 +2522,320 @@ fn others_can_write(dir: &Path) -> Option<(PathBuf, u32)> {
         first_existing = false;
     }
     None
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const S_NET: &str = "network";
+
+/// HTTP's reason phrase, as go prints a status (`403 Forbidden`).
+fn status_text(code: u16) -> String {
+    let reason = match code {
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        407 => "Proxy Authentication Required",
+        410 => "Gone",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => "",
+    };
+    format!("{code} {reason}").trim_end().to_string()
+}
+
+/// GOPROXY split as modfetch.proxyList does, each entry with the separator after it (',' falls
+/// through to the next only on 404/410, '|' on any error).
+fn proxy_list(v: &str) -> Vec<(String, char)> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for c in v.chars() {
+        if c == ',' || c == '|' {
+            if !cur.trim().is_empty() {
+                out.push((cur.trim().to_string(), c));
+            }
+            cur.clear();
+        } else {
+            cur.push(c);
+        }
+    }
+    if !cur.trim().is_empty() {
+        out.push((cur.trim().to_string(), ','));
+    }
+    out
+}
+
+/// The toolchain the module would download (GOTOOLCHAIN=auto or a +auto, newer than local,
+/// neither on PATH nor in the module cache) and the proxy it comes from.
+fn toolchain_to_download(f: &Facts) -> Option<(String, String)> {
+    let s = &f.settings;
+    let local = f.local_version()?;
+    let m = f.modules.as_ref().ok()?;
+    let file = m.gowork.as_ref().map(|w| &w.0).or(m.gomod.as_ref());
+    let raw = s.val("GOTOOLCHAIN");
+    let gt = goenv::parse_gotoolchain(raw).ok()?;
+    if gt.mode == SwitchMode::Path {
+        return None;
+    }
+    let modules_on = match s.val("GO111MODULE") {
+        "" | "on" => true,
+        "auto" => m.gomod.is_some(),
+        _ => false,
+    };
+    let target = goenv::select_toolchain(&gt, raw, &local, file, modules_on)
+        .ok()?
+        .target?;
+    match find_toolchain(f, &target) {
+        // `direct` fetches golang.org/toolchain from its VCS: nothing a proxy GET can tell.
+        Found::Download(p) if p != "direct" => Some((target, network::proxy_url(&p))),
+        _ => None,
+    }
+}
+
+/// `--network`: GO046 the first GOPROXY proxy answers, GO047 the checksum database answers,
+/// GO048 the toolchain the module asks for exists on the proxy, GO049 the other GOPROXY hosts
+/// resolve. All probes start at once, each with network::TIMEOUT, so the section costs at
+/// most about 3 s.
+fn network_checks(f: &Facts, o: &mut Out) {
+    let s = &f.settings;
+    let list = proxy_list(s.val("GOPROXY"));
+    let usable = |e: &str| {
+        !matches!(e, "off" | "direct")
+            && e.contains(['.', ':', '/'])
+            && network::proxy_url_error(&network::proxy_url(e)).is_none()
+    };
+    // The first entry go asks, when it is a proxy URL over the network.
+    let first = list.first().and_then(|(e, sep)| {
+        let url = network::proxy_url(e);
+        (usable(e) && !url.starts_with("file:"))
+            .then(|| (url.trim_end_matches('/').to_string(), *sep))
+    });
+    let list_probe = first
+        .as_ref()
+        .map(|(u, _)| network::get(&format!("{u}/golang.org/toolchain/@v/list")));
+
+    // GOSUMDB: go first asks the proxy whether it serves the database (modfetch's
+    // <proxy>/sumdb/<name>/supported), then the database itself.
+    let sumdb = s.val("GOSUMDB").trim().to_string();
+    let gonosumdb = s.val("GONOSUMDB");
+    let sum_off = sumdb == "off"
+        || matches!(gonosumdb, "*" | "*/*")
+        || matches!(s.val("GOPRIVATE"), "*" | "*/*")
+        || s.val("GOFLAGS")
+            .split_whitespace()
+            .any(|w| w.starts_with("-insecure"));
+    let mut words = sumdb.split_whitespace();
+    let sum_name = words.next().unwrap_or("sum.golang.org");
+    let sum_name = sum_name.split('+').next().unwrap_or(sum_name).to_string();
+    let sum_url = words.next().map_or(format!("https://{sum_name}"), |u| {
+        u.trim_end_matches('/').to_string()
+    });
+    let sum_probes = (!sum_off).then(|| {
+        first
+            .as_ref()
+            .map(|(u, _)| network::get(&format!("{u}/sumdb/{sum_name}/supported")))
+    });
+
+    let (hos, hos_arch) = (&f.host.0, &f.host.1);
+    let tc = toolchain_to_download(f).map(|(target, proxy)| {
+        let base = format!(
+            "{}/golang.org/toolchain/@v/v0.0.1-{target}.{hos}-{hos_arch}",
+            proxy.trim_end_matches('/')
+        );
+        let p = network::get(&format!("{base}.info"));
+        (target, base, p)
+    });
+
+    // GO049: the hosts of the other proxies (the first one's is part of its GET).
+    let lookups: Vec<(String, network::Lookup)> = list
+        .iter()
+        .skip(1)
+        .filter(|(e, _)| usable(e))
+        .filter_map(|(e, _)| {
+            let url = network::proxy_url(e);
+            let hp = network::host_port(&url).filter(|_| !url.starts_with("file:"))?;
+            Some((url, network::resolve(&hp)))
+        })
+        .collect();
+
+    let default_proxy = "https://proxy.golang.org,direct";
+    let secs = network::TIMEOUT.as_secs();
+    // GO046.
+    match (first, list_probe) {
+        (Some((url, sep)), Some(p)) => {
+            let probe = format!("{url}/golang.org/toolchain/@v/list");
+            let falls_back = sep == '|' && list.len() > 1;
+            let problem = match p.wait() {
+                network::Answer::Status(code @ (200 | 404 | 410), _, t) => {
+                    o.ok(
+                        "GO046",
+                        S_NET,
+                        format!(
+                            "GOPROXY's first proxy {url} answered in {} ms (HTTP {code})",
+                            t.as_millis()
+                        ),
+                    );
+                    None
+                }
+                network::Answer::Status(code, body, _) => Some(format!(
+                    "reading {probe}: {}{}",
+                    status_text(code),
+                    if body.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (server response: {})", body.lines().next().unwrap_or(""))
+                    }
+                )),
+                network::Answer::Failed(e) => Some(format!("Get {probe:?}: {e}")),
+                network::Answer::TimedOut => Some(format!(
+                    "GET {probe}: no answer within {secs} s (go waits on it: module downloads and toolchain switches stall)"
+                )),
+            };
+            if let Some(problem) = problem {
+                let msg = format!(
+                    "GOPROXY's first proxy {url}{} does not answer: {problem}",
+                    from_where(f, "GOPROXY")
+                );
+                let fix = format!(
+                    "check the host name and your network (a corporate proxy: HTTPS_PROXY), or {}",
+                    set_fix(f, "GOPROXY", default_proxy)
+                );
+                if falls_back {
+                    o.warn(
+                        "GO046",
+                        S_NET,
+                        format!("{msg}; go falls back to the next entry ('|')"),
+                        fix,
+                    );
+                } else {
+                    o.error("GO046", S_NET, format!("{msg}: module downloads fail"), fix);
+                }
+            }
+        }
+        _ => o.skip(
+            "GO046",
+            S_NET,
+            format!(
+                "GOPROXY={}: no network proxy first in the list to ask",
+                s.val("GOPROXY")
+            ),
+        ),
+    }
+
+    // GO047.
+    match sum_probes {
+        None => o.skip(
+            "GO047",
+            S_NET,
+            "checksum database off (GO030): nothing to ask",
+        ),
+        Some(via_proxy) => {
+            let proxied = via_proxy.map(network::Pending::wait);
+            // The database itself only when the proxy does not serve it, as go asks.
+            let direct = match &proxied {
+                Some(network::Answer::Status(200, _, _)) => network::Answer::TimedOut,
+                _ => network::get(&format!("{sum_url}/latest")).wait(),
+            };
+            match (proxied, direct) {
+                (Some(network::Answer::Status(200, _, t)), _) => o.ok(
+                    "GO047",
+                    S_NET,
+                    format!(
+                        "checksum database {sum_name} answers through the proxy in {} ms",
+                        t.as_millis()
+                    ),
+                ),
+                (_, network::Answer::Status(200, _, t)) => o.ok(
+                    "GO047",
+                    S_NET,
+                    format!(
+                        "checksum database {sum_url} answered in {} ms",
+                        t.as_millis()
+                    ),
+                ),
+                (_, a) => {
+                    let why = match a {
+                        network::Answer::Status(code, _, _) => {
+                            format!("reading {sum_url}/latest: {}", status_text(code))
+                        }
+                        network::Answer::Failed(e) => format!("Get \"{sum_url}/latest\": {e}"),
+                        network::Answer::TimedOut => {
+                            format!("GET {sum_url}/latest: no answer within {secs} s")
+                        }
+                    };
+                    o.error(
+                        "GO047",
+                        S_NET,
+                        format!("checksum database {sum_name} cannot be reached (neither through GOPROXY nor directly): {why}: go fails with `verifying module: …` for any module not yet in go.sum"),
+                        "make it reachable (or use a GOPROXY that serves /sumdb/); for private modules only, GOPRIVATE=example.com/org/*: never GOSUMDB=off for everything",
+                    );
+                }
+            }
+        }
+    }
+
+    // GO048.
+    match tc {
+        None => o.skip(
+            "GO048",
+            S_NET,
+            "no toolchain download asked for here (GO010)",
+        ),
+        Some((target, base, p)) => match p.wait() {
+            network::Answer::Status(200, _, t) => o.ok(
+                "GO048",
+                S_NET,
+                format!("{target} ({hos}/{hos_arch}) exists on the proxy ({base}.info answered in {} ms)", t.as_millis()),
+            ),
+            network::Answer::Status(code, _, _) => {
+                let module = format!("golang.org/toolchain@v0.0.1-{target}.{hos}-{hos_arch}");
+                let go_says = if matches!(code, 404 | 410) {
+                    format!("go: download {target} for {hos}/{hos_arch}: toolchain not available")
+                } else {
+                    format!("go: download {target}: {module}: reading {base}.zip: {}", status_text(code))
+                };
+                o.error(
+                    "GO048",
+                    S_NET,
+                    format!("the module asks for {target}, which the proxy does not have (HTTP {code} for {base}.info): every go command here fails with `{go_says}`"),
+                    "change the go/toolchain line to a released Go version",
+                );
+            }
+            network::Answer::Failed(e) => o.error(
+                "GO048",
+                S_NET,
+                format!("the module asks for {target}, and the proxy cannot be reached to download it: Get \"{base}.info\": {e}"),
+                "fix GOPROXY (GO046), or install that Go and put it on PATH",
+            ),
+            network::Answer::TimedOut => o.error(
+                "GO048",
+                S_NET,
+                format!("the module asks for {target}; {base}.info did not answer within {secs} s: go waits on the download"),
+                "fix GOPROXY (GO046), or install that Go and put it on PATH",
+            ),
+        },
+    }
+
+    // GO049 (network part).
+    for (url, l) in lookups {
+        if let Err(e) = l.wait() {
+            let host = network::host_port(&url).unwrap_or_default();
+            let host = host
+                .rsplit_once(':')
+                .map_or(host.as_str(), |(h, _)| h)
+                .to_string();
+            // Not the first entry: go only gets there after the one before it failed.
+            o.warn(
+                "GO049",
+                S_SET,
+                format!("GOPROXY entry {url}: its host does not resolve ({e}): when go falls back to it, `dial tcp: lookup {host}: no such host`"),
+                format!("check the spelling of {host}"),
+            );
+        }
+    }
 }
 
 #[cfg(test)]

@@ -303,6 +303,18 @@ pub struct ModuleFacts {
     pub vendor_text: Option<String>,
     /// go.work `use` entries whose directory has no go.mod: (as written, absolute).
     pub work_use_missing: Vec<(String, PathBuf)>,
+    /// GOWORK=off with a go.work above `dir`: that file, the modules it lists (module path,
+    /// dir) and the imports of the current module's own .go files (path, file, line), so
+    /// GO041 can tell whether the module builds without the workspace.
+    pub off_work: Option<OffWork>,
+}
+
+/// See `ModuleFacts::off_work`.
+#[derive(Debug, Clone, Default)]
+pub struct OffWork {
+    pub file: PathBuf,
+    pub modules: Vec<(String, PathBuf)>,
+    pub imports: Vec<(String, PathBuf, usize)>,
 }
 
 /// modload.FindGoMod / findWorkspaceFile from `dir` (absolute), honouring GOWORK.
@@ -338,6 +350,11 @@ pub fn find_module_files(
             }
             break;
         }
+    }
+    if gowork_setting == "off"
+        && let Some(file) = work_file_above(&dir, goroot)
+    {
+        out.off_work = Some(off_work(file, out.gomod.as_ref().map(|m| m.path.as_path())));
     }
     let work_file = match gowork_setting {
         "off" => None,
@@ -383,6 +400,145 @@ pub fn find_module_files(
             .ancestors()
             .find(|a| a.join(".git").exists())
             .map(Path::to_path_buf);
+    }
+    out
+}
+
+/// findWorkspaceFile's walk: the nearest go.work at or above `dir`, not crossing GOROOT.
+fn work_file_above(dir: &Path, goroot: Option<&Path>) -> Option<PathBuf> {
+    for d in dir.ancestors() {
+        let f = d.join("go.work");
+        if f.is_file() {
+            return Some(f);
+        }
+        if d.parent().is_some_and(|p| Some(p) == goroot) {
+            break;
+        }
+    }
+    None
+}
+
+/// How many .go files of the module `off_work` reads for imports: enough for a service, and
+/// a bound on a huge monorepo (this only runs with GOWORK=off and a go.work above).
+const IMPORT_SCAN_FILES: usize = 2000;
+
+fn off_work(file: PathBuf, gomod: Option<&Path>) -> OffWork {
+    let base = file.parent().unwrap_or(Path::new("/")).to_path_buf();
+    let data = std::fs::read(&file).unwrap_or_default();
+    let modules = work_uses(&data, &base)
+        .into_iter()
+        .filter_map(|(_, d)| {
+            let text = std::fs::read_to_string(d.join("go.mod")).ok()?;
+            Some((module_path(&text)?, d))
+        })
+        .collect();
+    let mut imports = Vec::new();
+    if let Some(root) = gomod.and_then(Path::parent) {
+        let mut stack = vec![root.to_path_buf()];
+        let mut files = 0;
+        while let Some(d) = stack.pop() {
+            let Ok(rd) = std::fs::read_dir(&d) else {
+                continue;
+            };
+            for e in rd.flatten() {
+                let p = e.path();
+                let name = e.file_name().to_string_lossy().into_owned();
+                let Ok(ft) = e.file_type() else { continue };
+                if ft.is_dir() {
+                    // What go leaves out of a module's packages: vendor, testdata, _x, .x,
+                    // and nested modules.
+                    if name != "vendor"
+                        && name != "testdata"
+                        && !name.starts_with(['.', '_'])
+                        && !p.join("go.mod").exists()
+                    {
+                        stack.push(p);
+                    }
+                } else if name.ends_with(".go") && !name.ends_with("_test.go") {
+                    files += 1;
+                    if files > IMPORT_SCAN_FILES {
+                        return OffWork {
+                            file,
+                            modules,
+                            imports,
+                        };
+                    }
+                    if let Ok(text) = std::fs::read_to_string(&p) {
+                        for (imp, line) in go_imports(&text) {
+                            imports.push((imp, p.clone(), line));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    OffWork {
+        file,
+        modules,
+        imports,
+    }
+}
+
+/// go.mod's `module` path.
+pub fn module_path(gomod: &str) -> Option<String> {
+    gomod.lines().find_map(|l| {
+        let l = l.split("//").next()?.trim();
+        let rest = l.strip_prefix("module")?;
+        rest.starts_with([' ', '\t'])
+            .then(|| rest.trim().trim_matches('"').to_string())
+            .filter(|m| !m.is_empty())
+    })
+}
+
+/// The import paths of a Go file with their 1-based lines: the import declarations before
+/// the first other top-level declaration (go/parser's ImportsOnly, for the usual layouts).
+pub fn go_imports(text: &str) -> Vec<(String, usize)> {
+    let mut out = Vec::new();
+    let mut block = false;
+    let mut in_comment = false;
+    for (i, raw) in text.lines().enumerate() {
+        let mut line = raw.trim();
+        if in_comment {
+            match line.find("*/") {
+                Some(k) => {
+                    in_comment = false;
+                    line = line[k + 2..].trim();
+                }
+                None => continue,
+            }
+        }
+        if line.starts_with("/*") && !line.contains("*/") {
+            in_comment = true;
+            continue;
+        }
+        let line = line.split("//").next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        let spec = if block {
+            if line.starts_with(')') {
+                block = false;
+                continue;
+            }
+            line
+        } else if let Some(rest) = line.strip_prefix("import") {
+            let rest = rest.trim();
+            if let Some(inner) = rest.strip_prefix('(') {
+                block = true;
+                inner.trim()
+            } else {
+                rest
+            }
+        } else if line.starts_with("package") {
+            continue;
+        } else {
+            break;
+        };
+        if let Some(q) = spec.find(['"', '`'])
+            && let Some(end) = spec[q + 1..].find(['"', '`'])
+        {
+            out.push((spec[q + 1..q + 1 + end].to_string(), i + 1));
+        }
     }
     out
 }

@@ -4,6 +4,7 @@
 
 mod checks;
 mod facts;
+mod network;
 
 pub(crate) use facts::go_env_json;
 
@@ -80,6 +81,7 @@ pub const SECTIONS: &[(&str, &str)] = &[
     ("caches", "Caches and temp"),
     ("cgo", "cgo"),
     ("install", "Install dir"),
+    ("network", "Network (--network)"),
 ];
 
 #[derive(Serialize)]
@@ -132,7 +134,7 @@ fn run_here(args: &EnvCheckArgs) -> anyhow::Result<u8> {
 
     let path = std::env::var_os("PATH").unwrap_or_default();
     let facts = facts::gather(env, &path, dir);
-    let checks = checks::run_all(&facts);
+    let checks = checks::run_all(&facts, args.network);
     let worst = checks
         .iter()
         .map(|c| c.status.severity())

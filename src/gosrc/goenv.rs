@@ -837,6 +837,46 @@ pub fn gomod_lookup(data: &[u8], key: &str) -> Option<String> {
     None
 }
 
+/// The items of a go.mod/go.work directive, in its single-line form (`require x v1`) and
+/// its block form (`require (` … `)`), with `//` comments dropped: `directive_items(text,
+/// "require")` gives `x v1` per requirement, `"use"` the directories of a go.work.
+pub fn directive_items<'a>(text: &'a str, keyword: &str) -> Vec<&'a str> {
+    let mut out = Vec::new();
+    let mut block = false;
+    for raw in text.lines() {
+        let line = raw.split("//").next().unwrap_or("").trim();
+        let item = if block {
+            if line.starts_with(')') {
+                block = false;
+                continue;
+            }
+            line
+        } else if let Some(rest) = line.strip_prefix(keyword) {
+            if !rest.starts_with([' ', '\t', '(']) {
+                continue;
+            }
+            let rest = rest.trim();
+            if let Some(inner) = rest.strip_prefix('(') {
+                let inner = inner.trim();
+                // `require ()`: an empty block on one line.
+                if inner.starts_with(')') {
+                    continue;
+                }
+                block = true;
+                inner
+            } else {
+                rest
+            }
+        } else {
+            continue;
+        };
+        if !item.is_empty() {
+            out.push(item);
+        }
+    }
+    out
+}
+
 // ---------------------------------------------------------------------------------------------
 // GOTOOLCHAIN
 
@@ -1092,6 +1132,20 @@ fn class_char(b: &[char], i: &mut usize) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn directive_items_read_both_forms_and_skip_comments() {
+        let text = "module m\n\ngo 1.22\n\nrequire a.com/x v1.0.0 // indirect\nrequire (\n\tb.com/y v0.1.0\n\t// a comment\n\n\tc.com/z v2.0.0\n)\nrequire ()\nrequirements are not a directive\n";
+        assert_eq!(
+            directive_items(text, "require"),
+            ["a.com/x v1.0.0", "b.com/y v0.1.0", "c.com/z v2.0.0"]
+        );
+        assert!(directive_items("module m\nrequire ()\n", "require").is_empty());
+        assert_eq!(
+            directive_items("go 1.22\nuse ./a\nuse (\n\t./b\n)\n", "use"),
+            ["./a", "./b"]
+        );
+    }
+
     use super::*;
     use std::cmp::Ordering;
 

@@ -1826,11 +1826,7 @@ fn module_files(f: &Facts, o: &mut Out, m: &facts::ModuleFacts) -> bool {
     if let (Some("vendor"), Some(gm), Some(text)) = (mod_flag.as_deref(), &m.gomod, &m.gomod_text)
         && m.gowork.is_none()
     {
-        let requires = text.lines().any(|l| {
-            l.trim_start()
-                .strip_prefix("require")
-                .is_some_and(|r| r.starts_with([' ', '\t', '(']) && !r.trim().starts_with("()"))
-        });
+        let requires = !goenv::directive_items(text, "require").is_empty();
         let dir = gm.path.parent().unwrap_or(Path::new("/"));
         if requires && !m.vendor_modules_txt {
             o.error(
@@ -1915,33 +1911,14 @@ fn module_files(f: &Facts, o: &mut Out, m: &facts::ModuleFacts) -> bool {
 
 /// go.mod's `require` entries (line and block forms): (path, version).
 fn gomod_requires(text: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut block = false;
-    for raw in text.lines() {
-        let line = raw.split("//").next().unwrap_or("").trim();
-        let item = if block {
-            if line.starts_with(')') {
-                block = false;
-                continue;
-            }
-            line
-        } else if let Some(rest) = line.strip_prefix("require") {
-            let rest = rest.trim();
-            if let Some(inner) = rest.strip_prefix('(') {
-                block = true;
-                inner.trim()
-            } else {
-                rest
-            }
-        } else {
-            continue;
-        };
-        let mut w = item.split_whitespace();
-        if let (Some(p), Some(v)) = (w.next(), w.next()) {
-            out.push((p.trim_matches('"').to_string(), v.to_string()));
-        }
-    }
-    out
+    goenv::directive_items(text, "require")
+        .into_iter()
+        .filter_map(|item| {
+            let mut w = item.split_whitespace();
+            let (p, v) = (w.next()?, w.next()?);
+            Some((p.trim_matches('"').to_string(), v.to_string()))
+        })
+        .collect()
 }
 
 /// vendor/modules.txt's modules marked `## explicit`: (path, version).

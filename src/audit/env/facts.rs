@@ -547,29 +547,7 @@ pub fn go_imports(text: &str) -> Vec<(String, usize)> {
 pub fn work_uses(data: &[u8], base: &Path) -> Vec<(String, PathBuf)> {
     let text = String::from_utf8_lossy(data);
     let mut out = Vec::new();
-    let mut in_block = false;
-    for raw in text.lines() {
-        let line = raw.split("//").next().unwrap_or("").trim();
-        let item = if in_block {
-            if line.starts_with(')') {
-                in_block = false;
-                continue;
-            }
-            line
-        } else if let Some(rest) = line.strip_prefix("use") {
-            if !rest.starts_with([' ', '\t', '(']) {
-                continue;
-            }
-            let rest = rest.trim();
-            if let Some(inner) = rest.strip_prefix('(') {
-                in_block = true;
-                inner.trim()
-            } else {
-                rest
-            }
-        } else {
-            continue;
-        };
+    for item in crate::gosrc::goenv::directive_items(&text, "use") {
         let item = item.trim_matches(|c| c == '"' || c == '`');
         if item.is_empty() {
             continue;

@@ -8,28 +8,8 @@ use std::process::Command;
 use assert_cmd::cargo::CommandCargoExt;
 use serde_json::Value;
 
-/// The machine's go (resolved) and its GOROOT; None means skip, which CI forbids.
-fn machine_go() -> Option<(PathBuf, PathBuf)> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let found = std::env::split_paths(&path)
-        .map(|d| d.join("go"))
-        .find(|p| p.is_file());
-    let Some(go) = found else {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("go is not on PATH (CI=true: env-check tests must not skip)");
-        }
-        eprintln!("skipping: no go on PATH");
-        return None;
-    };
-    let real = std::fs::canonicalize(&go).unwrap();
-    let root = real.parent().unwrap().parent().unwrap().to_path_buf();
-    assert!(
-        root.join("pkg/tool").is_dir(),
-        "{} is not a GOROOT",
-        root.display()
-    );
-    Some((real, root))
-}
+mod common;
+use common::machine_go;
 
 /// A sandbox: temp dir with home/, bin/go (symlink to the real go) and a clean environment.
 struct Sandbox {

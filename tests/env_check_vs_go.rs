@@ -13,33 +13,8 @@ use std::process::{Command, Output};
 use assert_cmd::cargo::CommandCargoExt;
 use serde_json::Value;
 
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
-
-/// The machine's go (resolved) and its GOROOT; None means skip, which CI forbids.
-fn machine_go() -> Option<(PathBuf, PathBuf)> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let Some(go) = std::env::split_paths(&path)
-        .map(|d| d.join("go"))
-        .find(|p| p.is_file())
-    else {
-        assert!(
-            !in_ci(),
-            "go is not on PATH (CI=true: these tests must not skip)"
-        );
-        eprintln!("*** SKIP: no go on PATH ***");
-        return None;
-    };
-    let real = std::fs::canonicalize(&go).unwrap();
-    let root = real.parent().unwrap().parent().unwrap().to_path_buf();
-    assert!(
-        root.join("pkg/tool").is_dir(),
-        "{} is not a GOROOT",
-        root.display()
-    );
-    Some((real, root))
-}
+mod common;
+use common::{in_ci, machine_go};
 
 /// A temp dir with home/, bin/go (a symlink to the real go), a module in mod/ and a clean
 /// environment; go and golat run with the same one.

@@ -17,7 +17,7 @@ pub fn golat() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_golat"))
 }
 
-fn in_ci() -> bool {
+pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
 
@@ -33,6 +33,20 @@ pub fn require(tool: &str) -> Option<PathBuf> {
         eprintln!("SKIP: {tool} not found on PATH");
     }
     found
+}
+
+/// The machine's go (symlinks resolved) and its GOROOT; `None` (a skip) without go on PATH,
+/// which fails in CI.
+pub fn machine_go() -> Option<(PathBuf, PathBuf)> {
+    let go = require("go")?;
+    let real = std::fs::canonicalize(&go).unwrap();
+    let root = real.parent().unwrap().parent().unwrap().to_path_buf();
+    assert!(
+        root.join("pkg/tool").is_dir(),
+        "{} is not a GOROOT",
+        root.display()
+    );
+    Some((real, root))
 }
 
 /// A per-test-binary scratch directory for built fixtures.

@@ -133,6 +133,14 @@ pub struct ProfileArgs {
     #[arg(long, conflicts_with = "inittrace")]
     pub no_inittrace: bool,
 
+    /// Which Go programs' startup phases to time (exec → runtime.schedinit → runtime.main →
+    /// package inits → main.main), with one breakpoint per phase on the program's own
+    /// functions (found in its symbol table, or in .gopclntab if it was built with -s -w):
+    /// `user` = every program that is not part of the Go toolchain, `all` also the go command,
+    /// compile, link, ...; `off`. At most 4 stops per process.
+    #[arg(long, value_enum, value_name = "SCOPE", default_value = "user")]
+    pub startup: InitTraceScope,
+
     /// Do not pass -debug-trace to the go command.
     #[arg(long)]
     pub no_debug_trace: bool,

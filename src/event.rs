@@ -37,6 +37,24 @@ pub enum Event {
     /// One `GODEBUG=gocachehash=1` line the go command wrote to fd 2 (with `--explain`),
     /// without its newline; golat kept it from the user's stderr.
     CacheHash { pid: i32, line: String },
+    /// golat set startup breakpoints in a Go program at its exec (`table` says where it
+    /// found the functions; `missing` the ones it could not arm), or could not
+    /// (`unavailable` says why).
+    StartupArmed {
+        pid: i32,
+        table: Option<crate::gosrc::symbols::Table>,
+        missing: Vec<String>,
+        unavailable: Option<String>,
+    },
+    /// A Go program reached one of its startup points: `exec`, or the entry of a function in
+    /// `tracer::breakpoints::FUNCS`. `t_ns` is when its thread stopped there; `tracing_ns`
+    /// what golat's stops had cost the process until then (see `Process::tracing_ms`).
+    StartupMark {
+        pid: i32,
+        mark: &'static str,
+        t_ns: u64,
+        tracing_ns: u64,
+    },
     /// The process's exit was reported (the leader reaped by the tracer).
     ProcessExited {
         pid: i32,

@@ -261,6 +261,36 @@ pub struct Process {
     /// replays). Time the threads did not run because they were traced.
     #[serde(default)]
     pub tracing_ms: f64,
+    /// A Go program's startup as golat's breakpoints saw it (see `StartupCapture`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub startup: Option<StartupCapture>,
+}
+
+/// A Go program's startup points, from one-shot breakpoints golat set at its exec on
+/// `runtime.schedinit`, `runtime.main`, `runtime.gcenable` and `main.main`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct StartupCapture {
+    /// Where the functions were found: `symtab` or `gopclntab`; `None` when they could not be.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<crate::gosrc::symbols::Table>,
+    /// Functions the binary lacks or golat could not arm.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<String>,
+    /// Why no phases could be taken (a Go binary with neither a symbol table nor .gopclntab).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unavailable: Option<String>,
+    /// `exec` first, then each function reached, in the order reached.
+    pub marks: Vec<StartupMark>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StartupMark {
+    /// `exec` or the function's name.
+    pub at: String,
+    /// When the program's thread stopped there, ms since start.
+    pub t_ms: f64,
+    /// What golat's stops had cost the process until then, ms (see `tracing_ms`).
+    pub golat_ms: f64,
 }
 
 impl Process {
@@ -724,6 +754,7 @@ impl RunBuilder {
                     godebug: None,
                     stops: 0,
                     tracing_ms: 0.0,
+                    startup: None,
                 });
             }
             Event::ThreadStarted { pid, .. } => {
@@ -751,6 +782,7 @@ impl RunBuilder {
                     p.argv = argv;
                     p.path_env = path_env;
                     p.godebug = godebug;
+                    p.startup = None;
                 }
             }
             Event::Call(call) => self.calls.push(call),
@@ -779,6 +811,35 @@ impl RunBuilder {
                     p.signal = signal;
                     p.stops = stops;
                     p.tracing_ms = ns_to_ms(tracing_ns);
+                }
+            }
+            Event::StartupArmed {
+                pid,
+                table,
+                missing,
+                unavailable,
+            } => {
+                if let Some(p) = self.get(pid) {
+                    p.startup = Some(StartupCapture {
+                        table,
+                        missing,
+                        unavailable,
+                        marks: Vec::new(),
+                    });
+                }
+            }
+            Event::StartupMark {
+                pid,
+                mark,
+                t_ns,
+                tracing_ns,
+            } => {
+                if let Some(s) = self.get(pid).and_then(|p| p.startup.as_mut()) {
+                    s.marks.push(StartupMark {
+                        at: mark.to_string(),
+                        t_ms: ns_to_ms(t_ns),
+                        golat_ms: ns_to_ms(tracing_ns),
+                    });
                 }
             }
             Event::Warning { kind, message } => self.warnings.push(Warning { kind, message }),
@@ -1020,6 +1081,7 @@ mod runtime_timeline_tests {
             godebug: None,
             stops: 0,
             tracing_ms: 0.0,
+            startup: None,
         }
     }
 

@@ -29,6 +29,8 @@ pub struct Options {
     /// Why init chains are not captured although the user did not turn them off.
     pub init_note: Option<String>,
     pub init_scope: InitScope,
+    /// Which programs get startup-phase breakpoints (`--startup`).
+    pub phases: Option<InitScope>,
     pub exit_stops_all: bool,
     pub json: Option<PathBuf>,
     pub events: Option<PathBuf>,
@@ -169,6 +171,11 @@ impl Options {
             init,
             init_note,
             init_scope,
+            phases: match args.startup {
+                InitTraceScope::Off => None,
+                InitTraceScope::User => Some(InitScope::User),
+                InitTraceScope::All => Some(InitScope::All),
+            },
             exit_stops_all: args.exact,
             json: args.json.clone(),
             events: args.events.clone(),
@@ -1126,6 +1133,7 @@ fn record(
                 mounts: table.clone(),
                 slow: opts.slow.clone(),
                 cachehash: opts.explain,
+                phases: opts.phases,
             };
             used = Some(u);
             match tracer::trace(cmd, cfg, &mut |e| builder.add(e)) {

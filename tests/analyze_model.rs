@@ -31,6 +31,7 @@ fn process(pid: i32, ppid: i32, tool: &str, start: f64, end: Option<f64>) -> Pro
         godebug: None,
         stops: 0,
         tracing_ms: 0.0,
+        startup: None,
     }
 }
 

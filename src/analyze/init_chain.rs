@@ -23,6 +23,11 @@
 //!   can have started, the same bound with each write stop at its least cost (the
 //!   tracee's polled on-CPU cost), so those calls are not charged to it.
 //!
+//! When golat's startup breakpoints hit (`--startup`, on by default), neither estimate is
+//! needed: the runtime's start is the entry of `runtime.main`, the first init's bracket
+//! opens at `runtime.gcenable` (the runtime's own inits are over) and `main_at_ms` ends at
+//! the entry of `main.main`, all seen at their own stops whatever the capture costs.
+//!
 //! # Time to `main.main`
 //!
 //! `main_at_ms` = exec → stamp of the last line, observed under golat. It decomposes into
@@ -165,9 +170,17 @@ pub fn compute(report: &Report) -> Option<InitChain> {
         .map(|((pi, ei), lines)| {
             let p = &report.processes[pi];
             let exec_ms = p.execs.get(ei).map_or(p.start_ms, |e| e.t_ms);
+            // Breakpoint marks belong to the process's last exec.
+            let marks = p
+                .startup
+                .as_ref()
+                .filter(|_| ei + 1 >= p.execs.len())
+                .map(|s| s.marks.as_slice())
+                .unwrap_or_default();
             process_init(
                 p,
                 exec_ms,
+                marks,
                 &lines,
                 &report.calls,
                 (stop_ms, least_stop_ms),
@@ -215,6 +228,7 @@ fn owner(processes: &[Process], line: &InitLine) -> Option<usize> {
 fn process_init(
     p: &Process,
     exec_ms: f64,
+    marks: &[crate::model::StartupMark],
     lines: &[(&InitLine, InitRecord)],
     calls: &[Call],
     (stop_ms, least_stop_ms): (f64, f64),
@@ -223,11 +237,17 @@ fn process_init(
     let toolchain = is_toolchain(p, report.env.goroot.as_deref());
     // Upper bounds of the runtime start, one per line; the last write's stop is after
     // eleven earlier write stops of the same line.
-    let runtime_start = lines
-        .iter()
-        .map(|(l, r)| l.t_ms - r.start.value - r.clock.value - 11.0 * stop_ms)
-        .fold(f64::INFINITY, f64::min)
-        .max(exec_ms);
+    let mark = |name: &str| marks.iter().find(|m| m.at == name).map(|m| m.t_ms);
+    // With golat's breakpoint on runtime.main the runtime's start is seen, not estimated:
+    // runtimeInitTime is read a few microseconds into that function.
+    let runtime_mark = mark("runtime.main");
+    let runtime_start = runtime_mark.unwrap_or_else(|| {
+        lines
+            .iter()
+            .map(|(l, r)| l.t_ms - r.start.value - r.clock.value - 11.0 * stop_ms)
+            .fold(f64::INFINITY, f64::min)
+            .max(exec_ms)
+    });
     let my_calls: Vec<&Call> = calls
         .iter()
         .filter(|c| c.pid == p.pid && c.name != "execve" && c.t_ms >= exec_ms)
@@ -235,11 +255,13 @@ fn process_init(
 
     let mut pkgs = Vec::with_capacity(lines.len());
     // The latest the runtime can have started (see the module notes), for the first init.
-    let latest_start = lines
-        .iter()
-        .map(|(l, r)| l.t_ms - r.start.value - r.clock.value - 11.0 * least_stop_ms)
-        .fold(f64::INFINITY, f64::min)
-        .max(exec_ms);
+    let latest_start = mark("runtime.gcenable").unwrap_or_else(|| {
+        lines
+            .iter()
+            .map(|(l, r)| l.t_ms - r.start.value - r.clock.value - 11.0 * least_stop_ms)
+            .fold(f64::INFINITY, f64::min)
+            .max(exec_ms)
+    });
     let mut prev_t = exec_ms;
     for (line, rec) in lines {
         let start_ms = runtime_start + rec.start.value;
@@ -285,7 +307,7 @@ fn process_init(
         .map(|(l, _)| *l)
         .expect("groups are never empty");
     let inits_ms: f64 = lines.iter().map(|(_, r)| r.clock.value).sum();
-    let main_at_ms = last_line.t_ms - exec_ms;
+    let main_at_ms = mark("main.main").unwrap_or(last_line.t_ms) - exec_ms;
     let bootstrap_ms = runtime_start - exec_ms;
     let capture_ms = (main_at_ms - bootstrap_ms - first.start.value - inits_ms).max(0.0);
 
@@ -470,7 +492,7 @@ const TOOLCHAIN_TOOLS: &[&str] = &[
     "test2json",
 ];
 
-fn is_toolchain(p: &Process, goroot: Option<&str>) -> bool {
+pub fn is_toolchain(p: &Process, goroot: Option<&str>) -> bool {
     if let Some(root) = goroot.filter(|r| !r.is_empty())
         && p.exe
             .starts_with(&format!("{}/", root.trim_end_matches('/')))
@@ -535,6 +557,7 @@ mod tests {
             godebug: None,
             stops: 0,
             tracing_ms: 0.0,
+            startup: None,
         }
     }
 

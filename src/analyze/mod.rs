@@ -17,6 +17,7 @@ pub mod go_phases;
 pub mod habits;
 pub mod init_chain;
 pub mod path_scan;
+pub mod startup;
 pub mod tools;
 
 use std::collections::HashMap;
@@ -72,6 +73,7 @@ fn run(report: &mut Report, live: bool) {
         );
         let verdict = Verdict::compute(report, &exec, &advice);
         let cache = build_cache::compute(report, &exec);
+        let startup = startup::compute(report);
         [
             ("path_scan", serde_json::to_value(&path_scan).ok()),
             ("fs_blocking", serde_json::to_value(&fs).ok()),
@@ -84,6 +86,10 @@ fn run(report: &mut Report, live: bool) {
                 init.and_then(|c| serde_json::to_value(c).ok()),
             ),
             ("go_phases", go_phases::analyze(report)),
+            (
+                "startup",
+                startup.and_then(|s| serde_json::to_value(s).ok()),
+            ),
             (
                 "build_cache",
                 cache.and_then(|c| serde_json::to_value(c).ok()),

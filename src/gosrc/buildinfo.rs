@@ -7,11 +7,11 @@
 //! 1.18, by two pointers to Go string headers. Only the needed bytes are read (pread), so a
 //! 30 MB binary costs a few small reads.
 
-use std::fs::File;
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use anyhow::{Context, bail};
+
+use super::elf::{Elf, FileSrc, Source};
 
 /// What a Go binary says about how it was built.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -59,12 +59,13 @@ const MAX_SCAN: u64 = 64 << 20;
 
 /// Reads build info from the file at `path`. Errors name the file and why (not a Go binary, ...).
 pub fn read(path: &Path) -> anyhow::Result<BuildInfo> {
-    let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-    let len = file
-        .metadata()
-        .with_context(|| format!("{}: cannot stat", path.display()))?
-        .len();
-    read_from(&FileSrc { file, len }).with_context(|| path.display().to_string())
+    let src = FileSrc::open(path)?;
+    read_from(&src).with_context(|| path.display().to_string())
+}
+
+/// Reads build info from any ELF byte source.
+pub fn read_from_source(src: &dyn Source) -> anyhow::Result<BuildInfo> {
+    read_from(src)
 }
 
 /// Reads build info from the bytes of a whole executable (for tests and fuzzing).
@@ -72,235 +73,11 @@ pub fn read_bytes(data: &[u8]) -> anyhow::Result<BuildInfo> {
     read_from(&data)
 }
 
-trait Source {
-    fn len(&self) -> u64;
-    /// Reads up to `buf.len()` bytes at `off`; returns how many were read (0 at EOF).
-    fn read_at(&self, off: u64, buf: &mut [u8]) -> std::io::Result<usize>;
-
-    fn read_exact_at(&self, off: u64, n: u64) -> anyhow::Result<Vec<u8>> {
-        let end = off.checked_add(n).context("offset overflow")?;
-        anyhow::ensure!(
-            end <= self.len(),
-            "truncated file (wanted bytes {off}..{end})"
-        );
-        let mut buf = vec![0u8; n as usize];
-        let mut done = 0;
-        while done < buf.len() {
-            let k = self.read_at(off + done as u64, &mut buf[done..])?;
-            anyhow::ensure!(k > 0, "unexpected end of file");
-            done += k;
-        }
-        Ok(buf)
-    }
-}
-
-struct FileSrc {
-    file: File,
-    len: u64,
-}
-
-impl Source for FileSrc {
-    fn len(&self) -> u64 {
-        self.len
-    }
-    fn read_at(&self, off: u64, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.file.read_at(buf, off)
-    }
-}
-
-impl Source for &[u8] {
-    fn len(&self) -> u64 {
-        <[u8]>::len(self) as u64
-    }
-    fn read_at(&self, off: u64, buf: &mut [u8]) -> std::io::Result<usize> {
-        let Some(rest) = usize::try_from(off).ok().and_then(|o| self.get(o..)) else {
-            return Ok(0);
-        };
-        let n = rest.len().min(buf.len());
-        buf[..n].copy_from_slice(&rest[..n]);
-        Ok(n)
-    }
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Segment {
-    vaddr: u64,
-    offset: u64,
-    filesz: u64,
-    flags: u32,
-}
-
-struct Elf {
-    big: bool,
-    is64: bool,
-    segments: Vec<Segment>,
-    /// (file offset, size, vaddr) of `.go.buildinfo`
-    buildinfo_section: Option<(u64, u64, u64)>,
-}
-
-impl Elf {
-    fn u16(&self, b: &[u8]) -> u16 {
-        let a = [b[0], b[1]];
-        if self.big {
-            u16::from_be_bytes(a)
-        } else {
-            u16::from_le_bytes(a)
-        }
-    }
-    fn u32(&self, b: &[u8]) -> u32 {
-        let a = [b[0], b[1], b[2], b[3]];
-        if self.big {
-            u32::from_be_bytes(a)
-        } else {
-            u32::from_le_bytes(a)
-        }
-    }
-    fn u64(&self, b: &[u8]) -> u64 {
-        let a: [u8; 8] = b[..8].try_into().expect("8 bytes");
-        if self.big {
-            u64::from_be_bytes(a)
-        } else {
-            u64::from_le_bytes(a)
-        }
-    }
-    /// A target-sized word (address or offset).
-    fn word(&self, b: &[u8]) -> u64 {
-        if self.is64 {
-            self.u64(b)
-        } else {
-            self.u32(b) as u64
-        }
-    }
-
-    fn parse(src: &dyn Source) -> anyhow::Result<Elf> {
-        let ident = src.read_exact_at(0, 16.min(src.len())).unwrap_or_default();
-        if ident.len() < 16 || &ident[..4] != b"\x7fELF" {
-            bail!("not an ELF executable (no \\x7fELF header), so not a Linux Go binary");
-        }
-        let is64 = match ident[4] {
-            1 => false,
-            2 => true,
-            c => bail!("ELF header has unknown class {c}"),
-        };
-        let big = match ident[5] {
-            1 => false,
-            2 => true,
-            d => bail!("ELF header has unknown byte order {d}"),
-        };
-        let mut elf = Elf {
-            big,
-            is64,
-            segments: Vec::new(),
-            buildinfo_section: None,
-        };
-        let hdr = src
-            .read_exact_at(0, if is64 { 64 } else { 52 })
-            .context("ELF header")?;
-        let (phoff, shoff, rest) = if is64 {
-            (elf.u64(&hdr[32..]), elf.u64(&hdr[40..]), &hdr[52..])
-        } else {
-            (
-                elf.u32(&hdr[28..]) as u64,
-                elf.u32(&hdr[32..]) as u64,
-                &hdr[40..],
-            )
-        };
-        let phentsize = elf.u16(&rest[2..]) as u64;
-        let phnum = elf.u16(&rest[4..]) as u64;
-        let shentsize = elf.u16(&rest[6..]) as u64;
-        let shnum = elf.u16(&rest[8..]) as u64;
-        let shstrndx = elf.u16(&rest[10..]) as u64;
-
-        let min_ph = if is64 { 56 } else { 32 };
-        if phnum > 0 {
-            anyhow::ensure!(phentsize >= min_ph, "ELF program header entries too small");
-            let table = src
-                .read_exact_at(phoff, phentsize * phnum)
-                .context("ELF program headers")?;
-            for p in table.chunks_exact(phentsize as usize) {
-                if elf.u32(p) != 1 {
-                    continue; // not PT_LOAD
-                }
-                let seg = if is64 {
-                    Segment {
-                        flags: elf.u32(&p[4..]),
-                        offset: elf.u64(&p[8..]),
-                        vaddr: elf.u64(&p[16..]),
-                        filesz: elf.u64(&p[32..]),
-                    }
-                } else {
-                    Segment {
-                        offset: elf.u32(&p[4..]) as u64,
-                        vaddr: elf.u32(&p[8..]) as u64,
-                        filesz: elf.u32(&p[16..]) as u64,
-                        flags: elf.u32(&p[24..]),
-                    }
-                };
-                elf.segments.push(seg);
-            }
-        }
-
-        let min_sh = if is64 { 64 } else { 40 };
-        if shnum > 0 && shstrndx < shnum && shentsize >= min_sh {
-            // Section headers are optional for execution; a stripped-of-sections file still
-            // has its blob in the data segment, so failures here fall through to that path.
-            if let Ok(table) = src.read_exact_at(shoff, shentsize * shnum) {
-                let sh = |i: u64| &table[(i * shentsize) as usize..((i + 1) * shentsize) as usize];
-                let fields = |s: &[u8]| -> (u32, u64, u64, u64) {
-                    if is64 {
-                        (
-                            elf.u32(s),
-                            elf.u64(&s[16..]),
-                            elf.u64(&s[24..]),
-                            elf.u64(&s[32..]),
-                        )
-                    } else {
-                        (
-                            elf.u32(s),
-                            elf.u32(&s[12..]) as u64,
-                            elf.u32(&s[16..]) as u64,
-                            elf.u32(&s[20..]) as u64,
-                        )
-                    }
-                };
-                let (_, _, stroff, strsize) = fields(sh(shstrndx));
-                if let Ok(names) = src.read_exact_at(stroff, strsize.min(1 << 20)) {
-                    for i in 0..shnum {
-                        let (name, addr, off, size) = fields(sh(i));
-                        let Some(n) = names.get(name as usize..) else {
-                            continue;
-                        };
-                        let n = n.split(|&c| c == 0).next().unwrap_or_default();
-                        if n == b".go.buildinfo" {
-                            elf.buildinfo_section = Some((off, size, addr));
-                            break;
-                        }
-                    }
-                }
-            }
-        }
-        Ok(elf)
-    }
-
-    /// Reads up to `n` bytes at virtual address `addr` from the PT_LOAD segment holding it;
-    /// fewer when the segment's file image ends first (like debug/buildinfo's ReadData).
-    fn read_vaddr(&self, src: &dyn Source, addr: u64, n: u64) -> anyhow::Result<Vec<u8>> {
-        for s in &self.segments {
-            if addr >= s.vaddr && addr - s.vaddr < s.filesz {
-                let within = addr - s.vaddr;
-                let n = n.min(s.filesz - within);
-                return src.read_exact_at(s.offset + within, n);
-            }
-        }
-        bail!("address {addr:#x} is not in any loaded segment")
-    }
-}
-
 fn read_from(src: &dyn Source) -> anyhow::Result<BuildInfo> {
     let elf = Elf::parse(src)?;
     // Where to look: the dedicated section, else the first writable, non-executable segment.
-    let (region_off, region_size, _region_vaddr) = match elf.buildinfo_section {
-        Some(s) => s,
+    let (region_off, region_size, _region_vaddr) = match elf.section(b".go.buildinfo") {
+        Some(s) => (s.offset, s.size, s.addr),
         None => {
             const PF_X: u32 = 1;
             const PF_W: u32 = 2;

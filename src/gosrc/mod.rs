@@ -5,6 +5,8 @@ pub mod actiongraph;
 pub mod buildinfo;
 pub mod cachehash;
 pub mod debugtrace;
+pub mod elf;
 pub mod goargs;
 pub mod goenv;
 pub mod inittrace;
+pub mod symbols;

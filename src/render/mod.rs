@@ -6,6 +6,7 @@
 
 pub mod diff;
 pub mod init_chain;
+pub mod startup;
 pub mod summary;
 pub mod timeline;
 pub mod whatif;
@@ -23,6 +24,7 @@ use tabled::settings::{Alignment, Style as TableStyle, Width};
 /// `golat report` prints again from the saved JSON, byte for byte.
 pub fn report(report: &Report, style: &Style) -> String {
     let mut text = summary::render(report, style);
+    text.push_str(&startup::render(report, style.top));
     text.push_str(&init_chain::render(report, style.top));
     text.push_str(&runtime_trace(report, style.top));
     text

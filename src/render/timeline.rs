@@ -826,6 +826,7 @@ mod tests {
             godebug: None,
             stops: 0,
             tracing_ms: 0.0,
+            startup: None,
         }
     }
 

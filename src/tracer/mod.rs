@@ -7,6 +7,7 @@
 //! change something, and those whose result cannot be had another way, also take an exit
 //! stop, and their duration is corrected by the calibrated round-trip cost.
 
+mod breakpoints;
 mod decode;
 pub mod policy;
 mod replay;
@@ -105,6 +106,8 @@ pub struct Config {
     /// `--explain`: the go command's `GODEBUG=gocachehash=1` lines are captured
     /// (`Event::CacheHash`) and kept from the user's stderr.
     pub cachehash: bool,
+    /// Which Go programs get startup-phase breakpoints (`None`: none).
+    pub phases: Option<InitScope>,
 }
 
 /// `--slow DIR=DURATION`: every traced call on a path under `dir` (a lookup, open, stat,
@@ -592,6 +595,8 @@ struct Proc {
     tracing_ns: u64,
     /// The end of the latest held stretch charged (see `Tracer::charge`).
     held_until_ns: u64,
+    /// Startup breakpoints not hit yet.
+    armed: breakpoints::Armed,
 }
 
 struct Tracer<'a> {
@@ -777,6 +782,7 @@ impl Tracer<'_> {
                 stops: 0,
                 tracing_ns: 0,
                 held_until_ns: 0,
+                armed: breakpoints::Armed::default(),
             },
         );
         let t_ns = self.now_ns();
@@ -956,7 +962,10 @@ impl Tracer<'_> {
             return;
         }
         // Signal-delivery stop: re-inject unchanged (Go preempts with SIGURG all the time).
-        self.pid_of(tid);
+        let pid = self.pid_of(tid);
+        if sig == libc::SIGTRAP && self.on_breakpoint(pid, tid) {
+            return self.resume(tid, 0);
+        }
         self.resume(tid, sig);
     }
 
@@ -979,6 +988,13 @@ impl Tracer<'_> {
                     .unwrap_or_else(|| "/".into());
                 self.add_process(new, parent_pid, cwd);
             }
+        }
+        // A forked child has its parent's memory, int3s included.
+        if !is_thread
+            && let Some(armed) = self.procs.get(&parent_pid).map(|p| p.armed.clone())
+            && let Some(child) = self.procs.get_mut(&new)
+        {
+            child.armed = armed;
         }
         self.resume(tid, 0);
     }
@@ -1027,6 +1043,11 @@ impl Tracer<'_> {
                 godebug = Some(v.to_string());
             }
         }
+        let phases = match self.cfg.phases {
+            Some(InitScope::All) => true,
+            Some(InitScope::User) => !spared_from_inittrace(&exe),
+            None => false,
+        };
         self.emit(Event::Exec {
             pid,
             old_tid,
@@ -1036,7 +1057,75 @@ impl Tracer<'_> {
             path_env,
             godebug,
         });
+        if let Some(proc) = self.procs.get_mut(&pid) {
+            proc.armed = breakpoints::Armed::default();
+        }
+        if phases {
+            self.arm_startup(pid);
+        }
         self.resume(pid, 0);
+    }
+
+    /// Sets the startup breakpoints of a program at its exec stop and marks the exec.
+    fn arm_startup(&mut self, pid: i32) {
+        let mark_ns = self.mark_ns();
+        let (table, missing, unavailable) = match breakpoints::arm(pid) {
+            breakpoints::Arming::NotGo => return,
+            breakpoints::Arming::Unavailable(why) => (None, Vec::new(), Some(why)),
+            breakpoints::Arming::Armed {
+                armed,
+                table,
+                missing,
+            } => {
+                if let Some(proc) = self.procs.get_mut(&pid) {
+                    proc.armed = armed;
+                }
+                (Some(table), missing, None)
+            }
+        };
+        let tracing_ns = self.procs.get(&pid).map_or(0, |p| p.tracing_ns);
+        self.emit(Event::StartupArmed {
+            pid,
+            table,
+            missing: missing.into_iter().map(String::from).collect(),
+            unavailable,
+        });
+        self.emit(Event::StartupMark {
+            pid,
+            mark: "exec",
+            t_ns: mark_ns,
+            tracing_ns,
+        });
+    }
+
+    /// When the thread of the stop being handled stopped: half a calibrated round trip
+    /// before golat saw the stop (the kernel stopping it and waking golat).
+    fn mark_ns(&self) -> u64 {
+        let (round_trip, _) = self.cfg.calibration.costs(self.tracer_slept);
+        self.stop_seen_ns.saturating_sub(round_trip / 2)
+    }
+
+    /// A SIGTRAP: whether it was one of the process's startup breakpoints (then the
+    /// program is ready to go on where it was, without the signal).
+    fn on_breakpoint(&mut self, pid: i32, tid: i32) -> bool {
+        let Some(proc) = self.procs.get_mut(&pid) else {
+            return false;
+        };
+        if proc.armed.is_empty() {
+            return false;
+        }
+        let Some(func) = breakpoints::hit(pid, tid, &mut proc.armed) else {
+            return false;
+        };
+        let tracing_ns = proc.tracing_ns;
+        let t_ns = self.mark_ns();
+        self.emit(Event::StartupMark {
+            pid,
+            mark: breakpoints::FUNCS[func],
+            t_ns,
+            tracing_ns,
+        });
+        true
     }
 
     fn on_death(&mut self, tid: i32, status: RootStatus) {

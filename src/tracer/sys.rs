@@ -125,7 +125,26 @@ pub fn poke_user(tid: i32, offset: usize, value: u64) -> Result<(), Errno> {
     check(unsafe { libc::ptrace(libc::PTRACE_POKEUSER, tid, offset, value as usize) }).map(|_| ())
 }
 
-/// Registers at a stop (used only to read clone flags at a clone event).
+/// `struct user_regs_struct` offset of rip (eip for an i386 tracee: the kernel maps it).
+pub const USER_REGS_RIP: usize = 16 * 8;
+
+/// PTRACE_GETSIGINFO's `si_code` at a signal-delivery stop (SI_KERNEL for an int3).
+pub fn sig_code(tid: i32) -> Result<i32, Errno> {
+    // SAFETY: zeroed is a valid siginfo_t (plain integers and unions of them).
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: PTRACE_GETSIGINFO fills one siginfo_t at `data`.
+    check(unsafe {
+        libc::ptrace(
+            libc::PTRACE_GETSIGINFO,
+            tid,
+            0usize,
+            &mut info as *mut libc::siginfo_t,
+        )
+    })?;
+    Ok(info.si_code)
+}
+
+/// Registers at a stop (clone flags at a clone event, the pc at a breakpoint).
 pub fn get_regs(tid: i32) -> Result<libc::user_regs_struct, Errno> {
     // SAFETY: zeroed is a valid user_regs_struct (plain integers).
     let mut regs: libc::user_regs_struct = unsafe { std::mem::zeroed() };

@@ -406,3 +406,38 @@ fn a_go_binary_without_function_tables_says_so_and_runs_untouched() {
         "the init chain still times it"
     );
 }
+
+/// In the timeline the phases are slices inside the program's exec slice, in order, and
+/// nothing crosses.
+#[test]
+fn the_timeline_shows_the_phases_inside_the_exec() {
+    let Some(bin) = build("plain", &[], &[]) else {
+        return;
+    };
+    let tl = tempfile::NamedTempFile::new().unwrap();
+    let (out, _) = profile_with(
+        &["--timeline", tl.path().to_str().unwrap()],
+        &[bin.to_str().unwrap()],
+        60,
+    );
+    assert!(out.status.success());
+    let timeline: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tl.path()).unwrap()).unwrap();
+    let names: Vec<&str> = timeline["traceEvents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["cat"] == "startup")
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "startup: exec → runtime.schedinit",
+            "startup: runtime.schedinit → runtime.main",
+            "startup: runtime.main → runtime.gcenable",
+            "startup: runtime.gcenable → main.main",
+        ]
+    );
+    assert_eq!(crossing_slices(&timeline), Vec::<String>::new());
+}

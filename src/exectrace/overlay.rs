@@ -608,6 +608,9 @@ fn prepare_overlay(
     let mut replace = serde_json::Map::new();
     let mut notes = vec![
         "runtime/trace allocates ≈2 MiB of heap when it starts, which can pull the first GC forward".to_string(),
+        "the startup table's package-init phase includes golat's starter, an init that starts \
+         the trace (and the tracer's own work from then on)"
+            .to_string(),
     ];
     if goroot.as_os_str().is_empty() {
         bail!("go list gave no GOROOT");

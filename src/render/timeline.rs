@@ -262,6 +262,39 @@ pub fn write<W: Write>(report: &Report, ctx: &Ctx, w: &mut W) -> std::io::Result
                 },
                 &mut out,
             )?;
+            // The startup phases of the last exec, one after the other inside its slice.
+            if i + 1 == p.execs.len()
+                && let Some(s) = &p.startup
+            {
+                let mut at_us = start_us;
+                let bounds: Vec<(&str, i64, f64)> = s
+                    .marks
+                    .iter()
+                    .map(|m| {
+                        at_us = at_us.max(whole_us(m.t_ms)).min(until_us);
+                        (m.at.as_str(), at_us, m.golat_ms)
+                    })
+                    .collect();
+                for w2 in bounds.windows(2) {
+                    let ((from, t0, g0), (to, t1, g1)) = (w2[0], w2[1]);
+                    let name = format!("startup: {from} → {to}");
+                    emit(
+                        w,
+                        &Ev {
+                            name: &name,
+                            cat: "startup",
+                            ph: "X",
+                            ts: t0 as f64,
+                            dur: Some((t1 - t0) as f64),
+                            pid: p.pid,
+                            tid: span_tid,
+                            id: None,
+                            args: json!({"golat_ms": g1 - g0}),
+                        },
+                        &mut out,
+                    )?;
+                }
+            }
         }
     }
     for &(pid, tid) in &threads {

@@ -597,6 +597,8 @@ struct Proc {
     held_until_ns: u64,
     /// Startup breakpoints not hit yet.
     armed: breakpoints::Armed,
+    /// It has exec'd since golat first saw it: its memory is no longer its parent's.
+    execd: bool,
 }
 
 struct Tracer<'a> {
@@ -783,6 +785,7 @@ impl Tracer<'_> {
                 tracing_ns: 0,
                 held_until_ns: 0,
                 armed: breakpoints::Armed::default(),
+                execd: false,
             },
         );
         let t_ns = self.now_ns();
@@ -989,10 +992,16 @@ impl Tracer<'_> {
                 self.add_process(new, parent_pid, cwd);
             }
         }
-        // A forked child has its parent's memory, int3s included.
+        // A forked child has its parent's memory, int3s included, until it execs; the
+        // parent's fork event can come after the child's exec (a vfork child's first stop
+        // and exec may reach golat first), and then the child's own breakpoints stand.
         if !is_thread
-            && let Some(armed) = self.procs.get(&parent_pid).map(|p| p.armed.clone())
-            && let Some(child) = self.procs.get_mut(&new)
+            && let Some(armed) = self
+                .procs
+                .get(&parent_pid)
+                .map(|p| p.armed.clone())
+                .filter(|a| !a.is_empty())
+            && let Some(child) = self.procs.get_mut(&new).filter(|c| !c.execd)
         {
             child.armed = armed;
         }
@@ -1059,6 +1068,7 @@ impl Tracer<'_> {
         });
         if let Some(proc) = self.procs.get_mut(&pid) {
             proc.armed = breakpoints::Armed::default();
+            proc.execd = true;
         }
         if phases {
             self.arm_startup(pid);

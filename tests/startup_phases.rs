@@ -441,3 +441,39 @@ fn the_timeline_shows_the_phases_inside_the_exec() {
     );
     assert_eq!(crossing_slices(&timeline), Vec::<String>::new());
 }
+
+/// A tool `go tool` runs is the toolchain's even when the go command built it into GOCACHE
+/// (Go 1.24+ does so for nm, pprof, trace, ...): no breakpoints and no init chain by
+/// default; `--startup all` times it, marked as the toolchain's.
+#[test]
+fn a_tool_go_tool_built_into_gocache_is_the_toolchains() {
+    let Some(bin) = build("plain", &[], &[]) else {
+        return;
+    };
+    let bin = bin.to_str().unwrap();
+    let (out, report) = profile(&["go", "tool", "nm", bin], 300);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let nm = report["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["tool"] == "nm")
+        .expect("nm ran")
+        .clone();
+    assert!(nm["startup"].is_null(), "no breakpoints in nm: {nm}");
+    assert!(
+        report["init_lines"].as_array().unwrap().is_empty(),
+        "no init chain from nm"
+    );
+    let (out, report) = profile_with(&["--startup", "all"], &["go", "tool", "nm", bin], 300);
+    assert!(out.status.success());
+    let procs = report["hotspots"]["startup"]["processes"]
+        .as_array()
+        .unwrap();
+    let nm = procs.iter().find(|p| p["tool"] == "nm").expect("nm timed");
+    assert_eq!(nm["toolchain"], true, "{nm}");
+}

@@ -234,7 +234,7 @@ fn process_init(
     (stop_ms, least_stop_ms): (f64, f64),
     report: &Report,
 ) -> ProcessInit {
-    let toolchain = is_toolchain(p, report.env.goroot.as_deref());
+    let toolchain = is_toolchain_in(report, p);
     // Upper bounds of the runtime start, one per line; the last write's stop is after
     // eleven earlier write stops of the same line.
     let mark = |name: &str| marks.iter().find(|m| m.at == name).map(|m| m.t_ms);
@@ -491,6 +491,17 @@ const TOOLCHAIN_TOOLS: &[&str] = &[
     "preprofile",
     "test2json",
 ];
+
+/// `is_toolchain`, or a tool `go tool NAME` started (Go 1.24+ builds tools such as nm, pprof
+/// and trace into GOCACHE on demand, so their path does not say they are the toolchain's).
+pub fn is_toolchain_in(report: &Report, p: &Process) -> bool {
+    is_toolchain(p, report.env.goroot.as_deref())
+        || report.processes.iter().any(|parent| {
+            parent.pid == p.ppid
+                && parent.tool == "go"
+                && crate::gosrc::goargs::runs_go_tool(&parent.argv)
+        })
+}
 
 pub fn is_toolchain(p: &Process, goroot: Option<&str>) -> bool {
     if let Some(root) = goroot.filter(|r| !r.is_empty())

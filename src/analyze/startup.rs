@@ -70,7 +70,6 @@ pub struct Unavailable {
 }
 
 pub fn compute(report: &Report) -> Option<Startup> {
-    let goroot = report.env.goroot.as_deref();
     let mut processes = Vec::new();
     let mut unavailable = Vec::new();
     for p in &report.processes {
@@ -84,7 +83,7 @@ pub fn compute(report: &Report) -> Option<Startup> {
             continue;
         }
         let Some(table) = s.table else { continue };
-        if let Some(ps) = process_startup(p, table, &s.marks, &s.missing, goroot) {
+        if let Some(ps) = process_startup(report, p, table, &s.marks, &s.missing) {
             processes.push(ps);
         }
     }
@@ -129,11 +128,11 @@ fn during(last: &str) -> &'static str {
 }
 
 fn process_startup(
+    report: &Report,
     p: &Process,
     table: crate::gosrc::symbols::Table,
     marks: &[StartupMark],
     missing: &[String],
-    goroot: Option<&str>,
 ) -> Option<ProcessStartup> {
     let exec = marks.first().filter(|m| m.at == "exec")?;
     let mut points: Vec<(&str, f64, f64)> = marks
@@ -187,7 +186,7 @@ fn process_startup(
         pid: p.pid,
         tool: p.tool.clone(),
         exe: p.exe.clone(),
-        toolchain: super::init_chain::is_toolchain(p, goroot),
+        toolchain: super::init_chain::is_toolchain_in(report, p),
         table,
         exec_ms: exec.t_ms,
         golat_ms: phases.iter().map(|x| x.golat_ms).sum(),

@@ -302,6 +302,12 @@ pub fn subcommand(argv: &[OsString]) -> Option<&str> {
     argv.get(subcommand_index(argv)?)?.to_str()
 }
 
+/// `go tool ...` (after a `-C dir`): the go command runs a toolchain tool.
+pub fn runs_go_tool(argv: &[String]) -> bool {
+    let argv: Vec<OsString> = argv.iter().map(Into::into).collect();
+    subcommand(&argv) == Some("tool")
+}
+
 /// Where the go subcommand sits in `argv` (after `go` and a `-C dir`), as `subcommand`.
 pub fn subcommand_index(argv: &[OsString]) -> Option<usize> {
     let base = Path::new(argv.first()?).file_name()?.to_str()?;

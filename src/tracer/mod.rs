@@ -599,6 +599,11 @@ struct Proc {
     armed: breakpoints::Armed,
     /// It has exec'd since golat first saw it: its memory is no longer its parent's.
     execd: bool,
+    /// Its last exec was the go command running `go tool ...`.
+    go_tool: bool,
+    /// A `go tool` command forked it: what it execs is a toolchain tool, wherever the go
+    /// command built it (Go 1.24+ builds nm, pprof, trace, ... into GOCACHE).
+    from_go_tool: bool,
 }
 
 struct Tracer<'a> {
@@ -774,6 +779,7 @@ impl Tracer<'_> {
         self.threads.insert(pid, Thread { pid, pending: None });
         // A child starts in its parent's mount namespace.
         let foreign_ns = self.procs.get(&ppid).is_some_and(|p| p.foreign_ns);
+        let from_go_tool = self.procs.get(&ppid).is_some_and(|p| p.go_tool);
         self.procs.insert(
             pid,
             Proc {
@@ -786,6 +792,8 @@ impl Tracer<'_> {
                 held_until_ns: 0,
                 armed: breakpoints::Armed::default(),
                 execd: false,
+                go_tool: false,
+                from_go_tool,
             },
         );
         let t_ns = self.now_ns();
@@ -1044,6 +1052,11 @@ impl Tracer<'_> {
             proc.go_command = is_go_command_binary(&exe);
         }
         let argv = read_nul_list(&format!("/proc/{pid}/cmdline"));
+        let mut toolchain = spared_from_inittrace(&exe);
+        if let Some(proc) = self.procs.get_mut(&pid) {
+            proc.go_tool = proc.go_command && crate::gosrc::goargs::runs_go_tool(&argv);
+            toolchain |= proc.from_go_tool;
+        }
         let (mut path_env, mut godebug) = (None, None);
         for var in read_nul_list(&format!("/proc/{pid}/environ")) {
             if let Some(v) = var.strip_prefix("PATH=") {
@@ -1054,7 +1067,7 @@ impl Tracer<'_> {
         }
         let phases = match self.cfg.phases {
             Some(InitScope::All) => true,
-            Some(InitScope::User) => !spared_from_inittrace(&exe),
+            Some(InitScope::User) => !toolchain,
             None => false,
         };
         self.emit(Event::Exec {
@@ -1541,7 +1554,12 @@ impl Tracer<'_> {
         let (Some((ours, user)), Some((path, _))) = (&self.godebug_ours, target) else {
             return;
         };
-        let program = !spared_from_inittrace(path);
+        let from_go_tool = self
+            .threads
+            .get(&tid)
+            .and_then(|t| self.procs.get(&t.pid))
+            .is_some_and(|p| p.from_go_tool);
+        let program = !spared_from_inittrace(path) && !from_go_tool;
         let mut ptrs = [0u8; 8 * 256];
         let Ok(n) = sys::read_mem(tid, envp, &mut ptrs) else {
             return;

@@ -17,7 +17,10 @@ Printed per workload: median wall of each variant; the paired ratio user/off and
 (medians of per-round ratios); ptrace stops per Go process with and without breakpoints
 (medians over rounds of each process kind's stops, user - off and all - off), which the
 breakpoints bound at 4 per process; and for `program`, exec → main.main as the startup
-table reports it (raw and its native estimate) against the program's own native figure.
+table reports it (raw and its native estimate) against the program's own native figure
+and, when bpftrace can run (root), each phase against the kernel's uprobes on the same four
+functions in native runs (first entry of each: a Go function whose stack must grow is
+entered again after morestack).
 
   python3 bench/startup/run.py [--rounds N]
 """
@@ -54,6 +57,30 @@ def stops_by_tool(report):
     return out
 
 
+PROBES = ["runtime.schedinit", "runtime.main", "runtime.gcenable", "main.main"]
+
+
+def bpftrace_phases(prog, env, rounds):
+    """Median native phase durations (ms) between the first entries of PROBES, by uprobes."""
+    if not shutil.which("bpftrace") or os.geteuid() != 0:
+        return None
+    script = " ".join(
+        f'uprobe:{prog}:{f} {{ printf("{i} %lu\\n", nsecs); }}' for i, f in enumerate(PROBES)
+    )
+    per = [[] for _ in PROBES[1:]]
+    for _ in range(rounds):
+        p = subprocess.run(["bpftrace", "-e", script, "-c", prog], env=env, capture_output=True, text=True, timeout=120)
+        first = {}
+        for line in p.stdout.splitlines():
+            parts = line.split()
+            if len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit():
+                first.setdefault(int(parts[0]), int(parts[1]))
+        if len(first) == len(PROBES):
+            for i in range(1, len(PROBES)):
+                per[i - 1].append((first[i] - first[i - 1]) / 1e6)
+    return [med(v) if v else None for v in per]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=15)
@@ -70,6 +97,7 @@ def main():
         subprocess.run(["go", "run", "."], cwd=src, env=env, check=True, capture_output=True)
         report = os.path.join(work, "r.json")
         workloads = {"program": [prog], "go-run": ["go", "run", "."]}
+        table_phases = []  # the program's phases (native estimates) when run directly
         for wname, cmd in workloads.items():
             variants = {
                 "native": cmd,
@@ -101,6 +129,7 @@ def main():
                             st = rep["hotspots"]["startup"]["processes"][0]
                             table_main.append(st["main_ms"])
                             table_native.append(st["main_ms"] - st["golat_ms"])
+                            table_phases.append({ph["to"]: ph["native_ms"] for ph in st["phases"]})
             print(f"\n== {wname}: {' '.join(cmd)}  ({args.rounds} rounds)")
             for n in names:
                 print(f"  {n:<7} median wall {med(walls[n]):8.1f} ms")
@@ -117,6 +146,15 @@ def main():
                     f"  exec → main.main: program's own native {med(own_main):.2f} ms; "
                     f"startup table {med(table_main):.2f} ms raw, native ≈ {med(table_native):.2f} ms"
                 )
+        kernel = bpftrace_phases(prog, env, args.rounds)
+        if kernel:
+            print("\n== phases of the program: kernel uprobes (native runs) vs golat's native estimate")
+            for i, f in enumerate(PROBES[1:]):
+                g = med([t[f] for t in table_phases if f in t]) if table_phases else float("nan")
+                k = kernel[i]
+                if k is None:
+                    continue
+                print(f"  {PROBES[i]:>18} → {f:<18} kernel {k:8.3f} ms   golat native ≈ {g:8.3f} ms")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -477,3 +477,96 @@ fn a_tool_go_tool_built_into_gocache_is_the_toolchains() {
     let nm = procs.iter().find(|p| p["tool"] == "nm").expect("nm timed");
     assert_eq!(nm["toolchain"], true, "{nm}");
 }
+
+/// `golat diff` compares each program's phases by name: a program whose slow init got
+/// faster shows the package-init phase and exec → main.main shrinking.
+#[test]
+fn diff_compares_the_phases_of_two_runs() {
+    let Some(slow) = build("plain", &[], &[]) else {
+        return;
+    };
+    // The same program with beta's 45 ms sleep cut to 5 ms, built from a copy.
+    let src = tempfile::tempdir().unwrap();
+    let copy = |from: &Path, to: &Path| {
+        let status = Command::new("cp")
+            .arg("-r")
+            .arg(from)
+            .arg(to)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    copy(&repo().join("fixtures/startup"), src.path());
+    let dir = src.path().join("startup");
+    let beta = dir.join("beta/beta.go");
+    let text = std::fs::read_to_string(&beta).unwrap();
+    std::fs::write(
+        &beta,
+        text.replace("45 * time.Millisecond", "5 * time.Millisecond"),
+    )
+    .unwrap();
+    let fast = scratch().join("plain-fast-dir");
+    std::fs::create_dir_all(&fast).unwrap();
+    let fast = fast.join("startup-plain");
+    let built = output_timeout(
+        Command::new("go")
+            .args(["build", "-o"])
+            .arg(&fast)
+            .arg(".")
+            .current_dir(&dir)
+            .env("GOTOOLCHAIN", "local")
+            .env("GOFLAGS", "-buildvcs=false")
+            .env("CGO_ENABLED", "0"),
+        300,
+    );
+    assert!(built.status.success());
+    let save = |bin: &Path| {
+        let json = tempfile::NamedTempFile::new().unwrap();
+        let out = output_timeout(
+            Command::new(golat())
+                .args(["profile", "-q", "--json"])
+                .arg(json.path())
+                .arg("--")
+                .arg(bin),
+            60,
+        );
+        assert!(out.status.success());
+        json
+    };
+    let (a, b) = (save(&slow), save(&fast));
+    let out = output_timeout(
+        Command::new(golat())
+            .args(["diff", "--json"])
+            .arg(a.path())
+            .arg(b.path()),
+        60,
+    );
+    assert!(out.status.success());
+    let diff: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let section = diff["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["key"] == "startup")
+        .unwrap_or_else(|| panic!("no startup section: {diff}"));
+    let row = |item: &str| {
+        section["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["item"] == item)
+            .unwrap_or_else(|| panic!("no row {item}: {section}"))
+            .clone()
+    };
+    for item in [
+        "startup-plain: exec → main.main",
+        "startup-plain: package inits (standard library and yours)",
+    ] {
+        let r = row(item);
+        let saved = f(&r["before"]) - f(&r["after"]);
+        assert!(
+            (30.0..50.0).contains(&saved),
+            "{item}: 40 ms less sleep, {r}"
+        );
+    }
+}

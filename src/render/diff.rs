@@ -210,6 +210,22 @@ fn figures(
             habits.insert(format!("{} ({})", h.key, h.cost_kind), h.cost_ms);
         }
     }
+    // Programs by name (pids differ between runs); the first of a name is the slowest.
+    let mut startup = BTreeMap::new();
+    if let Some(st) = hotspot::<crate::analyze::startup::Startup>(r, "startup") {
+        for p in st.processes.iter().filter(|p| !p.toolchain) {
+            if let Some(main) = p.main_ms {
+                startup
+                    .entry(format!("{}: exec → main.main", p.tool))
+                    .or_insert(main - p.golat_ms);
+            }
+            for ph in &p.phases {
+                startup
+                    .entry(format!("{}: {}", p.tool, ph.name))
+                    .or_insert(ph.native_ms);
+            }
+        }
+    }
     let mut calls = BTreeMap::new();
     for s in &r.syscalls {
         calls.insert(s.name.clone(), s.count as f64);
@@ -222,6 +238,12 @@ fn figures(
             "Critical path by tool",
             "wall ms on the path",
             crit,
+        ),
+        (
+            "startup",
+            "Startup before main.main",
+            "wall ms, native ≈",
+            startup,
         ),
         ("path_scan", "PATH scans", "probes", probes),
         ("fs_blocking", "Filesystem by category", "sys ms", fs_cat),

@@ -642,7 +642,7 @@ struct IdCache<T> {
 }
 
 impl<T: Copy + Default + PartialEq> IdCache<T> {
-    #[inline]
+    #[inline(always)]
     fn get(&self, id: u64) -> Option<T> {
         let v = if id < DENSE_LIMIT {
             self.dense.get(id as usize).copied()
@@ -1351,11 +1351,18 @@ impl Summarizer {
         i
     }
 
-    #[inline]
+    /// The `R_*` bits of reason string `reason`: a table load once it was classified in
+    /// this generation (GoBlock and GoStop, a third of the events, each look one up).
+    #[inline(always)]
     fn reason(&mut self, reason: u64, g: &Generation) -> u32 {
-        if let Some(b) = self.reasons.get(reason) {
-            return b;
+        match self.reasons.get(reason) {
+            Some(b) => b,
+            None => self.reason_slow(reason, g),
         }
+    }
+
+    #[inline(never)]
+    fn reason_slow(&mut self, reason: u64, g: &Generation) -> u32 {
         // Never 0: classify_reason always sets R_KNOWN.
         let r = g.string(reason);
         let b = classify_reason(r) | self.reason_index(r) << 8;

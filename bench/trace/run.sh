@@ -17,8 +17,10 @@
 #                 summary before the startup view), to price what was added since; its
 #                 paired ratio (this run's golat-trace / the same round's base) is printed
 # Prints medians of wall time, CPU time (user+sys) and peak RSS (/usr/bin/time -v's
-# "Maximum resident set size"), throughput, and ratios against go-reader. On a shared
-# 2-core machine wall time swings with load; CPU time is the steadier comparison.
+# "Maximum resident set size"), throughput, and ratios against go-reader: of the medians,
+# and for golat-trace also the median of each round's own ratio (wall and CPU), with its
+# largest peak RSS. On a shared 2-core machine wall time swings with load; CPU time is the
+# steadier comparison.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=bench/out/trace
@@ -109,6 +111,13 @@ for n in "${names[@]}"; do
     printf "%-14s %5d %9.2f %9.2f %9.1f %10.1f %11.2fx %10.2fx\n", n, runs, w, c, r/1024, b/1e6/w, gw/w, gc/c }'
 done
 echo "(medians; ratio = go-reader time / tool time, >1 means faster than Go's reader)"
+# Paired: round i of golat-trace against round i of Go's reader, which ran in the same round.
+paste -d' ' "$OUT/go-reader.times" "$OUT/golat-trace.times" |
+  awk '{print $1/$4, $2/$5}' > "$OUT/paired-go.ratios"
+gpw=$(cut -d' ' -f1 "$OUT/paired-go.ratios" | median)
+gpc=$(cut -d' ' -f2 "$OUT/paired-go.ratios" | median)
+trss=$(cut -d' ' -f3 "$OUT/golat-trace.times" | sort -n | tail -1)
+echo "go-reader / golat-trace, median of paired rounds: wall ${gpw}x, cpu ${gpc}x (goal >= 4x wall); golat-trace peak RSS, largest of the runs: $(awk -v r="$trss" 'BEGIN {printf "%.1f", r/1024}') MB (goal <= 100 MB)"
 if [ -n "$BASE_BIN" ]; then
   # Paired: round i of golat-trace against round i of the base, which ran next to it.
   paste -d' ' "$OUT/golat-trace.times" "$OUT/golat-trace-base.times" |

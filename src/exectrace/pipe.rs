@@ -11,7 +11,7 @@ use std::sync::mpsc::{Receiver, Sender, SyncSender};
 use super::error::{ErrorKind, TraceError};
 use super::generation::{GenOutcome, GenReader, Generation, unshared};
 use super::merge::{CursorEvent, Merge};
-use super::spec::WIRE_ARGS;
+use super::spec::{EV_GO_BLOCK, EV_GO_START, EV_GO_STOP, EV_GO_UNBLOCK, ID_ARGS, WIRE_ARGS};
 use super::wire::Src;
 
 /// Events per chunk (≈0.5 MiB): hand-overs are rare enough not to matter. On the benchmark
@@ -23,11 +23,23 @@ const CHUNKS_IN_FLIGHT: usize = 4;
 
 /// Merged events travel packed into 8-byte words, so each crosses between the cores in
 /// about half the bytes of a struct (a scheduler event takes 3 or 4 words, not 6): a header
-/// `typ | dt << 8 | cursor << 32`, where `dt` is the time since the chunk's previous event
-/// (or `DT_FOLLOWS`, and the time follows in a word of its own), then the event's
-/// arguments, `PACKED_ARGS[typ]` words. The cursor index names the event's M. Its file
-/// offset is not sent: only an error message needs it, and replaying the merge finds it.
-pub(super) const DT_FOLLOWS: u64 = (1 << 24) - 1;
+/// `typ | dt << 8 | IDS_EXIST | cursor << 32`, where `dt` is the time since the chunk's
+/// previous event (or `DT_FOLLOWS`, and the time follows in a word of its own), then the
+/// event's arguments, `PACKED_ARGS[typ]` words. The cursor index names the event's M. Its
+/// file offset is not sent: only an error message needs it, and replaying the merge finds it.
+pub(super) const DT_FOLLOWS: u64 = (1 << 23) - 1;
+/// Header bit: the event is one of `PRECHECKED`'s types and its stack and string IDs exist
+/// in the generation's tables, so the reader's thread need not look them up again (this
+/// thread has the time to spare; the reader's is the busier one).
+pub(super) const IDS_EXIST: u64 = 1 << 31;
+
+/// The event types whose IDs this thread checks: the scheduler's four, which the ordering
+/// never changes the arguments of, so the check on the wire arguments is the reader's check
+/// on the ordered event.
+#[inline(always)]
+pub(super) fn prechecked(typ: u8) -> bool {
+    matches!(typ, EV_GO_START | EV_GO_STOP | EV_GO_BLOCK | EV_GO_UNBLOCK)
+}
 /// Zero words after a chunk's last event: a reader may load four argument words whatever
 /// the event's count.
 pub(super) const PAD_WORDS: usize = 4;
@@ -56,8 +68,11 @@ pub(super) const ARG_MASKS: [[u64; 4]; 5] = [
 
 /// Appends a cursor's current event to `words` (`prev`: the time of the event before).
 #[inline(always)]
-fn pack(words: &mut Vec<u64>, prev: &mut i64, ev: &CursorEvent, cur: u32) {
-    let typ = ev.typ as u64;
+fn pack(words: &mut Vec<u64>, prev: &mut i64, ev: &CursorEvent, cur: u32, g: &Generation) {
+    let mut typ = ev.typ as u64;
+    if prechecked(ev.typ) && ids_exist(ID_ARGS[ev.typ as usize], |i| ev.arg(i), g) {
+        typ |= IDS_EXIST;
+    }
     let dt = ev.time.wrapping_sub(*prev) as u64;
     if dt < DT_FOLLOWS {
         words.push(typ | dt << 8 | (cur as u64) << 32);
@@ -69,6 +84,23 @@ fn pack(words: &mut Vec<u64>, prev: &mut i64, ev: &CursorEvent, cur: u32) {
         words.push(ev.arg(i));
     }
     *prev = ev.time;
+}
+
+/// Whether the stack IDs (`at[0..2]`) and string IDs (`at[2..4]`) of an event, 1-based
+/// indices into its arguments (0 = none) as `ID_ARGS` has them, exist in `g`'s tables.
+#[inline(always)]
+pub(super) fn ids_exist(at: [u8; 4], arg: impl Fn(usize) -> u64, g: &Generation) -> bool {
+    let a = |i: u8| {
+        if (1..=4).contains(&i) {
+            arg(i as usize - 1)
+        } else {
+            0
+        }
+    };
+    (at[0] == 0 || g.stacks.contains(a(at[0])))
+        && (at[1] == 0 || g.stacks.contains(a(at[1])))
+        && (at[2] == 0 || g.strings.contains(a(at[2])))
+        && (at[3] == 0 || g.strings.contains(a(at[3])))
 }
 
 enum Req {
@@ -313,7 +345,7 @@ fn merge_generation(
     let (mut prev, mut events) = (0i64, 0usize);
     while !merge.frontier.is_empty() {
         let cur = merge.frontier.cur[0];
-        pack(&mut words, &mut prev, &merge.cursor(0).ev, cur);
+        pack(&mut words, &mut prev, &merge.cursor(0).ev, cur, g);
         events += 1;
         if let Err(e) = merge.step(0, g) {
             let tail = Msg::Chunk(Chunk::sealed(words, Some(e)));

@@ -14,7 +14,7 @@ use super::error::{ErrorKind, TraceError};
 use super::generation::{GenOutcome, GenReader, Generation, unshared};
 use super::merge::Merge;
 use super::order::{Ctx, Event, NONE, Ordering};
-use super::pipe::{ARG_MASKS, CHUNK_EVENTS, DT_FOLLOWS, PACKED_ARGS, Pipe};
+use super::pipe::{ARG_MASKS, CHUNK_EVENTS, DT_FOLLOWS, IDS_EXIST, PACKED_ARGS, Pipe, ids_exist};
 use super::spec::*;
 use super::wire::{Src, read_header};
 
@@ -41,6 +41,8 @@ pub struct Reader<R> {
     stream: Stream,
     /// The event being returned.
     out: Event,
+    /// `out` came from the stream with `IDS_EXIST`: its IDs were checked there.
+    out_ids_exist: bool,
     cpu_next: usize,
     order: Ordering,
     syncs: u64,
@@ -64,6 +66,8 @@ struct Head {
     cur: u32,
     /// Index in the chunk of the event's first argument word.
     args_at: usize,
+    /// The background thread found the event's IDs in the tables (`IDS_EXIST`).
+    ids_exist: bool,
 }
 
 impl Stream {
@@ -85,6 +89,7 @@ impl Stream {
             typ: w as u8,
             cur: (w >> 32) as u32,
             args_at,
+            ids_exist: w & IDS_EXIST != 0,
         })
     }
 }
@@ -149,6 +154,7 @@ impl<R: Read> Reader<R> {
             streaming: false,
             stream: Stream::default(),
             out: Event::make(NO_CTX, 0, 0, &[]),
+            out_ids_exist: false,
             cpu_next: 0,
             order: Ordering::new(ver),
             syncs: 0,
@@ -199,11 +205,14 @@ impl<R: Read> Reader<R> {
         if self.done || self.failed {
             return Ok(None);
         }
+        // Only `try_advance_streamed` sets it, for the stream's event itself.
+        self.out_ids_exist = false;
         match self.read_event() {
             Ok(true) => {
                 let at = ID_ARGS[self.out.typ as usize];
                 if u32::from_ne_bytes(at) != 0
                     && self.out.typ != EV_READER_SYNC
+                    && !self.out_ids_exist
                     && !self.ids_valid(at)
                     && let Err(err) = self.validate_ids()
                 {
@@ -228,12 +237,8 @@ impl<R: Read> Reader<R> {
     /// Whether the event's stack and string IDs (at its `ID_ARGS` indices) exist.
     #[inline(always)]
     fn ids_valid(&self, at: [u8; 4]) -> bool {
-        let (g, args) = (&self.generation, &self.out.args);
-        let arg = |i: u8| args.get((i as usize).wrapping_sub(1)).copied().unwrap_or(0);
-        (at[0] == 0 || g.stacks.contains(arg(at[0])))
-            && (at[1] == 0 || g.stacks.contains(arg(at[1])))
-            && (at[2] == 0 || g.strings.contains(arg(at[2])))
-            && (at[3] == 0 || g.strings.contains(arg(at[3])))
+        let args = &self.out.args;
+        ids_exist(at, |i| args[i], &self.generation)
     }
 
     /// Go's check of the event's stack and string IDs, with its messages.
@@ -503,6 +508,8 @@ impl<R: Read> Reader<R> {
             self.stream.refused = Some(self.out);
             return Ok(false);
         }
+        // The flag is the streamed event's; a queued event that goes out first is checked.
+        self.out_ids_exist = h.ids_exist && self.order.queue.is_empty();
         self.take_queued();
         self.stream.next = h.args_at + n;
         self.stream.prev = h.time;

@@ -27,6 +27,7 @@ struct Hist {
 }
 
 impl Hist {
+    #[inline(always)]
     fn idx(v: u64) -> usize {
         if v < 32 {
             return v as usize;
@@ -43,6 +44,7 @@ impl Hist {
         let mant = ((i - 32) % 32) as u64;
         ((32 + mant + 1) << (e - 5)) - 1
     }
+    #[inline(always)]
     fn add(&mut self, v: i64) {
         let v = v.max(0);
         let i = Self::idx(v as u64);
@@ -236,7 +238,7 @@ struct CatAcc {
 }
 
 impl CatAcc {
-    #[inline]
+    #[inline(always)]
     fn add(&mut self, d: i64, rec: u32) {
         self.total = self.total.wrapping_add(d);
         self.count += 1;
@@ -435,6 +437,64 @@ struct GoDecode {
 }
 
 const D_CTX_G: u8 = 4;
+
+const G_RUNNABLE: u8 = GoState::Runnable as u8;
+const G_RUNNING: u8 = GoState::Running as u8;
+const G_WAITING: u8 = GoState::Waiting as u8;
+
+/// The transitions `Summarizer::event` decodes inline, as `decode_table` has them (a test
+/// checks they agree), with the `args` slot of each type's main stack.
+#[cfg(test)]
+const HOT: [(u8, GoDecode, u8); 4] = [
+    (
+        EV_GO_START,
+        GoDecode {
+            id: 0,
+            from: G_RUNNABLE,
+            to: G_RUNNING,
+            reason: D_ZERO,
+            stack: D_ZERO,
+            slow: false,
+        },
+        NO_STACK,
+    ),
+    (
+        EV_GO_BLOCK,
+        GoDecode {
+            id: D_CTX_G,
+            from: G_RUNNING,
+            to: G_WAITING,
+            reason: 0,
+            stack: 1,
+            slow: false,
+        },
+        1,
+    ),
+    (
+        EV_GO_UNBLOCK,
+        GoDecode {
+            id: 0,
+            from: G_WAITING,
+            to: G_RUNNABLE,
+            reason: D_ZERO,
+            stack: D_ZERO,
+            slow: false,
+        },
+        2,
+    ),
+    (
+        EV_GO_STOP,
+        GoDecode {
+            id: D_CTX_G,
+            from: G_RUNNING,
+            to: G_RUNNABLE,
+            reason: 0,
+            stack: 1,
+            slow: false,
+        },
+        1,
+    ),
+];
 const D_ZERO: u8 = 5;
 
 fn decode_table() -> [GoDecode; 256] {
@@ -500,9 +560,21 @@ struct GTable {
 }
 
 impl GTable {
-    #[inline]
+    /// The record of goroutine `id`, made (from the default) if it has none.
+    #[inline(always)]
     fn get_or_insert(&mut self, id: u64) -> &mut GTrack {
-        let slot = if id < DENSE_LIMIT {
+        // The per-event case, a goroutine already seen with a small ID: two loads. A miss
+        // (and every ID past the dense range) goes out of line.
+        let slot = match self.dense.get(id as usize) {
+            Some(&n) if n != NO_SLOT && id < DENSE_LIMIT => n as usize,
+            _ => self.slot_slow(id),
+        };
+        &mut self.recs[slot]
+    }
+
+    #[inline(never)]
+    fn slot_slow(&mut self, id: u64) -> usize {
+        if id < DENSE_LIMIT {
             let i = id as usize;
             if self.dense.len() <= i {
                 self.dense.resize(i + 1, NO_SLOT);
@@ -534,8 +606,7 @@ impl GTable {
                     slot
                 }
             }
-        };
-        &mut self.recs[slot]
+        }
     }
 
     fn alloc(&mut self) -> usize {
@@ -571,7 +642,7 @@ struct IdCache<T> {
 }
 
 impl<T: Copy + Default + PartialEq> IdCache<T> {
-    #[inline]
+    #[inline(always)]
     fn get(&self, id: u64) -> Option<T> {
         let v = if id < DENSE_LIMIT {
             self.dense.get(id as usize).copied()
@@ -902,15 +973,38 @@ impl Summarizer {
         }
         self.acc.events += 1;
         self.acc.end = e.time;
+        // The four scheduler events (≈99% of a busy program's trace) with their transition
+        // fields as constants (`HOT`, checked against `decode_table`): each arm is
+        // `go_transition` specialized to its from/to states, so the branches on them fold
+        // away, and one jump on the type replaces a chain of data-dependent branches.
+        match e.typ {
+            EV_GO_START => {
+                // No stack: record 0, which marks nothing.
+                let id = e.args[0];
+                return self.go_transition(e, g, id, G_RUNNABLE, G_RUNNING, 0, 0, 0);
+            }
+            EV_GO_BLOCK => {
+                let rec = self.stack_rec(e.args[1], e, g, start);
+                let (id, reason, tstack) = (e.ctx.g, e.args[0], e.args[1]);
+                return self.go_transition(e, g, id, G_RUNNING, G_WAITING, reason, tstack, rec);
+            }
+            EV_GO_UNBLOCK => {
+                let rec = self.stack_rec(e.args[2], e, g, start);
+                let id = e.args[0];
+                return self.go_transition(e, g, id, G_WAITING, G_RUNNABLE, 0, 0, rec);
+            }
+            EV_GO_STOP => {
+                let rec = self.stack_rec(e.args[1], e, g, start);
+                let (id, reason, tstack) = (e.ctx.g, e.args[0], e.args[1]);
+                return self.go_transition(e, g, id, G_RUNNING, G_RUNNABLE, reason, tstack, rec);
+            }
+            _ => {}
+        }
         let k = self.kinds[e.typ as usize];
         // Slots from NO_STACK on read as "no stack": a load instead of a branch per event.
         let si = (k & K_STACK) as usize;
         let ms = if si < 4 { e.args[si & 3] } else { 0 };
-        let c = self.class(ms, g);
-        if c & C_INITS != 0 || (c & C_MAIN != 0 && self.acc.first_main.is_none()) {
-            self.stack_marks(ms, e.time.wrapping_sub(start), e.ctx.g);
-        }
-        let rec = c as u32;
+        let rec = self.stack_rec(ms, e, g, start);
         if k & K_GO != 0 {
             let d = self.decode[e.typ as usize];
             let (id, from, to, reason, tstack) = if d.slow {
@@ -935,6 +1029,17 @@ impl Summarizer {
         } else if k & K_EXTRA != 0 {
             self.extra_event(e, g);
         }
+    }
+
+    /// The record of the event's main stack `ms`, marking main.main and init frames the
+    /// first time they are seen.
+    #[inline(always)]
+    fn stack_rec(&mut self, ms: u64, e: &Event, g: &Generation, start: i64) -> u32 {
+        let c = self.class(ms, g);
+        if c & C_INITS != 0 || (c & C_MAIN != 0 && self.acc.first_main.is_none()) {
+            self.stack_marks(ms, e.time.wrapping_sub(start), e.ctx.g);
+        }
+        c as u32
     }
 
     #[inline]
@@ -1246,11 +1351,18 @@ impl Summarizer {
         i
     }
 
-    #[inline]
+    /// The `R_*` bits of reason string `reason`: a table load once it was classified in
+    /// this generation (GoBlock and GoStop, a third of the events, each look one up).
+    #[inline(always)]
     fn reason(&mut self, reason: u64, g: &Generation) -> u32 {
-        if let Some(b) = self.reasons.get(reason) {
-            return b;
+        match self.reasons.get(reason) {
+            Some(b) => b,
+            None => self.reason_slow(reason, g),
         }
+    }
+
+    #[inline(never)]
+    fn reason_slow(&mut self, reason: u64, g: &Generation) -> u32 {
         // Never 0: classify_reason always sets R_KNOWN.
         let r = g.string(reason);
         let b = classify_reason(r) | self.reason_index(r) << 8;
@@ -2223,6 +2335,16 @@ mod tests {
     }
 
     /// The table decode must give what `transition` gives, for every goroutine transition type.
+    #[test]
+    fn inline_transitions_match_the_tables() {
+        let (d, k) = (decode_table(), kind_table());
+        for (typ, dec, stack) in HOT {
+            assert_eq!(d[typ as usize], dec, "type {typ}");
+            assert_eq!(k[typ as usize] & K_STACK, stack, "type {typ}");
+            assert_ne!(k[typ as usize] & K_GO, 0, "type {typ}");
+        }
+    }
+
     #[test]
     fn decode_table_matches_transition() {
         let kinds = kind_table();

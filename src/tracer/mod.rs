@@ -1123,7 +1123,7 @@ impl Tracer<'_> {
             && info.op == sys::OP_EXIT
         {
             if info.is_error() {
-                pending.call.errno = Some(errno_name(-info.rval() as i32).into());
+                pending.call.errno = Some(sys::errno_atom(-info.rval() as i32));
             } else {
                 pending.call.ret = Some(info.rval());
                 if matches!(pending.sys.kind, Kind::Chdir | Kind::Fchdir) {
@@ -1216,13 +1216,13 @@ impl Tracer<'_> {
                 replayable = true;
             }
             Kind::StatAt => {
-                call.flags = decode::at_flags(a[3] as i64).map(Atom::from);
+                call.flags = decode::at_flags_atom(a[3] as i64);
                 let empty_ok = a[3] as i32 & libc::AT_EMPTY_PATH != 0;
                 target = self.resolve(tid, pid, as_fd(a[0]), a[1], empty_ok);
                 replayable = true;
             }
             Kind::Statx => {
-                call.flags = decode::at_flags(a[2] as i64 & 0xffff).map(Atom::from);
+                call.flags = decode::at_flags_atom(a[2] as i64 & 0xffff);
                 let empty_ok = a[2] as i32 & libc::AT_EMPTY_PATH != 0;
                 target = self.resolve(tid, pid, as_fd(a[0]), a[1], empty_ok);
                 replayable = true;
@@ -1261,12 +1261,12 @@ impl Tracer<'_> {
             }
             Kind::PathAt => {
                 target = self.resolve(tid, pid, as_fd(a[0]), a[1], false);
-                call.flags = decode::at_flags(a[2] as i64).map(Atom::from);
+                call.flags = decode::at_flags_atom(a[2] as i64);
             }
             Kind::ExecveAt => {
                 let empty_ok = a[4] as i32 & libc::AT_EMPTY_PATH != 0;
                 target = self.resolve(tid, pid, as_fd(a[0]), a[1], empty_ok);
-                call.flags = decode::at_flags(a[4] as i64).map(Atom::from);
+                call.flags = decode::at_flags_atom(a[4] as i64);
                 self.steer_inittrace(tid, target.as_ref(), a[3], compat);
             }
             Kind::Rename => {
@@ -1368,7 +1368,7 @@ impl Tracer<'_> {
                             call.ret = Some(v);
                         }
                     }
-                    Err(e) => call.errno = Some(errno_name(e).into()),
+                    Err(e) => call.errno = Some(sys::errno_atom(e)),
                 }
                 call.dur_us = r.dur_ns as f64 / 1000.0;
                 call.timing = Timing::Replayed;

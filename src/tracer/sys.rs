@@ -422,6 +422,25 @@ pub fn readlink(path: &str) -> Result<String, Errno> {
     Ok(String::from_utf8_lossy(&buf[..n as usize]).into_owned())
 }
 
+/// [`errno_name`] as the interned text a failed call records, made once per errno: the
+/// tracer records it before it resumes the thread (a build's ENOENTs come by thousands).
+pub fn errno_atom(errno: i32) -> crate::model::Atom {
+    thread_local! {
+        static SEEN: std::cell::RefCell<Vec<(i32, crate::model::Atom)>> =
+            const { std::cell::RefCell::new(Vec::new()) };
+    }
+    SEEN.with_borrow_mut(|seen| {
+        if let Some((_, atom)) = seen.iter().find(|(e, _)| *e == errno) {
+            return atom.clone();
+        }
+        let atom = crate::model::Atom::from(errno_name(errno));
+        if seen.len() < 64 {
+            seen.push((errno, atom.clone()));
+        }
+        atom
+    })
+}
+
 /// The errno name strace would print (`ENOENT`), or `E<number>` for rare ones.
 pub fn errno_name(errno: i32) -> String {
     let name = match errno {
@@ -648,6 +667,14 @@ mod tests {
             assert!(schedstat(me).is_some());
         }
         SCHED_FDS.with_borrow(|fds| assert!(fds.len() <= SCHED_FDS_MAX));
+    }
+
+    #[test]
+    fn errno_atoms_read_as_their_names() {
+        for _ in 0..2 {
+            assert_eq!(errno_atom(libc::ENOENT).as_str(), "ENOENT");
+            assert_eq!(errno_atom(4095).as_str(), "E4095");
+        }
     }
 
     #[test]

@@ -361,6 +361,31 @@ pub fn read_mem(pid: i32, addr: u64, buf: &mut [u8]) -> Result<usize, Errno> {
     }
 }
 
+/// Reads `len` bytes at each of `addrs` in the tracee with one process_vm_readv, into
+/// consecutive `len`-byte slots of `buf`. The kernel stops at the first address it cannot
+/// read: returns how many slots were read in full, from the first.
+pub fn read_mem_many(pid: i32, addrs: &[u64], len: usize, buf: &mut [u8]) -> usize {
+    let n = addrs.len().min(buf.len() / len.max(1)).min(1024);
+    if n == 0 || len == 0 {
+        return 0;
+    }
+    let local = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: n * len,
+    };
+    let remote: Vec<libc::iovec> = addrs[..n]
+        .iter()
+        .map(|&a| libc::iovec {
+            iov_base: a as *mut libc::c_void,
+            iov_len: len,
+        })
+        .collect();
+    // SAFETY: the local iovec covers the first n*len bytes of `buf`; the remote ones are
+    // the tracee's (at most IOV_MAX of them).
+    let got = unsafe { libc::process_vm_readv(pid, &local, 1, remote.as_ptr(), n as _, 0) };
+    usize::try_from(got).map_or(0, |g| g / len)
+}
+
 /// The first three argument words of an i386 socketcall (fd, addr, len for connect): 4-byte
 /// words at `args` in the tracee.
 pub fn socketcall_args(pid: i32, args: u64) -> Option<[u64; 3]> {
@@ -667,6 +692,21 @@ mod tests {
             assert!(schedstat(me).is_some());
         }
         SCHED_FDS.with_borrow(|fds| assert!(fds.len() <= SCHED_FDS_MAX));
+    }
+
+    #[test]
+    fn many_reads_stop_at_the_first_unreadable_address() {
+        let a = *b"GODEBUG=x";
+        let b = *b"PATH=/bin";
+        // SAFETY: getpid has no arguments.
+        let me = unsafe { libc::getpid() };
+        let mut buf = [0u8; 24];
+        let addrs = [a.as_ptr() as u64, b.as_ptr() as u64, 8];
+        assert_eq!(read_mem_many(me, &addrs, 8, &mut buf), 2);
+        assert_eq!(&buf[..8], b"GODEBUG=");
+        assert_eq!(&buf[8..16], b"PATH=/bi");
+        assert_eq!(read_mem_many(me, &addrs[2..], 8, &mut buf), 0);
+        assert_eq!(read_mem_many(me, &addrs, 8, &mut buf[..8]), 1);
     }
 
     #[test]

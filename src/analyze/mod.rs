@@ -29,6 +29,9 @@ use crate::model::{Call, MountRecord, Process, Report, Timing};
 /// Rows kept per ranked list in the JSON (tables show `--top N` of them).
 pub const JSON_ROWS: usize = 100;
 
+/// From this many calls on, some analyses run on a second thread (see `run`).
+const PARALLEL_MIN_CALLS: usize = 2_000;
+
 /// Runs every analysis on a live run: may read the live mount table and check PATH
 /// directories, and records the mount table in the report when the tracer left it empty.
 pub fn analyze(report: &mut Report) {
@@ -55,11 +58,33 @@ fn run(report: &mut Report, live: bool) {
     }
     let results = {
         let ctx = Ctx::new(report, live);
-        let path_scan = path_scan::compute(report, &ctx);
-        let fs = fs_blocking::compute(report, &ctx);
-        let exec = exec::compute(report, &ctx);
-        let habits = habits::compute(report, &ctx);
-        let init = init_chain::compute(report);
+        // The filesystem breakdown (the longest analysis) and the go command's phases run
+        // on a second thread beside the others once a run has enough calls to pay for
+        // the thread: golat's analysis comes after the command, whose CPUs are then free.
+        let parallel = report.calls.len() >= PARALLEL_MIN_CALLS;
+        let (path_scan, fs, exec, habits, init, go_phases) = std::thread::scope(|s| {
+            let side = parallel.then(|| {
+                s.spawn(|| {
+                    (
+                        fs_blocking::compute(report, &ctx),
+                        go_phases::analyze(report),
+                    )
+                })
+            });
+            let path_scan = path_scan::compute(report, &ctx);
+            let exec = exec::compute(report, &ctx);
+            let habits = habits::compute(report, &ctx);
+            let init = init_chain::compute(report);
+            let (fs, go_phases) = match side.map(|h| h.join()) {
+                Some(Ok(done)) => done,
+                Some(Err(panic)) => std::panic::resume_unwind(panic),
+                None => (
+                    fs_blocking::compute(report, &ctx),
+                    go_phases::analyze(report),
+                ),
+            };
+            (path_scan, fs, exec, habits, init, go_phases)
+        });
         let advice = advice::compute(
             report,
             &ctx,
@@ -85,7 +110,7 @@ fn run(report: &mut Report, live: bool) {
                 "init_chain",
                 init.and_then(|c| serde_json::to_value(c).ok()),
             ),
-            ("go_phases", go_phases::analyze(report)),
+            ("go_phases", go_phases),
             (
                 "startup",
                 startup.and_then(|s| serde_json::to_value(s).ok()),

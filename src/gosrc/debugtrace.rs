@@ -13,6 +13,7 @@
 //! counted and skipped. `ts` and `dur` are microseconds; cmd/go's `ts` is Unix time.
 //! The object form `{"traceEvents": [...]}` other tools write is accepted too.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
@@ -70,11 +71,14 @@ impl fmt::Display for ParseError {
 
 impl std::error::Error for ParseError {}
 
+/// One event as the file has it. Its strings borrow from the file's text where they need
+/// no unescaping: most events are `E`s whose name is only compared.
 #[derive(Debug, Deserialize)]
-struct RawEvent {
-    #[serde(default)]
-    name: String,
-    ph: String,
+struct RawEvent<'a> {
+    #[serde(default, borrow)]
+    name: Cow<'a, str>,
+    #[serde(borrow)]
+    ph: Cow<'a, str>,
     #[serde(default)]
     ts: Option<f64>,
     #[serde(default)]
@@ -83,7 +87,7 @@ struct RawEvent {
     tid: Option<serde_json::Value>,
 }
 
-impl RawEvent {
+impl RawEvent<'_> {
     fn tid(&self) -> u64 {
         match &self.tid {
             Some(serde_json::Value::Number(n)) => n.as_u64().unwrap_or(0),
@@ -106,9 +110,9 @@ pub fn parse(text: &str) -> Result<DebugTrace, ParseError> {
     let trimmed = text.trim_start();
     let (events, complete) = if trimmed.starts_with('{') {
         #[derive(Deserialize)]
-        struct Object {
-            #[serde(rename = "traceEvents")]
-            trace_events: Vec<RawEvent>,
+        struct Object<'a> {
+            #[serde(rename = "traceEvents", borrow)]
+            trace_events: Vec<RawEvent<'a>>,
         }
         let o: Object = serde_json::from_str(trimmed).map_err(|e| ParseError(e.to_string()))?;
         (o.trace_events, true)
@@ -124,7 +128,7 @@ pub fn parse(text: &str) -> Result<DebugTrace, ParseError> {
 }
 
 /// Reads events one at a time so that a truncated file keeps its complete events.
-fn read_array(body: &str) -> Result<(Vec<RawEvent>, bool), ParseError> {
+fn read_array(body: &str) -> Result<(Vec<RawEvent<'_>>, bool), ParseError> {
     let mut events = Vec::new();
     let mut rest = body;
     loop {
@@ -156,10 +160,10 @@ fn read_array(body: &str) -> Result<(Vec<RawEvent>, bool), ParseError> {
     }
 }
 
-fn build(events: Vec<RawEvent>, complete: bool) -> DebugTrace {
+fn build(events: Vec<RawEvent<'_>>, complete: bool) -> DebugTrace {
     let t0 = events
         .iter()
-        .filter(|e| matches!(e.ph.as_str(), "B" | "E" | "X" | "i" | "I"))
+        .filter(|e| matches!(&*e.ph, "B" | "E" | "X" | "i" | "I"))
         .filter_map(|e| e.ts)
         .filter(|t| t.is_finite())
         .fold(f64::INFINITY, f64::min);
@@ -181,10 +185,10 @@ fn build(events: Vec<RawEvent>, complete: bool) -> DebugTrace {
         let at = ms(ts);
         end = end.max(at);
         let tid = ev.tid();
-        match ev.ph.as_str() {
+        match &*ev.ph {
             "B" | "X" | "i" | "I" => {
                 let stack = open.entry(tid).or_default();
-                let dur = match ev.ph.as_str() {
+                let dur = match &*ev.ph {
                     "X" => ev.dur.filter(|d| d.is_finite() && *d >= 0.0).unwrap_or(0.0) / 1000.0,
                     _ => 0.0,
                 };
@@ -192,7 +196,7 @@ fn build(events: Vec<RawEvent>, complete: bool) -> DebugTrace {
                 let index = trace.phases.len();
                 trace.phases.push(Phase {
                     kind: phase_kind(&ev.name),
-                    name: ev.name,
+                    name: ev.name.into_owned(),
                     tid,
                     start_ms: at,
                     dur_ms: dur,

@@ -1,6 +1,7 @@
 //! Table rendering of the `init_chain` and `go_phases` hotspots: package init costs per Go
 //! process with hints, and the go command's largest `-debug-trace` phases.
 
+use serde::Deserialize;
 use std::fmt::Write;
 
 use crate::analyze::go_phases::GoPhases;
@@ -13,14 +14,14 @@ pub fn render(report: &Report, top: usize) -> String {
     if let Some(chain) = report
         .hotspots
         .get("init_chain")
-        .and_then(|v| serde_json::from_value::<InitChain>(v.clone()).ok())
+        .and_then(|v| InitChain::deserialize(v).ok())
     {
         render_init_chain(&mut out, &chain, top);
     }
     if let Some(phases) = report
         .hotspots
         .get("go_phases")
-        .and_then(|v| serde_json::from_value::<GoPhases>(v.clone()).ok())
+        .and_then(|v| GoPhases::deserialize(v).ok())
     {
         render_go_phases(&mut out, &phases, top);
     }

@@ -18,7 +18,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::analyze::{Ctx, result_text, sys_us};
@@ -435,7 +435,7 @@ pub fn write<W: Write>(report: &Report, ctx: &Ctx, w: &mut W) -> std::io::Result
     if let Some(trace) = report
         .go
         .get("debug_trace")
-        .and_then(|v| serde_json::from_value::<DebugTrace>(v.clone()).ok())
+        .and_then(|v| DebugTrace::deserialize(v).ok())
     {
         let (pid, offset_ms, how) = go_phases::alignment(report, &trace);
         if let Some(pid) = pid.filter(|p| known.contains(p)) {
@@ -463,12 +463,7 @@ pub fn write<W: Write>(report: &Report, ctx: &Ctx, w: &mut W) -> std::io::Result
             let outcome: std::collections::HashMap<String, bool> = report
                 .go
                 .get("build_cache")
-                .and_then(|v| {
-                    serde_json::from_value::<crate::analyze::build_cache::BuildCacheRecord>(
-                        v.clone(),
-                    )
-                    .ok()
-                })
+                .and_then(|v| crate::analyze::build_cache::BuildCacheRecord::deserialize(v).ok())
                 .map(|r| {
                     r.packages
                         .into_iter()

@@ -82,6 +82,29 @@ pub fn at_flags(flags: i64) -> Option<String> {
     )
 }
 
+/// [`at_flags`] as the interned text a call records, decoded once per value: the tracer
+/// asks for it before it resumes the thread, and a build passes a handful of values
+/// thousands of times.
+pub fn at_flags_atom(flags: i64) -> Option<crate::model::Atom> {
+    thread_local! {
+        static SEEN: std::cell::RefCell<Vec<(i64, Option<crate::model::Atom>)>> =
+            const { std::cell::RefCell::new(Vec::new()) };
+    }
+    if flags == 0 {
+        return None;
+    }
+    SEEN.with_borrow_mut(|seen| {
+        if let Some((_, atom)) = seen.iter().find(|(f, _)| *f == flags) {
+            return atom.clone();
+        }
+        let atom = at_flags(flags).map(crate::model::Atom::from);
+        if seen.len() < 64 {
+            seen.push((flags, atom.clone()));
+        }
+        atom
+    })
+}
+
 /// faccessat2's flags: 0x200 is AT_EACCESS here (AT_REMOVEDIR in unlinkat).
 pub fn access_at_flags(flags: i64) -> Option<String> {
     flag_list(
@@ -174,6 +197,22 @@ mod tests {
         assert_eq!(open_flags(f), "O_RDONLY|O_CLOEXEC");
         let f = i64::from(libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_CLOEXEC);
         assert_eq!(open_flags(f), "O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC");
+    }
+
+    #[test]
+    fn cached_at_flags_read_as_decoded() {
+        for _ in 0..2 {
+            assert_eq!(at_flags_atom(0), None);
+            let nofollow = i64::from(libc::AT_SYMLINK_NOFOLLOW);
+            assert_eq!(
+                at_flags_atom(nofollow).as_deref(),
+                at_flags(nofollow).as_deref()
+            );
+            assert_eq!(
+                at_flags_atom(0x200 | 0x10_0000).as_deref(),
+                Some("AT_REMOVEDIR|0x100000")
+            );
+        }
     }
 
     #[test]

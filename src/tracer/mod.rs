@@ -896,7 +896,7 @@ impl Tracer<'_> {
                 sys::Status::Signaled(sig) => self.on_death(tid, RootStatus::Signaled(sig)),
                 sys::Status::Stopped { sig, event } => {
                     self.on_stop(tid, sig, event);
-                    self.charge(tid, now);
+                    self.charge(tid);
                 }
             }
         }
@@ -923,12 +923,10 @@ impl Tracer<'_> {
     /// its threads' held times, the time some thread of it was held: while golat handles
     /// one thread's stop, another's stopping and waking overlap it, and counting both
     /// would charge a multi-threaded go command twice for the same wall time.
-    fn charge(&mut self, tid: i32, seen_ns: u64) {
+    fn charge(&mut self, tid: i32) {
         let (round_trip, _) = self.cfg.calibration.costs(self.tracer_slept);
-        let (from, to) = (
-            seen_ns.saturating_sub(round_trip / 2),
-            self.now_ns() + round_trip / 2,
-        );
+        // From when the thread stopped: the same instant a startup mark carries.
+        let (from, to) = (self.mark_ns(), self.now_ns() + round_trip / 2);
         let pid = self.threads.get(&tid).map(|t| t.pid);
         if let Some(proc) = pid.and_then(|pid| self.procs.get_mut(&pid)) {
             proc.stops += 1;

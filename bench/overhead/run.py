@@ -11,8 +11,11 @@ Variants, alternated within each round so machine noise hits all alike:
   native, golat (default: inittrace on), golat --no-inittrace,
   strace -f --seccomp-bpf -T -o /dev/null -e trace=<golat's set>, and
   floor: bench/overhead/floor.c, a bare tracer with golat's filter that only resumes the
-  tracee at one entry stop per traced call (the least any exact ptrace tracer of this set
-  pays; golat's cost above it is golat's own work).
+  tracee at one entry stop per traced call (the least any ptrace tracer of this set pays
+  just to count the calls; golat's cost above it is golat's own work), and
+  floor-exact: the same with FLOOR_EXACT=1, which also reads each call's number, arguments
+  and path and times a copy of each lookup (the kernel work an exact, replay-timed record
+  of every call needs, with no model or report).
 Prints per workload the median wall time of each variant, its ratio to native, the median
 of per-round (paired) ratios, the CPU time of the whole process tree, golat against the
 floor (paired), golat's fixed cost (median golat minus median native, for `t`), golat's
@@ -65,6 +68,8 @@ def variants(workload_argv, report_path):
         "strace --seccomp-bpf -T": ["strace", "-f", "--seccomp-bpf", "-T", "-o", "/dev/null",
                                     "-e", "trace=" + STRACE_SET] + workload_argv,
         "floor (bare entry stops)": [FLOOR] + workload_argv,
+        # The floor plus the kernel work every exact, replay-timed record needs.
+        "floor-exact (+info,path,copy)": ["env", "FLOOR_EXACT=1", FLOOR] + workload_argv,
     }
 
 
@@ -105,19 +110,26 @@ def run_workload(name, argv, rounds, fresh_cache):
     # `paired` is the median of per-round ratios (each variant against the native run of
     # the same round, moments apart), steadier than a ratio of medians when the load of
     # other tenants drifts. `CPU` is user+sys of the whole process tree, tracer included.
-    print(f"  {'variant':<26} {'median s':>9} {'min s':>8} {'max s':>8} {'ratio':>7} "
+    print(f"  {'variant':<30} {'median s':>9} {'min s':>8} {'max s':>8} {'ratio':>7} "
           f"{'paired':>7} {'CPU s':>7} {'ratio':>7}")
     for label, ts in times.items():
         med = statistics.median(ts)
         paired = statistics.median(t / n for t, n in zip(ts, times["native"]))
         c = statistics.median(cpus[label])
-        print(f"  {label:<26} {med:>9.3f} {min(ts):>8.3f} {max(ts):>8.3f} {med / native:>6.2f}x "
+        print(f"  {label:<30} {med:>9.3f} {min(ts):>8.3f} {max(ts):>8.3f} {med / native:>6.2f}x "
               f"{paired:>6.2f}x {c:>7.2f} {c / native_cpu:>6.2f}x")
     floor = times.get("floor (bare entry stops)")
     if floor:
         # What golat adds above the mechanism's floor, paired per round like the rest.
         above = statistics.median(g / f for g, f in zip(times["golat"], floor))
         print(f"  golat / floor: {above:.3f}x paired (golat's own work above the bare stops)")
+        exact = times.get("floor-exact (+info,path,copy)")
+        if exact:
+            least = statistics.median(e / f for e, f in zip(exact, floor))
+            rest = statistics.median(g / e for g, e in zip(times["golat"], exact))
+            print(f"  floor-exact / floor: {least:.3f}x paired (the least an exact, replay-timed "
+                  f"tracer pays: syscall info, path, timed copy); golat / floor-exact: "
+                  f"{rest:.3f}x")
     if name == "t":
         fixed = statistics.median(times["golat"]) - native
         print(f"  golat's fixed cost: {fixed * 1000:.2f} ms (median golat - median native)")

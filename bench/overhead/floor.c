@@ -12,8 +12,9 @@
 // With FLOOR_EXACT=1 it also does, at each stop, the kernel work every exact record of a
 // call needs and nothing else: the call's number and arguments (PTRACE_GET_SYSCALL_INFO),
 // its path (one process_vm_readv of 256 bytes) and, for a side-effect-free lookup (stat,
-// access, readlink, open without O_CREAT), a timed copy of it (fstatat between two
-// clock_gettime). No model, no interning, no report: the least an exact tracer that times
+// access, readlink, open without O_CREAT) of an absolute path, a timed copy of it (fstatat
+// between two clock_gettime; relative paths, which golat resolves first, are skipped, so
+// this stays a lower bound). No model, no interning, no report: the least an exact tracer that times
 // calls by replay at the entry stop pays above the bare floor.
 //
 // Prints "floor: N stops" on stderr and exits with the command's code (128+N for signal N).
@@ -21,6 +22,7 @@
 // or thread is one); a benchmark command never gets a real one.
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -29,7 +31,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
-#include <fcntl.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/uio.h>

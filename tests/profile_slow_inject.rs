@@ -31,18 +31,7 @@ fn statstorm() -> Option<std::path::PathBuf> {
 }
 
 fn profile(opts: &[&str], argv: &[&str]) -> (std::process::Output, Value) {
-    let json = tempfile::NamedTempFile::new().unwrap();
-    let out = output_timeout(
-        Command::new(golat())
-            .args(["profile", "-q", "--json"])
-            .arg(json.path())
-            .args(opts)
-            .arg("--")
-            .args(argv),
-        120,
-    );
-    let text = std::fs::read_to_string(json.path()).unwrap_or_default();
-    (out, serde_json::from_str(&text).unwrap_or(Value::Null))
+    common::profile_with(opts, argv, 120)
 }
 
 fn dir_row<'a>(report: &'a Value, dir: &Path) -> &'a Value {

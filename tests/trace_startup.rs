@@ -549,6 +549,9 @@ fn startup_view_equals_go_reader() {
     for v in ["1.22.0", "1.23.0", "1.24.0", "1.25.0", "1.26.0"] {
         paths.push(dir.join(format!("go{v}.trace")));
     }
+    // A fresh earlystart trace where main.main was preempted at one line from two PCs:
+    // two stack IDs with the same frames, which are one row (Go's reader keys by frames).
+    paths.push(dir.join("earlystart-asyncpreempt.trace"));
     // Go's own SUCCESS vectors: synthetic states (syscalls whose P is stolen, goroutines
     // created in syscalls, generation boundaries) the real traces seldom have.
     let tmp = tempfile::tempdir().unwrap();

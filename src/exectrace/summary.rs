@@ -81,7 +81,7 @@ pub struct Distribution {
     pub max_ns: i64,
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct StackFrame {
     pub func: String,
     pub file: String,
@@ -1988,7 +1988,31 @@ impl Summarizer {
             for (i, (name, a, b)) in bounds.into_iter().enumerate() {
                 let s = &st.secs[i];
                 let sec_more = more(&s.x, b - a, start.wrapping_add(b));
-                let mut stacks = s.stack_totals();
+                // Rows are what a reader (and Go's reader, keying by frames) calls one stack:
+                // two stack IDs whose PCs differ within the same lines are one row.
+                let mut rows: Vec<(u64, (i64, u64))> = Vec::new();
+                let mut row_of: std::collections::HashMap<(u64, &[StackFrame]), usize> =
+                    std::collections::HashMap::new();
+                let mut totals = s.stack_totals();
+                totals.sort_unstable_by_key(|t| t.0);
+                for (k, (ns, n)) in totals {
+                    let f = self
+                        .stack_frames
+                        .get(k as u32 as usize)
+                        .map_or(&[][..], |f| &f[..]);
+                    match row_of.entry((k >> 32, f)) {
+                        std::collections::hash_map::Entry::Occupied(o) => {
+                            let r = &mut rows[*o.get()].1;
+                            r.0 = r.0.wrapping_add(ns);
+                            r.1 += n;
+                        }
+                        std::collections::hash_map::Entry::Vacant(v) => {
+                            v.insert(rows.len());
+                            rows.push((k, (ns, n)));
+                        }
+                    }
+                }
+                let mut stacks = rows;
                 stacks.sort_by(|x, y| y.1.0.cmp(&x.1.0).then(x.0.cmp(&y.0)));
                 let mut by_entry: Vec<NameCount> = s
                     .created_by_entry

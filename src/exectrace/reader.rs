@@ -200,7 +200,7 @@ impl<R: Read> Reader<R> {
 
     /// Like `next_event`, without copying the event out: it and the generation whose tables
     /// its IDs refer to are borrowed until the next call.
-    #[inline]
+    #[inline(always)]
     pub fn next_ref(&mut self) -> Result<Option<(&Event, &Generation)>, TraceError> {
         if self.done || self.failed {
             return Ok(None);

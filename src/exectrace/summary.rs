@@ -958,7 +958,7 @@ impl Summarizer {
     /// Feeds one event; `g` is the reader's current generation. The per-event path stays
     /// small enough to inline into the read loop; rare work (syncs, generation changes, GC and
     /// STW ranges, stacks with main.main or init frames) lives in cold functions.
-    #[inline]
+    #[inline(always)]
     pub fn event(&mut self, e: &Event, g: &Generation) {
         let start = match self.start {
             Some(s) => s,

@@ -191,7 +191,11 @@ fn goroot_of_another_release_is_a_setting_to_unset_not_a_tree_to_delete() {
             stderr(&switched),
             stderr(&out)
         );
-        eprintln!("*** SKIP: module proxy unreachable: {} ***", stderr(&out));
+        eprintln!(
+            "*** SKIP: module proxy unreachable: {}{} ***",
+            stderr(&switched),
+            stderr(&out)
+        );
         return;
     };
     std::fs::write(sb.p("home/.profile"), format!("export GOROOT={old}\n")).unwrap();

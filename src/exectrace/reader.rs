@@ -49,8 +49,8 @@ pub struct Reader<R> {
     read_gen_err: Option<TraceError>,
     spill_err: Option<TraceError>,
     spill_err_sync: bool,
-    done: bool,
-    failed: bool,
+    /// At the end, or after an error: no more events.
+    stopped: bool,
     /// Generations delivered completely (their closing Sync was returned).
     complete_gens: u64,
     /// Number of the generation whose events are being returned.
@@ -161,8 +161,7 @@ impl<R: Read> Reader<R> {
             read_gen_err: None,
             spill_err: None,
             spill_err_sync: false,
-            done: false,
-            failed: false,
+            stopped: false,
             complete_gens: 0,
             cur_gen: 0,
             batches_in_file,
@@ -202,21 +201,22 @@ impl<R: Read> Reader<R> {
     /// its IDs refer to are borrowed until the next call.
     #[inline(always)]
     pub fn next_ref(&mut self) -> Result<Option<(&Event, &Generation)>, TraceError> {
-        if self.done || self.failed {
+        if self.stopped {
             return Ok(None);
         }
         // Only `try_advance_streamed` sets it, for the stream's event itself.
         self.out_ids_exist = false;
         match self.read_event() {
             Ok(true) => {
+                // Most events come checked from the stream: test that first.
                 let at = ID_ARGS[self.out.typ as usize];
-                if u32::from_ne_bytes(at) != 0
+                if !self.out_ids_exist
+                    && u32::from_ne_bytes(at) != 0
                     && self.out.typ != EV_READER_SYNC
-                    && !self.out_ids_exist
                     && !self.ids_valid(at)
                     && let Err(err) = self.validate_ids()
                 {
-                    self.failed = true;
+                    self.stopped = true;
                     return Err(err.at(self.offset(), self.cur_gen));
                 }
                 let e = &mut self.out;
@@ -228,7 +228,7 @@ impl<R: Read> Reader<R> {
             }
             Ok(false) => Ok(None),
             Err(e) => {
-                self.failed = true;
+                self.stopped = true;
                 Err(e)
             }
         }
@@ -273,28 +273,42 @@ impl<R: Read> Reader<R> {
         Event::make(NO_CTX, EV_READER_SYNC, time, &[self.syncs])
     }
 
-    /// Puts the next event into `self.out`; false at the end.
-    #[inline]
+    /// Puts the next event into `self.out`; false at the end. Inlined into `next_ref`: the
+    /// call's register saves and its returned Result in memory cost ten instructions an event.
+    #[inline(always)]
     fn read_event(&mut self) -> Result<bool, TraceError> {
         // The common case: nothing queued, no CPU sample due, and the earliest event may
         // happen now.
         if self.order.queue.is_empty() {
-            let head = if self.streaming {
-                self.stream.head().map(|h| h.time)
-            } else {
-                self.merge.frontier.first()
-            };
-            if let Some(t) = head
-                && self
-                    .generation
-                    .cpu_samples
-                    .get(self.cpu_next)
-                    .is_none_or(|s| s.time >= t)
+            if self.streaming {
+                // The head is unpacked once, here, and handed on.
+                if let Some(h) = self.stream.head()
+                    && self.no_sample_before(h.time)
+                {
+                    if self.try_advance_streamed_head(h)? {
+                        return Ok(true);
+                    }
+                    return self.refused_streamed();
+                }
+            } else if let Some(t) = self.merge.frontier.first()
+                && self.no_sample_before(t)
             {
-                return self.advance_head();
+                if self.try_advance(0)? {
+                    return Ok(true);
+                }
+                return self.advance_others();
             }
         }
         self.read_event_slow()
+    }
+
+    /// No CPU sample is due before an event at `t`.
+    #[inline(always)]
+    fn no_sample_before(&self, t: i64) -> bool {
+        self.generation
+            .cpu_samples
+            .get(self.cpu_next)
+            .is_none_or(|s| s.time >= t)
     }
 
     /// Advances the frontier's earliest event, from the stream or this thread's heap; when
@@ -361,7 +375,7 @@ impl<R: Read> Reader<R> {
             self.out = match self.read_gen()? {
                 Ok(GenOutcome::Done) => {
                     self.have_gen = false;
-                    self.done = true;
+                    self.stopped = true;
                     self.sync_event(self.last_ts)
                 }
                 Ok(_) => self.install_gen()?,
@@ -465,13 +479,19 @@ impl<R: Read> Reader<R> {
     /// frontier's earliest.
     #[inline(always)]
     fn try_advance_streamed(&mut self) -> Result<bool, TraceError> {
-        let gen_no = self.generation.num;
         let Some(h) = self.stream.head() else {
             return Err(TraceError::new(
                 ErrorKind::Io,
                 "internal error: advancing past the end of a chunk",
             ));
         };
+        self.try_advance_streamed_head(h)
+    }
+
+    /// `try_advance_streamed` with the stream's head already unpacked.
+    #[inline(always)]
+    fn try_advance_streamed_head(&mut self, h: Head) -> Result<bool, TraceError> {
+        let gen_no = self.generation.num;
         let n = PACKED_ARGS[h.typ as usize] as usize;
         let Some((a, mask)) = self
             .stream
@@ -509,8 +529,11 @@ impl<R: Read> Reader<R> {
             return Ok(false);
         }
         // The flag is the streamed event's; a queued event that goes out first is checked.
-        self.out_ids_exist = h.ids_exist && self.order.queue.is_empty();
-        self.take_queued();
+        if self.order.queue.is_empty() {
+            self.out_ids_exist = h.ids_exist;
+        } else {
+            self.take_queued();
+        }
         self.stream.next = h.args_at + n;
         self.stream.prev = h.time;
         self.stream.taken += 1;
@@ -593,7 +616,7 @@ impl<R: Read> Reader<R> {
             return Ok(self.sync_event(self.last_ts));
         }
         if self.have_gen && !self.has_spill() {
-            self.done = true;
+            self.stopped = true;
             self.have_gen = false;
             return Ok(self.sync_event(self.last_ts));
         }

@@ -705,6 +705,9 @@ pub struct Summarizer {
     committed: Acc,
     has_committed: bool,
     start: Option<i64>,
+    /// The class bits that send a stack to `stack_marks`: init frames always, main.main
+    /// until it is first seen (one test per event instead of two and a load).
+    mark_mask: u64,
     gs: GTable,
     stw_open: FxMap<u64, (i64, usize)>,
     gc_open: Option<i64>,
@@ -828,6 +831,7 @@ impl Summarizer {
             committed: Acc::default(),
             has_committed: false,
             start: None,
+            mark_mask: C_INITS | C_MAIN,
             gs: GTable::default(),
             stw_open: FxMap::default(),
             gc_open: None,
@@ -1036,7 +1040,7 @@ impl Summarizer {
     #[inline(always)]
     fn stack_rec(&mut self, ms: u64, e: &Event, g: &Generation, start: i64) -> u32 {
         let c = self.class(ms, g);
-        if c & C_INITS != 0 || (c & C_MAIN != 0 && self.acc.first_main.is_none()) {
+        if c & self.mark_mask != 0 {
             self.stack_marks(ms, e.time.wrapping_sub(start), e.ctx.g);
         }
         c as u32
@@ -1210,6 +1214,7 @@ impl Summarizer {
         let c = self.class_of(ms);
         if c.has_main && self.acc.first_main.is_none() {
             self.acc.first_main = Some((rel, goid));
+            self.mark_mask = C_INITS;
             if self.st_opts.until == Until::Main {
                 let at = self.start.unwrap_or(0).wrapping_add(rel);
                 self.acc.st.set_split(at, self.st_opts.window_ns);

@@ -41,6 +41,42 @@ fn warm_module() -> Option<(tempfile::TempDir, PathBuf)> {
     Some((tmp, dir))
 }
 
+/// Builds the module's standard-library dependencies with -trimpath, natively: on a machine
+/// whose GOCACHE never saw a -trimpath build they would be rebuilt too (65 packages instead
+/// of the module's 4), and the module's own packages must stay uncached for the test.
+fn warm_std_with_trimpath(dir: &Path) {
+    let list = output_timeout(
+        Command::new("go")
+            .args([
+                "list",
+                "-deps",
+                "-f",
+                "{{if .Standard}}{{.ImportPath}}{{end}}",
+                ".",
+            ])
+            .current_dir(dir),
+        600,
+    );
+    assert!(list.status.success(), "go list -deps: {list:?}");
+    let std: Vec<String> = String::from_utf8_lossy(&list.stdout)
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect();
+    assert!(std.iter().any(|p| p == "runtime"), "{std:?}");
+    let out = output_timeout(
+        Command::new("go")
+            .args(["build", "-trimpath"])
+            .args(&std)
+            .current_dir(dir),
+        600,
+    );
+    assert!(
+        out.status.success(),
+        "go build -trimpath of the std deps: {out:?}"
+    );
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {
@@ -357,6 +393,7 @@ fn explain_names_the_input_that_rebuilt_each_package_in_a_diff() {
 
     // -trimpath: every module package has it as its own cause, one line of 4 packages; the
     // single report says the setting differs from the default, without an earlier report.
+    warm_std_with_trimpath(&dir);
     let (trim, trim_json) = profile_build_with(&dir, explain, &["-trimpath"], &[]);
     let d = diff(&warm_json, &trim_json);
     let line = cause_line(&d, "`-trimpath` added: 4 packages");

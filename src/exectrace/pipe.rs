@@ -16,7 +16,7 @@ use super::wire::Src;
 
 /// Events per chunk (≈2 MiB): hand-overs are rare enough not to matter. On the benchmark
 /// trace 2,048 took a third more wall time than 16,384, and 65,536 took 4-5% less (paired,
-/// 15 alternating rounds) at a peak RSS of ≈16 MB instead of ≈12 MB: each chunk in flight
+/// 15 alternating rounds) at a peak RSS of ≈20 MB instead of ≈12 MB: each chunk in flight
 /// adds its size to the peak.
 pub(super) const CHUNK_EVENTS: usize = 65536;
 /// Chunks in flight.
